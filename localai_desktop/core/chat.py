@@ -1,0 +1,271 @@
+"""One chat turn end to end: load the model, fit the prompt, stream, save as it streams."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from localai_desktop import __version__
+from localai_desktop.core.conversations import (
+    STATUS_COMPLETE,
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+    STATUS_STOPPED,
+    ConversationStore,
+    Message,
+)
+from localai_desktop.core.engine import LlamaEngine, LoadedModel, LoadProgress, TextCallback
+from localai_desktop.core.errors import LocalAIError, NotFoundError
+from localai_desktop.core.generation import ChatTurn, GenerationSettings, GenerationStats
+from localai_desktop.core.gguf_info import check_fits_in_memory, read_gguf_info
+from localai_desktop.core.prompt import plan_prompt
+from localai_desktop.core.registry import LocalModel, ModelRegistry
+
+log = logging.getLogger(__name__)
+
+# The answer is saved while it streams, so a killed app loses at most this much of it.
+WRITE_THROUGH_SECONDS = 0.5
+# Messages that carry meaning for the model; a failed answer with nothing in it is left out.
+_PROMPT_STATUSES = (STATUS_COMPLETE, STATUS_STOPPED, STATUS_INTERRUPTED, STATUS_FAILED)
+
+
+def _no_text(_text: str) -> None:
+    pass
+
+
+class _WriteThrough:
+    """Saves the growing answer from a helper thread so decoding never waits on the disk."""
+
+    def __init__(self, store: ConversationStore, message_id: int) -> None:
+        self._store = store
+        self._message_id = message_id
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-writer")
+        self._pending: Future[Any] | None = None
+        self._last_write = time.monotonic()
+        self.parts: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        now = time.monotonic()
+        if now - self._last_write < WRITE_THROUGH_SECONDS:
+            return
+        if self._pending is not None and not self._pending.done():
+            return  # the disk is slow; the next tick writes the newer text
+        self._last_write = now
+        self._pending = self._executor.submit(
+            self._store.update_message, self._message_id, content="".join(self.parts)
+        )
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        if self._pending is not None and self._pending.exception() is not None:
+            log.warning("Saving part of an answer failed: %s", self._pending.exception())
+
+
+class ChatService:
+    """Answers conversations with a local model; shared by the CLI and the GUI's chat worker."""
+
+    def __init__(
+        self, store: ConversationStore, registry: ModelRegistry, engine: LlamaEngine
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.engine = engine
+
+    # -- models -----------------------------------------------------------------------------
+
+    def context_length_for(self, model: LocalModel, settings: GenerationSettings) -> int:
+        """The context to load with: the user's choice, never beyond what the model was trained on."""
+        wanted = settings.context_length or model.context_length or 4096
+        if model.context_length:
+            wanted = min(wanted, model.context_length)
+        return max(256, wanted)
+
+    def load_model(
+        self,
+        model: LocalModel,
+        n_ctx: int,
+        *,
+        progress: LoadProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> LoadedModel:
+        """Check the file again (it may have changed or vanished) and load it."""
+        if model.is_embedding_model:
+            raise LocalAIError(
+                f"'{model.name}' is an embedding model, which cannot chat.",
+                "Choose a chat model.",
+            )
+        if not model.file_exists:
+            raise NotFoundError(
+                f"The file of the model '{model.name}' is missing ({model.path}).",
+                "Put the file back, or remove the model and import it again.",
+            )
+        loaded = self.engine.loaded
+        if loaded is None or loaded.path != model.path or loaded.n_ctx != n_ctx:
+            info = read_gguf_info(model.path)
+            check_fits_in_memory(info, n_ctx)
+        return self.engine.load(
+            model.path,
+            n_ctx=n_ctx,
+            chat_template=model.chat_template,
+            progress=progress,
+            cancel=cancel,
+        )
+
+    # -- turns ------------------------------------------------------------------------------
+
+    def send(
+        self,
+        conversation_id: int,
+        text: str,
+        *,
+        model_id: int | str,
+        settings: GenerationSettings,
+        on_text: TextCallback = _no_text,
+        cancel: threading.Event | None = None,
+        on_started: Callable[[Message], None] | None = None,
+    ) -> Message:
+        """Save the user's message (committed first), then answer it."""
+        self.store.add_message(conversation_id, "user", text)
+        return self.reply(
+            conversation_id,
+            model_id=model_id,
+            settings=settings,
+            on_text=on_text,
+            cancel=cancel,
+            on_started=on_started,
+        )
+
+    def regenerate(
+        self,
+        conversation_id: int,
+        *,
+        model_id: int | str,
+        settings: GenerationSettings,
+        on_text: TextCallback = _no_text,
+        cancel: threading.Event | None = None,
+        on_started: Callable[[Message], None] | None = None,
+    ) -> Message:
+        """Replace the last answer with a new one."""
+        conversation = self.store.get(conversation_id)
+        if conversation.messages and conversation.messages[-1].role == "assistant":
+            self.store.delete_message(conversation.messages[-1].id)
+        return self.reply(
+            conversation_id,
+            model_id=model_id,
+            settings=settings,
+            on_text=on_text,
+            cancel=cancel,
+            on_started=on_started,
+        )
+
+    def reply(
+        self,
+        conversation_id: int,
+        *,
+        model_id: int | str,
+        settings: GenerationSettings,
+        on_text: TextCallback = _no_text,
+        cancel: threading.Event | None = None,
+        on_started: Callable[[Message], None] | None = None,
+        load_progress: LoadProgress | None = None,
+    ) -> Message:
+        """Answer the conversation as it stands and return the saved answer.
+
+        The answer row is created as "interrupted" before the first token, so a process killed
+        mid-answer leaves it correctly marked; it is rewritten every WRITE_THROUGH_SECONDS.
+        """
+        conversation = self.store.get(conversation_id)
+        if not any(m.role == "user" for m in conversation.messages):
+            raise LocalAIError("There is no question to answer yet.", "Type a message first.")
+        model = self.registry.get(model_id)
+        loaded = self.load_model(
+            model, self.context_length_for(model, settings), progress=load_progress, cancel=cancel
+        )
+        turns = [ChatTurn("system", conversation.system_prompt)] if conversation.system_prompt else []
+        turns += [
+            ChatTurn(m.role, m.content)
+            for m in conversation.messages
+            if m.status in _PROMPT_STATUSES and m.content.strip()
+        ]
+        plan = plan_prompt(
+            turns,
+            self.engine.formatter,
+            self.engine.tokenize,
+            n_ctx=loaded.n_ctx,
+            max_tokens=settings.max_tokens,
+            bos_token_ids=self.engine.bos_token_ids,
+        )
+        provenance = self._provenance(model, loaded, settings)
+        answer = self.store.add_message(
+            conversation_id, "assistant", "", status=STATUS_INTERRUPTED, provenance=provenance
+        )
+        if model.id != conversation.model_id:
+            self.store.update(conversation_id, model_id=model.id)
+        if on_started is not None:
+            on_started(answer)
+        writer = _WriteThrough(self.store, answer.id)
+
+        def on_piece(piece: str) -> None:
+            writer.add(piece)
+            on_text(piece)
+
+        stats: GenerationStats | None = None
+        error: LocalAIError | None = None
+        try:
+            stats = self.engine.generate(plan, settings, on_piece, cancel=cancel)
+        except LocalAIError as failure:
+            error = failure
+        except KeyboardInterrupt:
+            writer.close()
+            self.store.update_message(answer.id, content=writer.text, status=STATUS_STOPPED)
+            raise
+        finally:
+            writer.close()
+        if stats is not None:
+            provenance = {
+                **provenance,
+                **stats.to_dict(),
+                "settings": replace(settings, seed=stats.seed).to_dict(),
+                "prompt_warnings": list(plan.warnings),
+            }
+        if error is not None:
+            status = STATUS_FAILED
+        elif stats is not None and stats.finish_reason == "cancelled":
+            status = STATUS_STOPPED
+        else:
+            status = STATUS_COMPLETE
+        return self.store.update_message(
+            answer.id,
+            content=writer.text,
+            status=status,
+            error=error.message if error else None,
+            provenance=provenance,
+        )
+
+    def _provenance(
+        self, model: LocalModel, loaded: LoadedModel, settings: GenerationSettings
+    ) -> dict[str, Any]:
+        import llama_cpp
+
+        return {
+            "model_id": model.id,
+            "model_name": model.name,
+            "model_file": str(model.path),
+            "model_sha256": model.sha256,
+            "settings": settings.to_dict(),
+            "n_ctx": loaded.n_ctx,
+            "n_threads": loaded.n_threads,
+            "gpu_offload": loaded.gpu_offload,
+            "app_version": __version__,
+            "llama_cpp_python_version": getattr(llama_cpp, "__version__", "unknown"),
+        }

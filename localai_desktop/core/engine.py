@@ -1,0 +1,393 @@
+"""The llama.cpp engine: owns one model, streams tokens, and stops within milliseconds."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import ctypes
+import io
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from localai_desktop.core.errors import GenerationError, ModelLoadError
+from localai_desktop.core.generation import GenerationSettings, GenerationStats
+from localai_desktop.core.prompt import ChatFormatter, PromptPlan
+
+log = logging.getLogger(__name__)
+llama_log = logging.getLogger("llama.cpp")
+
+TextCallback = Callable[[str], None]
+LoadProgress = Callable[[float], None]
+
+_LOAD_LOCK = threading.Lock()
+_log_callback_ref: object | None = None
+
+
+def _llama() -> object:
+    """Import llama_cpp lazily: it loads a large shared library that start-up should not wait for."""
+    import llama_cpp
+
+    _route_llama_logs(llama_cpp)
+    return llama_cpp
+
+
+def _route_llama_logs(llama_cpp: object) -> None:
+    # llama.cpp prints to stderr by default; `verbose=False` would instead redirect the whole
+    # process's file descriptors while loading, which races with other threads. Send its log
+    # to Python logging once, instead.
+    global _log_callback_ref
+    if _log_callback_ref is not None:
+        return
+    # ggml's levels: 1 debug, 2 info, 3 warn, 4 error, 5 "continue the previous line".
+    levels = {1: logging.DEBUG, 2: logging.DEBUG, 3: logging.WARNING, 4: logging.ERROR}
+    last_level = [logging.DEBUG]
+
+    @llama_cpp.llama_log_callback  # type: ignore[attr-defined, misc]
+    def _on_log(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+        # llama.cpp's info lines are chatty (every tensor at load): they go to DEBUG.
+        python_level = last_level[0] if level == 5 else levels.get(level, logging.DEBUG)
+        last_level[0] = python_level
+        message = text.decode("utf-8", errors="replace").rstrip()
+        if message:
+            llama_log.log(python_level, message)
+
+    llama_cpp.llama_log_set(_on_log, ctypes.c_void_p(0))  # type: ignore[attr-defined]
+    _log_callback_ref = _on_log
+
+
+def default_thread_count() -> int:
+    """Threads for decoding: the physical cores (llama-cpp-python's default is only half)."""
+    try:
+        import psutil
+
+        physical = psutil.cpu_count(logical=False)
+    except ImportError:  # pragma: no cover - psutil is a dependency
+        physical = None
+    return max(1, physical or os.cpu_count() or 1)
+
+
+def gpu_offload_supported() -> bool:
+    """Whether this llama.cpp build can put layers on a GPU (CUDA, Metal, Vulkan)."""
+    return bool(_llama().llama_supports_gpu_offload())  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    path: Path
+    n_ctx: int
+    load_seconds: float
+    gpu_offload: bool
+    n_threads: int
+
+
+@contextlib.contextmanager
+def _load_progress_hook(llama_cpp: object, on_progress: Callable[[float], bool]) -> Iterator[None]:
+    """Give llama.cpp a progress callback for one load.
+
+    llama-cpp-python does not expose llama.cpp's model-load progress callback; it builds its
+    params from `llama_model_default_params()`, so for the duration of one load (under a lock,
+    loads are serialized) that function returns params carrying our callback. Returning False
+    from the callback makes llama.cpp abandon the load, which is how a load is cancelled.
+    """
+    low_level = llama_cpp.llama_cpp  # type: ignore[attr-defined]
+    original = low_level.llama_model_default_params
+
+    @low_level.llama_progress_callback
+    def _callback(progress: float, _user_data: ctypes.c_void_p) -> bool:
+        try:
+            return bool(on_progress(float(progress)))
+        except Exception:  # an exception cannot cross into C; treat it as cancel
+            log.exception("Load progress callback failed")
+            return False
+
+    def params_with_progress() -> object:
+        params = original()
+        params.progress_callback = _callback
+        return params
+
+    with _LOAD_LOCK:
+        low_level.llama_model_default_params = params_with_progress
+        try:
+            yield
+        finally:
+            low_level.llama_model_default_params = original
+
+
+class LlamaEngine:
+    """One llama.cpp model and its context. Use it from one thread only (its owner)."""
+
+    def __init__(self, *, n_threads: int | None = None, flash_attn: bool = True) -> None:
+        self.n_threads = n_threads or default_thread_count()
+        self.flash_attn = flash_attn
+        self._llm: object | None = None
+        self._loaded: LoadedModel | None = None
+        self._formatter: ChatFormatter | None = None
+        self._cancel: threading.Event | None = None
+        self._abort_callback: object | None = None
+
+    # -- loading ----------------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> LoadedModel | None:
+        return self._loaded
+
+    def load(
+        self,
+        path: Path,
+        *,
+        n_ctx: int,
+        chat_template: str | None = None,
+        progress: LoadProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> LoadedModel:
+        """Load a model (validated beforehand); a no-op if it is already loaded the same way."""
+        path = Path(path)
+        if self._loaded and self._loaded.path == path and self._loaded.n_ctx == n_ctx:
+            return self._loaded
+        self.unload()
+        llama_cpp = _llama()
+
+        def on_progress(fraction: float) -> bool:
+            if progress is not None:
+                progress(fraction)
+            return not (cancel is not None and cancel.is_set())
+
+        started = time.perf_counter()
+        captured = io.StringIO()
+        try:
+            # verbose=True keeps llama-cpp-python away from its fd redirection; the few Python
+            # prints it makes while loading are captured and logged instead.
+            with _load_progress_hook(llama_cpp, on_progress), contextlib.redirect_stderr(captured):
+                llm = llama_cpp.Llama(  # type: ignore[attr-defined]
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    n_gpu_layers=-1,
+                    flash_attn=self.flash_attn,
+                    verbose=True,
+                )
+        except (ValueError, RuntimeError, OSError) as error:
+            if cancel is not None and cancel.is_set():
+                raise ModelLoadError("Loading the model was cancelled.") from error
+            raise ModelLoadError(
+                f"The model '{path.name}' could not be loaded.",
+                "The file may be damaged or need a newer version of the app; try another model.",
+            ) from error
+        finally:
+            for line in captured.getvalue().splitlines():
+                llama_log.debug(line)
+        llm.verbose = False  # type: ignore[attr-defined]
+        self._llm = llm
+        self._install_abort_callback(llama_cpp, llm)
+        self._formatter = ChatFormatter(
+            chat_template,
+            bos_token=self._token_text(llm.token_bos()),  # type: ignore[attr-defined]
+            eos_token=self._token_text(llm.token_eos()),  # type: ignore[attr-defined]
+        )
+        self._loaded = LoadedModel(
+            path=path,
+            n_ctx=llm.n_ctx(),  # type: ignore[attr-defined]
+            load_seconds=time.perf_counter() - started,
+            gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),  # type: ignore[attr-defined]
+            n_threads=self.n_threads,
+        )
+        log.info("Loaded %s (n_ctx=%s) in %.2f s", path.name, n_ctx, self._loaded.load_seconds)
+        return self._loaded
+
+    def unload(self) -> None:
+        if self._llm is not None:
+            self._llm.close()  # type: ignore[attr-defined]
+        self._llm = None
+        self._loaded = None
+        self._formatter = None
+        self._abort_callback = None
+
+    def _install_abort_callback(self, llama_cpp: object, llm: object) -> None:
+        # llama.cpp polls this inside llama_decode, so Stop works even in the middle of a long
+        # prompt; the reference is kept so the callback is not garbage-collected.
+        @llama_cpp.ggml_abort_callback  # type: ignore[attr-defined, misc]
+        def _should_abort(_data: ctypes.c_void_p) -> bool:
+            event = self._cancel
+            return event is not None and event.is_set()
+
+        llama_cpp.llama_set_abort_callback(llm.ctx, _should_abort, None)  # type: ignore[attr-defined]
+        self._abort_callback = _should_abort
+
+    def _token_text(self, token: int) -> str:
+        if token is None or token < 0:
+            return ""
+        llm = self._require_llm()
+        piece = llm._model.token_get_text(token)  # type: ignore[attr-defined]
+        return piece if isinstance(piece, str) else piece.decode("utf-8", errors="replace")
+
+    def _require_llm(self) -> object:
+        if self._llm is None:
+            raise GenerationError("No model is loaded.", "Choose a model first.")
+        return self._llm
+
+    # -- prompts ----------------------------------------------------------------------------
+
+    @property
+    def formatter(self) -> ChatFormatter:
+        self._require_llm()
+        assert self._formatter is not None
+        return self._formatter
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokens of `text`, special tokens recognised, no BOS added."""
+        llm = self._require_llm()
+        return list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))  # type: ignore[attr-defined]
+
+    @property
+    def bos_token_ids(self) -> tuple[int, ...]:
+        llm = self._require_llm()
+        llama_cpp = _llama()
+        if not llama_cpp.llama_vocab_get_add_bos(llm._model.vocab):  # type: ignore[attr-defined]
+            return ()
+        bos = llm.token_bos()  # type: ignore[attr-defined]
+        return (bos,) if bos is not None and bos >= 0 else ()
+
+    # -- generation -------------------------------------------------------------------------
+
+    def generate(
+        self,
+        plan: PromptPlan,
+        settings: GenerationSettings,
+        on_text: TextCallback,
+        *,
+        cancel: threading.Event | None = None,
+    ) -> GenerationStats:
+        """Stream an answer for a prepared prompt; `on_text` gets each new piece of text.
+
+        Setting `cancel` stops within a token (or mid-prompt, via llama.cpp's abort callback);
+        what was generated so far has already been passed to `on_text`.
+        """
+        llm = self._require_llm()
+        llama_cpp = _llama()
+        seed = settings.seed if settings.seed is not None else random.randrange(2**31 - 1)
+        llm.set_seed(seed)  # type: ignore[attr-defined]
+        vocab = llm._model.vocab  # type: ignore[attr-defined]
+        is_eog = llama_cpp.llama_vocab_is_eog  # type: ignore[attr-defined]
+        detokenize = llm._model.detokenize  # type: ignore[attr-defined]
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        emitter = _StopStringFilter(plan.stop_strings, on_text)
+        self._cancel = cancel
+        started = time.perf_counter()
+        first_token_at: float | None = None
+        completion_tokens = 0
+        finish_reason = "length"
+        tokens = llm.generate(  # type: ignore[attr-defined]
+            plan.tokens,
+            top_k=settings.top_k,
+            top_p=settings.top_p,
+            min_p=0.05,
+            temp=settings.temperature,
+            repeat_penalty=settings.repeat_penalty,
+        )
+        try:
+            if cancel is not None and cancel.is_set():
+                finish_reason = "cancelled"
+            else:
+                for token in tokens:
+                    if first_token_at is None:
+                        first_token_at = time.perf_counter()
+                    if is_eog(vocab, token):
+                        finish_reason = "stop"
+                        break
+                    completion_tokens += 1
+                    if emitter.feed(decoder.decode(detokenize([token]))):
+                        finish_reason = "stop"
+                        break
+                    if cancel is not None and cancel.is_set():
+                        finish_reason = "cancelled"
+                        break
+                    if completion_tokens >= plan.max_tokens:
+                        break
+        except RuntimeError as error:
+            if cancel is None or not cancel.is_set():
+                raise GenerationError(
+                    "The model stopped with an error while answering.",
+                    "Try again; if it keeps happening, try a smaller context length.",
+                ) from error
+            finish_reason = "cancelled"
+        finally:
+            tokens.close()
+            self._cancel = None
+        if finish_reason != "stop" or not emitter.stopped:
+            emitter.feed(decoder.decode(b"", final=True))
+            emitter.flush()
+        elapsed = time.perf_counter() - started
+        decode_time = time.perf_counter() - first_token_at if first_token_at else 0.0
+        return GenerationStats(
+            prompt_tokens=len(plan.tokens),
+            completion_tokens=completion_tokens,
+            time_to_first_token_s=(first_token_at - started) if first_token_at else None,
+            generation_time_s=elapsed,
+            tokens_per_second=(completion_tokens - 1) / decode_time
+            if completion_tokens > 1 and decode_time > 0
+            else None,
+            finish_reason=finish_reason,
+            seed=seed,
+            trimmed_messages=plan.trimmed_messages,
+            n_ctx=self._loaded.n_ctx if self._loaded else 0,
+        )
+
+
+class _StopStringFilter:
+    """Passes text on, holding back anything that could be the start of a stop string."""
+
+    def __init__(self, stops: tuple[str, ...], on_text: TextCallback) -> None:
+        self._stops = tuple(s for s in stops if s)
+        self._on_text = on_text
+        self._pending = ""
+        self._started = False
+        self.stopped = False
+
+    def feed(self, text: str) -> bool:
+        """Add text; True when a stop string was reached (the text before it is passed on)."""
+        if not text:
+            return False
+        if not self._started:
+            # The first piece after "Assistant:" usually carries the separator's whitespace.
+            text = text.lstrip()
+            if not text:
+                return False
+            self._started = True
+        if not self._stops:
+            self._on_text(text)
+            return False
+        self._pending += text
+        hits = [i for i in (self._pending.find(s) for s in self._stops) if i >= 0]
+        if hits:
+            self._emit(self._pending[: min(hits)].rstrip())
+            self._pending = ""
+            self.stopped = True
+            return True
+        keep = self._longest_stop_prefix_suffix()
+        self._emit(self._pending[: len(self._pending) - keep])
+        self._pending = self._pending[len(self._pending) - keep :]
+        return False
+
+    def flush(self) -> None:
+        self._emit(self._pending)
+        self._pending = ""
+
+    def _emit(self, text: str) -> None:
+        if text:
+            self._on_text(text)
+
+    def _longest_stop_prefix_suffix(self) -> int:
+        best = 0
+        for stop in self._stops:
+            for length in range(min(len(stop) - 1, len(self._pending)), best, -1):
+                if self._pending.endswith(stop[:length]):
+                    best = length
+                    break
+        return best

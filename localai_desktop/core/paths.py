@@ -1,0 +1,49 @@
+"""Where the app keeps its data: resolved in one explicit call, never at import time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "LocalAI Desktop"
+DATA_DIR_ENV = "LOCALAI_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """The data folder and the well-known places inside it."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / "localai.db"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+
+def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The data folder: the explicit one, else $LOCALAI_DATA_DIR, else the platform's default."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    from_env = os.environ.get(DATA_DIR_ENV)
+    if from_env:
+        return Path(from_env).expanduser().resolve()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def init_data_paths(explicit: str | os.PathLike[str] | None = None) -> DataPaths:
+    """Resolve the data folder and create it and its subfolders."""
+    paths = DataPaths(resolve_data_dir(explicit))
+    for folder in (paths.root, paths.models, paths.logs):
+        folder.mkdir(parents=True, exist_ok=True)
+    return paths

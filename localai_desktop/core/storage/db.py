@@ -1,0 +1,168 @@
+"""The database handle: one engine, short sessions, WAL, foreign keys, migrations with a backup."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from localai_desktop.core.errors import DatabaseTooNewError, StorageError
+from localai_desktop.core.storage.migrations import MIGRATIONS, Migration
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def storage_error_from(error: BaseException) -> StorageError:
+    """Turn a database exception into a message a person can act on."""
+    text = str(error).lower()
+    if "disk is full" in text or "database or disk is full" in text:
+        return StorageError(
+            "Your disk is full, so the app could not save.",
+            "Free some disk space, then try again. Everything saved before is still there.",
+        )
+    if "locked" in text or "busy" in text:
+        return StorageError(
+            "The app's database is busy (another copy of LocalAI Desktop may be open).",
+            "Close other copies of the app and try again.",
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StorageError(
+            "The app cannot write to its data folder.",
+            "Check that the data folder exists and that you may write to it.",
+        )
+    if "not a database" in text or "malformed" in text:
+        return StorageError(
+            "The app's database file is damaged.",
+            "Restore it from one of the backup copies (files named '*.backup-*.db') "
+            "in the data folder.",
+        )
+    return StorageError("The app could not read or write its database.", f"Details: {error}")
+
+
+class Database:
+    """An open SQLite database, migrated to the schema this version of the app writes."""
+
+    def __init__(self, path: Path, *, target_version: int = SCHEMA_VERSION) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.backup_path: Path | None = None
+        self._migrate(target_version)
+        self.engine = self._create_engine()
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _create_engine(self) -> Engine:
+        engine = create_engine(
+            f"sqlite:///{self.path}",
+            connect_args={"check_same_thread": False, "timeout": 15},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+            # Let SQLAlchemy issue BEGIN itself so DDL and DML share real transactions.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            # FULL: a committed message survives a power cut, not just a killed process.
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: object) -> None:
+            conn.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]
+
+        return engine
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A short session committed on success; database errors become StorageError."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except (exc.OperationalError, exc.DatabaseError, sqlite3.Error) as error:
+            session.rollback()
+            raise storage_error_from(error) from error
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- migrations -------------------------------------------------------------------------
+
+    def _migrate(self, target_version: int) -> None:
+        try:
+            raw = sqlite3.connect(self.path, isolation_level=None, timeout=15)
+        except sqlite3.Error as error:
+            raise storage_error_from(error) from error
+        try:
+            version = self._read_version(raw)
+            if version > SCHEMA_VERSION:
+                raise DatabaseTooNewError(
+                    f"This data folder was used by a newer version of LocalAI Desktop "
+                    f"(database version {version}; this version understands up to "
+                    f"{SCHEMA_VERSION}).",
+                    "Install the newer version again, or start this one with another data "
+                    "folder. Nothing was changed.",
+                )
+            if version >= target_version:
+                return
+            if version > 0:
+                self.backup_path = self._backup(raw, version)
+            raw.execute("PRAGMA foreign_keys = OFF")
+            raw.execute("PRAGMA journal_mode = WAL")
+            for migration in MIGRATIONS:
+                if version < migration.version <= target_version:
+                    self._apply(migration)
+        except (sqlite3.Error, exc.DBAPIError) as error:
+            raise storage_error_from(error) from error
+        finally:
+            raw.close()
+
+    @staticmethod
+    def _read_version(raw: sqlite3.Connection) -> int:
+        return int(raw.execute("PRAGMA user_version").fetchone()[0])
+
+    def _backup(self, raw: sqlite3.Connection, version: int) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup_path = self.path.with_name(f"{self.path.stem}.backup-v{version}-{stamp}.db")
+        target = sqlite3.connect(backup_path)
+        try:
+            raw.backup(target)
+        finally:
+            target.close()
+        log.info("Backed up database version %s to %s before migrating", version, backup_path)
+        return backup_path
+
+    def _apply(self, migration: Migration) -> None:
+        # A throwaway engine on the same file gives migrations a SQLAlchemy Connection; the
+        # whole migration and the version bump commit together or not at all.
+        engine = create_engine(f"sqlite:///{self.path}")
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: object) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+
+        try:
+            with engine.begin() as conn:
+                migration.apply(conn)
+                conn.exec_driver_sql(f"PRAGMA user_version = {int(migration.version)}")
+        finally:
+            engine.dispose()
+        log.info("Migrated database to version %s (%s)", migration.version, migration.description)

@@ -1,0 +1,84 @@
+"""Numbered schema migrations; each runs in one transaction after a backup of the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _run(conn: Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(text(statement))
+
+
+def _m001_initial(conn: Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE models (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            copied BOOLEAN NOT NULL DEFAULT 0,
+            file_size INTEGER NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            architecture VARCHAR NOT NULL,
+            parameter_count INTEGER NOT NULL,
+            quantization VARCHAR NOT NULL,
+            context_length INTEGER NOT NULL,
+            license VARCHAR,
+            chat_template TEXT,
+            added_at DATETIME NOT NULL
+        );
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            title VARCHAR NOT NULL,
+            system_prompt TEXT NOT NULL DEFAULT '',
+            model_id INTEGER REFERENCES models(id) ON DELETE SET NULL,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        );
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role VARCHAR NOT NULL,
+            content TEXT NOT NULL DEFAULT '',
+            status VARCHAR NOT NULL DEFAULT 'complete',
+            error TEXT,
+            provenance TEXT NOT NULL DEFAULT '{}',
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        );
+        CREATE INDEX ix_messages_conversation_id ON messages (conversation_id)
+        """,
+    )
+
+
+def _m002_settings_and_sources(conn: Connection) -> None:
+    # Per-conversation generation settings, and where a model came from (the catalog needs it);
+    # embedding models are kept apart from chat models in pickers.
+    _run(
+        conn,
+        """
+        ALTER TABLE conversations ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE models ADD COLUMN source TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE models ADD COLUMN is_embedding_model BOOLEAN NOT NULL DEFAULT 0;
+        CREATE INDEX ix_conversations_updated_at ON conversations (updated_at)
+        """,
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "models, conversations and messages", _m001_initial),
+    Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
+)

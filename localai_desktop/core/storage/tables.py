@@ -1,0 +1,71 @@
+"""SQLAlchemy 2 table mappings for models, conversations and messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ModelRow(Base):
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    path: Mapped[str] = mapped_column(Text)
+    copied: Mapped[bool] = mapped_column(default=False)
+    file_size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String)
+    architecture: Mapped[str] = mapped_column(String)
+    parameter_count: Mapped[int] = mapped_column(Integer)
+    quantization: Mapped[str] = mapped_column(String)
+    context_length: Mapped[int] = mapped_column(Integer)
+    license: Mapped[str | None] = mapped_column(String, nullable=True)
+    chat_template: Mapped[str | None] = mapped_column(Text, nullable=True)
+    is_embedding_model: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str] = mapped_column(Text, default="{}")
+    added_at: Mapped[datetime]
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String)
+    system_prompt: Mapped[str] = mapped_column(Text, default="")
+    model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("models.id", ondelete="SET NULL"), nullable=True
+    )
+    settings: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    messages: Mapped[list[MessageRow]] = relationship(
+        back_populates="conversation",
+        order_by="MessageRow.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String)
+    content: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String, default="complete")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    provenance: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    conversation: Mapped[ConversationRow] = relationship(back_populates="messages")

@@ -1,0 +1,1 @@
+"""Qt user interface: main window, tabs and the workers that own models."""
