@@ -247,9 +247,7 @@ def _chats_list(ctx: _Context, args: argparse.Namespace) -> int:
     if not conversations:
         print("No conversations yet. Start one with: localai chat --model NAME 'Hello'")
         return 0
-    rows = [
-        [str(c.id), c.updated_at.strftime("%Y-%m-%d %H:%M"), c.title] for c in conversations
-    ]
+    rows = [[str(c.id), c.updated_at.strftime("%Y-%m-%d %H:%M"), c.title] for c in conversations]
     _print_table(["ID", "UPDATED (UTC)", "TITLE"], rows)
     return 0
 
@@ -281,7 +279,8 @@ def _print_json(data: object) -> None:
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
 
 
 _HANDLERS = {

@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.pop("LOCALAI_DATA_DIR", None)
 
-from tests import gguf_factory  # noqa: E402
+from tests import gguf_factory
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

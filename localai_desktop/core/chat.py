@@ -84,7 +84,7 @@ class ChatService:
     # -- models -----------------------------------------------------------------------------
 
     def context_length_for(self, model: LocalModel, settings: GenerationSettings) -> int:
-        """The context to load with: the user's choice, never beyond what the model was trained on."""
+        """The context to load with: the user's choice, capped at the model's training context."""
         wanted = settings.context_length or model.context_length or 4096
         if model.context_length:
             wanted = min(wanted, model.context_length)
@@ -191,7 +191,9 @@ class ChatService:
         loaded = self.load_model(
             model, self.context_length_for(model, settings), progress=load_progress, cancel=cancel
         )
-        turns = [ChatTurn("system", conversation.system_prompt)] if conversation.system_prompt else []
+        turns = (
+            [ChatTurn("system", conversation.system_prompt)] if conversation.system_prompt else []
+        )
         turns += [
             ChatTurn(m.role, m.content)
             for m in conversation.messages

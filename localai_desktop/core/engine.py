@@ -30,7 +30,7 @@ _log_callback_ref: object | None = None
 
 
 def _llama() -> object:
-    """Import llama_cpp lazily: it loads a large shared library that start-up should not wait for."""
+    """Import llama_cpp lazily: start-up should not wait for its large shared library."""
     import llama_cpp
 
     _route_llama_logs(llama_cpp)

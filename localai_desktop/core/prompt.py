@@ -66,7 +66,9 @@ class ChatFormatter:
                 self._template = env.from_string(template)
             except jinja2.TemplateError as error:
                 # A broken template must not make the model unusable; the fallback still works.
-                log.warning("The model's chat template does not compile (%s); using fallback", error)
+                log.warning(
+                    "The model's chat template does not compile (%s); using fallback", error
+                )
 
     @property
     def has_template(self) -> bool:
@@ -171,7 +173,9 @@ def plan_prompt(
             tokens = tokens[-budget:]
             break
         kept = content_tokens[overflow + 8 :]
-        history[-1] = ChatTurn(last.role, "…" + _detokenize_hint(last.content, len(kept), len(content_tokens)))
+        history[-1] = ChatTurn(
+            last.role, "…" + _detokenize_hint(last.content, len(kept), len(content_tokens))
+        )
         warnings.append("Your message was too long for the context; its beginning was left out.")
     return PromptPlan(
         tokens=tokens,
