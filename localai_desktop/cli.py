@@ -16,7 +16,11 @@ from localai_desktop.core.chat import ChatService
 from localai_desktop.core.conversations import ConversationStore
 from localai_desktop.core.engine import LlamaEngine
 from localai_desktop.core.errors import LocalAIError
-from localai_desktop.core.generation import DEFAULT_CONTEXT_LENGTH, GenerationSettings
+from localai_desktop.core.generation import (
+    DEFAULT_CONTEXT_LENGTH,
+    Cancellation,
+    GenerationSettings,
+)
 from localai_desktop.core.gguf_info import format_bytes, format_parameter_count
 from localai_desktop.core.logs import configure_logging
 from localai_desktop.core.paths import DataPaths, init_data_paths
@@ -183,31 +187,46 @@ def _chat(ctx: _Context, args: argparse.Namespace) -> int:
             system_prompt=args.system or "", model_id=model.id, settings=settings.to_dict()
         )
     service = ChatService(ctx.store, ctx.registry, LlamaEngine())
-    cancel = threading.Event()
+    cancel = Cancellation()
 
     def on_sigint(_signum: int, _frame: FrameType | None) -> None:
         if cancel.is_set():  # a second Ctrl-C while stopping: give up at once
             raise KeyboardInterrupt
         cancel.set()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
-
     def on_text(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
 
+    # Generation runs on a thread so that the main thread, where Python delivers signals,
+    # stays free: Ctrl-C then stops even in the middle of a long prompt.
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["message"] = service.send(
+                conversation.id,
+                args.prompt,
+                model_id=model.id,
+                settings=settings,
+                on_text=on_text,
+                cancel=cancel,
+            )
+        except BaseException as error:
+            outcome["error"] = error
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    worker = threading.Thread(target=run, name="chat", daemon=True)
     try:
-        message = service.send(
-            conversation.id,
-            args.prompt,
-            model_id=model.id,
-            settings=settings,
-            on_text=on_text,
-            cancel=cancel,
-        )
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.1)
     finally:
         signal.signal(signal.SIGINT, previous)
-        service.engine.unload()
+    if "error" in outcome:
+        raise outcome["error"]
+    service.engine.unload()
+    message = outcome["message"]
     sys.stdout.write("\n")
     sys.stdout.flush()
     print(_speed_line(message.provenance), file=sys.stderr)

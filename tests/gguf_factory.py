@@ -214,12 +214,9 @@ def write_random_llama(
     never_stop: the model streams printable word pieces and never samples an end token, so a
     generation always runs to max_tokens. omit_tensors leaves tensors out (a broken model).
     """
-    fields = [
-        f for f in _tokenizer_fields(Path(tokenizer_from)) if f[0] != "tokenizer.chat_template"
-    ]
-    template = _field_value(
-        list(_tokenizer_fields(Path(tokenizer_from))), "tokenizer.chat_template"
-    )
+    source = list(_tokenizer_fields(Path(tokenizer_from)))
+    fields = [f for f in source if f[0] != "tokenizer.chat_template"]
+    template = _field_value(source, "tokenizer.chat_template")
     if chat_template != "keep":
         template = chat_template
     if template:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from localai_desktop.core.chat import ChatService
 from localai_desktop.core.conversations import ConversationStore
 from localai_desktop.core.engine import LlamaEngine
-from localai_desktop.core.generation import ChatTurn, GenerationSettings
+from localai_desktop.core.generation import Cancellation, ChatTurn, GenerationSettings
 from localai_desktop.core.prompt import FALLBACK_ASSISTANT, plan_prompt
 from localai_desktop.core.registry import ModelRegistry
 from localai_desktop.core.storage import Database
@@ -76,7 +75,7 @@ def test_same_seed_gives_the_same_answer(service: ChatService, stories260k: Path
 def test_stop_keeps_the_partial_answer(service: ChatService, tiny_chat_model: Path) -> None:
     model = service.registry.import_model(tiny_chat_model, name="tiny")
     conversation = service.store.create()
-    cancel = threading.Event()
+    cancel = Cancellation()
     pieces: list[str] = []
 
     def on_text(text: str) -> None:

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import struct
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import gguf_factory  # tests/ is not a package; a conftest may put it on sys.path instead
-
-from localai_desktop.core.errors import (
-    InvalidModelFileError,
-    ModelLoadError,
-    ModelTooLargeError,
-)
+from localai_desktop.core.errors import InvalidModelFileError, ModelLoadError, ModelTooLargeError
 from localai_desktop.core.gguf_info import (
     SUPPORTED_ARCHITECTURES,
     check_fits_in_memory,
@@ -30,36 +21,13 @@ from localai_desktop.core.gguf_info import (
     total_memory_bytes,
 )
 from localai_desktop.core.model_probe import probe_load
+from tests import gguf_factory
+
+# Fixtures from conftest.py: models_dir (skips without ../shared/models), stories260k, and
+# tiny_chat_model (a never-stopping random llama with Phi-3's tokenizer and chat template).
 
 STORIES_SHA256 = "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d"
 GiB = 1024**3
-
-
-def _models_dir() -> Path:
-    override = os.environ.get("LOCALAI_TEST_MODELS_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "shared" / "models"
-
-
-@pytest.fixture(scope="session")
-def models_dir() -> Path:
-    folder = _models_dir()
-    if not (folder / "stories260K.gguf").is_file():
-        pytest.skip(f"test models not found in {folder} (set LOCALAI_TEST_MODELS_DIR)")
-    return folder
-
-
-@pytest.fixture(scope="session")
-def stories(models_dir: Path) -> Path:
-    return models_dir / "stories260K.gguf"
-
-
-@pytest.fixture(scope="session")
-def random_phi3_llama(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A never-stopping random llama with Phi-3's tokenizer and chat template."""
-    path = tmp_path_factory.mktemp("models") / "random-phi3-llama.gguf"
-    return gguf_factory.write_random_llama(
-        path, tokenizer_from=models_dir / "ggml-vocab-phi-3.gguf"
-    )
 
 
 @pytest.fixture(scope="session")
@@ -83,8 +51,8 @@ def _refusal(path: Path) -> str:
 # --- reading real files -----------------------------------------------------------------------
 
 
-def test_stories260k_info_matches_the_file(stories: Path) -> None:
-    info = read_gguf_info(stories)
+def test_stories260k_info_matches_the_file(stories260k: Path) -> None:
+    info = read_gguf_info(stories260k)
     assert info.architecture == "llama"
     assert info.name == "llama"
     assert info.parameter_count == 292_800  # "260K" is the model's name; this counts embeddings
@@ -115,10 +83,10 @@ def test_minilm_is_an_embedding_model(models_dir: Path) -> None:
     assert info.name == "MiniLM L6 H384 Uncased"
 
 
-def test_generated_llama_with_phi3_tokenizer_has_its_chat_template(random_phi3_llama: Path) -> None:
-    info = read_gguf_info(random_phi3_llama)
+def test_generated_llama_with_phi3_tokenizer_has_its_chat_template(tiny_chat_model: Path) -> None:
+    info = read_gguf_info(tiny_chat_model)
     assert info.has_chat_template and "<|assistant|>" in (info.chat_template or "")
-    assert (info.name, info.license, info.quantization) == ("Tiny Random Llama", "mit", "F32")
+    assert (info.license, info.quantization, info.architecture) == ("mit", "F32", "llama")
 
 
 def test_chat_template_can_be_removed_or_replaced(models_dir: Path, tmp_path: Path) -> None:
@@ -135,10 +103,10 @@ def test_chat_template_can_be_removed_or_replaced(models_dir: Path, tmp_path: Pa
 
 @pytest.mark.parametrize("ftype", ["Q4_K_M", "Q8_0"])
 def test_quantized_model_reports_its_quantization(
-    stories: Path, tmp_path: Path, ftype: str
+    stories260k: Path, tmp_path: Path, ftype: str
 ) -> None:
     src = gguf_factory.write_random_llama(
-        tmp_path / "f16.gguf", tokenizer_from=stories, n_embd=256, n_ff=512, dtype="f16"
+        tmp_path / "f16.gguf", tokenizer_from=stories260k, n_embd=256, n_ff=512, dtype="f16"
     )
     assert read_gguf_info(src).quantization == "F16"
     quantized = gguf_factory.quantize(src, tmp_path / f"{ftype}.gguf", ftype)
@@ -147,8 +115,8 @@ def test_quantized_model_reports_its_quantization(
     assert info.parameter_count == read_gguf_info(src).parameter_count
 
 
-def test_split_model_is_read_from_its_first_part(stories: Path, tmp_path: Path) -> None:
-    parts = gguf_factory.write_split_llama(tmp_path / "split.gguf", tokenizer_from=stories)
+def test_split_model_is_read_from_its_first_part(stories260k: Path, tmp_path: Path) -> None:
+    parts = gguf_factory.write_split_llama(tmp_path / "split.gguf", tokenizer_from=stories260k)
     info = read_gguf_info(parts[0])
     assert info.split_count == 3
     assert info.file_size == sum(p.stat().st_size for p in parts)
@@ -169,13 +137,13 @@ def test_a_big_vocabulary_is_read_in_milliseconds(models_dir: Path) -> None:
 # --- refusing bad files -----------------------------------------------------------------------
 
 
-def test_truncated_download_is_called_incomplete(stories: Path, tmp_path: Path) -> None:
-    message = _refusal(gguf_factory.write_truncated_copy(stories, tmp_path / "half.gguf"))
+def test_truncated_download_is_called_incomplete(stories260k: Path, tmp_path: Path) -> None:
+    message = _refusal(gguf_factory.write_truncated_copy(stories260k, tmp_path / "half.gguf"))
     assert "incomplete" in message and "download" in message.lower()
 
 
-def test_file_cut_inside_its_header_is_called_incomplete(stories: Path, tmp_path: Path) -> None:
-    cut = gguf_factory.write_truncated_copy(stories, tmp_path / "cut.gguf", keep_fraction=0.001)
+def test_file_cut_inside_its_header_is_called_incomplete(stories260k: Path, tmp_path: Path) -> None:
+    cut = gguf_factory.write_truncated_copy(stories260k, tmp_path / "cut.gguf", keep_fraction=0.001)
     assert "incomplete" in _refusal(cut)
 
 
@@ -209,9 +177,9 @@ def test_other_formats_are_named(tmp_path: Path, content: bytes, words: str) -> 
     [(1, "first GGUF version"), (4, "newer than this app"), (3 << 24, "big-endian")],
 )
 def test_unsupported_gguf_versions_are_refused(
-    stories: Path, tmp_path: Path, version: int, words: str
+    stories260k: Path, tmp_path: Path, version: int, words: str
 ) -> None:
-    data = bytearray(stories.read_bytes())
+    data = bytearray(stories260k.read_bytes())
     data[4:8] = struct.pack("<I", version)
     path = tmp_path / "v.gguf"
     path.write_bytes(bytes(data))
@@ -239,12 +207,49 @@ def test_missing_file_and_folder_are_refused(tmp_path: Path) -> None:
     assert "folder" in _refusal(tmp_path)
 
 
-def test_damaged_header_is_refused(stories: Path, tmp_path: Path) -> None:
-    data = bytearray(stories.read_bytes())
+def test_damaged_header_is_refused(stories260k: Path, tmp_path: Path) -> None:
+    data = bytearray(stories260k.read_bytes())
     data[16:24] = struct.pack("<Q", 1 << 60)  # an absurd number of metadata keys
     path = tmp_path / "damaged.gguf"
     path.write_bytes(bytes(data))
     assert "damaged" in _refusal(path)
+
+
+def _write_tiny_gguf(path: Path, kv: dict[str, str], *, tokenizer: bool = True) -> Path:
+    """A one-tensor GGUF with the given string metadata ("general.architecture": "" drops it)."""
+    import numpy as np
+    from gguf import GGUFWriter
+
+    writer = GGUFWriter(path, kv.get("general.architecture") or "llama")
+    if not kv.get("general.architecture", "llama"):
+        del writer.kv_data[0]["general.architecture"]
+    for key, value in kv.items():
+        if key != "general.architecture":
+            writer.add_string(key, value)
+    if tokenizer:
+        writer.add_tokenizer_model("llama")
+        writer.add_token_list(["<unk>", "<s>", "</s>", "a"])
+    writer.add_tensor("token_embd.weight", np.zeros((4, 8), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kv", "tokenizer", "words"),
+    [
+        ({}, False, "has no tokenizer"),
+        ({"general.architecture": ""}, True, "does not say which kind of model"),
+        ({"general.type": "adapter"}, True, "LoRA adapter, not a model"),
+        ({"general.architecture": "clip"}, True, "vision projector"),
+    ],
+)
+def test_gguf_files_that_are_not_runnable_models_are_refused(
+    tmp_path: Path, kv: dict[str, str], tokenizer: bool, words: str
+) -> None:
+    assert words in _refusal(_write_tiny_gguf(tmp_path / "t.gguf", kv, tokenizer=tokenizer))
 
 
 def test_architecture_is_checked_against_the_bundled_llama_cpp() -> None:
@@ -279,8 +284,8 @@ def test_too_large_model_is_read_but_does_not_fit(too_large_model: Path) -> None
         check_fits_in_memory(info, 4096, total_memory=32 * GiB)
 
 
-def test_memory_estimate_is_weights_plus_kv_cache_plus_overhead(stories: Path) -> None:
-    info = read_gguf_info(stories)
+def test_memory_estimate_is_weights_plus_kv_cache_plus_overhead(stories260k: Path) -> None:
+    info = read_gguf_info(stories260k)
     kv_cache = 2 * 5 * 1024 * 4 * (64 // 8) * 2  # K and V, layers, n_ctx, kv heads, head dim, F16
     assert estimate_memory_bytes(info, 1024) == int((1_185_376 + kv_cache) * 1.12)
     assert estimate_memory_bytes(info, 0) == estimate_memory_bytes(info, 2048)
@@ -325,9 +330,9 @@ def test_format_parameter_count(n: int, text: str) -> None:
     assert format_parameter_count(n) == text
 
 
-def test_sha256_of_stories260k_with_progress(stories: Path) -> None:
+def test_sha256_of_stories260k_with_progress(stories260k: Path) -> None:
     seen: list[tuple[int, int]] = []
-    assert sha256_of_file(stories, progress=lambda d, t: seen.append((d, t))) == STORIES_SHA256
+    assert sha256_of_file(stories260k, progress=lambda d, t: seen.append((d, t))) == STORIES_SHA256
     assert seen[-1] == (1_185_376, 1_185_376) and len(seen) == 2  # 1 MiB chunks
 
 
@@ -344,9 +349,9 @@ def test_sha256_stops_when_cancelled(tmp_path: Path) -> None:
 # --- llama.cpp ---------------------------------------------------------------------------------
 
 
-def test_probe_loads_good_models(stories: Path, random_phi3_llama: Path) -> None:
-    probe_load(stories)
-    probe_load(random_phi3_llama)
+def test_probe_loads_good_models(stories260k: Path, tiny_chat_model: Path) -> None:
+    probe_load(stories260k)
+    probe_load(tiny_chat_model)
 
 
 def test_probe_reports_a_model_llama_cpp_refuses(tmp_path: Path) -> None:
@@ -365,15 +370,15 @@ def test_probe_survives_a_file_that_aborts_llama_cpp(tmp_path: Path) -> None:
         probe_load(path)
 
 
-def test_probe_gives_up_after_its_timeout(stories: Path) -> None:
+def test_probe_gives_up_after_its_timeout(stories260k: Path) -> None:
     with pytest.raises(ModelLoadError, match="took longer than"):
-        probe_load(stories, timeout_s=0.01)
+        probe_load(stories260k, timeout_s=0.01)
 
 
-def test_never_stop_model_streams_200_printable_tokens(random_phi3_llama: Path) -> None:
+def test_never_stop_model_streams_200_printable_tokens(tiny_chat_model: Path) -> None:
     import llama_cpp
 
-    llm = llama_cpp.Llama(str(random_phi3_llama), n_ctx=512, n_gpu_layers=0, verbose=False)
+    llm = llama_cpp.Llama(str(tiny_chat_model), n_ctx=512, n_gpu_layers=0, verbose=False)
     try:
         chunks = list(llm.create_completion("Once upon a time", max_tokens=200, stream=True))
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +20,12 @@ from localai_desktop.core.conversations import (
 )
 from localai_desktop.core.engine import LlamaEngine, LoadedModel, LoadProgress, TextCallback
 from localai_desktop.core.errors import LocalAIError, NotFoundError
-from localai_desktop.core.generation import ChatTurn, GenerationSettings, GenerationStats
+from localai_desktop.core.generation import (
+    Cancellation,
+    ChatTurn,
+    GenerationSettings,
+    GenerationStats,
+)
 from localai_desktop.core.gguf_info import check_fits_in_memory, read_gguf_info
 from localai_desktop.core.prompt import plan_prompt
 from localai_desktop.core.registry import LocalModel, ModelRegistry
@@ -96,7 +100,7 @@ class ChatService:
         n_ctx: int,
         *,
         progress: LoadProgress | None = None,
-        cancel: threading.Event | None = None,
+        cancel: Cancellation | None = None,
     ) -> LoadedModel:
         """Check the file again (it may have changed or vanished) and load it."""
         if model.is_embedding_model:
@@ -131,7 +135,7 @@ class ChatService:
         model_id: int | str,
         settings: GenerationSettings,
         on_text: TextCallback = _no_text,
-        cancel: threading.Event | None = None,
+        cancel: Cancellation | None = None,
         on_started: Callable[[Message], None] | None = None,
     ) -> Message:
         """Save the user's message (committed first), then answer it."""
@@ -152,7 +156,7 @@ class ChatService:
         model_id: int | str,
         settings: GenerationSettings,
         on_text: TextCallback = _no_text,
-        cancel: threading.Event | None = None,
+        cancel: Cancellation | None = None,
         on_started: Callable[[Message], None] | None = None,
     ) -> Message:
         """Replace the last answer with a new one."""
@@ -175,7 +179,7 @@ class ChatService:
         model_id: int | str,
         settings: GenerationSettings,
         on_text: TextCallback = _no_text,
-        cancel: threading.Event | None = None,
+        cancel: Cancellation | None = None,
         on_started: Callable[[Message], None] | None = None,
         load_progress: LoadProgress | None = None,
     ) -> Message:

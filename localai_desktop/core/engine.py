@@ -5,10 +5,12 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
+import ctypes.util
 import io
 import logging
 import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localai_desktop.core.errors import GenerationError, ModelLoadError
-from localai_desktop.core.generation import GenerationSettings, GenerationStats
+from localai_desktop.core.generation import Cancellation, GenerationSettings, GenerationStats
 from localai_desktop.core.prompt import ChatFormatter, PromptPlan
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,16 @@ def _route_llama_logs(llama_cpp: object) -> None:
 
     llama_cpp.llama_log_set(_on_log, ctypes.c_void_p(0))  # type: ignore[attr-defined]
     _log_callback_ref = _on_log
+
+
+def _strlen_address() -> int:
+    if sys.platform == "win32":
+        libc = ctypes.cdll.msvcrt
+    else:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+    address = ctypes.cast(libc.strlen, ctypes.c_void_p).value
+    assert address is not None
+    return address
 
 
 def default_thread_count() -> int:
@@ -128,7 +140,7 @@ class LlamaEngine:
         self._llm: object | None = None
         self._loaded: LoadedModel | None = None
         self._formatter: ChatFormatter | None = None
-        self._cancel: threading.Event | None = None
+        self._abort_flag = ctypes.create_string_buffer(2)  # [flag, NUL], read by llama.cpp
         self._abort_callback: object | None = None
 
     # -- loading ----------------------------------------------------------------------------
@@ -144,7 +156,7 @@ class LlamaEngine:
         n_ctx: int,
         chat_template: str | None = None,
         progress: LoadProgress | None = None,
-        cancel: threading.Event | None = None,
+        cancel: Cancellation | None = None,
     ) -> LoadedModel:
         """Load a model (validated beforehand); a no-op if it is already loaded the same way."""
         path = Path(path)
@@ -210,15 +222,21 @@ class LlamaEngine:
         self._abort_callback = None
 
     def _install_abort_callback(self, llama_cpp: object, llm: object) -> None:
-        # llama.cpp polls this inside llama_decode, so Stop works even in the middle of a long
-        # prompt; the reference is kept so the callback is not garbage-collected.
-        @llama_cpp.ggml_abort_callback  # type: ignore[attr-defined, misc]
-        def _should_abort(_data: ctypes.c_void_p) -> bool:
-            event = self._cancel
-            return event is not None and event.is_set()
+        # llama.cpp polls the abort callback inside llama_decode, from its compute threads,
+        # for every graph node. A Python callback there would take the GIL thousands of times
+        # per token (slowing decoding and the GUI) and could run during interpreter shutdown.
+        # Instead the callback is libc's strlen() on a two-byte buffer: it returns 1 once the
+        # first byte is set, 0 before, entirely in C. Stop works mid-prompt within milliseconds.
+        callback = llama_cpp.ggml_abort_callback(_strlen_address())  # type: ignore[attr-defined]
+        llama_cpp.llama_set_abort_callback(  # type: ignore[attr-defined]
+            llm.ctx,  # type: ignore[attr-defined]
+            callback,
+            ctypes.cast(self._abort_flag, ctypes.c_void_p),
+        )
+        self._abort_callback = callback  # keep it alive as long as the context
 
-        llama_cpp.llama_set_abort_callback(llm.ctx, _should_abort, None)  # type: ignore[attr-defined]
-        self._abort_callback = _should_abort
+    def _set_abort_flag(self) -> None:
+        self._abort_flag[0] = b"\x01"
 
     def _token_text(self, token: int) -> str:
         if token is None or token < 0:
@@ -262,7 +280,7 @@ class LlamaEngine:
         settings: GenerationSettings,
         on_text: TextCallback,
         *,
-        cancel: threading.Event | None = None,
+        cancel: Cancellation | None = None,
     ) -> GenerationStats:
         """Stream an answer for a prepared prompt; `on_text` gets each new piece of text.
 
@@ -278,7 +296,8 @@ class LlamaEngine:
         detokenize = llm._model.detokenize  # type: ignore[attr-defined]
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         emitter = _StopStringFilter(plan.stop_strings, on_text)
-        self._cancel = cancel
+        self._abort_flag[0] = b"\x00"
+        remove_hook = cancel.add_callback(self._set_abort_flag) if cancel is not None else None
         started = time.perf_counter()
         first_token_at: float | None = None
         completion_tokens = 0
@@ -319,7 +338,9 @@ class LlamaEngine:
             finish_reason = "cancelled"
         finally:
             tokens.close()
-            self._cancel = None
+            if remove_hook is not None:
+                remove_hook()
+            self._abort_flag[0] = b"\x00"
         if finish_reason != "stop" or not emitter.stopped:
             emitter.feed(decoder.decode(b"", final=True))
             emitter.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import mmap
 import re
@@ -23,6 +24,8 @@ from gguf.constants import (
 )
 
 from localai_desktop.core.errors import InvalidModelFileError, ModelTooLargeError
+
+logger = logging.getLogger(__name__)
 
 # The architecture names known to the llama.cpp inside llama-cpp-python 0.3.36 (LLM_ARCH_NAMES in
 # its src/llama-arch.cpp), without "clip", which is a vision projector and not a model on its
@@ -315,18 +318,26 @@ def _open_and_parse(path: Path) -> tuple[_Header, int]:
             _check_version(version)
             return _parse_header(buf), size
     except _Truncated:
-        raise _incomplete(path, None, size) from None
-    except _Damaged as exc:
+        # Either cut off very early or a damaged length field: both read past the end.
         raise InvalidModelFileError(
-            f"The file {path.name} is damaged: its contents do not add up ({exc}).", _DAMAGED_TODO
+            f"The file {path.name} is incomplete or damaged: it ends in the middle of its header.",
+            _INCOMPLETE_TODO,
+        ) from None
+    except _Damaged as exc:
+        logger.info("refused %s: %s", path, exc)  # the detail is for support, not for the user
+        raise InvalidModelFileError(
+            f"The file {path.name} is damaged: the description of its contents does not add up.",
+            _DAMAGED_TODO,
         ) from None
     except PermissionError:
         raise InvalidModelFileError(
             f"This app is not allowed to read {path.name}.", "Check the file's permissions."
         ) from None
     except (OSError, ValueError, OverflowError, MemoryError) as exc:
+        logger.info("cannot read %s: %r", path, exc)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "a read error"
         raise InvalidModelFileError(
-            f"The file {path.name} cannot be read ({exc}).", _DAMAGED_TODO
+            f"The file {path.name} cannot be read ({reason}).", _DAMAGED_TODO
         ) from None
 
 
@@ -348,20 +359,20 @@ def _check_version(version: int) -> None:
         )
 
 
-def _incomplete(path: Path, expected: int | None, size: int) -> InvalidModelFileError:
-    have = f" (it has {format_bytes(size)} of {format_bytes(expected)})" if expected else ""
+def _incomplete(path: Path, expected: int, size: int) -> InvalidModelFileError:
     return InvalidModelFileError(
-        f"The file {path.name} is incomplete{have}, probably a download that did not finish.",
+        f"The file {path.name} is incomplete (it has {format_bytes(size)} of "
+        f"{format_bytes(expected)}), probably a download that did not finish.",
         _INCOMPLETE_TODO,
     )
 
 
 def _shard_paths(path: Path, fields: dict[str, Any]) -> list[Path]:
     """All files of a split model, given its first file ([path] when it is not split)."""
-    count = int(fields.get("split.count", 1) or 1)
+    count = _int_field(fields, "split.count", 1)
     if count <= 1:
         return [path]
-    number = int(fields.get("split.no", 0))
+    number = _int_field(fields, "split.no")
     match = _SPLIT_NAME.match(path.name)
     if not match:
         raise InvalidModelFileError(
@@ -396,8 +407,9 @@ def _int_field(fields: dict[str, Any], key: str, default: int = 0) -> int:
     """An integer hyperparameter; per-layer lists (some models vary heads by layer) give the max."""
     value = fields.get(key, default)
     if isinstance(value, list):
-        value = max((v for v in value if isinstance(v, (int, float))), default=default)
-    return int(value) if isinstance(value, (int, float)) else default
+        value = max((v for v in value if isinstance(v, int)), default=default)
+    # A value of the wrong type or sign (a damaged or hand-made file) counts as absent.
+    return value if isinstance(value, int) and value >= 0 else default
 
 
 def _license(fields: dict[str, Any]) -> str | None:

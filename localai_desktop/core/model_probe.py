@@ -37,6 +37,8 @@ def probe_load(path: Path, timeout_s: float = 120) -> None:
             env=_child_env(),
             stdin=subprocess.DEVNULL,
             check=False,
+            # A windowed app on Windows would otherwise flash a console window for the child.
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
         )
     except subprocess.TimeoutExpired as exc:
         # subprocess.run has already killed the child.

@@ -16,7 +16,13 @@ from sqlalchemy import select
 
 from localai_desktop.core.conversations import utcnow
 from localai_desktop.core.errors import LocalAIError, NotFoundError, StorageError
-from localai_desktop.core.gguf_info import GgufInfo, read_gguf_info, sha256_of_file
+from localai_desktop.core.gguf_info import (
+    GgufInfo,
+    check_fits_in_memory,
+    format_bytes,
+    read_gguf_info,
+    sha256_of_file,
+)
 from localai_desktop.core.model_probe import probe_load
 from localai_desktop.core.storage.db import Database
 from localai_desktop.core.storage.tables import ModelRow
@@ -98,6 +104,11 @@ def _local_model(row: ModelRow) -> LocalModel:
     )
 
 
+def probe_timeout_for(file_size: int) -> float:
+    """Time allowed for the test load: a big file on a slow disk takes a while to read."""
+    return 60.0 + 30.0 * file_size / 1024**3
+
+
 def _no_progress(_stage: str, _done: int, _total: int) -> None:
     pass
 
@@ -147,8 +158,10 @@ class ModelRegistry:
         info = read_gguf_info(source)
         display_name = (name or info.name or source.stem).strip()
         self._check_name_free(display_name)
+        # Refuse what cannot run here before the probe tries (and fails) to allocate it.
+        check_fits_in_memory(info, min(info.context_length or 2048, 2048))
         if probe:
-            probe_load(source)
+            probe_load(source, timeout_s=probe_timeout_for(info.file_size))
         progress("checking", 1, 1)
 
         def on_hash(done: int, total: int) -> None:
@@ -221,8 +234,6 @@ class ModelRegistry:
             counter += 1
         free = shutil.disk_usage(self.models_dir).free
         if free < info.file_size + 64 * 1024 * 1024:
-            from localai_desktop.core.gguf_info import format_bytes
-
             raise StorageError(
                 f"There is not enough free disk space to copy this model "
                 f"({format_bytes(info.file_size)} needed, {format_bytes(free)} free).",

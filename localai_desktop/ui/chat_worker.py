@@ -13,7 +13,7 @@ from localai_desktop.core.chat import ChatService
 from localai_desktop.core.conversations import ConversationStore, Message
 from localai_desktop.core.engine import LlamaEngine
 from localai_desktop.core.errors import LocalAIError
-from localai_desktop.core.generation import GenerationSettings
+from localai_desktop.core.generation import Cancellation, GenerationSettings
 from localai_desktop.core.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class ChatWorker(QObject):
         super().__init__()
         self._service = ChatService(store, registry, engine or LlamaEngine())
         self._lock = threading.Lock()
-        self._cancel_events: dict[int, threading.Event] = {}
+        self._cancel_events: dict[int, Cancellation] = {}
         self._cancelled_through = 0
         self._thread: QThread | None = None
 
@@ -199,7 +199,7 @@ class ChatWorker(QObject):
         finally:
             self._end(request_id)
 
-    def _begin(self, request_id: int) -> threading.Event:
+    def _begin(self, request_id: int) -> Cancellation:
         with self._lock:
             event = self._event_for(request_id)
             if request_id <= self._cancelled_through:
@@ -210,10 +210,10 @@ class ChatWorker(QObject):
         with self._lock:
             self._cancel_events.pop(request_id, None)
 
-    def _event_for(self, request_id: int) -> threading.Event:
+    def _event_for(self, request_id: int) -> Cancellation:
         event = self._cancel_events.get(request_id)
         if event is None:
-            event = self._cancel_events[request_id] = threading.Event()
+            event = self._cancel_events[request_id] = Cancellation()
         return event
 
 
