@@ -21,11 +21,11 @@ from localai_desktop.core.generation import (
     Cancellation,
     GenerationSettings,
 )
-from localai_desktop.core.gguf_info import format_bytes, format_parameter_count
 from localai_desktop.core.logs import configure_logging
 from localai_desktop.core.paths import DataPaths, init_data_paths
 from localai_desktop.core.registry import ModelRegistry
 from localai_desktop.core.storage import Database
+from localai_desktop.core.units import format_bytes, format_parameter_count
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130

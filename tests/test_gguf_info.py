@@ -14,13 +14,12 @@ from localai_desktop.core.gguf_info import (
     SUPPORTED_ARCHITECTURES,
     check_fits_in_memory,
     estimate_memory_bytes,
-    format_bytes,
-    format_parameter_count,
     read_gguf_info,
     sha256_of_file,
     total_memory_bytes,
 )
 from localai_desktop.core.model_probe import probe_load
+from localai_desktop.core.units import format_bytes, format_parameter_count
 from tests import gguf_factory
 
 # Fixtures from conftest.py: models_dir (skips without ../shared/models), stories260k, and

@@ -19,13 +19,13 @@ from localai_desktop.core.errors import LocalAIError, NotFoundError, StorageErro
 from localai_desktop.core.gguf_info import (
     GgufInfo,
     check_fits_in_memory,
-    format_bytes,
     read_gguf_info,
     sha256_of_file,
 )
 from localai_desktop.core.model_probe import probe_load
 from localai_desktop.core.storage.db import Database
 from localai_desktop.core.storage.tables import ModelRow
+from localai_desktop.core.units import format_bytes
 
 log = logging.getLogger(__name__)
 
