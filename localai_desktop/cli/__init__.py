@@ -1,0 +1,51 @@
+"""The `localai` command line: the same Qt-free core as the app, for scripts and power users."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from localai_desktop import __version__
+from localai_desktop.cli import chat_commands, model_commands
+from localai_desktop.cli.context import EXIT_ERROR, CliContext
+from localai_desktop.core.errors import LocalAIError
+from localai_desktop.core.logs import configure_logging
+from localai_desktop.core.paths import init_data_paths
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="localai", description="Chat with language models on this computer, offline."
+    )
+    parser.add_argument("--version", action="version", version=f"localai {__version__}")
+    parser.add_argument(
+        "--data-dir", help="data folder (default: $LOCALAI_DATA_DIR or the platform's)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="detailed log file")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    models = commands.add_parser("models", help="manage local models").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    model_commands.add_commands(models)
+    chat_commands.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    context: CliContext | None = None
+    try:
+        paths = init_data_paths(args.data_dir)
+        configure_logging(paths.logs, "cli", verbose=args.verbose)
+        context = CliContext(paths)
+        return int(args.handler(context, args))
+    except LocalAIError as error:
+        print(f"Error: {error.message}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as error:
+        print(f"Error: {error.strerror or error} ({error.filename or ''})", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        if context is not None:
+            context.close()

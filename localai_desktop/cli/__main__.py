@@ -1,0 +1,7 @@
+"""`python -m localai_desktop.cli` runs the command line."""
+
+import sys
+
+from localai_desktop.cli import main
+
+sys.exit(main())

@@ -1,0 +1,148 @@
+"""`localai chat` and `localai chats list|show`: conversations from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+from localai_desktop.cli.context import EXIT_ERROR, EXIT_INTERRUPTED, CliContext
+from localai_desktop.cli.output import print_json, print_table, speed_line
+from localai_desktop.core.chat import ChatService
+from localai_desktop.core.engine import LlamaEngine
+from localai_desktop.core.generation import (
+    DEFAULT_CONTEXT_LENGTH,
+    Cancellation,
+    GenerationSettings,
+)
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `chat` and `chats` to the top-level commands."""
+    chat = commands.add_parser("chat", help="ask a model; the answer streams to stdout")
+    chat.add_argument("prompt")
+    chat.add_argument("--model", required=True, help="model name (see 'models list')")
+    chat.add_argument("--system", help="system prompt (for a new conversation)")
+    chat.add_argument("--temperature", type=float, default=GenerationSettings.temperature)
+    chat.add_argument("--max-tokens", type=int, default=GenerationSettings.max_tokens)
+    chat.add_argument("--context-length", type=int, default=DEFAULT_CONTEXT_LENGTH)
+    chat.add_argument("--seed", type=int)
+    chat.add_argument("--conversation", type=int, help="continue this conversation")
+    chat.set_defaults(handler=_chat)
+
+    chats = commands.add_parser("chats", help="saved conversations").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    chats_list = chats.add_parser("list", help="list conversations, newest first")
+    chats_list.add_argument("--json", action="store_true")
+    chats_list.set_defaults(handler=_chats_list)
+    show = chats.add_parser("show", help="show one conversation")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_chats_show)
+
+
+def _chat(ctx: CliContext, args: argparse.Namespace) -> int:
+    model = ctx.registry.get(args.model)
+    settings = GenerationSettings(
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        context_length=args.context_length,
+        seed=args.seed,
+    )
+    if args.conversation is not None:
+        conversation = ctx.store.get(args.conversation)
+        if args.system is not None:
+            ctx.store.update(conversation.id, system_prompt=args.system)
+    else:
+        conversation = ctx.store.create(
+            system_prompt=args.system or "", model_id=model.id, settings=settings.to_dict()
+        )
+    service = ChatService(ctx.store, ctx.registry, LlamaEngine())
+    cancel = Cancellation()
+
+    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
+        if cancel.is_set():  # a second Ctrl-C while stopping: give up at once
+            raise KeyboardInterrupt
+        cancel.set()
+
+    def on_text(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    # Generation runs on a thread so that the main thread, where Python delivers signals,
+    # stays free: Ctrl-C then stops even in the middle of a long prompt.
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["message"] = service.send(
+                conversation.id,
+                args.prompt,
+                model_id=model.id,
+                settings=settings,
+                on_text=on_text,
+                cancel=cancel,
+            )
+        except BaseException as error:
+            outcome["error"] = error
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    worker = threading.Thread(target=run, name="chat", daemon=True)
+    try:
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if "error" in outcome:
+        raise outcome["error"]
+    service.engine.unload()
+    message = outcome["message"]
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    print(speed_line(message.provenance), file=sys.stderr)
+    print(
+        f"Saved in conversation {conversation.id} "
+        f"(continue with --conversation {conversation.id}).",
+        file=sys.stderr,
+    )
+    if message.status == "failed":
+        print(f"Error: {message.error}", file=sys.stderr)
+        return EXIT_ERROR
+    if message.status == "stopped":
+        print("Stopped; the partial answer is saved.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _chats_list(ctx: CliContext, args: argparse.Namespace) -> int:
+    conversations = ctx.store.list()
+    if args.json:
+        print_json([c.to_json(with_messages=False) for c in conversations])
+        return 0
+    if not conversations:
+        print("No conversations yet. Start one with: localai chat --model NAME 'Hello'")
+        return 0
+    rows = [[str(c.id), c.updated_at.strftime("%Y-%m-%d %H:%M"), c.title] for c in conversations]
+    print_table(["ID", "UPDATED (UTC)", "TITLE"], rows)
+    return 0
+
+
+def _chats_show(ctx: CliContext, args: argparse.Namespace) -> int:
+    conversation = ctx.store.get(args.id)
+    if args.json:
+        print_json(conversation.to_json())
+        return 0
+    print(f"# {conversation.title}")
+    if conversation.system_prompt:
+        print(f"\n[system] {conversation.system_prompt}")
+    for message in conversation.messages:
+        marker = "" if message.status == "complete" else f" ({message.status})"
+        print(f"\n[{message.role}]{marker}\n{message.content}")
+        if message.role == "assistant" and message.provenance.get("completion_tokens"):
+            print(speed_line(message.provenance))
+    return 0

@@ -1,0 +1,82 @@
+"""`localai models import|list|rm`: the local model registry."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from localai_desktop.cli.context import CliContext
+from localai_desktop.cli.output import print_json, print_table
+from localai_desktop.core.units import format_bytes, format_parameter_count
+
+
+def add_commands(models: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the local-model actions to the `models` command."""
+    imp = models.add_parser("import", help="add a GGUF model file")
+    imp.add_argument("path")
+    imp.add_argument("--name", help="name to show (default: from the file)")
+    imp.add_argument("--copy", action="store_true", help="copy into the app's model folder")
+    imp.set_defaults(handler=_models_import)
+    lst = models.add_parser("list", help="list local models")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(handler=_models_list)
+    rm = models.add_parser("rm", help="remove a model")
+    rm.add_argument("name")
+    rm.add_argument("--delete-file", action="store_true", help="also delete the file")
+    rm.set_defaults(handler=_models_rm)
+
+
+def _models_import(ctx: CliContext, args: argparse.Namespace) -> int:
+    stages = {"checking": "Checking the file", "hashing": "Fingerprinting", "copying": "Copying"}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        percent = 100 * done // total if total else 100
+        end = "\n" if done >= total else ""
+        if sys.stderr.isatty() or done >= total:
+            print(f"\r{stages.get(stage, stage)}: {percent:3d}%", end=end, file=sys.stderr)
+
+    model = ctx.registry.import_model(args.path, name=args.name, copy=args.copy, progress=progress)
+    print(f"Imported '{model.name}' ({_describe(model.to_json())}).")
+    return 0
+
+
+def _models_list(ctx: CliContext, args: argparse.Namespace) -> int:
+    models = ctx.registry.list()
+    if args.json:
+        print_json([m.to_json() for m in models])
+        return 0
+    if not models:
+        print("No models yet. Add one with: localai models import PATH")
+        return 0
+    rows = [
+        [
+            m.name,
+            m.architecture,
+            format_parameter_count(m.parameter_count),
+            m.quantization,
+            str(m.context_length),
+            format_bytes(m.file_size),
+            m.license or "-",
+            "yes" if m.has_chat_template else "no",
+            "" if m.file_exists else "FILE MISSING",
+        ]
+        for m in models
+    ]
+    header = ["NAME", "ARCH", "PARAMS", "QUANT", "CONTEXT", "SIZE", "LICENSE", "TEMPLATE", ""]
+    print_table(header, rows)
+    return 0
+
+
+def _models_rm(ctx: CliContext, args: argparse.Namespace) -> int:
+    model = ctx.registry.remove(args.name, delete_file=args.delete_file)
+    deleted = f" and deleted {model.path}" if args.delete_file else ""
+    print(f"Removed '{model.name}'{deleted}.")
+    return 0
+
+
+def _describe(model: dict[str, Any]) -> str:
+    return (
+        f"{model['architecture']}, {format_parameter_count(model['parameter_count'])} parameters, "
+        f"{model['quantization']}, {format_bytes(model['file_size'])}"
+    )
