@@ -77,7 +77,10 @@ class Database:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: object) -> None:
-            conn.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]
+            # IMMEDIATE: a transaction that reads and then writes (most of ours) would otherwise
+            # fail at once with "database is locked" when another thread (the answer writer,
+            # the GUI) committed in between, instead of waiting its turn.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
 
         return engine
 
