@@ -45,7 +45,7 @@ def test_answer_streams_and_records_how_it_was_made(
     assert len(answer.content.split()) > 20
     provenance = answer.provenance
     assert provenance["model_sha256"] == STORIES_SHA256
-    assert provenance["model_file"] == str(stories260k)
+    assert provenance["model_file"] == str(stories260k.resolve())
     assert provenance["settings"]["seed"] == 7
     assert provenance["settings"]["temperature"] == 0.8
     assert 0 < provenance["completion_tokens"] <= 120
