@@ -1,0 +1,218 @@
+"""The list of conversations on the left of the Chat tab: pick, start, rename and delete."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from localai_desktop.core.conversations import Conversation
+
+_ID_ROLE = Qt.ItemDataRole.UserRole
+_TITLE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def describe_time(moment: datetime) -> str:
+    """A stored UTC time as the local time people read: "28 Nov 2026, 15:04"."""
+    local = moment.replace(tzinfo=timezone.utc).astimezone()
+    return local.strftime("%d %b %Y, %H:%M")
+
+
+class ConversationList(QWidget):
+    """Shows conversations newest first; asks before deleting; renames in place."""
+
+    conversation_selected = Signal(int)
+    """The user picked a conversation: (conversation_id)."""
+    new_requested = Signal()
+    """The user asked for a new, empty conversation."""
+    rename_requested = Signal(int, str)
+    """The user gave a conversation a new title: (conversation_id, title)."""
+    delete_requested = Signal(int)
+    """The user confirmed deleting a conversation: (conversation_id)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        heading = QLabel("Conversations")
+        heading.setStyleSheet("font-weight: 600;")
+        self._list = QListWidget()
+        self._list.setAccessibleName("Conversations")
+        self._list.setAccessibleDescription("Your conversations, the most recent first.")
+        self._list.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)
+        self._list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._list.setUniformItemSizes(True)
+        self._list.setSpacing(1)
+        self._list.currentItemChanged.connect(self._on_list_current_item_changed)
+        self._list.itemChanged.connect(self._on_list_item_changed)
+
+        self.new_button = QPushButton("New chat")
+        self.new_button.setAccessibleName("New chat")
+        self.new_button.setToolTip("Start a new conversation")
+        self.new_button.clicked.connect(self._on_new_button_clicked)
+        self.rename_button = QPushButton("Rename")
+        self.rename_button.setAccessibleName("Rename conversation")
+        self.rename_button.setToolTip("Give the selected conversation another title (or press F2)")
+        self.rename_button.clicked.connect(self._on_rename_button_clicked)
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setAccessibleName("Delete conversation")
+        self.delete_button.setToolTip("Delete the selected conversation and all its messages")
+        self.delete_button.clicked.connect(self._on_delete_button_clicked)
+
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.rename_button)
+        buttons.addWidget(self.delete_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(heading)
+        layout.addWidget(self.new_button)
+        layout.addWidget(self._list, 1)
+        layout.addLayout(buttons)
+        self._update_buttons()
+
+    # -- what the Chat tab calls ----------------------------------------------------------
+
+    def set_conversations(
+        self, conversations: Sequence[Conversation], current_id: int | None
+    ) -> None:
+        """Show these conversations (newest first) with `current_id` selected, silently."""
+        self._list.blockSignals(True)
+        try:
+            self._list.clear()
+            for conversation in conversations:
+                item = QListWidgetItem(conversation.title)
+                item.setData(_ID_ROLE, conversation.id)
+                item.setData(_TITLE_ROLE, conversation.title)
+                item.setToolTip(
+                    f"{conversation.title}\nStarted {describe_time(conversation.created_at)}"
+                )
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+                self._list.addItem(item)
+                if conversation.id == current_id:
+                    self._list.setCurrentItem(item)
+        finally:
+            self._list.blockSignals(False)
+        self._update_buttons()
+
+    def current_id(self) -> int | None:
+        item = self._list.currentItem()
+        return int(item.data(_ID_ROLE)) if item is not None else None
+
+    def select(self, conversation_id: int | None) -> None:
+        """Mark a conversation as the current one without announcing it."""
+        self._list.blockSignals(True)
+        try:
+            item = self._item(conversation_id)
+            if item is None:
+                self._list.setCurrentRow(-1)
+            else:
+                self._list.setCurrentItem(item)
+        finally:
+            self._list.blockSignals(False)
+        self._update_buttons()
+
+    def ids(self) -> list[int]:
+        return [int(self._list.item(row).data(_ID_ROLE)) for row in range(self._list.count())]
+
+    def start_rename(self) -> None:
+        """Open the inline editor on the current conversation's title."""
+        item = self._list.currentItem()
+        if item is not None:
+            self._list.editItem(item)
+
+    # -- slots ----------------------------------------------------------------------------
+
+    @Slot(QListWidgetItem, QListWidgetItem)
+    def _on_list_current_item_changed(
+        self, current: QListWidgetItem | None, _previous: QListWidgetItem | None
+    ) -> None:
+        self._update_buttons()
+        if current is not None:
+            self.conversation_selected.emit(int(current.data(_ID_ROLE)))
+
+    @Slot(QListWidgetItem)
+    def _on_list_item_changed(self, item: QListWidgetItem) -> None:
+        title = " ".join(item.text().split())
+        old_title = str(item.data(_TITLE_ROLE))
+        if not title or title == old_title:
+            # An empty title is not a title: put the old one back.
+            self._set_item_title(item, old_title)
+            return
+        self._set_item_title(item, title)
+        self.rename_requested.emit(int(item.data(_ID_ROLE)), title)
+
+    @Slot()
+    def _on_new_button_clicked(self) -> None:
+        self.new_requested.emit()
+
+    @Slot()
+    def _on_rename_button_clicked(self) -> None:
+        self.start_rename()
+
+    @Slot()
+    def _on_delete_button_clicked(self) -> None:
+        item = self._list.currentItem()
+        if item is None:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Delete conversation",
+            f"Delete the conversation “{item.text()}”?",
+            parent=self,
+        )
+        box.setInformativeText("All its messages are deleted too. This cannot be undone.")
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        delete.setAccessibleName("Delete")
+        keep = box.addButton("Keep", QMessageBox.ButtonRole.RejectRole)
+        keep.setAccessibleName("Keep")
+        box.setDefaultButton(keep)
+        box.setProperty("conversation_id", int(item.data(_ID_ROLE)))
+        box.finished.connect(self._on_delete_box_finished)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    @Slot(int)
+    def _on_delete_box_finished(self, _result: int) -> None:
+        box = self.sender()
+        if not isinstance(box, QMessageBox):
+            return
+        clicked = box.clickedButton()
+        if (
+            clicked is not None
+            and box.buttonRole(clicked) == QMessageBox.ButtonRole.DestructiveRole
+        ):
+            self.delete_requested.emit(int(box.property("conversation_id")))
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _item(self, conversation_id: int | None) -> QListWidgetItem | None:
+        for row in range(self._list.count()):
+            item = self._list.item(row)
+            if item.data(_ID_ROLE) == conversation_id:
+                return item
+        return None
+
+    def _set_item_title(self, item: QListWidgetItem, title: str) -> None:
+        self._list.blockSignals(True)
+        try:
+            item.setText(title)
+            item.setData(_TITLE_ROLE, title)
+        finally:
+            self._list.blockSignals(False)
+
+    def _update_buttons(self) -> None:
+        has_current = self._list.currentItem() is not None
+        self.rename_button.setEnabled(has_current)
+        self.delete_button.setEnabled(has_current)

@@ -1,0 +1,109 @@
+"""The main window: builds the tabs, gives them what they need, and wires them together."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QByteArray, QSettings, Slot
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
+
+from localai_desktop.core.conversations import ConversationStore
+from localai_desktop.core.paths import DataPaths
+from localai_desktop.core.registry import ModelRegistry
+from localai_desktop.core.storage import Database
+from localai_desktop.ui.chat_tab import ChatTab
+from localai_desktop.ui.chat_worker import ChatWorker
+from localai_desktop.ui.models_tab import ModelsTab
+
+log = logging.getLogger(__name__)
+
+WINDOW_TITLE = "LocalAI Desktop"
+_GEOMETRY_KEY = "window/geometry"
+_CONVERSATION_KEY = "chat/last_conversation"
+_MODEL_KEY = "chat/model"
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+class MainWindow(QMainWindow):
+    """Owns the chat worker and the stores of one data folder; the tabs do the rest."""
+
+    def __init__(self, paths: DataPaths, db: Database, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(WINDOW_TITLE)
+        self.paths = paths
+        # Kept in the data folder, so each data folder (and each test) has its own.
+        self.settings = QSettings(str(paths.root / "settings.ini"), QSettings.Format.IniFormat)
+        self.store = ConversationStore(db)
+        self.registry = ModelRegistry(db, paths.models)
+        self.worker = ChatWorker.start(self.store, self.registry)
+        self._closed = False
+
+        self.chat_tab = ChatTab(self.store, self.registry, self.worker)
+        self.models_tab = ModelsTab(self.registry)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Sections")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.chat_tab, "Chat")
+        self.tabs.addTab(self.models_tab, "Models")
+        self.setCentralWidget(self.tabs)
+
+        # Every signal that crosses from one tab to another is wired here, and only here.
+        self.models_tab.models_changed.connect(self.chat_tab.refresh_models)
+        self.chat_tab.models_tab_requested.connect(self._on_chat_tab_models_tab_requested)
+
+        self._restore()
+
+    def _restore(self) -> None:
+        geometry = self.settings.value(_GEOMETRY_KEY)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1180, 760)
+        self.chat_tab.select_model(_int_or_none(self.settings.value(_MODEL_KEY)))
+        known = {c.id for c in self.store.list()}
+        last = _int_or_none(self.settings.value(_CONVERSATION_KEY))
+        if last in known:
+            self.chat_tab.select_conversation(last)
+        elif known:
+            self.chat_tab.select_conversation(self.store.list()[0].id)
+        if self.registry.list():
+            self.chat_tab.composer.input.setFocus()
+        else:
+            # Nothing to chat with yet: start where the first step happens.
+            self.tabs.setCurrentWidget(self.models_tab)
+
+    def _save(self) -> None:
+        self.settings.setValue(_GEOMETRY_KEY, self.saveGeometry())
+        conversation_id = self.chat_tab.current_conversation_id()
+        if conversation_id is None:
+            self.settings.remove(_CONVERSATION_KEY)
+        else:
+            self.settings.setValue(_CONVERSATION_KEY, conversation_id)
+        model_id = self.chat_tab.current_model_id()
+        if model_id is not None:
+            self.settings.setValue(_MODEL_KEY, model_id)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closed:
+            self._closed = True
+            self._save()
+            self.chat_tab.save_state()
+            # Stops an answer being written (the worker saves it as "stopped"), then waits for
+            # the worker's thread and any import thread, so no thread outlives the window.
+            self.chat_tab.stop()
+            self.models_tab.shutdown()
+            self.worker.shutdown()
+            log.info("Main window closed")
+        super().closeEvent(event)
+
+    @Slot()
+    def _on_chat_tab_models_tab_requested(self) -> None:
+        self.tabs.setCurrentWidget(self.models_tab)

@@ -1,0 +1,114 @@
+"""Plain-language notices shared by the tabs: a dismissable banner and a busy status line."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QToolButton,
+    QWidget,
+)
+
+# (background, border, text) per kind: fixed light colours, readable in light and dark themes.
+_BANNER_COLOURS = {
+    "error": ("#fdecea", "#f1b0ab", "#5f1612"),
+    "info": ("#e8f2fc", "#b3d4f2", "#0d3557"),
+}
+
+
+class Banner(QFrame):
+    """A strip above a view that tells the user what happened, in words, until dismissed."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self._label = QLabel()
+        self._label.setWordWrap(True)
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._label.setTextFormat(Qt.TextFormat.PlainText)
+        self._dismiss = QToolButton()
+        self._dismiss.setText("Dismiss")
+        self._dismiss.setAccessibleName("Dismiss message")
+        self._dismiss.setAutoRaise(True)
+        self._dismiss.clicked.connect(self._on_dismiss_clicked)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self._label, 1)
+        layout.addWidget(self._dismiss, 0, Qt.AlignmentFlag.AlignTop)
+        self.setAccessibleName("Message")
+        self.hide()
+
+    def show_error(self, text: str) -> None:
+        self._show(text, "error")
+
+    def show_info(self, text: str) -> None:
+        self._show(text, "info")
+
+    def text(self) -> str:
+        """The message shown now, or "" when the banner is hidden."""
+        return self._label.text() if not self.isHidden() else ""
+
+    def kind(self) -> str:
+        return str(self.property("kind") or "")
+
+    def _show(self, text: str, kind: str) -> None:
+        self.setProperty("kind", kind)
+        background, border, text_colour = _BANNER_COLOURS[kind]
+        self.setStyleSheet(
+            f"QFrame#banner {{ background: {background}; border: 1px solid {border};"
+            f" border-radius: 4px; }} QFrame#banner QLabel {{ color: {text_colour}; }}"
+        )
+        self._label.setText(text)
+        self.setAccessibleDescription(text)
+        self.show()
+
+    @Slot()
+    def _on_dismiss_clicked(self) -> None:
+        self.hide()
+
+
+class StatusLine(QWidget):
+    """One line of status text with a busy indicator for work whose length is unknown."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._busy = QProgressBar()
+        self._busy.setRange(0, 0)
+        self._busy.setTextVisible(False)
+        self._busy.setFixedSize(72, 10)
+        self._busy.setAccessibleName("Working")
+        self._label = QLabel()
+        self._label.setTextFormat(Qt.TextFormat.PlainText)
+        self._label.setAccessibleName("Status")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._busy)
+        layout.addWidget(self._label, 1)
+        self._busy.hide()
+
+    def show_busy(self, text: str) -> None:
+        self._label.setText(text)
+        self._busy.setRange(0, 0)
+        self._busy.show()
+
+    def show_message(self, text: str) -> None:
+        self._label.setText(text)
+        self._busy.hide()
+
+    def set_fraction(self, fraction: float) -> None:
+        """Turn the indicator into a bar once the work reports how far along it is."""
+        self._busy.setRange(0, 100)
+        self._busy.setValue(round(fraction * 100))
+
+    def text(self) -> str:
+        return self._label.text()
+
+    def is_busy(self) -> bool:
+        return not self._busy.isHidden()
+
+    def clear(self) -> None:
+        self._label.clear()
+        self._busy.hide()
