@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from localai_desktop import __version__
-from localai_desktop.cli import chat_commands, model_commands
+from localai_desktop.cli import chat_commands, hub_commands, model_commands
 from localai_desktop.cli.context import EXIT_ERROR, CliContext
 from localai_desktop.core.errors import LocalAIError
 from localai_desktop.core.logs import configure_logging
@@ -23,12 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", help="data folder (default: $LOCALAI_DATA_DIR or the platform's)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="detailed log file")
+    hub_commands.add_global_options(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     models = commands.add_parser("models", help="manage local models").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
     model_commands.add_commands(models)
+    hub_commands.add_model_commands(models)
     chat_commands.add_commands(commands)
+    hub_commands.add_commands(commands)
     return parser
 
 

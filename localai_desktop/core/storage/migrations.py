@@ -78,7 +78,34 @@ def _m002_settings_and_sources(conn: Connection) -> None:
     )
 
 
+def _m003_downloads(conn: Connection) -> None:
+    # Downloads survive a restart or a killed process: the row says what to fetch (pinned to a
+    # commit, with each file's size and sha256); the partial files on disk say how far it got.
+    _run(
+        conn,
+        """
+        CREATE TABLE downloads (
+            id INTEGER PRIMARY KEY,
+            repo_id VARCHAR NOT NULL,
+            revision VARCHAR NOT NULL,
+            quantization VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            first_file TEXT NOT NULL,
+            files TEXT NOT NULL DEFAULT '[]',
+            folder TEXT NOT NULL,
+            status VARCHAR NOT NULL DEFAULT 'queued',
+            error TEXT,
+            source TEXT NOT NULL DEFAULT '{}',
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        );
+        CREATE UNIQUE INDEX ix_downloads_repo_file ON downloads (repo_id, first_file)
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
+    Migration(3, "resumable model downloads", _m003_downloads),
 )

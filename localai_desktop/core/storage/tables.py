@@ -1,10 +1,10 @@
-"""SQLAlchemy 2 table mappings for models, conversations and messages."""
+"""SQLAlchemy 2 table mappings for models, conversations, messages and downloads."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -69,3 +69,24 @@ class MessageRow(Base):
     updated_at: Mapped[datetime]
 
     conversation: Mapped[ConversationRow] = relationship(back_populates="messages")
+
+
+class DownloadRow(Base):
+    """A model download that has not finished: what to fetch; the partial files hold the bytes."""
+
+    __tablename__ = "downloads"
+    __table_args__ = (Index("ix_downloads_repo_file", "repo_id", "first_file", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repo_id: Mapped[str] = mapped_column(String)
+    revision: Mapped[str] = mapped_column(String)  # the commit, so a resume gets the same bytes
+    quantization: Mapped[str] = mapped_column(String)
+    name: Mapped[str] = mapped_column(String)
+    first_file: Mapped[str] = mapped_column(Text)
+    files: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [{path, size, sha256}]
+    folder: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String, default="queued")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str] = mapped_column(Text, default="{}")  # JSON recorded on the model
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
