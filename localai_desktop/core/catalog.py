@@ -104,7 +104,8 @@ class Catalog:
         if entry is None:
             raise NotFoundError(
                 f"'{repo_id}' is not in the built-in model list.",
-                "See the list with 'localai models catalog', or search Hugging Face.",
+                "Check the name in the Discover list (or 'localai models catalog'), "
+                "or search Hugging Face.",
             )
         return entry
 

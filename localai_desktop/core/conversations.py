@@ -249,6 +249,7 @@ class ConversationStore:
         if row is None:
             raise NotFoundError(
                 f"Conversation {conversation_id} does not exist.",
-                "List conversations with 'localai chats list'.",
+                "It may have been deleted; pick one from the conversation list "
+                "(or 'localai chats list').",
             )
         return row

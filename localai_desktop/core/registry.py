@@ -134,7 +134,8 @@ class ModelRegistry:
             if row is None:
                 raise NotFoundError(
                     f"There is no model called '{name_or_id}'.",
-                    "See the models you have with 'localai models list', or import one.",
+                    "Check the name in your list of models (Models tab, or 'localai models list'), "
+                    "or import the model first.",
                 )
             return _local_model(row)
 
