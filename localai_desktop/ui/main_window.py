@@ -8,12 +8,22 @@ from PySide6.QtCore import QByteArray, QSettings, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
+from localai_desktop.core.app_settings import (
+    DEFAULT_HUB_ENDPOINT,
+    AppSettingsStore,
+    resolve_hub_endpoint,
+)
+from localai_desktop.core.catalog import Catalog, load_catalog
 from localai_desktop.core.conversations import ConversationStore
+from localai_desktop.core.downloads import DownloadManager
+from localai_desktop.core.errors import LocalAIError
 from localai_desktop.core.paths import DataPaths
 from localai_desktop.core.registry import ModelRegistry
 from localai_desktop.core.storage import Database
 from localai_desktop.ui.chat_tab import ChatTab
 from localai_desktop.ui.chat_worker import ChatWorker
+from localai_desktop.ui.discover_panel import DiscoverPanel
+from localai_desktop.ui.hub_worker import HubWorker
 from localai_desktop.ui.models_tab import ModelsTab
 
 log = logging.getLogger(__name__)
@@ -44,9 +54,10 @@ class MainWindow(QMainWindow):
         self.registry = ModelRegistry(db, paths.models)
         self.worker = ChatWorker.start(self.store, self.registry)
         self._closed = False
+        self._start_hub_services(db)
 
         self.chat_tab = ChatTab(self.store, self.registry, self.worker)
-        self.models_tab = ModelsTab(self.registry)
+        self.models_tab = ModelsTab(self.registry, self.discover)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Sections")
         self.tabs.setDocumentMode(True)
@@ -57,8 +68,50 @@ class MainWindow(QMainWindow):
         # Every signal that crosses from one tab to another is wired here, and only here.
         self.models_tab.models_changed.connect(self.chat_tab.refresh_models)
         self.chat_tab.models_tab_requested.connect(self._on_chat_tab_models_tab_requested)
+        self.discover.chat_requested.connect(self._on_discover_chat_requested)
 
         self._restore()
+        # After the Discover panel listens, so the resumed downloads show their progress.
+        try:
+            self.downloads.resume_unfinished()
+        except LocalAIError as error:
+            self.discover.download_list.banner.show_error(error.message)
+
+    def _start_hub_services(self, db: Database) -> None:
+        """The catalog, the Hub worker and the download manager, as the saved settings say."""
+        self.app_settings = AppSettingsStore.in_data_dir(self.paths.root)
+        saved = self.app_settings.load()
+        try:
+            endpoint = resolve_hub_endpoint(None, saved)
+        except LocalAIError as error:
+            log.warning("Using %s: %s", DEFAULT_HUB_ENDPOINT, error.message)
+            endpoint = DEFAULT_HUB_ENDPOINT
+        catalog: Catalog | None = None
+        catalog_error = None
+        try:
+            catalog = load_catalog()
+        except LocalAIError as error:
+            log.error("The catalog could not be loaded: %s", error.message)
+            catalog_error = error.message
+        offline = saved.offline_mode
+        self.downloads = DownloadManager(
+            db,
+            self.registry,
+            self.paths.models,
+            endpoint=endpoint,
+            offline=offline,
+            max_parallel=saved.max_parallel_downloads,
+        )
+        self.hub_worker = HubWorker.start(endpoint, offline=offline, catalog=catalog)
+        self.discover = DiscoverPanel(
+            catalog=catalog,
+            catalog_error=catalog_error,
+            hub=self.hub_worker,
+            downloads=self.downloads,
+            registry=self.registry,
+            settings=self.app_settings,
+            offline=offline,
+        )
 
     def _restore(self) -> None:
         geometry = self.settings.value(_GEOMETRY_KEY)
@@ -100,6 +153,10 @@ class MainWindow(QMainWindow):
             # the worker's thread and any import thread, so no thread outlives the window.
             self.chat_tab.stop()
             self.models_tab.shutdown()
+            # Downloads stop where they are and continue at the next start.
+            self.downloads.shutdown()
+            self.discover.shutdown()
+            self.hub_worker.shutdown()
             self.worker.shutdown()
             log.info("Main window closed")
         super().closeEvent(event)
@@ -107,3 +164,11 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_chat_tab_models_tab_requested(self) -> None:
         self.tabs.setCurrentWidget(self.models_tab)
+        if not self.registry.list():
+            self.models_tab.show_discover()  # nothing to chat with: start by getting a model
+
+    @Slot(int)
+    def _on_discover_chat_requested(self, model_id: int) -> None:
+        self.chat_tab.refresh_models()
+        self.chat_tab.select_model(model_id)
+        self.tabs.setCurrentWidget(self.chat_tab)

@@ -1,4 +1,4 @@
-"""The Models tab: the models on this computer, importing a GGUF file and removing a model."""
+"""The Models tab: the models on this computer (import, remove) and, beside them, Discover."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 from localai_desktop.core.errors import LocalAIError
 from localai_desktop.core.registry import LocalModel, ModelRegistry
 from localai_desktop.core.units import format_bytes
+from localai_desktop.ui.discover_panel import DiscoverPanel
 from localai_desktop.ui.model_import import (
     UNEXPECTED_IMPORT_ERROR,
     ImportModelDialog,
@@ -51,8 +53,14 @@ class ModelsTab(QWidget):
     """An import ended and its thread with it: (whether the model was added, what the user
     was told)."""
 
-    def __init__(self, registry: ModelRegistry, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        discover: DiscoverPanel | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.discover = discover
         self._registry = registry
         self._import: ModelImportWorker | None = None
         self._import_outcome = (False, "")
@@ -114,13 +122,28 @@ class ModelsTab(QWidget):
         self.empty_label = QLabel("No models yet. Click “Import GGUF file…” to add one.")
         self.empty_label.setStyleSheet("color: palette(placeholder-text); padding: 24px;")
 
-        layout = QVBoxLayout(self)
+        local = QWidget()
+        layout = QVBoxLayout(local)
         layout.addWidget(intro)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.banner)
         layout.addWidget(self.empty_label)
         layout.addWidget(self.table, 1)
+        self.sections = QTabWidget()
+        self.sections.setAccessibleName("Models sections")
+        self.sections.setDocumentMode(True)
+        self.sections.addTab(local, "On this computer")
+        if discover is not None:
+            self.sections.addTab(discover, "Discover")
+            discover.model_downloaded.connect(self._on_discover_model_downloaded)
+            self.empty_label.setText(
+                "No models yet. Open “Discover” to download a recommended one, or click "
+                "“Import GGUF file…” to add a file you have."
+            )
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.sections)
         self.refresh()
 
     # -- what the main window and tests call ----------------------------------------------
@@ -150,6 +173,11 @@ class ModelsTab(QWidget):
         self._progress_timer.start()
         self._update_buttons()
         worker.start()
+
+    def show_discover(self) -> None:
+        """Bring the Discover section to the front (when there is one)."""
+        if self.discover is not None:
+            self.sections.setCurrentWidget(self.discover)
 
     def is_importing(self) -> bool:
         return self._import is not None
@@ -252,6 +280,14 @@ class ModelsTab(QWidget):
             suffix = " and deleted its file" if delete_file else ""
             self.banner.show_info(f"Removed “{model.name}”{suffix}.")
         self.refresh()
+        self.models_changed.emit()
+
+    @Slot(int)
+    def _on_discover_model_downloaded(self, model_id: int) -> None:
+        self.refresh()
+        row = self.table_model.row_of(model_id)
+        if row >= 0:
+            self.table.selectRow(row)
         self.models_changed.emit()
 
     @Slot()
