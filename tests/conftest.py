@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 # Before anything imports Qt: tests run without a display, and never touch the user's data.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.pop("LOCALAI_DATA_DIR", None)
+# Nor the user's app config (the pointer to a chosen data folder, the first-run flag).
+os.environ["LOCALAI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="localai-test-config-")
 
 from tests import gguf_factory
 

@@ -7,10 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from localai_desktop import __version__
-from localai_desktop.cli import chat_commands, hub_commands, model_commands
+from localai_desktop.cli import chat_commands, data_commands, hub_commands, model_commands
 from localai_desktop.cli.context import EXIT_ERROR, CliContext
+from localai_desktop.core.app_settings import AppSettingsStore
 from localai_desktop.core.errors import LocalAIError
-from localai_desktop.core.logs import configure_logging
+from localai_desktop.core.logs import DEBUG_LOGGING_WARNING, configure_logging
 from localai_desktop.core.paths import init_data_paths
 
 
@@ -22,7 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-dir", help="data folder (default: $LOCALAI_DATA_DIR or the platform's)"
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="detailed log file")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="debug log: detail, and what you type and the answers (a warning says so)",
+    )
     hub_commands.add_global_options(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     models = commands.add_parser("models", help="manage local models").add_subparsers(
@@ -32,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     hub_commands.add_model_commands(models)
     chat_commands.add_commands(commands)
     hub_commands.add_commands(commands)
+    data_commands.add_commands(commands)
     return parser
 
 
@@ -40,7 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     context: CliContext | None = None
     try:
         paths = init_data_paths(args.data_dir)
-        configure_logging(paths.logs, "cli", verbose=args.verbose)
+        debug = args.verbose or AppSettingsStore.in_data_dir(paths.root).load().debug_logging
+        configure_logging(paths.logs, "cli", verbose=debug)
+        if debug:
+            print(f"Warning: {DEBUG_LOGGING_WARNING.format(folder=paths.logs)}", file=sys.stderr)
         context = CliContext(paths)
         return int(args.handler(context, args))
     except LocalAIError as error:

@@ -28,6 +28,8 @@ class AppSettings:
     offline_mode: bool = False
     hub_endpoint: str = DEFAULT_HUB_ENDPOINT
     max_parallel_downloads: int = 2
+    # Adds what people write and the answers to the log files (core/logs.py); off by default.
+    debug_logging: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -27,6 +27,7 @@ from localai_desktop.core.generation import (
     GenerationStats,
 )
 from localai_desktop.core.gguf_info import check_fits_in_memory, read_gguf_info
+from localai_desktop.core.logs import content_for_log
 from localai_desktop.core.prompt import plan_prompt
 from localai_desktop.core.registry import LocalModel, ModelRegistry
 
@@ -140,6 +141,7 @@ class ChatService:
     ) -> Message:
         """Save the user's message (committed first), then answer it."""
         self.store.add_message(conversation_id, "user", text)
+        log.debug("User message in conversation %s: %s", conversation_id, content_for_log(text))
         return self.reply(
             conversation_id,
             model_id=model_id,
@@ -244,6 +246,7 @@ class ChatService:
                 "settings": replace(settings, seed=stats.seed).to_dict(),
                 "prompt_warnings": list(plan.warnings),
             }
+        log.debug("Answer in conversation %s: %s", conversation_id, content_for_log(writer.text))
         if error is not None:
             status = STATUS_FAILED
         elif stats is not None and stats.finish_reason == "cancelled":

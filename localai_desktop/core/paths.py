@@ -31,14 +31,38 @@ class DataPaths:
         return self.root / "logs"
 
 
+def default_data_dir() -> Path:
+    """The platform's usual place for app data (~/.local/share/LocalAI Desktop on Linux)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def data_dir_source(explicit: str | os.PathLike[str] | None = None) -> str:
+    """Who picks the data folder: "option" (--data-dir), "environment" ($LOCALAI_DATA_DIR),
+    "chosen" (the folder the person chose in the app) or "default"."""
+    if explicit:
+        return "option"
+    if os.environ.get(DATA_DIR_ENV):
+        return "environment"
+    from localai_desktop.core.app_config import AppConfigStore
+
+    return "chosen" if AppConfigStore().load().data_dir else "default"
+
+
 def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The data folder: the explicit one, else $LOCALAI_DATA_DIR, else the platform's default."""
+    """The data folder: the explicit one, else $LOCALAI_DATA_DIR, else the one chosen in the
+    app (a pointer in the per-user config folder), else the platform's default."""
     if explicit:
         return Path(explicit).expanduser().resolve()
     from_env = os.environ.get(DATA_DIR_ENV)
     if from_env:
         return Path(from_env).expanduser().resolve()
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    # Imported here: app_config imports this module for APP_NAME.
+    from localai_desktop.core.app_config import AppConfigStore
+
+    chosen = AppConfigStore().load().data_dir
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    return default_data_dir()
 
 
 def init_data_paths(explicit: str | os.PathLike[str] | None = None) -> DataPaths:

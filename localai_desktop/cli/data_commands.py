@@ -1,0 +1,132 @@
+"""`localai data info|export|import|delete-all`: the data folder, backups, and deleting it all."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from localai_desktop.cli.context import EXIT_ERROR, CliContext
+from localai_desktop.cli.output import print_json
+from localai_desktop.core.app_settings import AppSettingsStore
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `data` and its actions to the top-level commands."""
+    data = commands.add_parser(
+        "data", help="your data: where it is, backup and restore, delete it all"
+    ).add_subparsers(dest="action", required=True, metavar="ACTION")
+    info = data.add_parser("info", help="the data folder and what it holds")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(handler=_info)
+    export = data.add_parser("export", help="save all conversations and settings to one file")
+    export.add_argument("file", type=Path)
+    export.add_argument("--json", action="store_true")
+    export.set_defaults(handler=_export)
+    restore = data.add_parser(
+        "import", help="merge a file made by 'data export' (nothing is duplicated)"
+    )
+    restore.add_argument("file", type=Path)
+    restore.add_argument("--no-settings", action="store_true", help="keep this computer's settings")
+    restore.add_argument("--json", action="store_true")
+    restore.set_defaults(handler=_import)
+    delete = data.add_parser(
+        "delete-all",
+        help="delete conversations, document indexes, adapters, downloads, settings and logs",
+    )
+    delete.add_argument(
+        "--include-models", action="store_true", help="also delete the models in the data folder"
+    )
+    delete.add_argument("--yes", action="store_true", help="really delete (required)")
+    delete.add_argument("--json", action="store_true")
+    delete.set_defaults(handler=_delete_all)
+
+
+def _info(ctx: CliContext, args: argparse.Namespace) -> int:
+    from localai_desktop.core.data_reset import take_inventory
+    from localai_desktop.core.paths import data_dir_source
+
+    inventory = take_inventory(ctx.paths)
+    source = data_dir_source(getattr(args, "data_dir", None))
+    if args.json:
+        print_json(
+            {
+                "data_dir": str(ctx.paths.root),
+                "chosen_by": source,
+                "records": inventory.row_counts,
+                "models": inventory.models,
+                "files": [str(p) for p in inventory.files],
+            }
+        )
+        return 0
+    print(f"Data folder: {ctx.paths.root} ({_SOURCE_WORDS[source]})")
+    for line in inventory.lines(include_models=True):
+        print(f"- {line}")
+    return 0
+
+
+_SOURCE_WORDS = {
+    "option": "given with --data-dir",
+    "environment": "from $LOCALAI_DATA_DIR",
+    "chosen": "chosen in the app",
+    "default": "the usual place on this system",
+}
+
+
+def _export(ctx: CliContext, args: argparse.Namespace) -> int:
+    from localai_desktop.core.backup import export_backup
+
+    report = export_backup(ctx.db, AppSettingsStore.in_data_dir(ctx.paths.root), args.file)
+    if args.json:
+        print_json(
+            {
+                "file": str(report.path),
+                "conversations": report.conversations,
+                "messages": report.messages,
+                "bytes": report.bytes_written,
+            }
+        )
+        return 0
+    print(
+        f"Saved {report.conversations} conversations ({report.messages} messages) and the "
+        f"settings to {report.path}."
+    )
+    print("The file is not encrypted: keep it somewhere only you can read.")
+    return 0
+
+
+def _import(ctx: CliContext, args: argparse.Namespace) -> int:
+    from localai_desktop.core.backup import import_backup
+
+    report = import_backup(
+        ctx.db,
+        AppSettingsStore.in_data_dir(ctx.paths.root),
+        args.file,
+        restore_settings=not args.no_settings,
+    )
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(report.summary())
+    return 0
+
+
+def _delete_all(ctx: CliContext, args: argparse.Namespace) -> int:
+    from localai_desktop.core.data_reset import delete_all_data, take_inventory
+
+    if not args.yes:
+        inventory = take_inventory(ctx.paths)
+        print(f"This would delete, in {ctx.paths.root}:")
+        for line in inventory.lines(include_models=args.include_models):
+            print(f"- {line}")
+        if not args.include_models and inventory.models:
+            print(f"Your {inventory.models} models would be kept (add --include-models).")
+        print("Nothing was deleted. Close the desktop app, then run again with --yes to delete.")
+        return EXIT_ERROR
+    # The database must be closed before its file is deleted (Windows refuses otherwise).
+    ctx.close()
+    report = delete_all_data(ctx.paths, include_models=args.include_models)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(report.summary())
+    return 0
