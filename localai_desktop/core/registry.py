@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,22 @@ ProgressCallback = Callable[[str, int, int], None]
 
 class ImportCancelled(LocalAIError):
     """The user cancelled an import; nothing was registered."""
+
+
+_FIRST_SPLIT_PART = re.compile(r"^(?P<prefix>.+)-00001-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
+
+
+def model_files(first_file: Path) -> list[Path]:
+    """The files of a model: the file itself, or every part of a split model from its first."""
+    match = _FIRST_SPLIT_PART.match(first_file.name)
+    if match is None:
+        return [first_file]
+    # Only the part number changes; the rest keeps the file's own spelling ("-of-", ".GGUF").
+    prefix, rest = match["prefix"], first_file.name[len(match["prefix"]) + len("-00001") :]
+    return [
+        first_file.with_name(f"{prefix}-{part:05d}{rest}")
+        for part in range(1, int(match["count"]) + 1)
+    ]
 
 
 @dataclass(frozen=True)
@@ -183,14 +200,27 @@ class ModelRegistry:
             raise
 
     def remove(self, name_or_id: str | int, *, delete_file: bool = False) -> LocalModel:
-        """Forget a model; with delete_file, also delete its file from disk."""
+        """Forget a model; with delete_file, first delete its file (every part of a split one).
+
+        The files go first: when one cannot be deleted (in use, a read-only folder) the model
+        stays listed and the error says why, rather than leaving a file nobody knows about.
+        """
         model = self.get(name_or_id)
+        if delete_file:
+            for path in model_files(model.path):
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as error:
+                    raise StorageError(
+                        f"The file {path.name} could not be deleted "
+                        f"({error.strerror or error}), so '{model.name}' was not removed.",
+                        "Close programs that may be using it and check that you may change "
+                        "its folder, then try again; or remove the model and keep its file.",
+                    ) from error
         with self._db.session() as session:
             row = session.get(ModelRow, model.id)
             if row is not None:
                 session.delete(row)
-        if delete_file:
-            model.path.unlink(missing_ok=True)
         return model
 
     def set_source(self, name_or_id: str | int, source: dict[str, Any]) -> None:

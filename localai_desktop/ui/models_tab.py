@@ -270,12 +270,8 @@ class ModelsTab(QWidget):
         try:
             model = self._registry.remove(int(box.property("model_id")), delete_file=delete_file)
         except LocalAIError as error:
+            # Also when its file could not be deleted: the model then stays, and this says why.
             self.banner.show_error(error.message)
-        except OSError as error:
-            self.banner.show_error(
-                f"The model was removed, but its file could not be deleted: "
-                f"{error.strerror or error}."
-            )
         else:
             suffix = " and deleted its file" if delete_file else ""
             self.banner.show_info(f"Removed “{model.name}”{suffix}.")
