@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +26,7 @@ from localai_desktop.ui.main_window import MainWindow
 from localai_desktop.ui.repo_details import RECOMMENDED_MARK
 from tests.fake_hub import FakeHub, NetworkGuard, running_fake_hub
 from tests.gui_support import OpenWindow, window_opener
+from tests.test_gui_app import unnamed_controls
 
 REPO = "test/stories-GGUF"
 FILE = "stories260K-F32.gguf"
@@ -250,6 +254,11 @@ def test_download_shows_progress_pauses_resumes_and_the_model_is_ready_to_chat(
     assert picker.combo.count() == 1 and picker.combo.itemText(0) == "stories260K-F32"
     [model] = window.registry.list()
     assert model.source["repo"] == REPO and model.source["license"] == "mit"
+    table = window.models_tab.table_model  # "On this computer" lists it with the Hub's facts
+    assert table.index(0, 0).data() == "stories260K-F32"
+    assert table.index(0, 6).data() == "mit"
+    assert f"Downloaded from {REPO}" in table.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert unnamed_controls(window) == []
     screenshot(window, "5-downloaded")
 
     click(qtbot, row.primary)  # Chat with it
@@ -391,3 +400,30 @@ def test_the_offline_switch_is_saved_and_pauses_downloads_until_switched_off(
     qtbot.waitUntil(lambda: row.progress.state == "done", timeout=WAIT_MS)
     assert len(hub.requests) > requests_then
     assert window.downloads.list() == []  # its row is gone once the model is added
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_download_killed_mid_way_resumes_when_the_app_opens(
+    open_window: OpenWindow, data_dir: Path, hub: FakeHub, qtbot: QtBot
+) -> None:
+    hub.bytes_per_second = 200_000
+    pull = [sys.executable, "-m", "localai_desktop.cli", "--data-dir", str(data_dir)]
+    pull += ["--hub-endpoint", hub.url, "models", "pull", REPO]
+    process = subprocess.Popen(pull, stderr=subprocess.DEVNULL)
+    partial = partial_file(data_dir)
+    try:
+        qtbot.waitUntil(
+            lambda: partial.is_file() and partial.stat().st_size > 150_000, timeout=WAIT_MS
+        )
+    finally:
+        process.send_signal(signal.SIGKILL)  # no chance to tidy up, as after a crash
+        process.wait()
+    kept = partial.stat().st_size
+
+    hub.bytes_per_second = None
+    window = open_window(data_dir)
+    panel = discover(window)
+    row = download_row(qtbot, panel)
+    qtbot.waitUntil(lambda: row.progress.state == "done", timeout=WAIT_MS)
+    assert hub.range_starts(FILE)[-1] == kept  # from the byte where the killed process stopped
+    assert window.chat_tab.model_picker.combo.count() == 1

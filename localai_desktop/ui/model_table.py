@@ -49,7 +49,8 @@ def _cells(model: LocalModel) -> tuple[str, ...]:
         model.quantization,
         f"{model.context_length:,}" if model.context_length else "—",
         format_bytes(model.file_size),
-        model.license or "—",
+        # A downloaded model's file often names no license; the Hub's model card did.
+        model.license or model.source.get("license") or "—",
         "Yes" if model.has_chat_template else "No",
         where,
     )
@@ -93,8 +94,13 @@ class ModelTableModel(QAbstractTableModel):
             if not model.file_exists:
                 return f"The file is missing: {model.path}\nPut it back, or remove this model."
             if column == len(COLUMNS) - 1 or column == 0:
-                return str(model.path)
+                repo = model.source.get("repo")
+                commit = str(model.source.get("commit") or "")[:12]
+                origin = f"\nDownloaded from {repo} (commit {commit})" if repo else ""
+                return f"{model.path}{origin}"
             if column == 6 and not model.license:
+                if model.source.get("license"):
+                    return "From the model's page on Hugging Face (the file does not say)"
                 return "The file does not say"
             return None
         if role == Qt.ItemDataRole.DecorationRole and column == 0 and not model.file_exists:
