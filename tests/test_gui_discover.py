@@ -157,7 +157,11 @@ def test_recommended_models_are_browsed_offline_with_licenses_and_fit(
 
 
 def test_search_runs_off_the_gui_thread_and_late_results_are_dropped(
-    open_window: OpenWindow, data_dir: Path, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+    open_window: OpenWindow,
+    data_dir: Path,
+    hub: FakeHub,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     threads: list[str] = []
     real_search = HubClient.search
@@ -169,6 +173,8 @@ def test_search_runs_off_the_gui_thread_and_late_results_are_dropped(
     monkeypatch.setattr(HubClient, "search", search)
     window = open_window(data_dir)
     panel = discover(window)
+    qtbot.wait(300)
+    assert hub.requests == []  # opening the app and Discover asks the Hub nothing
     sent: list[int] = []
     panel.search_requested.connect(lambda request_id, *_: sent.append(request_id))
 
