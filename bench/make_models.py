@@ -1,0 +1,184 @@
+"""Generate the benchmark model into bench/models/: a random-weight Qwen2-0.5B-shaped Q4_K_M.
+
+Run by hand:  .venv/bin/python bench/make_models.py      (about 2 minutes, 2.5 GB of RAM)
+Idempotent: a model that is already there is left alone (delete it to rebuild).
+Tokens/s depends on a model's shape and quantization, not on its weights' values, so random
+weights stand in for Qwen2-0.5B-Instruct: same architecture (qwen2: q/k/v biases, grouped-query
+attention, tied embeddings), same sizes, same 151,936-token vocabulary size and a ChatML chat
+template. The vocabulary is GPT-2's 50,257 byte-level BPE tokens (the only one of that kind in
+the shared models) padded with unused tokens. Never-stop weights (see tests/gguf_factory.py)
+make every answer run to its token limit, so runs are comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from benchlib import REPO_ROOT, SHARED_MODELS, quiet_llama_logs  # also puts the repo on sys.path
+from gguf import GGUFValueType, GGUFWriter, LlamaFileType, TokenType
+
+from tests import gguf_factory
+
+MODELS_DIR = REPO_ROOT / "bench" / "models"
+GPT2_TOKENIZER = SHARED_MODELS / "ggml-vocab-gpt-2.gguf"
+MODEL_0_5B = MODELS_DIR / "random-qwen2-0.5b-Q4_K_M.gguf"
+
+# Qwen2-0.5B's config.json (and Qwen2.5-0.5B's): hidden 896, 24 layers, 14 query heads over
+# 2 KV heads, MLP 4864, vocabulary 151,936, rope theta 1e6, RMS norm eps 1e-6.
+QWEN2_0_5B = {
+    "n_embd": 896,
+    "n_layers": 24,
+    "n_head": 14,
+    "n_head_kv": 2,
+    "n_ff": 4864,
+    "n_vocab": 151936,
+    "context_length": 32768,
+}
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+def parameter_count(shape: dict[str, int]) -> int:
+    d, ff, layers = shape["n_embd"], shape["n_ff"], shape["n_layers"]
+    kv = d // shape["n_head"] * shape["n_head_kv"]
+    per_layer = (d * d + d) + 2 * (d * kv + kv) + d * d + 3 * d * ff + 2 * d
+    return layers * per_layer + shape["n_vocab"] * d + d  # embeddings tied with the output
+
+
+def qwen2_tokenizer(n_vocab: int) -> list[tuple[str, object, GGUFValueType, object]]:
+    """GPT-2's tokenizer, plus ChatML's two control tokens, padded with unused tokens."""
+    fields = [
+        f
+        for f in gguf_factory._tokenizer_fields(GPT2_TOKENIZER)
+        if f[0] != "tokenizer.chat_template"
+    ]
+    values = {key: value for key, value, _, _ in fields}
+    tokens = list(values["tokenizer.ggml.tokens"])
+    types = list(values["tokenizer.ggml.token_type"])
+    im_end = len(tokens) + 1
+    tokens += ["<|im_start|>", "<|im_end|>"]
+    types += [TokenType.CONTROL, TokenType.CONTROL]
+    # UNUSED, not CONTROL: llama.cpp scans the text for every control token while tokenizing.
+    tokens += [f"<|unused_{i}|>" for i in range(n_vocab - len(tokens))]
+    types += [TokenType.UNUSED] * (n_vocab - len(types))
+    replaced = {
+        "tokenizer.ggml.tokens": tuple(tokens),
+        "tokenizer.ggml.token_type": tuple(int(t) for t in types),
+        "tokenizer.ggml.eos_token_id": im_end,
+    }
+    out = [(k, replaced.get(k, v), vt, st) for k, v, vt, st in fields]
+    u32, boolean, string = GGUFValueType.UINT32, GGUFValueType.BOOL, GGUFValueType.STRING
+    out = [f for f in out if f[0] != "tokenizer.ggml.add_bos_token"]
+    out += [
+        ("tokenizer.ggml.add_bos_token", False, boolean, None),
+        ("tokenizer.ggml.padding_token_id", values["tokenizer.ggml.bos_token_id"], u32, None),
+        ("tokenizer.chat_template", CHATML_TEMPLATE, string, None),
+    ]
+    return out
+
+
+def write_random_qwen2(path: Path, shape: dict[str, int], seed: int = 0) -> Path:
+    """A qwen2 model with random F16 weights that streams plain word pieces and never stops."""
+    rng = np.random.default_rng(seed)
+    d, n_head, n_kv = shape["n_embd"], shape["n_head"], shape["n_head_kv"]
+    head_dim = d // n_head
+    tokenizer = qwen2_tokenizer(shape["n_vocab"])
+    writer = GGUFWriter(path, "qwen2")
+    writer.add_name("Random Qwen2 0.5B (benchmark)")
+    writer.add_file_type(LlamaFileType.MOSTLY_F16)
+    writer.add_context_length(shape["context_length"])
+    writer.add_embedding_length(d)
+    writer.add_block_count(shape["n_layers"])
+    writer.add_feed_forward_length(shape["n_ff"])
+    writer.add_head_count(n_head)
+    writer.add_head_count_kv(n_kv)
+    writer.add_rope_freq_base(1_000_000.0)
+    writer.add_layer_norm_rms_eps(1e-6)
+    for key, value, vtype, sub_type in tokenizer:
+        writer.add_key_value(
+            key, list(value) if vtype == GGUFValueType.ARRAY else value, vtype, sub_type
+        )
+
+    def random(*shape_: int) -> np.ndarray:
+        return (rng.standard_normal(shape_, dtype=np.float32) * 0.02).astype(np.float16)
+
+    def ones(n: int) -> np.ndarray:
+        return np.ones(n, dtype=np.float32)  # norms and biases stay F32, as the converter does
+
+    # Tied embeddings: token_embd is also the output matrix. Zeroing the rows of tokens that
+    # are not plain text (and scaling the final norm so the other logits spread to +-10) keeps
+    # control, byte and unused tokens from ever being sampled, as gguf_factory's never_stop.
+    embeddings = rng.standard_normal((shape["n_vocab"], d), dtype=np.float32) * 0.02
+    embeddings[~gguf_factory._never_stop_mask(tokenizer)] = 0.0
+    writer.add_tensor("token_embd.weight", embeddings.astype(np.float16))
+    del embeddings
+    for i in range(shape["n_layers"]):
+        writer.add_tensor(f"blk.{i}.attn_norm.weight", ones(d))
+        writer.add_tensor(f"blk.{i}.attn_q.weight", random(d, d))
+        writer.add_tensor(f"blk.{i}.attn_q.bias", np.zeros(d, dtype=np.float32))
+        writer.add_tensor(f"blk.{i}.attn_k.weight", random(n_kv * head_dim, d))
+        writer.add_tensor(f"blk.{i}.attn_k.bias", np.zeros(n_kv * head_dim, dtype=np.float32))
+        writer.add_tensor(f"blk.{i}.attn_v.weight", random(n_kv * head_dim, d))
+        writer.add_tensor(f"blk.{i}.attn_v.bias", np.zeros(n_kv * head_dim, dtype=np.float32))
+        writer.add_tensor(f"blk.{i}.attn_output.weight", random(d, d))
+        writer.add_tensor(f"blk.{i}.ffn_norm.weight", ones(d))
+        writer.add_tensor(f"blk.{i}.ffn_gate.weight", random(shape["n_ff"], d))
+        writer.add_tensor(f"blk.{i}.ffn_up.weight", random(shape["n_ff"], d))
+        writer.add_tensor(f"blk.{i}.ffn_down.weight", random(d, shape["n_ff"]))
+    writer.add_tensor("output_norm.weight", ones(d) * (10.0 / (0.02 * math.sqrt(d))))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def make_0_5b(keep_f16: bool = False) -> Path:
+    if MODEL_0_5B.is_file():
+        print(f"exists, skipped: {MODEL_0_5B.relative_to(REPO_ROOT)}")
+        return MODEL_0_5B
+    if not GPT2_TOKENIZER.is_file():
+        sys.exit(f"missing {GPT2_TOKENIZER} (set LOCALAI_TEST_MODELS_DIR)")
+    MODELS_DIR.mkdir(parents=True, exist_ok=True)
+    f16 = MODELS_DIR / "random-qwen2-0.5b-F16.gguf"
+    print(
+        f"writing {f16.name}: {parameter_count(QWEN2_0_5B) / 1e6:.0f}M parameters ...", flush=True
+    )
+    started = time.perf_counter()
+    if not f16.is_file():
+        partial = f16.with_suffix(".gguf.partial")
+        write_random_qwen2(partial, QWEN2_0_5B)
+        partial.replace(f16)
+    print(f"  {f16.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - started:.1f} s")
+    print(f"quantizing to {MODEL_0_5B.name} ...", flush=True)
+    started = time.perf_counter()
+    quiet_llama_logs()
+    partial = MODEL_0_5B.with_suffix(".gguf.partial")
+    # Rows of 896 are not a multiple of 256: llama.cpp quantizes those matrices with its
+    # fallback types (Q5_0/Q8_0), exactly as it does for the published Qwen2-0.5B Q4_K_M files.
+    gguf_factory.quantize(f16, partial, "Q4_K_M")
+    partial.replace(MODEL_0_5B)
+    print(f"  {MODEL_0_5B.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - started:.1f} s")
+    if not keep_f16:
+        f16.unlink()
+    return MODEL_0_5B
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep-f16", action="store_true", help="keep the F16 source file")
+    args = parser.parse_args()
+    make_0_5b(keep_f16=args.keep_f16)
+
+
+if __name__ == "__main__":
+    main()
