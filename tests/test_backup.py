@@ -227,7 +227,7 @@ def test_the_command_line_exports_and_imports(
     assert localai(args) == 0
     assert json.loads(capsys.readouterr().out)["conversations_added"] == 2
     assert localai(["--data-dir", str(second.paths.root), "data", "import", str(backup)]) == 0
-    assert "0 conversations added, 2 were already here" in capsys.readouterr().out
+    assert "0 conversations added, 2 already here (0 messages)" in capsys.readouterr().out
 
     (tmp_path / "bad.json").write_text("nope", encoding="utf-8")
     args = ["--data-dir", str(second.paths.root), "data", "import", str(tmp_path / "bad.json")]

@@ -7,7 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from localai_desktop import __version__
-from localai_desktop.cli import chat_commands, data_commands, hub_commands, model_commands
+from localai_desktop.cli import (
+    chat_commands,
+    data_commands,
+    finetune_commands,
+    hub_commands,
+    model_commands,
+)
 from localai_desktop.cli.context import EXIT_ERROR, CliContext
 from localai_desktop.core.app_settings import AppSettingsStore
 from localai_desktop.core.errors import LocalAIError
@@ -38,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     hub_commands.add_model_commands(models)
     chat_commands.add_commands(commands)
     hub_commands.add_commands(commands)
+    finetune_commands.add_commands(commands)
     data_commands.add_commands(commands)
     return parser
 

@@ -10,8 +10,9 @@ from types import FrameType
 from typing import Any
 
 from localai_desktop.cli.context import EXIT_ERROR, EXIT_INTERRUPTED, CliContext
+from localai_desktop.cli.finetune_commands import adapter_registry
 from localai_desktop.cli.output import print_json, print_table, speed_line
-from localai_desktop.core.chat import ChatService
+from localai_desktop.core.chat import AdapterChoice, ChatService
 from localai_desktop.core.engine import LlamaEngine
 from localai_desktop.core.generation import (
     DEFAULT_CONTEXT_LENGTH,
@@ -30,6 +31,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     chat.add_argument("--max-tokens", type=int, default=GenerationSettings.max_tokens)
     chat.add_argument("--context-length", type=int, default=DEFAULT_CONTEXT_LENGTH)
     chat.add_argument("--seed", type=int)
+    chat.add_argument("--adapter", help="a fine-tuned adapter of the model (see 'adapters list')")
+    chat.add_argument(
+        "--adapter-scale", type=float, default=1.0, help="the adapter's strength (default 1.0)"
+    )
     chat.add_argument("--conversation", type=int, help="continue this conversation")
     chat.set_defaults(handler=_chat)
 
@@ -61,7 +66,10 @@ def _chat(ctx: CliContext, args: argparse.Namespace) -> int:
         conversation = ctx.store.create(
             system_prompt=args.system or "", model_id=model.id, settings=settings.to_dict()
         )
-    service = ChatService(ctx.store, ctx.registry, LlamaEngine())
+    service = ChatService(ctx.store, ctx.registry, LlamaEngine(), adapter_registry(ctx))
+    adapter = AdapterChoice(args.adapter, args.adapter_scale) if args.adapter else None
+    if adapter is not None:
+        service.adapters.checked_for(adapter.adapter, model)  # refuse before saving anything
     cancel = Cancellation()
 
     def on_sigint(_signum: int, _frame: FrameType | None) -> None:
@@ -86,6 +94,7 @@ def _chat(ctx: CliContext, args: argparse.Namespace) -> int:
                 settings=settings,
                 on_text=on_text,
                 cancel=cancel,
+                adapter=adapter,
             )
         except BaseException as error:
             outcome["error"] = error

@@ -8,6 +8,7 @@ from pathlib import Path
 from localai_desktop.cli.context import EXIT_ERROR, CliContext
 from localai_desktop.cli.output import print_json
 from localai_desktop.core.app_settings import AppSettingsStore
+from localai_desktop.core.data_reset import plural
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -86,10 +87,9 @@ def _export(ctx: CliContext, args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(
-        f"Saved {report.conversations} conversations ({report.messages} messages) and the "
-        f"settings to {report.path}."
-    )
+    conversations = plural(report.conversations, "conversation", "conversations")
+    messages = plural(report.messages, "message", "messages")
+    print(f"Saved {conversations} ({messages}) and the settings to {report.path}.")
     print("The file is not encrypted: keep it somewhere only you can read.")
     return 0
 

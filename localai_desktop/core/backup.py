@@ -66,12 +66,14 @@ class ImportReport:
     settings_restored: bool
 
     def summary(self) -> str:
-        parts = [f"{self.conversations_added} conversations added"]
+        added = self.conversations_added
+        parts = [f"{added} {'conversation' if added == 1 else 'conversations'} added"]
         if self.conversations_extended:
             parts.append(f"{self.conversations_extended} brought up to date")
         if self.conversations_already_here:
-            parts.append(f"{self.conversations_already_here} were already here")
-        text = ", ".join(parts) + f" ({self.messages_added} messages added)."
+            parts.append(f"{self.conversations_already_here} already here")
+        messages = self.messages_added
+        text = ", ".join(parts) + f" ({messages} {'message' if messages == 1 else 'messages'})."
         if self.settings_restored:
             text += " Settings restored."
         return text

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from localai_desktop import __version__
@@ -20,6 +20,7 @@ from localai_desktop.core.conversations import (
 )
 from localai_desktop.core.engine import LlamaEngine, LoadedModel, LoadProgress, TextCallback
 from localai_desktop.core.errors import LocalAIError, NotFoundError
+from localai_desktop.core.finetune.adapters import AdapterRegistry
 from localai_desktop.core.generation import (
     Cancellation,
     ChatTurn,
@@ -76,15 +77,28 @@ class _WriteThrough:
             log.warning("Saving part of an answer failed: %s", self._pending.exception())
 
 
+@dataclass(frozen=True)
+class AdapterChoice:
+    """A fine-tuned adapter (name or id) to answer with, and its strength (1.0 as trained)."""
+
+    adapter: str | int
+    scale: float = 1.0
+
+
 class ChatService:
     """Answers conversations with a local model; shared by the CLI and the GUI's chat worker."""
 
     def __init__(
-        self, store: ConversationStore, registry: ModelRegistry, engine: LlamaEngine
+        self,
+        store: ConversationStore,
+        registry: ModelRegistry,
+        engine: LlamaEngine,
+        adapters: AdapterRegistry | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.engine = engine
+        self.adapters = adapters
 
     # -- models -----------------------------------------------------------------------------
 
@@ -138,6 +152,7 @@ class ChatService:
         on_text: TextCallback = _no_text,
         cancel: Cancellation | None = None,
         on_started: Callable[[Message], None] | None = None,
+        adapter: AdapterChoice | None = None,
     ) -> Message:
         """Save the user's message (committed first), then answer it."""
         self.store.add_message(conversation_id, "user", text)
@@ -149,6 +164,7 @@ class ChatService:
             on_text=on_text,
             cancel=cancel,
             on_started=on_started,
+            adapter=adapter,
         )
 
     def regenerate(
@@ -160,6 +176,7 @@ class ChatService:
         on_text: TextCallback = _no_text,
         cancel: Cancellation | None = None,
         on_started: Callable[[Message], None] | None = None,
+        adapter: AdapterChoice | None = None,
     ) -> Message:
         """Replace the last answer with a new one."""
         conversation = self.store.get(conversation_id)
@@ -172,6 +189,7 @@ class ChatService:
             on_text=on_text,
             cancel=cancel,
             on_started=on_started,
+            adapter=adapter,
         )
 
     def reply(
@@ -184,11 +202,14 @@ class ChatService:
         cancel: Cancellation | None = None,
         on_started: Callable[[Message], None] | None = None,
         load_progress: LoadProgress | None = None,
+        adapter: AdapterChoice | None = None,
     ) -> Message:
         """Answer the conversation as it stands and return the saved answer.
 
         The answer row is created as "interrupted" before the first token, so a process killed
         mid-answer leaves it correctly marked; it is rewritten every WRITE_THROUGH_SECONDS.
+        `adapter` applies a fine-tuned LoRA of this model (switched without reloading it);
+        None answers with the plain model.
         """
         conversation = self.store.get(conversation_id)
         if not any(m.role == "user" for m in conversation.messages):
@@ -197,6 +218,7 @@ class ChatService:
         loaded = self.load_model(
             model, self.context_length_for(model, settings), progress=load_progress, cancel=cancel
         )
+        adapter_facts = self._apply_adapter(model, adapter)
         turns = (
             [ChatTurn("system", conversation.system_prompt)] if conversation.system_prompt else []
         )
@@ -213,7 +235,7 @@ class ChatService:
             max_tokens=settings.max_tokens,
             bos_token_ids=self.engine.bos_token_ids,
         )
-        provenance = self._provenance(model, loaded, settings)
+        provenance = {**self._provenance(model, loaded, settings), **adapter_facts}
         answer = self.store.add_message(
             conversation_id, "assistant", "", status=STATUS_INTERRUPTED, provenance=provenance
         )
@@ -260,6 +282,22 @@ class ChatService:
             error=error.message if error else None,
             provenance=provenance,
         )
+
+    def _apply_adapter(self, model: LocalModel, choice: AdapterChoice | None) -> dict[str, Any]:
+        """Switch the engine to the chosen adapter (or none); its facts for the provenance."""
+        if choice is None:
+            self.engine.set_adapter(None)
+            return {}
+        if self.adapters is None:
+            raise LocalAIError("Adapters are not available here.")
+        adapter = self.adapters.checked_for(choice.adapter, model)
+        self.engine.set_adapter(adapter.path, choice.scale, expected_sha256=adapter.sha256)
+        return {
+            "adapter_id": adapter.id,
+            "adapter_name": adapter.name,
+            "adapter_sha256": adapter.sha256,
+            "adapter_scale": choice.scale,
+        }
 
     def _provenance(
         self, model: LocalModel, loaded: LoadedModel, settings: GenerationSettings

@@ -45,7 +45,7 @@ _TABLE_WORDS = {
     "document_collections": ("document collection", "document collections"),
     "documents": ("indexed document", "indexed documents"),
     "adapters": ("fine-tuned adapter", "fine-tuned adapters"),
-    "finetune_runs": ("fine-tuning run", "fine-tuning runs"),
+    "finetune_jobs": ("fine-tuning job", "fine-tuning jobs"),
 }
 _NOT_COUNTED = {"models", "chunks", "document_chunks"}
 

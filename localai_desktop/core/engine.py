@@ -19,6 +19,7 @@ from pathlib import Path
 
 from localai_desktop.core.errors import GenerationError, ModelLoadError
 from localai_desktop.core.generation import Cancellation, GenerationSettings, GenerationStats
+from localai_desktop.core.gguf_info import read_gguf_info
 from localai_desktop.core.prompt import ChatFormatter, PromptPlan
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,14 @@ def gpu_offload_supported() -> bool:
 
 
 @dataclass(frozen=True)
+class AppliedAdapter:
+    """A LoRA adapter switched into the loaded model, and its strength."""
+
+    path: Path
+    scale: float
+
+
+@dataclass(frozen=True)
 class LoadedModel:
     path: Path
     n_ctx: int
@@ -142,6 +151,9 @@ class LlamaEngine:
         self._formatter: ChatFormatter | None = None
         self._abort_flag = ctypes.create_string_buffer(2)  # [flag, NUL], read by llama.cpp
         self._abort_callback: object | None = None
+        # LoRA adapters loaded into the current model (freed with it), and the one applied.
+        self._adapters: dict[Path, object] = {}
+        self._adapter: AppliedAdapter | None = None
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -214,12 +226,70 @@ class LlamaEngine:
         return self._loaded
 
     def unload(self) -> None:
+        # llama.cpp frees a model's adapters with the model: only forget the pointers.
+        self._adapters.clear()
+        self._adapter = None
         if self._llm is not None:
             self._llm.close()  # type: ignore[attr-defined]
         self._llm = None
         self._loaded = None
         self._formatter = None
         self._abort_callback = None
+
+    # -- LoRA adapters ----------------------------------------------------------------------
+
+    @property
+    def adapter(self) -> AppliedAdapter | None:
+        """The LoRA adapter applied to the loaded model, if any."""
+        return self._adapter
+
+    def set_adapter(
+        self, path: Path | None, scale: float = 1.0, *, expected_sha256: str | None = None
+    ) -> None:
+        """Apply a GGUF LoRA adapter with a strength (`None` removes it); no model reload.
+
+        The file is checked first (a damaged adapter would crash llama.cpp later), loaded
+        once per model through llama.cpp's own loader (which refuses one that does not fit
+        the model), then switched in. The cached prompt is dropped, as it was computed with
+        other weights.
+        """
+        llm = self._require_llm()
+        llama_cpp = _llama()
+        wanted = AppliedAdapter(Path(path), float(scale)) if path is not None else None
+        if wanted == self._adapter:
+            return
+        if wanted is None:
+            llama_cpp.llama_set_adapters_lora(llm.ctx, None, 0, None)  # type: ignore[attr-defined]
+        else:
+            handle = self._adapters.get(wanted.path)
+            if handle is None:
+                handle = self._load_adapter(llama_cpp, llm, wanted.path, expected_sha256)
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle)  # type: ignore[attr-defined]
+            scales = (ctypes.c_float * 1)(wanted.scale)
+            llama_cpp.llama_set_adapters_lora(llm.ctx, adapters, 1, scales)  # type: ignore[attr-defined]
+        llm.reset()  # type: ignore[attr-defined]
+        self._adapter = wanted
+
+    def _load_adapter(
+        self, llama_cpp: object, llm: object, path: Path, expected_sha256: str | None
+    ) -> object:
+        from localai_desktop.core.finetune.adapter_file import AdapterFileError, check_adapter_file
+
+        assert self._loaded is not None
+        info = read_gguf_info(self._loaded.path)
+        check_adapter_file(path, architecture=info.architecture, expected_sha256=expected_sha256)
+        handle = llama_cpp.llama_adapter_lora_init(  # type: ignore[attr-defined]
+            llm.model,
+            str(path).encode("utf-8"),  # type: ignore[attr-defined]
+        )
+        # A failed load is a NULL pointer, which is falsy but not None.
+        if not handle:
+            raise AdapterFileError(
+                f"The adapter {path.name} does not fit the model '{self._loaded.path.name}'.",
+                "Choose an adapter trained on this model.",
+            )
+        self._adapters[path] = handle
+        return handle
 
     def _install_abort_callback(self, llama_cpp: object, llm: object) -> None:
         # llama.cpp polls the abort callback inside llama_decode, from its compute threads,

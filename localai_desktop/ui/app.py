@@ -14,9 +14,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from localai_desktop import __version__
 from localai_desktop.core.errors import StorageError
-from localai_desktop.core.logs import configure_logging
-from localai_desktop.core.paths import APP_NAME, init_data_paths
-from localai_desktop.core.storage import Database
+from localai_desktop.core.paths import APP_NAME, resolve_data_dir
+from localai_desktop.ui.app_session import AppSession
 from localai_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -43,6 +42,15 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--smoke-test",
         action="store_true",
         help="open the main window with all its tabs, then close it and exit 0",
+    )
+    parser.add_argument(
+        "--welcome", action="store_true", help="show the welcome guide even if it was seen"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="debug log: detail, and what you type and the answers (a warning says so)",
     )
     return parser.parse_args(argv)
 
@@ -77,9 +85,7 @@ def _run_smoke_test(window: MainWindow, data_dir: Path, log_file: Path) -> int:
     loop = QEventLoop()
     QTimer.singleShot(SMOKE_TEST_MS, loop.quit)
     loop.exec()
-    window.close()
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    window.deleteLater()
     print(f"Smoke test passed: the window opened with the tabs {', '.join(tabs)}.")
     print(f"Data folder: {data_dir}\nLog file: {log_file}")
     return EXIT_OK
@@ -93,33 +99,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     app = _application()
     on_screen = not args.smoke_test and QGuiApplication.platformName() != "offscreen"
-    try:
-        paths = init_data_paths(args.data_dir)
-    except OSError as error:
-        _tell_user(
-            f"The data folder cannot be created: {error.strerror or error}. "
-            "Choose another one with --data-dir.",
-            on_screen=on_screen,
-        )
-        return EXIT_ERROR
-    log_file = configure_logging(paths.logs, "desktop")
+    # The session opens the data folder and the window, and replaces the window when the
+    # person switches folders or deletes all data.
+    session = AppSession(args.data_dir, verbose=args.verbose)
     previous_hook, sys.excepthook = sys.excepthook, _log_unhandled
-    log.info("Starting LocalAI Desktop %s with data in %s", __version__, paths.root)
     try:
-        db = Database(paths.database)
-    except StorageError as error:
-        log.error("Cannot open the database: %s", error.message)
-        _tell_user(error.message, on_screen=on_screen)
-        sys.excepthook = previous_hook
-        return EXIT_ERROR
-    try:
-        window = MainWindow(paths, db)
-        window.show()
+        try:
+            window = session.open()
+        except OSError as error:
+            _tell_user(
+                f"The data folder {resolve_data_dir(args.data_dir)} cannot be created or opened "
+                f"({error.strerror or error}). If it is on a disk that is not connected, "
+                "connect it; or start the app with --data-dir to use another folder.",
+                on_screen=on_screen,
+            )
+            return EXIT_ERROR
+        except StorageError as error:
+            log.error("Cannot open the database: %s", error.message)
+            _tell_user(error.message, on_screen=on_screen)
+            return EXIT_ERROR
         if args.smoke_test:
-            return _run_smoke_test(window, paths.root, log_file)
-        code = app.exec()
-        window.close()  # already closed when the user quit; a no-op then
-        return code
+            assert session.log_file is not None
+            return _run_smoke_test(window, session.paths.root, session.log_file)
+        if args.welcome or session.welcome_needed():
+            session.show_welcome_guide()
+        return app.exec()
     finally:
-        db.close()
+        session.close()  # the window is already closed when the person quit; a no-op then
         sys.excepthook = previous_hook

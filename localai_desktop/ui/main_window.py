@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QSettings, Slot
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QByteArray, QSettings, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
 from localai_desktop.core.app_settings import (
@@ -44,6 +44,11 @@ def _int_or_none(value: object) -> int | None:
 class MainWindow(QMainWindow):
     """Owns the chat worker and the stores of one data folder; the tabs do the rest."""
 
+    welcome_guide_requested = Signal()
+    """Help > Show the welcome guide was chosen (the app session opens the guide)."""
+    settings_requested = Signal()
+    """File > Settings… was chosen (the app session opens the settings)."""
+
     def __init__(self, paths: DataPaths, db: Database, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(WINDOW_TITLE)
@@ -69,6 +74,9 @@ class MainWindow(QMainWindow):
         self.models_tab.models_changed.connect(self.chat_tab.refresh_models)
         self.chat_tab.models_tab_requested.connect(self._on_chat_tab_models_tab_requested)
         self.discover.chat_requested.connect(self._on_discover_chat_requested)
+        self.models_tab.models_changed.connect(self._on_models_tab_models_changed)
+        self._chat_when_model_arrives: set[int] | None = None  # model ids known before
+        self._build_menus()
 
         self._restore()
         # After the Discover panel listens, so the resumed downloads show their progress.
@@ -160,6 +168,52 @@ class MainWindow(QMainWindow):
             self.worker.shutdown()
             log.info("Main window closed")
         super().closeEvent(event)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        settings = QAction("&Settings…", self)
+        settings.setShortcut(QKeySequence.StandardKey.Preferences)
+        settings.triggered.connect(self.settings_requested)
+        file_menu.addAction(settings)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        guide = QAction("Show the &welcome guide", self)
+        guide.triggered.connect(self.welcome_guide_requested)
+        help_menu.addAction(guide)
+        self.settings_action, self.welcome_guide_action = settings, guide
+
+    def start_model_import(self) -> None:
+        """Open the Models tab's "Import GGUF file" flow (from the welcome guide)."""
+        self.tabs.setCurrentWidget(self.models_tab)
+        self.models_tab.sections.setCurrentIndex(0)
+        self.models_tab.import_button.click()
+
+    def open_chat_when_a_model_arrives(self, model_id: int | None) -> None:
+        """Go to the chat with `model_id` now, or with the next chat model added."""
+        if model_id is not None:
+            self._on_discover_chat_requested(model_id)
+            return
+        self._chat_when_model_arrives = {m.id for m in self.registry.list()}
+        if self.tabs.currentWidget() is not self.models_tab:
+            self.tabs.setCurrentWidget(self.models_tab)
+
+    @Slot()
+    def _on_models_tab_models_changed(self) -> None:
+        if self._chat_when_model_arrives is None:
+            return
+        new = [
+            m
+            for m in self.registry.list()
+            if m.id not in self._chat_when_model_arrives and not m.is_embedding_model
+        ]
+        if new:
+            self._chat_when_model_arrives = None
+            self._on_discover_chat_requested(new[0].id)
+            self.chat_tab.composer.input.setFocus()
 
     @Slot()
     def _on_chat_tab_models_tab_requested(self) -> None:

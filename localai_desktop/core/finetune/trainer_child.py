@@ -1,0 +1,91 @@
+"""The trainer child process: `python -m localai_desktop.core.finetune.trainer_child JOB_DIR`.
+
+Runs one fine-tuning job described by JOB_DIR/job.json (see `events.JobSpec`) and prints one
+JSON `TrainingEvent` per line on stdout; everything else (library chatter, progress bars,
+tracebacks) goes to stderr, which the parent keeps in JOB_DIR/trainer.log. It stops at the
+next step when the file JOB_DIR/cancel appears, after writing a checkpoint, and resumes from
+that checkpoint when started again on the same folder. A crash or out-of-memory here costs
+this process only, never the app.
+
+Exit codes: 0 finished (adapter written and checked), 1 failed, 3 cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import TextIO
+
+from localai_desktop.core.errors import LocalAIError
+from localai_desktop.core.finetune.events import EXIT_CANCELLED, EXIT_FAILED, TrainingEvent
+
+
+def _event_stream() -> TextIO:
+    """A private copy of stdout for events; fd 1 itself then points at stderr.
+
+    Libraries print to stdout (C code included); a stray line there must never be mistaken
+    for, or interleave with, an event.
+    """
+    events = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return events
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    events = _event_stream()
+
+    def emit(event: TrainingEvent) -> None:
+        events.write(event.to_json_line() + "\n")
+        events.flush()
+
+    if len(args) != 1:
+        emit(TrainingEvent("error", message="usage: trainer_child JOB_DIR"))
+        return EXIT_FAILED
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network from here
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    try:
+        from localai_desktop.core.finetune.training import Cancelled, run_job
+
+        try:
+            return run_job(Path(args[0]), emit)
+        except Cancelled:
+            return EXIT_CANCELLED
+    except LocalAIError as error:
+        emit(TrainingEvent("error", message=error.what, todo=error.todo))
+    except MemoryError:
+        emit(_out_of_memory())
+    except Exception as error:
+        traceback.print_exc()
+        if "out of memory" in str(error).lower():
+            emit(_out_of_memory())
+        else:
+            emit(
+                TrainingEvent(
+                    "error",
+                    message=f"Training stopped with an unexpected error ({type(error).__name__}: "
+                    f"{error}).",
+                    todo="Try again; the details are in the training log. A checkpoint, if "
+                    "one was written, is kept, so the run can resume.",
+                )
+            )
+    return EXIT_FAILED
+
+
+def _out_of_memory() -> TrainingEvent:
+    return TrainingEvent(
+        "error",
+        message="Training ran out of memory.",
+        todo="Close other programs, or lower the maximum length or the batch size, then resume.",
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
