@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from localai_desktop.cli import main as localai
 from localai_desktop.core.app_settings import AppSettingsStore
@@ -16,6 +17,7 @@ from localai_desktop.core.conversations import ConversationStore
 from localai_desktop.core.paths import DataPaths, init_data_paths
 from localai_desktop.core.registry import ModelRegistry
 from localai_desktop.core.storage import Database
+from tests.session_support import OpenSession, session_opener
 
 
 class Folder:
@@ -272,3 +274,48 @@ def test_a_large_history_exports_and_imports_in_seconds(
     )
     assert report.messages_added == 6000
     assert exported - started < 10 and imported - exported < 10
+
+
+# -- the Settings dialog ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def open_session(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[OpenSession]:
+    with session_opener(qtbot, monkeypatch, tmp_path / "config") as opener:
+        yield opener
+
+
+def test_settings_export_and_import_show_in_the_conversation_list(
+    open_session: OpenSession, tmp_path: Path, qtbot: QtBot
+) -> None:
+    source = Folder(tmp_path / "source")
+    fill(source)
+    source.db.close()
+    session = open_session(tmp_path / "source")
+    dialog = session.show_settings()
+    qtbot.waitExposed(dialog)
+    dialog._choose_file = lambda _parent, _mode, _path: tmp_path / "from-settings.json"
+    dialog.export_button.click()
+    assert "Saved 2 conversations (4 messages)" in dialog.banner.text()
+    dialog.close()
+
+    target = open_session(tmp_path / "target")
+    window = target.window
+    assert window is not None
+    assert window.chat_tab.conversations.ids() == []
+    dialog = target.show_settings()
+    qtbot.waitExposed(dialog)
+    dialog._choose_file = lambda _parent, _mode, _path: tmp_path / "from-settings.json"
+    dialog.import_button.click()
+    assert "2 conversations added (4 messages)" in dialog.banner.text()
+    assert len(window.chat_tab.conversations.ids()) == 2
+    dialog.grab().save(str(tmp_path / "settings-imported.png"))
+
+    (tmp_path / "broken.json").write_text('{"format": "localai-desktop-backup"', encoding="utf-8")
+    dialog._choose_file = lambda _parent, _mode, _path: tmp_path / "broken.json"
+    dialog.import_button.click()
+    assert "broken.json is not a backup of this app" in dialog.banner.text()
+    assert len(window.chat_tab.conversations.ids()) == 2
+    dialog.close()

@@ -300,3 +300,29 @@ def test_i_already_have_a_gguf_file_imports_it_and_opens_the_chat(
     model = window.registry.list()[0]
     assert window.chat_tab.current_model_id() == model.id
     assert chat(qtbot, window, "Once upon a time").status == "complete"
+
+
+def test_settings_move_the_app_to_another_data_folder(
+    open_session: OpenSession, qtbot: QtBot, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    AppConfigStore(tmp_path / "config" / "app.json").update(data_dir=str(first))
+    session = open_session()
+    window = session.window
+    assert window is not None
+    window.store.create("Kept in the first folder")
+    dialog = session.show_settings()
+    qtbot.waitExposed(dialog)
+    assert dialog.change_button.isEnabled()
+    assert dialog.folder_label.text() == str(first.resolve())
+    dialog._choose_folder = lambda _parent, _start: second
+
+    with qtbot.waitSignal(session.window_opened, timeout=30_000):
+        dialog.change_button.click()
+
+    assert session.paths.root == second.resolve()
+    assert session.window is not None and session.window.store.list() == []
+    assert resolve_data_dir(None) == second.resolve()
+    # Switching back shows the first folder's conversations again.
+    assert session.switch_data_folder(first) == first.resolve()
+    assert [c.title for c in session.window.store.list()] == ["Kept in the first folder"]
