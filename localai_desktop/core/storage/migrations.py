@@ -104,8 +104,57 @@ def _m003_downloads(conn: Connection) -> None:
     )
 
 
+def _m005_finetune(conn: Connection) -> None:
+    # Fine-tuning: jobs survive a closed app (their folder holds data and checkpoints, the row
+    # says how far they got); adapters remember their base model, data, settings and losses.
+    _run(
+        conn,
+        """
+        CREATE TABLE finetune_jobs (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            base_model_id INTEGER REFERENCES models(id) ON DELETE SET NULL,
+            base_model_sha256 VARCHAR NOT NULL,
+            folder TEXT NOT NULL,
+            status VARCHAR NOT NULL DEFAULT 'ready',
+            settings TEXT NOT NULL DEFAULT '{}',
+            dataset TEXT NOT NULL DEFAULT '{}',
+            step INTEGER NOT NULL DEFAULT 0,
+            total_steps INTEGER NOT NULL DEFAULT 0,
+            pid INTEGER,
+            error TEXT,
+            adapter_id INTEGER REFERENCES adapters(id) ON DELETE SET NULL,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        );
+        CREATE INDEX ix_finetune_jobs_name ON finetune_jobs (name);
+        CREATE TABLE adapters (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            base_model_id INTEGER REFERENCES models(id) ON DELETE SET NULL,
+            base_model_name VARCHAR NOT NULL,
+            base_model_sha256 VARCHAR NOT NULL,
+            architecture VARCHAR NOT NULL,
+            file_size INTEGER NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            rank INTEGER NOT NULL,
+            alpha FLOAT NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',
+            dataset TEXT NOT NULL DEFAULT '{}',
+            final_loss FLOAT,
+            final_val_loss FLOAT,
+            samples TEXT NOT NULL DEFAULT '[]',
+            created_at DATETIME NOT NULL
+        );
+        CREATE INDEX ix_adapters_base_model_sha256 ON adapters (base_model_sha256)
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
     Migration(3, "resumable model downloads", _m003_downloads),
+    Migration(5, "fine-tuning jobs and LoRA adapters", _m005_finetune),
 )

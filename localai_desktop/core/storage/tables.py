@@ -90,3 +90,55 @@ class DownloadRow(Base):
     source: Mapped[str] = mapped_column(Text, default="{}")  # JSON recorded on the model
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class FineTuneJobRow(Base):
+    """A fine-tuning run: its folder holds the data and checkpoints; this row, its progress."""
+
+    __tablename__ = "finetune_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, index=True)  # the adapter it will make
+    base_model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("models.id", ondelete="SET NULL"), nullable=True
+    )
+    base_model_sha256: Mapped[str] = mapped_column(String)
+    folder: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String, default="ready")
+    settings: Mapped[str] = mapped_column(Text, default="{}")  # JSON TrainingSettings
+    dataset: Mapped[str] = mapped_column(Text, default="{}")  # JSON dataset summary
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    total_steps: Mapped[int] = mapped_column(Integer, default=0)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the trainer child
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    adapter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("adapters.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AdapterRow(Base):
+    """A finished LoRA adapter (GGUF) and everything needed to say how it was made."""
+
+    __tablename__ = "adapters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    path: Mapped[str] = mapped_column(Text)
+    base_model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("models.id", ondelete="SET NULL"), nullable=True
+    )
+    base_model_name: Mapped[str] = mapped_column(String)
+    base_model_sha256: Mapped[str] = mapped_column(String, index=True)
+    architecture: Mapped[str] = mapped_column(String)
+    file_size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String)
+    rank: Mapped[int] = mapped_column(Integer)
+    alpha: Mapped[float]
+    settings: Mapped[str] = mapped_column(Text, default="{}")
+    dataset: Mapped[str] = mapped_column(Text, default="{}")
+    final_loss: Mapped[float | None] = mapped_column(nullable=True)
+    final_val_loss: Mapped[float | None] = mapped_column(nullable=True)
+    samples: Mapped[str] = mapped_column(Text, default="[]")  # JSON before/after answers
+    created_at: Mapped[datetime]
