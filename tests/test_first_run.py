@@ -29,6 +29,7 @@ from localai_desktop.ui.first_run import PRIVACY_PROMISE, WelcomeGuide
 from localai_desktop.ui.model_import import ImportModelDialog
 from tests.fake_hub import FakeHub, NetworkGuard, running_fake_hub
 from tests.session_support import OpenSession, chat, restored_logging, session_opener
+from tests.test_gui_app import unnamed_controls
 
 GB = 1024**3
 _LEFT = Qt.MouseButton.LeftButton
@@ -111,6 +112,7 @@ def test_a_first_start_shows_the_guide_once_and_help_reopens_it(
     assert session.welcome_needed()
     guide = open_guide(qtbot, session)
     assert guide.welcome_page.promise.text() == PRIVACY_PROMISE
+    assert unnamed_controls(guide) == []  # a screen reader can name every control
     go_to(qtbot, guide, WelcomeGuide.PAGE_COMPUTER, shots=tmp_path)
     assert "16.0 GB RAM" in guide.computer_page.summary.text()
     assert "processor (CPU)" in guide.computer_page.detail.text()
@@ -313,6 +315,7 @@ def test_settings_move_the_app_to_another_data_folder(
     window.store.create("Kept in the first folder")
     dialog = session.show_settings()
     qtbot.waitExposed(dialog)
+    assert unnamed_controls(dialog) == []
     assert dialog.change_button.isEnabled()
     assert dialog.folder_label.text() == str(first.resolve())
     dialog._choose_folder = lambda _parent, _start: second
