@@ -155,6 +155,39 @@ def test_cli_fine_tuning_makes_no_connection_even_in_its_trainer_process(
     assert run(*d, *chat, "When is the clinic open?") == 0
 
 
+def test_cli_documents_index_search_and_chat_make_no_connection_or_log_text(
+    offline_guard: PrivacyGuard,
+    data_dir: Path,
+    models_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secret = "TANGERINE-WALRUS-8812"
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    (folder / "visit.txt").write_text(
+        f"The patient {secret} came in on Tuesday with a sore knee.\n", encoding="utf-8"
+    )
+    (folder / "notes.md").write_text(f"# Notes\n\n{secret} likes mornings.\n", encoding="utf-8")
+    d = ["--data-dir", str(data_dir)]
+    embedder = str(models_dir / "all-MiniLM-L6-v2-Q8_0.gguf")
+    assert run(*d, "models", "import", embedder, "--name", "minilm") == 0
+    assert run(*d, "models", "import", str(models_dir / "stories260K.gguf"), "--name", "s") == 0
+    assert run(*d, "docs", "create", "letters", "--embedding-model", "minilm") == 0
+    assert run(*d, "docs", "add", "letters", str(folder)) == 0
+    assert run(*d, "docs", "status", "letters") == 0
+    assert run(*d, "docs", "refresh", "letters") == 0
+    capsys.readouterr()
+    assert run(*d, "docs", "search", "letters", "sore knee", "--json") == 0
+    assert secret in capsys.readouterr().out  # the passage was found
+    chat = ["chat", "--model", "s", "--collection", "letters", "--max-tokens", "10"]
+    assert run(*d, *chat, "When did the patient come in?") == 0
+    assert run(*d, "docs", "list") == 0
+    assert run(*d, "docs", "rm", "letters") == 0
+    logs = "".join(p.read_text(encoding="utf-8") for p in (data_dir / "logs").iterdir())
+    assert secret not in logs, "document text reached the log file"
+
+
 def test_offline_mode_stops_search_and_download_before_any_connection(
     offline_guard: PrivacyGuard, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -189,7 +222,7 @@ def test_every_command_is_covered_by_this_test() -> None:
     """A new command must be added to the flows above (then to this list)."""
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command")
-    covered = {"models", "chat", "chats", "hardware", "data", "finetune", "adapters"}
+    covered = {"models", "chat", "chats", "hardware", "data", "finetune", "adapters", "docs"}
     assert set(commands.choices) == covered  # type: ignore[union-attr]
 
 
