@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,6 +70,7 @@ def full_folder(data_dir: Path, models_elsewhere: tuple[Path, Path]) -> Iterator
         partial.write_bytes(b"GGUF" + b"\0" * 1000)
     finally:
         db.close()
+    add_document_index(paths.database)
     AppSettingsStore.in_data_dir(paths.root).update(offline_mode=True)
     (paths.root / "settings.ini").write_text("[window]\ngeometry=1\n", encoding="utf-8")
     (paths.root / "localai.backup-v2-20250101-000000.db").write_bytes(SECRET.encode())
@@ -77,6 +79,25 @@ def full_folder(data_dir: Path, models_elsewhere: tuple[Path, Path]) -> Iterator
     (paths.logs / "desktop.log.1").write_text("an old log\n", encoding="utf-8")
     (paths.root / "my notes.txt").write_text("not the app's", encoding="utf-8")
     yield paths
+
+
+def add_document_index(database: Path) -> None:
+    """A document collection with one indexed file, its text in the chunks and the FTS index."""
+    raw = sqlite3.connect(database)
+    with raw:
+        raw.execute(
+            "INSERT INTO doc_collections (name, embedding_model_name, embedding_model_sha256, "
+            "chunk_tokens, created_at, updated_at) VALUES ('letters', 'm', 'x', 256, 0, 0)"
+        )
+        raw.execute(
+            "INSERT INTO doc_files (collection_id, path, status, added_at) "
+            "VALUES (1, '/home/me/letter.txt', 'indexed', 0)"
+        )
+        raw.execute(
+            "INSERT INTO doc_chunks (file_id, collection_id, ordinal, text, embedding) "
+            f"VALUES (1, 1, 0, 'Dear {SECRET}, your results are fine.', x'00')"
+        )
+    raw.close()
 
 
 def files_containing(root: Path, text: str) -> list[Path]:
@@ -95,6 +116,8 @@ def test_delete_all_removes_everything_but_models_and_says_what(full_folder: Dat
     assert report.row_counts["conversations"] == 2
     assert report.row_counts["messages"] == 4
     assert report.row_counts["downloads"] == 1
+    assert report.row_counts["doc_collections"] == 1 and report.row_counts["doc_files"] == 1
+    assert "doc_chunks" not in report.row_counts and "doc_chunks_fts" not in report.row_counts
     assert report.models_kept == 2 and report.models_removed == 0
     names = {p.name for p in report.removed_files}
     assert {"localai.db", "settings.json", "settings.ini", "style.gguf"} <= names
@@ -103,6 +126,7 @@ def test_delete_all_removes_everything_but_models_and_says_what(full_folder: Dat
     summary = report.summary()
     assert "2 conversations" in summary and "4 messages" in summary
     assert "1 unfinished download\n" in summary and "Kept: 2 models" in summary
+    assert "1 document collection\n" in summary and "1 indexed document\n" in summary
 
     assert files_containing(paths.root, SECRET) == []
     assert (paths.root / "my notes.txt").read_text(encoding="utf-8") == "not the app's"

@@ -35,19 +35,18 @@ log = logging.getLogger(__name__)
 # Files of the data folder that the app writes: the Qt window settings and the app settings.
 SETTINGS_FILES = ("settings.ini", SETTINGS_FILE_NAME)
 # Folders of the data folder that hold only what the app made from people's data.
-APP_FOLDERS = ("adapters", "finetune", "documents")
+APP_FOLDERS = ("adapters", "finetune")
 # How tables are counted in the account (one, many); tables not listed are counted by name.
 _TABLE_WORDS = {
     "conversations": ("conversation", "conversations"),
     "messages": ("message", "messages"),
     "downloads": ("unfinished download", "unfinished downloads"),
-    "collections": ("document collection", "document collections"),
-    "document_collections": ("document collection", "document collections"),
-    "documents": ("indexed document", "indexed documents"),
+    "doc_collections": ("document collection", "document collections"),
+    "doc_files": ("indexed document", "indexed documents"),
     "adapters": ("fine-tuned adapter", "fine-tuned adapters"),
     "finetune_jobs": ("fine-tuning job", "fine-tuning jobs"),
 }
-_NOT_COUNTED = {"models", "chunks", "document_chunks"}
+_NOT_COUNTED = {"models", "doc_chunks"}  # models: counted apart; chunks: parts of documents
 
 
 @dataclass(frozen=True)
