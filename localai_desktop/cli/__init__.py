@@ -10,6 +10,7 @@ from localai_desktop import __version__
 from localai_desktop.cli import (
     chat_commands,
     data_commands,
+    docs_commands,
     finetune_commands,
     hub_commands,
     model_commands,
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     hub_commands.add_commands(commands)
     finetune_commands.add_commands(commands)
     data_commands.add_commands(commands)
+    docs_commands.add_commands(commands)
     return parser
 
 

@@ -13,6 +13,8 @@ from localai_desktop.cli.context import EXIT_ERROR, EXIT_INTERRUPTED, CliContext
 from localai_desktop.cli.finetune_commands import adapter_registry
 from localai_desktop.cli.output import print_json, print_table, speed_line
 from localai_desktop.core.chat import AdapterChoice, ChatService
+from localai_desktop.core.documents.collections import DocumentLibrary
+from localai_desktop.core.documents.grounding import format_sources
 from localai_desktop.core.engine import LlamaEngine
 from localai_desktop.core.generation import (
     DEFAULT_CONTEXT_LENGTH,
@@ -36,6 +38,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--adapter-scale", type=float, default=1.0, help="the adapter's strength (default 1.0)"
     )
     chat.add_argument("--conversation", type=int, help="continue this conversation")
+    chat.add_argument(
+        "--collection",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="answer from this document collection, with cited sources (repeatable)",
+    )
     chat.set_defaults(handler=_chat)
 
     chats = commands.add_parser("chats", help="saved conversations").add_subparsers(
@@ -66,7 +75,13 @@ def _chat(ctx: CliContext, args: argparse.Namespace) -> int:
         conversation = ctx.store.create(
             system_prompt=args.system or "", model_id=model.id, settings=settings.to_dict()
         )
-    service = ChatService(ctx.store, ctx.registry, LlamaEngine(), adapter_registry(ctx))
+    documents = DocumentLibrary(ctx.db, ctx.registry) if args.collection else None
+    if documents is not None:
+        for name in args.collection:
+            documents.get(name)  # refuse an unknown collection before saving anything
+    service = ChatService(
+        ctx.store, ctx.registry, LlamaEngine(), adapter_registry(ctx), documents=documents
+    )
     adapter = AdapterChoice(args.adapter, args.adapter_scale) if args.adapter else None
     if adapter is not None:
         service.adapters.checked_for(adapter.adapter, model)  # refuse before saving anything
@@ -95,6 +110,7 @@ def _chat(ctx: CliContext, args: argparse.Namespace) -> int:
                 on_text=on_text,
                 cancel=cancel,
                 adapter=adapter,
+                collections=args.collection,
             )
         except BaseException as error:
             outcome["error"] = error
@@ -110,8 +126,16 @@ def _chat(ctx: CliContext, args: argparse.Namespace) -> int:
     if "error" in outcome:
         raise outcome["error"]
     service.engine.unload()
+    if documents is not None:
+        documents.close()
     message = outcome["message"]
     sys.stdout.write("\n")
+    if args.collection:
+        sources = message.provenance.get("sources") or []
+        if sources:
+            sys.stdout.write("\nSources:\n" + format_sources(sources) + "\n")
+        else:
+            sys.stdout.write("\nSources: nothing relevant was found in the documents.\n")
     sys.stdout.flush()
     print(speed_line(message.provenance), file=sys.stderr)
     print(

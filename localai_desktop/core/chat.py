@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,6 +18,8 @@ from localai_desktop.core.conversations import (
     ConversationStore,
     Message,
 )
+from localai_desktop.core.documents.collections import DocumentLibrary
+from localai_desktop.core.documents.grounding import ground_turns
 from localai_desktop.core.engine import LlamaEngine, LoadedModel, LoadProgress, TextCallback
 from localai_desktop.core.errors import LocalAIError, NotFoundError
 from localai_desktop.core.finetune.adapters import AdapterRegistry
@@ -94,11 +96,13 @@ class ChatService:
         registry: ModelRegistry,
         engine: LlamaEngine,
         adapters: AdapterRegistry | None = None,
+        documents: DocumentLibrary | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.engine = engine
         self.adapters = adapters
+        self.documents = documents
 
     # -- models -----------------------------------------------------------------------------
 
@@ -153,6 +157,7 @@ class ChatService:
         cancel: Cancellation | None = None,
         on_started: Callable[[Message], None] | None = None,
         adapter: AdapterChoice | None = None,
+        collections: Sequence[str | int] = (),
     ) -> Message:
         """Save the user's message (committed first), then answer it."""
         self.store.add_message(conversation_id, "user", text)
@@ -165,6 +170,7 @@ class ChatService:
             cancel=cancel,
             on_started=on_started,
             adapter=adapter,
+            collections=collections,
         )
 
     def regenerate(
@@ -177,6 +183,7 @@ class ChatService:
         cancel: Cancellation | None = None,
         on_started: Callable[[Message], None] | None = None,
         adapter: AdapterChoice | None = None,
+        collections: Sequence[str | int] = (),
     ) -> Message:
         """Replace the last answer with a new one."""
         conversation = self.store.get(conversation_id)
@@ -190,6 +197,7 @@ class ChatService:
             cancel=cancel,
             on_started=on_started,
             adapter=adapter,
+            collections=collections,
         )
 
     def reply(
@@ -203,6 +211,7 @@ class ChatService:
         on_started: Callable[[Message], None] | None = None,
         load_progress: LoadProgress | None = None,
         adapter: AdapterChoice | None = None,
+        collections: Sequence[str | int] = (),
     ) -> Message:
         """Answer the conversation as it stands and return the saved answer.
 
@@ -227,6 +236,19 @@ class ChatService:
             for m in conversation.messages
             if m.status in _PROMPT_STATUSES and m.content.strip()
         ]
+        document_facts: dict[str, Any] = {}
+        if collections:
+            # The question is answered from the attached collections' passages, cited as [n].
+            if self.documents is None:
+                raise LocalAIError("Document collections are not available here.")
+            turns, document_facts = ground_turns(
+                self.documents,
+                turns,
+                collections,
+                tokenize=self.engine.tokenize,
+                n_ctx=loaded.n_ctx,
+                max_tokens=settings.max_tokens,
+            )
         plan = plan_prompt(
             turns,
             self.engine.formatter,
@@ -235,7 +257,11 @@ class ChatService:
             max_tokens=settings.max_tokens,
             bos_token_ids=self.engine.bos_token_ids,
         )
-        provenance = {**self._provenance(model, loaded, settings), **adapter_facts}
+        provenance = {
+            **self._provenance(model, loaded, settings),
+            **adapter_facts,
+            **document_facts,
+        }
         answer = self.store.add_message(
             conversation_id, "assistant", "", status=STATUS_INTERRUPTED, provenance=provenance
         )

@@ -104,6 +104,77 @@ def _m003_downloads(conn: Connection) -> None:
     )
 
 
+def _m004_documents(conn: Connection) -> None:
+    # Document collections for chat with your documents. Chunks carry their float32 vector
+    # (numpy searches them; see bench/bench_documents.py) and are mirrored into an FTS5 index
+    # by triggers, so keyword search can never disagree with the chunks. A file row in
+    # "indexing" status with some chunks is a file whose indexing was interrupted: it resumes.
+    _run(
+        conn,
+        """
+        CREATE TABLE doc_collections (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            embedding_model_id INTEGER REFERENCES models(id) ON DELETE SET NULL,
+            embedding_model_name VARCHAR NOT NULL,
+            embedding_model_sha256 VARCHAR NOT NULL,
+            embedding_dimension INTEGER NOT NULL DEFAULT 0,
+            chunk_tokens INTEGER NOT NULL,
+            revision INTEGER NOT NULL DEFAULT 0,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        );
+        CREATE TABLE doc_files (
+            id INTEGER PRIMARY KEY,
+            collection_id INTEGER NOT NULL REFERENCES doc_collections(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            folder TEXT,
+            size INTEGER NOT NULL DEFAULT 0,
+            mtime_ns INTEGER NOT NULL DEFAULT 0,
+            sha256 VARCHAR,
+            kind VARCHAR,
+            status VARCHAR NOT NULL DEFAULT 'pending',
+            reason TEXT,
+            pages INTEGER NOT NULL DEFAULT 0,
+            chunks INTEGER NOT NULL DEFAULT 0,
+            words INTEGER NOT NULL DEFAULT 0,
+            added_at DATETIME NOT NULL,
+            indexed_at DATETIME
+        );
+        CREATE UNIQUE INDEX ix_doc_files_collection_path ON doc_files (collection_id, path);
+        CREATE INDEX ix_doc_files_sha256 ON doc_files (collection_id, sha256);
+        CREATE TABLE doc_chunks (
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES doc_files(id) ON DELETE CASCADE,
+            collection_id INTEGER NOT NULL,
+            ordinal INTEGER NOT NULL,
+            page INTEGER,
+            heading TEXT,
+            text TEXT NOT NULL,
+            embedding BLOB NOT NULL
+        );
+        CREATE UNIQUE INDEX ix_doc_chunks_file_ordinal ON doc_chunks (file_id, ordinal);
+        CREATE INDEX ix_doc_chunks_collection ON doc_chunks (collection_id);
+        CREATE VIRTUAL TABLE doc_chunks_fts USING fts5(
+            text, heading, content='doc_chunks', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        )
+        """,
+    )
+    # Trigger bodies hold semicolons, so each is its own statement.
+    for trigger in (
+        """CREATE TRIGGER doc_chunks_fts_insert AFTER INSERT ON doc_chunks BEGIN
+            INSERT INTO doc_chunks_fts (rowid, text, heading)
+            VALUES (new.id, new.text, coalesce(new.heading, ''));
+        END""",
+        """CREATE TRIGGER doc_chunks_fts_delete AFTER DELETE ON doc_chunks BEGIN
+            INSERT INTO doc_chunks_fts (doc_chunks_fts, rowid, text, heading)
+            VALUES ('delete', old.id, old.text, coalesce(old.heading, ''));
+        END""",
+    ):
+        conn.execute(text(trigger))
+
+
 def _m005_finetune(conn: Connection) -> None:
     # Fine-tuning: jobs survive a closed app (their folder holds data and checkpoints, the row
     # says how far they got); adapters remember their base model, data, settings and losses.
@@ -156,5 +227,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
     Migration(3, "resumable model downloads", _m003_downloads),
+    Migration(4, "document collections for chat with your documents", _m004_documents),
     Migration(5, "fine-tuning jobs and LoRA adapters", _m005_finetune),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -142,3 +142,70 @@ class AdapterRow(Base):
     final_val_loss: Mapped[float | None] = mapped_column(nullable=True)
     samples: Mapped[str] = mapped_column(Text, default="[]")  # JSON before/after answers
     created_at: Mapped[datetime]
+
+
+class DocumentCollectionRow(Base):
+    """A named set of documents indexed with one embedding model (chat with your documents)."""
+
+    __tablename__ = "doc_collections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    embedding_model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("models.id", ondelete="SET NULL"), nullable=True
+    )
+    embedding_model_name: Mapped[str] = mapped_column(String)
+    # Vectors only compare with vectors from the very same model file.
+    embedding_model_sha256: Mapped[str] = mapped_column(String)
+    embedding_dimension: Mapped[int] = mapped_column(Integer, default=0)
+    chunk_tokens: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # bumped when chunks change
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DocumentFileRow(Base):
+    """One file of a collection and how indexing it went."""
+
+    __tablename__ = "doc_files"
+    __table_args__ = (
+        Index("ix_doc_files_collection_path", "collection_id", "path", unique=True),
+        Index("ix_doc_files_sha256", "collection_id", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("doc_collections.id", ondelete="CASCADE")
+    )
+    path: Mapped[str] = mapped_column(Text)
+    folder: Mapped[str | None] = mapped_column(Text, nullable=True)  # the folder it came with
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    mtime_ns: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str | None] = mapped_column(String, nullable=True)
+    kind: Mapped[str | None] = mapped_column(String, nullable=True)
+    status: Mapped[str] = mapped_column(String, default="pending")
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    words: Mapped[int] = mapped_column(Integer, default=0)
+    added_at: Mapped[datetime]
+    indexed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class DocumentChunkRow(Base):
+    """A passage of a file with its vector; doc_chunks_fts mirrors it (triggers, migration 4)."""
+
+    __tablename__ = "doc_chunks"
+    __table_args__ = (
+        Index("ix_doc_chunks_file_ordinal", "file_id", "ordinal", unique=True),
+        Index("ix_doc_chunks_collection", "collection_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("doc_files.id", ondelete="CASCADE"))
+    collection_id: Mapped[int] = mapped_column(Integer)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    page: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    heading: Mapped[str | None] = mapped_column(Text, nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, unit length

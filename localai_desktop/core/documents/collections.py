@@ -1,0 +1,295 @@
+"""``DocumentLibrary``: the one object the CLI, the chat and the Documents tab use for documents.
+
+Typical use (the GUI runs ``index`` on a worker thread and wraps ``IndexingState``)::
+
+    library = DocumentLibrary(db, registry)
+    library.create("Guidelines", embedding_model="all-MiniLM-L6-v2")
+    library.add_paths("Guidelines", [Path("~/Documents/guidelines")])
+    report = library.index("Guidelines", IndexingState(on_progress=..., on_file=...))
+    hits = library.search(["Guidelines"], "first-line treatment for sepsis", k=5)
+    context = library.passage_context(hits[0].chunk_id)   # for the source viewer
+
+Everything returned is plain, frozen data. Embedding models are loaded once per file and shared
+(``Embedder`` serializes its own calls), so indexing and a chat's query can run at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from localai_desktop.core.documents.chunking import chunk_tokens_for
+from localai_desktop.core.documents.embedder import Embedder
+from localai_desktop.core.documents.index_store import (
+    FILE_INDEXED,
+    CollectionInfo,
+    DocumentFile,
+    IndexStore,
+    StoredChunk,
+    file_signature,
+)
+from localai_desktop.core.documents.indexer import Indexer, IndexingState, IndexReport
+from localai_desktop.core.documents.parsers import SUPPORTED_SUFFIXES
+from localai_desktop.core.documents.retrieval import Retriever, SearchHit
+from localai_desktop.core.errors import LocalAIError, NotFoundError
+from localai_desktop.core.registry import LocalModel, ModelRegistry
+from localai_desktop.core.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# Files a folder scan picks up: what can be indexed, plus old .doc files so that the person
+# sees why they were left out instead of wondering.
+_FOLDER_SUFFIXES = SUPPORTED_SUFFIXES | {".doc"}
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What adding paths did: files now waiting for indexing, files dropped, paths not found."""
+
+    pending: tuple[DocumentFile, ...] = ()
+    removed: tuple[Path, ...] = ()
+    not_found: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class PassageContext:
+    """A passage inside its surrounding text: ``text[start:end]`` is the passage itself."""
+
+    passage: StoredChunk
+    text: str
+    start: int
+    end: int
+    chunks: tuple[StoredChunk, ...] = field(default=())
+
+
+class DocumentLibrary:
+    """Document collections: create, add files, index, search. Thread-safe."""
+
+    def __init__(self, db: Database, registry: ModelRegistry) -> None:
+        self.store = IndexStore(db)
+        self.registry = registry
+        self._embedders: dict[Path, Embedder] = {}
+        self._lock = threading.Lock()
+        self.indexer = Indexer(self.store, self.embedder_for)
+        self.retriever = Retriever(self.store, self.embedder_for)
+
+    # -- collections --------------------------------------------------------------------------
+
+    def embedding_models(self) -> list[LocalModel]:
+        return [m for m in self.registry.list() if m.is_embedding_model]
+
+    def create(self, name: str, *, embedding_model: str | int | None = None) -> CollectionInfo:
+        """A new, empty collection; the embedding model defaults to the only one there is."""
+        model = self._choose_embedding_model(embedding_model)
+        return self.store.create_collection(
+            name,
+            model_id=model.id,
+            model_name=model.name,
+            model_sha256=model.sha256,
+            chunk_tokens=chunk_tokens_for(model.context_length or 512),
+        )
+
+    def get(self, name_or_id: str | int) -> CollectionInfo:
+        return self.store.get_collection(name_or_id)
+
+    def list(self) -> list[CollectionInfo]:
+        return self.store.list_collections()
+
+    def delete(self, name_or_id: str | int) -> CollectionInfo:
+        """Forget a collection and its index; the documents themselves are never touched."""
+        collection = self.get(name_or_id)
+        self.store.delete_collection(collection.id)
+        self.retriever.forget(collection.id)
+        return collection
+
+    def files(self, name_or_id: str | int) -> list[DocumentFile]:
+        return self.store.files(self.get(name_or_id).id)
+
+    # -- files --------------------------------------------------------------------------------
+
+    def add_paths(
+        self, name_or_id: str | int, paths: Iterable[str | os.PathLike[str]]
+    ) -> AddResult:
+        """Register files and folders (searched recursively) for indexing.
+
+        Files already in the collection are re-checked when indexed (an unchanged file costs a
+        hash); files that disappeared from an added folder are dropped with their passages.
+        """
+        collection = self.get(name_or_id)
+        pending: list[DocumentFile] = []
+        removed: list[Path] = []
+        not_found: list[Path] = []
+        for raw in paths:
+            path = Path(raw).expanduser().resolve()
+            if path.is_dir():
+                found = set(_scan_folder(path))
+                for file_path in sorted(found):
+                    pending.append(self.store.upsert_file(collection.id, file_path, path))
+                for known in self.store.files(collection.id):
+                    gone = known.path not in found and not known.path.exists()
+                    if gone and _is_under(known.path, path):
+                        self.store.remove_file(known.id)
+                        removed.append(known.path)
+            elif path.is_file():
+                pending.append(self.store.upsert_file(collection.id, path, None))
+            else:
+                not_found.append(path)
+        return AddResult(tuple(pending), tuple(removed), tuple(not_found))
+
+    def refresh(self, name_or_id: str | int) -> AddResult:
+        """Look again at every file: drop deleted ones, queue changed ones and new folder files."""
+        collection = self.get(name_or_id)
+        removed: list[Path] = []
+        pending: list[DocumentFile] = []
+        folders: set[Path] = set()
+        for file in self.store.files(collection.id):
+            if file.folder is not None:
+                folders.add(file.folder)
+            if not file.path.exists():
+                self.store.remove_file(file.id)
+                removed.append(file.path)
+                continue
+            try:
+                signature = file_signature(file.path)
+            except OSError:
+                signature = (-1, -1)
+            if file.status != FILE_INDEXED or signature != (file.size, file.mtime_ns):
+                pending.append(self.store.upsert_file(collection.id, file.path, file.folder))
+        known = {f.path for f in self.store.files(collection.id)}
+        for folder in sorted(folders):
+            if folder.is_dir():
+                for path in _scan_folder(folder):
+                    if path not in known:
+                        pending.append(self.store.upsert_file(collection.id, path, folder))
+        return AddResult(tuple(pending), tuple(removed), ())
+
+    def remove_file(self, name_or_id: str | int, path: str | os.PathLike[str]) -> DocumentFile:
+        collection = self.get(name_or_id)
+        wanted = Path(path).expanduser().resolve()
+        for file in self.store.files(collection.id):
+            if file.path == wanted or str(file.id) == str(path):
+                self.store.remove_file(file.id)
+                return file
+        raise NotFoundError(
+            f"'{path}' is not in the collection '{collection.name}'.",
+            f"See its files with 'localai docs status {collection.name}'.",
+        )
+
+    def index(self, name_or_id: str | int, state: IndexingState | None = None) -> IndexReport:
+        """Index what is pending (blocking; cancel through ``state``)."""
+        return self.indexer.run(self.get(name_or_id).id, state)
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search(
+        self,
+        names_or_ids: Sequence[str | int],
+        query: str,
+        *,
+        k: int = 5,
+        mode: str = "hybrid",
+    ) -> list[SearchHit]:
+        collections = [self.get(n) for n in names_or_ids]
+        return self.retriever.search(collections, query, k=k, mode=mode)
+
+    def passage_context(self, chunk_id: int, *, around: int = 2) -> PassageContext:
+        """The passage with up to `around` passages of its file before and after it."""
+        chunks = self.store.neighbours(chunk_id, around, around)
+        parts: list[str] = []
+        start = end = 0
+        passage = next(c for c in chunks if c.id == chunk_id)
+        position = 0
+        for chunk in chunks:
+            if parts:
+                position += 2
+            if chunk.id == chunk_id:
+                start, end = position, position + len(chunk.text)
+            parts.append(chunk.text)
+            position += len(chunk.text)
+        return PassageContext(passage, "\n\n".join(parts), start, end, tuple(chunks))
+
+    # -- embedding models ---------------------------------------------------------------------
+
+    def embedder_for(self, collection: CollectionInfo) -> Embedder:
+        """The loaded (or loadable) embedding model a collection was indexed with."""
+        model = self._collection_model(collection)
+        with self._lock:
+            embedder = self._embedders.get(model.path)
+            if embedder is None:
+                embedder = Embedder(model.path)
+                self._embedders[model.path] = embedder
+            return embedder
+
+    def close(self) -> None:
+        with self._lock:
+            embedders = list(self._embedders.values())
+            self._embedders.clear()
+        for embedder in embedders:
+            embedder.close()
+
+    def _collection_model(self, collection: CollectionInfo) -> LocalModel:
+        candidates = [
+            m for m in self.registry.list() if m.sha256 == collection.embedding_model_sha256
+        ]
+        if not candidates:
+            raise NotFoundError(
+                f"The embedding model '{collection.embedding_model_name}' of the collection "
+                f"'{collection.name}' is no longer in your models.",
+                "Import the same model file again to search or add to this collection.",
+            )
+        present = [m for m in candidates if m.file_exists]
+        if not present:
+            raise NotFoundError(
+                f"The file of the embedding model '{collection.embedding_model_name}' is "
+                f"missing ({candidates[0].path}).",
+                "Put the file back, or import the same model file again.",
+            )
+        return present[0]
+
+    def _choose_embedding_model(self, wanted: str | int | None) -> LocalModel:
+        if wanted is not None:
+            model = self.registry.get(wanted)
+            if not model.is_embedding_model:
+                raise LocalAIError(
+                    f"'{model.name}' is a chat model, not an embedding model.",
+                    "Choose an embedding model (for example all-MiniLM-L6-v2 or BGE Small); "
+                    "see them with 'localai models list'.",
+                )
+            return model
+        models = self.embedding_models()
+        if len(models) == 1:
+            return models[0]
+        if not models:
+            raise LocalAIError(
+                "Searching documents needs an embedding model, and you have none yet.",
+                "Download one (for example BGE Small English) or import a GGUF embedding model.",
+            )
+        names = ", ".join(m.name for m in models)
+        raise LocalAIError(
+            f"You have several embedding models ({names}).",
+            "Say which one this collection should use (--embedding-model NAME).",
+        )
+
+
+def _scan_folder(folder: Path) -> Iterable[Path]:
+    for root, dirs, names in os.walk(folder):
+        # Hidden folders (.git, .venv) and Office's "~$" lock files are not documents.
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith((".", "~$")):
+                continue
+            path = Path(root) / name
+            if path.suffix.lower() in _FOLDER_SUFFIXES and path.is_file():
+                yield path.resolve()
+
+
+def _is_under(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,249 @@
+"""A GGUF embedding model run by llama.cpp: texts in, unit-length float32 vectors out.
+
+``Embedder`` owns one ``Llama(embedding=True)``. Every call into it holds the embedder's lock,
+so the indexer (a background thread) and a chat's query (the chat worker's thread) can share one
+loaded model: a query waits at most for one batch of the indexer (a fraction of a second).
+Loading is lazy, on the first call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from localai_desktop.core.errors import ModelLoadError
+from localai_desktop.core.generation import Cancellation
+
+log = logging.getLogger(__name__)
+llama_log = logging.getLogger("llama.cpp")
+
+# Tokens per llama.cpp batch. Encoder models attend across the whole batch (other sequences
+# are masked out, but still computed), so a bigger batch costs more per token, not less.
+DEFAULT_BATCH_TOKENS = 512
+
+# Some embedding models were trained with a prefix telling queries from passages; without it
+# their search quality drops. Keyed by a word in the model's file name or architecture.
+_PREFIXES: tuple[tuple[str, str, str], ...] = (
+    ("nomic", "search_query: ", "search_document: "),
+    ("bge", "Represent this sentence for searching relevant passages: ", ""),
+    (
+        "qwen3",
+        "Instruct: Given a question, retrieve passages that answer it\nQuery: ",
+        "",
+    ),
+    ("e5", "query: ", "passage: "),
+)
+
+
+class EmbeddingCancelled(Exception):
+    """Raised inside ``embed_documents`` when its cancellation was set between batches."""
+
+
+def prefixes_for(model_path: Path) -> tuple[str, str]:
+    """(query prefix, document prefix) for the model, from its file name."""
+    name = model_path.name.lower()
+    for key, query_prefix, document_prefix in _PREFIXES:
+        if key in name:
+            return query_prefix, document_prefix
+    return "", ""
+
+
+@contextlib.contextmanager
+def _without_weight_repacking(low_level: object) -> Iterator[None]:
+    """Load with llama.cpp's extra (repacked) weight buffers off.
+
+    On CPUs with AMX (Intel Xeon 4th generation and later) llama.cpp repacks Q8_0 weights for
+    AMX, and encoding with a BERT model then crashes the process (checked with llama.cpp in
+    llama-cpp-python 0.3.36). Plain buffers are as fast for a model this small.
+    """
+    from localai_desktop.core.engine import _LOAD_LOCK
+
+    original = low_level.llama_model_default_params  # type: ignore[attr-defined]
+
+    def params_without_repacking() -> object:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    with _LOAD_LOCK:
+        low_level.llama_model_default_params = params_without_repacking  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            low_level.llama_model_default_params = original  # type: ignore[attr-defined]
+
+
+class Embedder:
+    """One embedding model; thread-safe through its lock, loaded on first use."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        n_threads: int | None = None,
+        batch_tokens: int = DEFAULT_BATCH_TOKENS,
+    ) -> None:
+        self.model_path = Path(model_path)
+        self.n_threads = n_threads
+        self.batch_tokens = batch_tokens
+        self._lock = threading.RLock()
+        self._llm: object | None = None
+        self._dimension = 0
+        self._context_length = 0
+        self._query_prefix, self._document_prefix = prefixes_for(self.model_path)
+        self.embed_seconds = 0.0  # time spent inside the model, for throughput reports
+        self.embedded_tokens = 0
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        with self._lock:
+            if self._llm is not None:
+                return
+            if not self.model_path.is_file():
+                raise ModelLoadError(
+                    f"The embedding model file is missing ({self.model_path}).",
+                    "Put the file back, or import the embedding model again.",
+                )
+            from localai_desktop.core.engine import _llama, default_thread_count
+
+            llama_cpp = _llama()
+            threads = self.n_threads or default_thread_count()
+            captured = io.StringIO()
+            started = time.perf_counter()
+            try:
+                with (
+                    _without_weight_repacking(llama_cpp.llama_cpp),  # type: ignore[attr-defined]
+                    contextlib.redirect_stderr(captured),
+                ):
+                    llm = llama_cpp.Llama(  # type: ignore[attr-defined]
+                        model_path=str(self.model_path),
+                        embedding=True,
+                        n_ctx=self.batch_tokens,
+                        # Encoder (non-causal) models need the whole batch in one micro-batch,
+                        # or llama.cpp aborts the process.
+                        n_batch=self.batch_tokens,
+                        n_ubatch=self.batch_tokens,
+                        n_threads=threads,
+                        n_threads_batch=threads,
+                        n_gpu_layers=-1,
+                        verbose=True,  # keeps llama-cpp-python off its racy fd redirection
+                    )
+            except (ValueError, RuntimeError, OSError) as error:
+                raise ModelLoadError(
+                    f"The embedding model '{self.model_path.name}' could not be loaded.",
+                    "The file may be damaged; import the embedding model again or choose "
+                    "another one.",
+                ) from error
+            finally:
+                for line in captured.getvalue().splitlines():
+                    llama_log.debug(line)
+            llm.verbose = False  # type: ignore[attr-defined]
+            self._llm = llm
+            self._dimension = int(llm.n_embd())  # type: ignore[attr-defined]
+            self._context_length = int(llm._model.n_ctx_train())  # type: ignore[attr-defined]
+            log.info(
+                "Loaded embedding model %s (%d dims) in %.2f s",
+                self.model_path.name,
+                self._dimension,
+                time.perf_counter() - started,
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._llm is not None:
+                self._llm.close()  # type: ignore[attr-defined]
+            self._llm = None
+
+    @property
+    def dimension(self) -> int:
+        self.load()
+        return self._dimension
+
+    @property
+    def context_length(self) -> int:
+        """The model's training context, which bounds the chunk size."""
+        self.load()
+        return self._context_length
+
+    # -- embedding --------------------------------------------------------------------------
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for this passage (with its special tokens)."""
+        with self._lock:
+            llm = self._require()
+            return len(llm.tokenize(text.encode("utf-8"), add_bos=True))  # type: ignore[attr-defined]
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The unit vector of a search query."""
+        return self._embed([self._query_prefix + text])[0]
+
+    def embed_documents(
+        self,
+        texts: Sequence[str],
+        *,
+        cancel: Cancellation | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Unit vectors (one row per text), embedded in batches; cancel is checked between them.
+
+        ``on_batch(n)`` is called after each batch with the number of texts done so far.
+        """
+        prefixed = [self._document_prefix + t for t in texts]
+        rows: list[np.ndarray] = []
+        start = 0
+        for group in self._groups(prefixed):
+            if cancel is not None and cancel.is_set():
+                raise EmbeddingCancelled
+            rows.append(self._embed(group))
+            start += len(group)
+            if on_batch is not None:
+                on_batch(start)
+        if not rows:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(rows)
+
+    def _groups(self, texts: Sequence[str]) -> Iterator[list[str]]:
+        # Several passages per llama.cpp batch; a rough size keeps this cheap (llama-cpp-python
+        # itself starts a new batch when the exact tokens would overflow).
+        group: list[str] = []
+        used = 0
+        for text in texts:
+            size = len(text) // 3 + 2
+            if group and used + size > self.batch_tokens:
+                yield group
+                group, used = [], 0
+            group.append(text)
+            used += size
+        if group:
+            yield group
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            llm = self._require()
+            started = time.perf_counter()
+            try:
+                raw, tokens = llm.embed(texts, truncate=True, return_count=True)  # type: ignore[attr-defined]
+            except (RuntimeError, ValueError) as error:
+                raise ModelLoadError(
+                    "The embedding model failed while reading the text.",
+                    "Try again; if it keeps failing, choose another embedding model.",
+                ) from error
+            self.embed_seconds += time.perf_counter() - started
+            self.embedded_tokens += int(tokens)
+        vectors = np.asarray(raw, dtype=np.float32).reshape(len(texts), -1)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+    def _require(self) -> object:
+        if self._llm is None:
+            self.load()
+        assert self._llm is not None
+        return self._llm

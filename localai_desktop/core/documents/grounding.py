@@ -1,0 +1,183 @@
+"""Putting retrieved passages into a chat prompt, numbered for citation, within the context.
+
+``ground_question`` turns the person's question and the search hits into the text the model
+sees for that turn: numbered sources, the instruction to cite them as [1], [2], and to say it
+does not know when they do not hold the answer. When no passage is relevant, the model is told
+exactly that instead of being handed unrelated text to guess from. The sources that made it
+into the prompt are returned as plain dicts for the answer's provenance (the GUI's source cards
+read them from there).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from localai_desktop.core.documents.retrieval import SearchHit
+from localai_desktop.core.generation import ChatTurn
+
+if TYPE_CHECKING:
+    from localai_desktop.core.documents.collections import DocumentLibrary
+
+Tokenize = Callable[[str], list[int]]
+
+# Passages retrieved for a chat question (fewer may fit the model's context).
+RETRIEVED_PASSAGES = 5
+# Share of the prompt's room given to sources; the rest keeps the recent conversation.
+SOURCES_SHARE = 0.7
+# A source cut to fit is not worth including below this many tokens.
+MIN_SOURCE_TOKENS = 24
+
+INSTRUCTIONS = (
+    "Answer the question using the numbered sources below, which come from the user's own "
+    "documents. Cite the source of each fact with its number in square brackets, like [1] or "
+    "[2]. If the sources do not contain the answer, say that the documents do not say, and "
+    "do not guess."
+)
+NOTHING_FOUND = (
+    "The user's documents ({names}) were searched and nothing relevant to this question was "
+    "found. Tell the user that their documents do not contain the answer, and do not guess."
+)
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """The grounded text of the question and the sources it cites."""
+
+    text: str
+    sources: tuple[dict[str, Any], ...] = field(default=())
+    relevant_found: bool = False
+
+
+def ground_question(
+    question: str,
+    hits: Sequence[SearchHit],
+    collection_names: Sequence[str],
+    *,
+    tokenize: Tokenize,
+    token_budget: int,
+) -> Grounding:
+    """The question with as many relevant passages as fit in `token_budget` tokens."""
+    relevant = [hit for hit in hits if hit.relevant]
+    if not relevant:
+        names = ", ".join(f"'{n}'" for n in collection_names) or "none"
+        return Grounding(f"{NOTHING_FOUND.format(names=names)}\n\nQuestion: {question}")
+    frame = f"{INSTRUCTIONS}\n\nSources:\n\n\nQuestion: {question}"
+    room = token_budget - len(tokenize(frame))
+    entries: list[str] = []
+    sources: list[dict[str, Any]] = []
+    for hit in relevant:
+        number = len(entries) + 1
+        entry = _entry(number, hit, hit.text)
+        cost = len(tokenize(entry)) + 2
+        truncated = False
+        if cost > room:
+            if entries or room < MIN_SOURCE_TOKENS:
+                continue  # a later, shorter passage may still fit
+            entry, cost = _shortened(number, hit, room, tokenize)
+            truncated = True
+            if entry is None:
+                break
+        entries.append(entry)
+        room -= cost
+        sources.append(_source(number, hit, truncated))
+    if not entries:
+        names = ", ".join(f"'{n}'" for n in collection_names)
+        return Grounding(f"{NOTHING_FOUND.format(names=names)}\n\nQuestion: {question}")
+    text = f"{INSTRUCTIONS}\n\nSources:\n" + "\n\n".join(entries) + f"\n\nQuestion: {question}"
+    return Grounding(text, tuple(sources), True)
+
+
+def ground_turns(
+    library: DocumentLibrary,
+    turns: Sequence[ChatTurn],
+    collections: Sequence[str | int],
+    *,
+    tokenize: Tokenize,
+    n_ctx: int,
+    max_tokens: int,
+) -> tuple[list[ChatTurn], dict[str, Any]]:
+    """The turns with the newest question grounded in the collections; provenance facts."""
+    grounded = list(turns)
+    last_user = max(i for i, t in enumerate(grounded) if t.role == "user")
+    question = grounded[last_user].content
+    started = time.perf_counter()
+    names = [library.get(c).name for c in collections]
+    hits = library.search(names, question, k=RETRIEVED_PASSAGES)
+    others = sum(len(tokenize(t.content)) for t in grounded if t.role == "system")
+    grounding = ground_question(
+        question,
+        hits,
+        names,
+        tokenize=tokenize,
+        token_budget=sources_budget(n_ctx, max_tokens, others),
+    )
+    grounded[last_user] = ChatTurn("user", grounding.text)
+    facts = {
+        "collections": names,
+        "sources": list(grounding.sources),
+        "retrieval": {
+            "passages_found": len(hits),
+            "relevant_found": grounding.relevant_found,
+            "seconds": round(time.perf_counter() - started, 4),
+        },
+    }
+    return grounded, facts
+
+
+def sources_budget(n_ctx: int, max_tokens: int, other_tokens: int) -> int:
+    """Tokens the sources may take, given the context, the answer's room and everything else."""
+    answer_room = max(64, min(max_tokens, n_ctx // 2))
+    prompt_room = n_ctx - answer_room
+    return max(0, int(prompt_room * SOURCES_SHARE) - other_tokens)
+
+
+def _entry(number: int, hit: SearchHit, text: str) -> str:
+    return f"[{number}] ({hit.location})\n{text}"
+
+
+def _shortened(
+    number: int, hit: SearchHit, room: int, tokenize: Tokenize
+) -> tuple[str | None, int]:
+    words = hit.text.split()
+    keep = len(words)
+    while keep > 8:
+        keep = keep * 3 // 4
+        entry = _entry(number, hit, " ".join(words[:keep]) + " …")
+        cost = len(tokenize(entry)) + 2
+        if cost <= room:
+            return entry, cost
+    return None, 0
+
+
+def _source(number: int, hit: SearchHit, truncated: bool) -> dict[str, Any]:
+    return {
+        "n": number,
+        "chunk_id": hit.chunk_id,
+        "collection": hit.collection_name,
+        "file": str(hit.file_path),
+        "file_name": hit.file_name,
+        "page": hit.page,
+        "heading": hit.heading,
+        "text": hit.text,
+        "similarity": round(hit.similarity, 4),
+        "truncated": truncated,
+    }
+
+
+def format_sources(sources: Sequence[dict[str, Any]], *, excerpt_chars: int = 240) -> str:
+    """The numbered list printed under an answer: "[1] report.pdf, page 7: "…"."""
+    lines: list[str] = []
+    for source in sources:
+        where = source["file_name"]
+        if source.get("page") is not None:
+            where += f", page {source['page']}"
+        elif source.get("heading"):
+            where += f", section '{source['heading']}'"
+        text = " ".join(str(source.get("text", "")).split())
+        if len(text) > excerpt_chars:
+            text = text[: excerpt_chars - 1].rstrip() + "…"
+        lines.append(f'[{source["n"]}] {where}: "{text}"')
+    return "\n".join(lines)

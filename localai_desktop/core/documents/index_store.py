@@ -1,0 +1,510 @@
+"""The documents' side of the database: collections, files, chunks, their vectors and FTS5.
+
+Plain records come out (``CollectionInfo``, ``DocumentFile``, ``StoredChunk``), never ORM rows,
+so they can cross threads. Every write is one short committed transaction; the chunks of a
+batch, the file's counters and the collection's revision commit together, so a killed process
+leaves every file either at a batch boundary (resumable) or untouched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, insert, select, update
+
+from localai_desktop.core.conversations import utcnow
+from localai_desktop.core.documents.chunking import Chunk
+from localai_desktop.core.errors import LocalAIError, NotFoundError
+from localai_desktop.core.storage.db import Database
+from localai_desktop.core.storage.tables import (
+    DocumentChunkRow,
+    DocumentCollectionRow,
+    DocumentFileRow,
+)
+
+# A file's life. "indexing" with chunks stored means interrupted (cancelled or killed): the
+# next run resumes it after its last stored chunk.
+FILE_PENDING = "pending"
+FILE_INDEXING = "indexing"
+FILE_INDEXED = "indexed"
+FILE_SKIPPED = "skipped"
+FILE_FAILED = "failed"
+FILE_STATUSES = (FILE_PENDING, FILE_INDEXING, FILE_INDEXED, FILE_SKIPPED, FILE_FAILED)
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    id: int
+    name: str
+    embedding_model_id: int | None
+    embedding_model_name: str
+    embedding_model_sha256: str
+    embedding_dimension: int
+    chunk_tokens: int
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    file_count: int = 0
+    chunk_count: int = 0
+    status_counts: tuple[tuple[str, int], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "embedding_model": self.embedding_model_name,
+            "embedding_model_sha256": self.embedding_model_sha256,
+            "embedding_dimension": self.embedding_dimension,
+            "chunk_tokens": self.chunk_tokens,
+            "files": self.file_count,
+            "chunks": self.chunk_count,
+            "status_counts": dict(self.status_counts),
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class DocumentFile:
+    id: int
+    collection_id: int
+    path: Path
+    folder: Path | None
+    size: int
+    mtime_ns: int
+    sha256: str | None
+    kind: str | None
+    status: str
+    reason: str | None
+    pages: int
+    chunks: int
+    words: int
+    added_at: datetime
+    indexed_at: datetime | None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "path": str(self.path),
+            "name": self.name,
+            "status": self.status,
+            "reason": self.reason,
+            "kind": self.kind,
+            "size": self.size,
+            "sha256": self.sha256,
+            "pages": self.pages,
+            "chunks": self.chunks,
+            "words": self.words,
+            "added_at": self.added_at.isoformat(),
+            "indexed_at": self.indexed_at.isoformat() if self.indexed_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A passage as stored, with the file it belongs to."""
+
+    id: int
+    collection_id: int
+    file_id: int
+    file_path: Path
+    ordinal: int
+    page: int | None
+    heading: str | None
+    text: str
+
+
+def _collection(row: DocumentCollectionRow, counts: dict[str, int] | None = None) -> CollectionInfo:
+    counts = counts or {}
+    return CollectionInfo(
+        id=row.id,
+        name=row.name,
+        embedding_model_id=row.embedding_model_id,
+        embedding_model_name=row.embedding_model_name,
+        embedding_model_sha256=row.embedding_model_sha256,
+        embedding_dimension=row.embedding_dimension,
+        chunk_tokens=row.chunk_tokens,
+        revision=row.revision,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        file_count=sum(v for k, v in counts.items() if k != "_chunks"),
+        chunk_count=counts.get("_chunks", 0),
+        status_counts=tuple((k, v) for k, v in sorted(counts.items()) if k != "_chunks"),
+    )
+
+
+def _file(row: DocumentFileRow) -> DocumentFile:
+    return DocumentFile(
+        id=row.id,
+        collection_id=row.collection_id,
+        path=Path(row.path),
+        folder=Path(row.folder) if row.folder else None,
+        size=row.size,
+        mtime_ns=row.mtime_ns,
+        sha256=row.sha256,
+        kind=row.kind,
+        status=row.status,
+        reason=row.reason,
+        pages=row.pages,
+        chunks=row.chunks,
+        words=row.words,
+        added_at=row.added_at,
+        indexed_at=row.indexed_at,
+    )
+
+
+class IndexStore:
+    """Reads and writes collections, files and chunks; each call is one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- collections --------------------------------------------------------------------------
+
+    def create_collection(
+        self,
+        name: str,
+        *,
+        model_id: int,
+        model_name: str,
+        model_sha256: str,
+        chunk_tokens: int,
+    ) -> CollectionInfo:
+        name = " ".join(name.split())
+        if not name:
+            raise LocalAIError("A collection needs a name.", "Type a name for it.")
+        now = utcnow()
+        with self._db.session() as session:
+            taken = session.scalar(
+                select(DocumentCollectionRow.id).where(DocumentCollectionRow.name == name)
+            )
+            if taken is not None:
+                raise LocalAIError(
+                    f"You already have a collection called '{name}'.", "Choose another name."
+                )
+            row = DocumentCollectionRow(
+                name=name,
+                embedding_model_id=model_id,
+                embedding_model_name=model_name,
+                embedding_model_sha256=model_sha256,
+                embedding_dimension=0,
+                chunk_tokens=chunk_tokens,
+                revision=0,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return _collection(row)
+
+    def get_collection(self, name_or_id: str | int) -> CollectionInfo:
+        with self._db.session() as session:
+            row = self._collection_row(session, name_or_id)
+            return _collection(row, self._counts(session, row.id))
+
+    def list_collections(self) -> list[CollectionInfo]:
+        with self._db.session() as session:
+            rows = session.scalars(
+                select(DocumentCollectionRow).order_by(DocumentCollectionRow.name)
+            )
+            return [_collection(row, self._counts(session, row.id)) for row in rows]
+
+    def revision(self, collection_id: int) -> int:
+        """Changes whenever the collection's chunks change (cheap: one primary-key read)."""
+        with self._db.session() as session:
+            value = session.scalar(
+                select(DocumentCollectionRow.revision).where(
+                    DocumentCollectionRow.id == collection_id
+                )
+            )
+            return int(value or 0)
+
+    def delete_collection(self, collection_id: int) -> None:
+        with self._db.session() as session:
+            # Chunks first, in one statement, so their FTS rows go with them.
+            session.execute(
+                delete(DocumentChunkRow).where(DocumentChunkRow.collection_id == collection_id)
+            )
+            session.execute(
+                delete(DocumentFileRow).where(DocumentFileRow.collection_id == collection_id)
+            )
+            session.execute(
+                delete(DocumentCollectionRow).where(DocumentCollectionRow.id == collection_id)
+            )
+
+    def set_dimension(self, collection_id: int, dimension: int) -> None:
+        with self._db.session() as session:
+            session.execute(
+                update(DocumentCollectionRow)
+                .where(DocumentCollectionRow.id == collection_id)
+                .values(embedding_dimension=dimension)
+            )
+
+    @staticmethod
+    def _collection_row(session: Any, name_or_id: str | int) -> DocumentCollectionRow:
+        row = session.scalar(
+            select(DocumentCollectionRow).where(DocumentCollectionRow.name == str(name_or_id))
+        )
+        if row is None and str(name_or_id).isdigit():
+            row = session.get(DocumentCollectionRow, int(name_or_id))
+        if row is None:
+            raise NotFoundError(
+                f"There is no document collection called '{name_or_id}'.",
+                "See your collections with 'localai docs list', or create one.",
+            )
+        return row
+
+    @staticmethod
+    def _counts(session: Any, collection_id: int) -> dict[str, int]:
+        counts: dict[str, int] = dict(
+            session.execute(
+                select(DocumentFileRow.status, func.count())
+                .where(DocumentFileRow.collection_id == collection_id)
+                .group_by(DocumentFileRow.status)
+            ).all()
+        )
+        counts["_chunks"] = int(
+            session.scalar(
+                select(func.coalesce(func.sum(DocumentFileRow.chunks), 0)).where(
+                    DocumentFileRow.collection_id == collection_id
+                )
+            )
+        )
+        return counts
+
+    # -- files --------------------------------------------------------------------------------
+
+    def upsert_file(self, collection_id: int, path: Path, folder: Path | None) -> DocumentFile:
+        """Register a file (new ones are pending); an existing one is marked for a re-check."""
+        now = utcnow()
+        with self._db.session() as session:
+            row = session.scalar(
+                select(DocumentFileRow).where(
+                    DocumentFileRow.collection_id == collection_id,
+                    DocumentFileRow.path == str(path),
+                )
+            )
+            if row is None:
+                row = DocumentFileRow(
+                    collection_id=collection_id,
+                    path=str(path),
+                    folder=str(folder) if folder else None,
+                    status=FILE_PENDING,
+                    added_at=now,
+                )
+                session.add(row)
+            else:
+                if row.status in (FILE_INDEXED, FILE_SKIPPED, FILE_FAILED):
+                    # Indexing hashes it and leaves an unchanged file alone.
+                    row.status = FILE_PENDING
+                if folder and not row.folder:
+                    row.folder = str(folder)
+            session.flush()
+            return _file(row)
+
+    def files(
+        self, collection_id: int, statuses: Iterable[str] | None = None
+    ) -> list[DocumentFile]:
+        with self._db.session() as session:
+            query = select(DocumentFileRow).where(DocumentFileRow.collection_id == collection_id)
+            if statuses is not None:
+                query = query.where(DocumentFileRow.status.in_(list(statuses)))
+            return [_file(r) for r in session.scalars(query.order_by(DocumentFileRow.path))]
+
+    def file(self, file_id: int) -> DocumentFile:
+        with self._db.session() as session:
+            row = session.get(DocumentFileRow, file_id)
+            if row is None:
+                raise NotFoundError(f"Document {file_id} is no longer in the collection.")
+            return _file(row)
+
+    def update_file(self, file_id: int, **values: Any) -> None:
+        with self._db.session() as session:
+            session.execute(
+                update(DocumentFileRow).where(DocumentFileRow.id == file_id).values(**values)
+            )
+
+    def file_with_content(
+        self, collection_id: int, sha256: str, *, other_than: int
+    ) -> DocumentFile | None:
+        """Another file of the collection with the same content that is (being) indexed."""
+        with self._db.session() as session:
+            row = session.scalar(
+                select(DocumentFileRow).where(
+                    DocumentFileRow.collection_id == collection_id,
+                    DocumentFileRow.sha256 == sha256,
+                    DocumentFileRow.id != other_than,
+                    DocumentFileRow.status.in_((FILE_INDEXED, FILE_INDEXING)),
+                )
+            )
+            return _file(row) if row is not None else None
+
+    def clear_chunks(self, file_id: int, **file_values: Any) -> None:
+        """Delete a file's chunks and update its row, together."""
+        with self._db.session() as session:
+            removed = session.execute(
+                delete(DocumentChunkRow).where(DocumentChunkRow.file_id == file_id)
+            ).rowcount
+            file_values.setdefault("chunks", 0)
+            file_values.setdefault("words", 0)
+            row = session.get(DocumentFileRow, file_id)
+            if row is None:
+                return
+            for key, value in file_values.items():
+                setattr(row, key, value)
+            if removed:
+                self._bump_revision(session, row.collection_id)
+
+    def remove_file(self, file_id: int) -> None:
+        with self._db.session() as session:
+            row = session.get(DocumentFileRow, file_id)
+            if row is None:
+                return
+            session.execute(delete(DocumentChunkRow).where(DocumentChunkRow.file_id == file_id))
+            session.delete(row)
+            self._bump_revision(session, row.collection_id)
+
+    def stored_chunk_count(self, file_id: int) -> int:
+        with self._db.session() as session:
+            return int(
+                session.scalar(select(func.count()).where(DocumentChunkRow.file_id == file_id)) or 0
+            )
+
+    # -- chunks -------------------------------------------------------------------------------
+
+    def add_chunks(
+        self,
+        collection_id: int,
+        file_id: int,
+        new_chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        **file_values: Any,
+    ) -> None:
+        """Store chunks with their vectors and update the file row, in one transaction."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        rows = [
+            {
+                "file_id": file_id,
+                "collection_id": collection_id,
+                "ordinal": chunk.ordinal,
+                "page": chunk.page,
+                "heading": chunk.heading,
+                "text": chunk.text,
+                "embedding": vectors[i].tobytes(),
+            }
+            for i, chunk in enumerate(new_chunks)
+        ]
+        with self._db.session() as session:
+            if rows:
+                session.execute(insert(DocumentChunkRow), rows)
+            if file_values:
+                session.execute(
+                    update(DocumentFileRow)
+                    .where(DocumentFileRow.id == file_id)
+                    .values(**file_values)
+                )
+            if rows:
+                self._bump_revision(session, collection_id)
+
+    @staticmethod
+    def _bump_revision(session: Any, collection_id: int) -> None:
+        session.execute(
+            update(DocumentCollectionRow)
+            .where(DocumentCollectionRow.id == collection_id)
+            .values(revision=DocumentCollectionRow.revision + 1, updated_at=utcnow())
+        )
+
+    def load_vectors(self, collection_id: int, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids ascending, unit vectors as rows) of a collection, read in one pass."""
+        with self._db.session() as session:
+            raw = session.connection().exec_driver_sql(
+                "SELECT id, embedding FROM doc_chunks WHERE collection_id = ? ORDER BY id",
+                (collection_id,),
+            )
+            ids: list[int] = []
+            blobs: list[bytes] = []
+            for chunk_id, blob in raw:
+                ids.append(chunk_id)
+                blobs.append(blob)
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, dimension), dtype=np.float32)
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
+        return np.asarray(ids, dtype=np.int64), matrix
+
+    def keyword_search(
+        self, collection_ids: Sequence[int], fts_query: str, limit: int
+    ) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score; lower is better) of the best keyword matches."""
+        if not fts_query or not collection_ids:
+            return []
+        marks = ", ".join("?" for _ in collection_ids)
+        # The heading counts half as much as the passage: it is shared by a whole section.
+        sql = (
+            "SELECT c.id, bm25(doc_chunks_fts, 1.0, 0.5) AS score FROM doc_chunks_fts "
+            "JOIN doc_chunks AS c ON c.id = doc_chunks_fts.rowid "
+            f"WHERE doc_chunks_fts MATCH ? AND c.collection_id IN ({marks}) "
+            "ORDER BY score LIMIT ?"
+        )
+        with self._db.session() as session:
+            result = session.connection().exec_driver_sql(sql, (fts_query, *collection_ids, limit))
+            return [(int(chunk_id), float(score)) for chunk_id, score in result]
+
+    def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
+        if not chunk_ids:
+            return {}
+        with self._db.session() as session:
+            rows = session.execute(
+                select(DocumentChunkRow, DocumentFileRow.path)
+                .join(DocumentFileRow, DocumentFileRow.id == DocumentChunkRow.file_id)
+                .where(DocumentChunkRow.id.in_(list(chunk_ids)))
+            ).all()
+            return {row.id: self._stored(row, path) for row, path in rows}
+
+    def neighbours(self, chunk_id: int, before: int, after: int) -> list[StoredChunk]:
+        """The chunk and the ones around it in its file, in reading order."""
+        with self._db.session() as session:
+            row = session.get(DocumentChunkRow, chunk_id)
+            if row is None:
+                raise NotFoundError(
+                    "That passage is no longer in the collection.",
+                    "The document may have been changed or removed; search again.",
+                )
+            rows = session.execute(
+                select(DocumentChunkRow, DocumentFileRow.path)
+                .join(DocumentFileRow, DocumentFileRow.id == DocumentChunkRow.file_id)
+                .where(
+                    DocumentChunkRow.file_id == row.file_id,
+                    DocumentChunkRow.ordinal.between(row.ordinal - before, row.ordinal + after),
+                )
+                .order_by(DocumentChunkRow.ordinal)
+            ).all()
+            return [self._stored(r, path) for r, path in rows]
+
+    @staticmethod
+    def _stored(row: DocumentChunkRow, path: str) -> StoredChunk:
+        return StoredChunk(
+            id=row.id,
+            collection_id=row.collection_id,
+            file_id=row.file_id,
+            file_path=Path(path),
+            ordinal=row.ordinal,
+            page=row.page,
+            heading=row.heading,
+            text=row.text,
+        )
+
+
+def file_signature(path: Path) -> tuple[int, int]:
+    """(size, mtime in ns): a cheap check for "maybe changed" before hashing."""
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns

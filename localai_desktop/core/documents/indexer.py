@@ -1,0 +1,410 @@
+"""Indexing a collection's pending files: parse, chunk, embed, store, with progress and cancel.
+
+``Indexer.run(collection_id, state)`` is a plain blocking function (the GUI runs it on a worker
+thread, the CLI on its main thread). It reports through ``IndexingState`` (Orange3's pattern:
+``set_progress``, ``file_finished``, ``is_interruption_requested``) and never touches Qt.
+
+Nothing indexed is lost when a run is cancelled or the process is killed: chunks are committed
+in small batches together with the file's counters, a file being worked on stays "indexing",
+and the next run re-reads it and continues after the last stored chunk (chunking is
+deterministic). A file that changed in the meantime (another sha256) starts over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from localai_desktop.core.conversations import utcnow
+from localai_desktop.core.documents.chunking import Chunk, chunk_blocks
+from localai_desktop.core.documents.embedder import Embedder, EmbeddingCancelled
+from localai_desktop.core.documents.index_store import (
+    FILE_FAILED,
+    FILE_INDEXED,
+    FILE_INDEXING,
+    FILE_PENDING,
+    FILE_SKIPPED,
+    CollectionInfo,
+    DocumentFile,
+    IndexStore,
+    file_signature,
+)
+from localai_desktop.core.documents.parsers import (
+    STATUS_FAILED,
+    ParsedFile,
+    UnreadableFileError,
+    open_document,
+    vanished_error,
+)
+from localai_desktop.core.errors import ModelLoadError
+from localai_desktop.core.generation import Cancellation
+
+log = logging.getLogger(__name__)
+
+# Chunks embedded and committed together: small enough that a kill loses seconds of work and
+# that cancel answers within one batch, large enough that commits cost little.
+BATCH_CHUNKS = 16
+NO_TEXT_PDF_REASON = "No text found; OCR is not supported yet (the PDF looks scanned)."
+NO_TEXT_REASON = "The file has no text to index."
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """Where a run is; plain data, safe to hand to another thread."""
+
+    collection_id: int
+    files_done: int
+    files_total: int
+    current_file: str | None
+    current_page: int | None
+    current_file_pages: int | None
+    pages_done: int
+    chunks_done: int
+    words_done: int
+    elapsed_s: float
+    fraction: float  # 0..1 of the run, estimated from file sizes and pages
+    eta_s: float | None  # None until there is enough to estimate from
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What a run did."""
+
+    collection_id: int
+    indexed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    pages: int = 0
+    chunks: int = 0
+    words: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    cancelled: bool = False
+    files: tuple[DocumentFile, ...] = field(default=())
+
+
+class IndexingState:
+    """The run's link to whoever watches it: progress out, stop requests in. No Qt."""
+
+    def __init__(
+        self,
+        on_progress: Callable[[IndexProgress], None] | None = None,
+        on_file: Callable[[DocumentFile], None] | None = None,
+        cancel: Cancellation | None = None,
+    ) -> None:
+        self._on_progress = on_progress
+        self._on_file = on_file
+        self.cancel = cancel or Cancellation()
+
+    def set_progress(self, progress: IndexProgress) -> None:
+        if self._on_progress is not None:
+            self._on_progress(progress)
+
+    def file_finished(self, file: DocumentFile) -> None:
+        """A file reached indexed, skipped or failed (or stayed indexing when stopped)."""
+        if self._on_file is not None:
+            self._on_file(file)
+
+    def request_interruption(self) -> None:
+        self.cancel.set()
+
+    def is_interruption_requested(self) -> bool:
+        return self.cancel.is_set()
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def sha256_of(path: Path, state: IndexingState) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1024 * 1024):
+            if state.is_interruption_requested():
+                raise _Cancelled
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Run:
+    """Counters and the progress estimate of one run."""
+
+    def __init__(self, collection_id: int, files: list[DocumentFile], state: IndexingState) -> None:
+        self.collection_id = collection_id
+        self.state = state
+        self.started = time.perf_counter()
+        self.files_total = len(files)
+        self.files_done = 0
+        self.sizes = {f.id: max(self._size(f), 1) for f in files}
+        self.bytes_total = sum(self.sizes.values()) or 1
+        self.bytes_done = 0
+        self.pages = self.chunks = self.words = 0
+        self.current: DocumentFile | None = None
+        self.current_pages: int | None = None
+        self.current_page: int | None = None
+        self.counts = {"indexed": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+        self.finished: list[DocumentFile] = []
+
+    @staticmethod
+    def _size(file: DocumentFile) -> int:
+        try:
+            return file_signature(file.path)[0]
+        except OSError:
+            return file.size
+
+    def report(self) -> None:
+        within = 0.0
+        if self.current is not None and self.current_pages and self.current_page:
+            within = self.sizes.get(self.current.id, 0) * self.current_page / self.current_pages
+        fraction = min(1.0, (self.bytes_done + within) / self.bytes_total)
+        elapsed = time.perf_counter() - self.started
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0.02 and elapsed > 1 else None
+        self.state.set_progress(
+            IndexProgress(
+                collection_id=self.collection_id,
+                files_done=self.files_done,
+                files_total=self.files_total,
+                current_file=self.current.name if self.current else None,
+                current_page=self.current_page,
+                current_file_pages=self.current_pages,
+                pages_done=self.pages,
+                chunks_done=self.chunks,
+                words_done=self.words,
+                elapsed_s=elapsed,
+                fraction=fraction,
+                eta_s=eta,
+            )
+        )
+
+
+class Indexer:
+    """Indexes the pending files of a collection with its embedding model."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        embedder_for: Callable[[CollectionInfo], Embedder],
+        *,
+        batch_chunks: int = BATCH_CHUNKS,
+    ) -> None:
+        self.store = store
+        self.embedder_for = embedder_for
+        self.batch_chunks = batch_chunks
+
+    def run(self, collection_id: int, state: IndexingState | None = None) -> IndexReport:
+        """Index every pending or interrupted file; returns when done or cancelled."""
+        state = state or IndexingState()
+        collection = self.store.get_collection(collection_id)
+        embedder = self.embedder_for(collection)
+        embed_before = embedder.embed_seconds
+        if collection.embedding_dimension == 0:
+            self.store.set_dimension(collection.id, embedder.dimension)
+        files = self.store.files(collection.id, statuses=(FILE_PENDING, FILE_INDEXING))
+        run = _Run(collection.id, files, state)
+        cancelled = False
+        run.report()
+        for file in files:
+            if state.is_interruption_requested():
+                cancelled = True
+                break
+            run.current, run.current_page, run.current_pages = file, None, None
+            run.report()
+            try:
+                outcome = self._index_file(collection, file, embedder, run)
+            except _Cancelled:
+                cancelled = True
+                state.file_finished(self.store.file(file.id))
+                break
+            run.counts[outcome] += 1
+            run.files_done += 1
+            run.bytes_done += run.sizes.get(file.id, 0)
+            done = self.store.file(file.id)
+            run.finished.append(done)
+            state.file_finished(done)
+            run.current = None
+            run.report()
+        return IndexReport(
+            collection_id=collection.id,
+            indexed=run.counts["indexed"],
+            unchanged=run.counts["unchanged"],
+            skipped=run.counts["skipped"],
+            failed=run.counts["failed"],
+            pages=run.pages,
+            chunks=run.chunks,
+            words=run.words,
+            seconds=time.perf_counter() - run.started,
+            embed_seconds=embedder.embed_seconds - embed_before,
+            cancelled=cancelled,
+            files=tuple(run.finished),
+        )
+
+    # -- one file -------------------------------------------------------------------------------
+
+    def _index_file(
+        self, collection: CollectionInfo, file: DocumentFile, embedder: Embedder, run: _Run
+    ) -> str:
+        """Index one file; returns "indexed", "unchanged", "skipped" or "failed"."""
+        try:
+            size, mtime_ns = file_signature(file.path)
+            if (
+                file.indexed_at is not None
+                and file.status == FILE_PENDING
+                and (size, mtime_ns) == (file.size, file.mtime_ns)
+            ):
+                self.store.update_file(file.id, status=FILE_INDEXED)
+                return "unchanged"
+            sha256 = sha256_of(file.path, run.state)
+        except FileNotFoundError:
+            return self._give_up(file, vanished_error())
+        except OSError as error:
+            return self._give_up(
+                file,
+                UnreadableFileError(
+                    f"The file could not be read ({error.strerror or error}).",
+                    "Check that you may read it.",
+                ),
+            )
+        if sha256 == file.sha256 and file.indexed_at is not None and file.status == FILE_PENDING:
+            self.store.update_file(file.id, status=FILE_INDEXED, size=size, mtime_ns=mtime_ns)
+            return "unchanged"
+        twin = self.store.file_with_content(collection.id, sha256, other_than=file.id)
+        if twin is not None:
+            self.store.clear_chunks(
+                file.id,
+                status=FILE_SKIPPED,
+                reason=f"Same content as '{twin.name}', which is already in this collection.",
+                sha256=sha256,
+                size=size,
+                mtime_ns=mtime_ns,
+                indexed_at=None,
+            )
+            return "skipped"
+        resume_from = 0
+        if file.status == FILE_INDEXING and file.sha256 == sha256:
+            resume_from = self.store.stored_chunk_count(file.id)
+        try:
+            parsed = open_document(file.path)
+        except UnreadableFileError as error:
+            return self._give_up(file, error, sha256=sha256, size=size, mtime_ns=mtime_ns)
+        file_values = {
+            "status": FILE_INDEXING,
+            "reason": None,
+            "sha256": sha256,
+            "size": size,
+            "mtime_ns": mtime_ns,
+            "kind": parsed.kind,
+            "pages": parsed.page_count or 0,
+            "indexed_at": None,
+        }
+        if resume_from:
+            self.store.update_file(file.id, **file_values)
+            log.info("Resuming %s after chunk %d", file.path, resume_from)
+        else:
+            self.store.clear_chunks(file.id, **file_values)
+        run.current_pages = parsed.page_count
+        try:
+            total_chunks, total_words = self._index_chunks(
+                collection, file, parsed, embedder, run, resume_from
+            )
+        except (FileNotFoundError, PermissionError):
+            return self._give_up(file, vanished_error(), sha256=sha256)
+        except UnreadableFileError as error:
+            return self._give_up(file, error, sha256=sha256)
+        except (_Cancelled, EmbeddingCancelled):
+            raise _Cancelled from None
+        except ModelLoadError:
+            raise  # the model, not this file, is the problem: stop the run, resumable
+        except Exception as error:  # a parser library failing on one odd file must not stop all
+            log.exception("Indexing %s failed", file.path)
+            return self._give_up(
+                file,
+                UnreadableFileError(
+                    f"The file could not be read ({type(error).__name__}).",
+                    "It may be damaged; open it and save a new copy, then add that.",
+                ),
+                sha256=sha256,
+            )
+        if parsed.page_count:
+            run.pages += parsed.page_count
+        if total_chunks == 0:
+            reason = NO_TEXT_PDF_REASON if parsed.kind == "pdf" else NO_TEXT_REASON
+            self.store.clear_chunks(file.id, status=FILE_SKIPPED, reason=reason)
+            return "skipped"
+        reason = None
+        if parsed.kind == "pdf" and parsed.pages_without_text:
+            reason = (
+                f"{parsed.pages_without_text} of {parsed.page_count} pages had no text (scanned?) "
+                "and were left out; OCR is not supported yet."
+            )
+        self.store.update_file(
+            file.id,
+            status=FILE_INDEXED,
+            reason=reason,
+            chunks=total_chunks,
+            words=total_words,
+            indexed_at=utcnow(),
+        )
+        return "indexed"
+
+    def _index_chunks(
+        self,
+        collection: CollectionInfo,
+        file: DocumentFile,
+        parsed: ParsedFile,
+        embedder: Embedder,
+        run: _Run,
+        resume_from: int,
+    ) -> tuple[int, int]:
+        """Embed and store the file's chunks from `resume_from` on; (chunks, words) in all."""
+        batch: list[Chunk] = []
+        total_chunks = 0
+        total_words = 0
+
+        def flush() -> None:
+            vectors = embedder.embed_documents(
+                [c.embedding_text for c in batch], cancel=run.state.cancel
+            )
+            self.store.add_chunks(
+                collection.id,
+                file.id,
+                batch,
+                vectors,
+                chunks=total_chunks,
+                words=total_words,
+            )
+            run.chunks += len(batch)
+            run.words += sum(c.word_count for c in batch)
+            run.current_page = batch[-1].page
+            batch.clear()
+            run.report()
+
+        chunks = chunk_blocks(
+            parsed.blocks(), max_tokens=collection.chunk_tokens, count_tokens=embedder.count_tokens
+        )
+        for chunk in chunks:
+            total_chunks += 1
+            total_words += chunk.word_count
+            if chunk.ordinal < resume_from:
+                continue
+            batch.append(chunk)
+            if len(batch) >= self.batch_chunks:
+                if run.state.is_interruption_requested():
+                    raise _Cancelled
+                flush()
+        if batch:
+            if run.state.is_interruption_requested():
+                raise _Cancelled
+            flush()
+        return total_chunks, total_words
+
+    def _give_up(self, file: DocumentFile, error: UnreadableFileError, **values: object) -> str:
+        status = FILE_SKIPPED if error.status != STATUS_FAILED else FILE_FAILED
+        self.store.clear_chunks(
+            file.id, status=status, reason=error.message, indexed_at=None, **values
+        )
+        return "skipped" if status == FILE_SKIPPED else "failed"

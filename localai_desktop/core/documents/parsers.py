@@ -1,0 +1,424 @@
+"""Reading PDF, Word, text, Markdown and HTML files into text blocks that keep page and heading.
+
+``open_document(path)`` checks the file and returns a ``ParsedFile`` whose ``blocks()`` yields
+``TextBlock`` objects lazily (a 2,000-page PDF is read one page at a time). A file that cannot
+be indexed raises ``UnreadableFileError`` with a reason a person can act on and a status:
+"skipped" (nothing wrong, just nothing to index: empty, scanned, unsupported) or "failed"
+(damaged, password-protected, suspicious, vanished).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import threading
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from localai_desktop.core.errors import LocalAIError
+
+STATUS_SKIPPED = "skipped"
+STATUS_FAILED = "failed"
+
+PDF_SUFFIXES = frozenset({".pdf"})
+DOCX_SUFFIXES = frozenset({".docx"})
+TEXT_SUFFIXES = frozenset({".txt", ".text", ".log", ".csv"})
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+SUPPORTED_SUFFIXES = (
+    PDF_SUFFIXES | DOCX_SUFFIXES | TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES
+)
+
+# A real Word document of a few thousand pages unpacks to tens of megabytes; a zip bomb unpacks
+# a tiny file to gigabytes. Checked from the zip's directory before anything is decompressed.
+MAX_DOCX_UNPACKED_BYTES = 300 * 1024 * 1024
+MAX_DOCX_RATIO = 150
+# Plain text past this is almost certainly a data dump or a log, not a document to ask about.
+MAX_TEXT_BYTES = 200 * 1024 * 1024
+# Control characters (other than tab, newlines, form feed) above this share mean "binary".
+BINARY_CONTROL_SHARE = 0.02
+
+UNSUPPORTED_REASON = (
+    "This file type is not supported. Add PDF, Word (.docx), text, Markdown or HTML files."
+)
+
+# pdfium is not thread-safe: every call into it, from any thread, goes through this lock.
+_PDFIUM_LOCK = threading.Lock()
+
+
+class UnreadableFileError(LocalAIError):
+    """A file that cannot be indexed; ``status`` is "skipped" or "failed"."""
+
+    def __init__(self, what: str, todo: str = "", *, status: str = STATUS_FAILED) -> None:
+        super().__init__(what, todo)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """A paragraph-sized piece of a document and where it sits."""
+
+    text: str
+    page: int | None = None  # 1-based, for paged formats (PDF); None otherwise
+    heading: str | None = None  # the nearest heading above this block
+
+
+@dataclass
+class ParsedFile:
+    """An opened document: its kind, page count when known, and a lazy stream of blocks."""
+
+    path: Path
+    kind: str  # "pdf", "docx", "text", "markdown", "html"
+    page_count: int | None
+    _blocks: Iterator[TextBlock]
+    pages_without_text: int = 0
+    title: str | None = None
+
+    def blocks(self) -> Iterator[TextBlock]:
+        return self._blocks
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def open_document(path: Path) -> ParsedFile:
+    """Check and open a file; raise UnreadableFileError with a plain reason if it cannot be read."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".doc":
+        raise UnreadableFileError(
+            "Old Word documents (.doc) are not supported.",
+            "Open it in Word and save it as .docx, then add it again.",
+            status=STATUS_SKIPPED,
+        )
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnreadableFileError(UNSUPPORTED_REASON, status=STATUS_SKIPPED)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise vanished_error() from None
+    except OSError as error:
+        raise UnreadableFileError(
+            f"The file could not be opened ({error.strerror or error}).",
+            "Check that you may read it.",
+        ) from error
+    if size == 0:
+        raise UnreadableFileError("The file is empty.", status=STATUS_SKIPPED)
+    if suffix in PDF_SUFFIXES:
+        return _open_pdf(path)
+    if suffix in DOCX_SUFFIXES:
+        return _open_docx(path, size)
+    if size > MAX_TEXT_BYTES:
+        raise UnreadableFileError(
+            f"The file is too large to index ({size // (1024 * 1024)} MB of text).",
+            "Split it into smaller files.",
+            status=STATUS_SKIPPED,
+        )
+    text = _read_text(path)
+    if suffix in HTML_SUFFIXES:
+        parser = _HtmlBlocks()
+        parser.feed(text)
+        parser.close()
+        return ParsedFile(path, "html", None, iter(parser.blocks), title=parser.title)
+    if suffix in MARKDOWN_SUFFIXES:
+        return ParsedFile(path, "markdown", None, _markdown_blocks(text))
+    return ParsedFile(path, "text", None, _paragraph_blocks(text, heading=None))
+
+
+def vanished_error() -> UnreadableFileError:
+    return UnreadableFileError(
+        "The file was moved or deleted before it could be read.",
+        "Add it again from where it is now.",
+    )
+
+
+# -- PDF --------------------------------------------------------------------------------------
+
+
+def _open_pdf(path: Path) -> ParsedFile:
+    import pypdfium2 as pdfium
+
+    try:
+        with _PDFIUM_LOCK:
+            document = pdfium.PdfDocument(str(path))
+            page_count = len(document)
+    except FileNotFoundError:
+        raise vanished_error() from None
+    except pdfium.PdfiumError as error:
+        if "password" in str(error).lower():
+            raise UnreadableFileError(
+                "The PDF is protected by a password, so it cannot be read.",
+                "Save an unprotected copy (for example with 'Print to PDF') and add that.",
+            ) from error
+        raise UnreadableFileError(
+            "The PDF is damaged or is not really a PDF.",
+            "Open it in a PDF viewer; if it opens, save a new copy and add that.",
+        ) from error
+    parsed = ParsedFile(path, "pdf", page_count, iter(()))
+    parsed._blocks = _pdf_pages(document, parsed)
+    return parsed
+
+
+def _pdf_pages(document: object, parsed: ParsedFile) -> Iterator[TextBlock]:
+    try:
+        for index in range(parsed.page_count or 0):
+            with _PDFIUM_LOCK:
+                page = document[index]  # type: ignore[index]
+                try:
+                    textpage = page.get_textpage()
+                    try:
+                        raw = textpage.get_text_bounded()
+                    finally:
+                        textpage.close()
+                finally:
+                    page.close()
+            text = _clean_pdf_text(raw)
+            if not text:
+                parsed.pages_without_text += 1
+                continue
+            for paragraph in _split_paragraphs(text):
+                yield TextBlock(paragraph, page=index + 1)
+    finally:
+        with _PDFIUM_LOCK:
+            document.close()  # type: ignore[attr-defined]
+
+
+_HYPHENATED_BREAK = re.compile(r"(\w)-\r?\n(\w)")
+
+
+def _clean_pdf_text(raw: str) -> str:
+    # Words hyphenated across a line break are joined ("treat-\nment" -> "treatment").
+    text = _HYPHENATED_BREAK.sub(r"\1\2", raw.replace("\x00", "").replace("\ufffe", ""))
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+# -- Word -------------------------------------------------------------------------------------
+
+
+def _open_docx(path: Path, size: int) -> ParsedFile:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except FileNotFoundError:
+        raise vanished_error() from None
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise UnreadableFileError(
+            "The file is not a valid Word document (.docx) or it is damaged.",
+            "Open it in Word and save it again, then add the new copy.",
+        ) from error
+    unpacked = sum(member.file_size for member in members)
+    worst_ratio = max(
+        (m.file_size / max(m.compress_size, 1) for m in members if m.file_size > 1024 * 1024),
+        default=0.0,
+    )
+    if unpacked > MAX_DOCX_UNPACKED_BYTES or worst_ratio > MAX_DOCX_RATIO:
+        raise UnreadableFileError(
+            f"The Word file would unpack to {unpacked // (1024 * 1024)} MB from "
+            f"{max(size // 1024, 1)} KB, which is how a harmful 'zip bomb' looks; "
+            "it was not opened.",
+            "If you trust it, open it in Word and save a new copy.",
+        )
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(str(path))
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise UnreadableFileError(
+            "The file is not a valid Word document (.docx) or it is damaged.",
+            "Open it in Word and save it again, then add the new copy.",
+        ) from error
+    except Exception as error:  # lxml raises its own XML errors for a broken document.xml
+        raise UnreadableFileError(
+            "The Word document is damaged and could not be read.",
+            "Open it in Word and save it again, then add the new copy.",
+        ) from error
+    title = (document.core_properties.title or "").strip() or None
+    return ParsedFile(path, "docx", None, _docx_blocks(document), title=title)
+
+
+def _docx_blocks(document: object) -> Iterator[TextBlock]:
+    from docx.table import Table
+
+    heading: str | None = None
+    for item in document.iter_inner_content():  # type: ignore[attr-defined]
+        if isinstance(item, Table):
+            for row in item.rows:
+                cells = [" ".join(cell.text.split()) for cell in row.cells]
+                # Merged cells repeat their text in every cell they span.
+                unique = [c for i, c in enumerate(cells) if c and c not in cells[:i]]
+                if unique:
+                    yield TextBlock(" | ".join(unique), heading=heading)
+            continue
+        text = " ".join(item.text.split())
+        if not text:
+            continue
+        style = (item.style.name if item.style is not None else "") or ""
+        if style.startswith("Heading") or style == "Title":
+            heading = text
+        yield TextBlock(text, heading=heading)
+
+
+# -- plain text, Markdown -----------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise vanished_error() from None
+    except OSError as error:
+        raise UnreadableFileError(
+            f"The file could not be read ({error.strerror or error}).",
+            "Check that you may read it.",
+        ) from error
+    text = decode_text(data)
+    if text is None:
+        raise UnreadableFileError(
+            "This file has a text name but holds binary data (not text).",
+            "Check that it is the file you meant to add.",
+            status=STATUS_SKIPPED,
+        )
+    if not text.strip():
+        raise UnreadableFileError("The file is empty.", status=STATUS_SKIPPED)
+    return text
+
+
+def decode_text(data: bytes) -> str | None:
+    """Text from bytes in the usual encodings, or None when the bytes are not text."""
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    if b"\x00" in data[:65536]:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        # Windows-1252 is what old text files from Windows machines usually are.
+        text = data.decode("cp1252", errors="replace")
+    sample = text[:65536]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r\f")
+    replaced = sample.count("\ufffd")
+    if sample and (controls + replaced) / len(sample) > BINARY_CONTROL_SHARE:
+        return None
+    return text
+
+
+_BLANK_LINES = re.compile(r"\n\s*\n")
+
+
+def _split_paragraphs(text: str) -> list[str]:
+    return [" ".join(p.split()) for p in _BLANK_LINES.split(text) if p.strip()]
+
+
+def _paragraph_blocks(text: str, heading: str | None) -> Iterator[TextBlock]:
+    for paragraph in _split_paragraphs(text.replace("\r\n", "\n").replace("\r", "\n")):
+        yield TextBlock(paragraph, heading=heading)
+
+
+_ATX_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_SETEXT_UNDERLINE = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+
+
+def _markdown_blocks(text: str) -> Iterator[TextBlock]:
+    heading: str | None = None
+    paragraph: list[str] = []
+
+    def flush() -> Iterator[TextBlock]:
+        joined = " ".join(" ".join(paragraph).split())
+        paragraph.clear()
+        if joined:
+            yield TextBlock(joined, heading=heading)
+
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        atx = _ATX_HEADING.match(line)
+        if atx:
+            yield from flush()
+            heading = atx.group(2).strip() or heading
+            continue
+        if _SETEXT_UNDERLINE.match(line) and len(paragraph) == 1 and paragraph[0].strip():
+            heading = paragraph[0].strip()
+            paragraph.clear()
+            continue
+        if not line.strip():
+            yield from flush()
+            continue
+        paragraph.append(line)
+    yield from flush()
+
+
+# -- HTML -------------------------------------------------------------------------------------
+
+# Elements whose start or end begins a new paragraph.
+_BLOCK_TAG_TEXT = (
+    "p div li ul ol table tr td th br hr section article header footer blockquote pre "
+    "dd dt dl figure figcaption main aside caption h1 h2 h3 h4 h5 h6 title"
+)
+_BLOCK_TAGS = frozenset(_BLOCK_TAG_TEXT.split())
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_INVISIBLE_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head"})
+
+
+class _HtmlBlocks(HTMLParser):
+    """Collects visible text as blocks, with the heading each block sits under."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[TextBlock] = []
+        self.title: str | None = None
+        self._heading: str | None = None
+        self._parts: list[str] = []
+        self._hidden_depth = 0
+        self._in_heading = False
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+            return
+        if tag in _INVISIBLE_TAGS:
+            self._hidden_depth += 1
+            return
+        if tag in _BLOCK_TAGS:
+            self._flush()
+        if tag in _HEADING_TAGS:
+            self._in_heading = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+            return
+        if tag in _INVISIBLE_TAGS:
+            self._hidden_depth = max(0, self._hidden_depth - 1)
+            return
+        if tag in _HEADING_TAGS and self._in_heading:
+            text = " ".join("".join(self._parts).split())
+            self._in_heading = False
+            if text:
+                self._heading = text
+        if tag in _BLOCK_TAGS:
+            self._flush()
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title = ((self.title or "") + data).strip() or None
+        elif not self._hidden_depth:
+            self._parts.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+    def _flush(self) -> None:
+        text = " ".join("".join(self._parts).split())
+        self._parts.clear()
+        if text:
+            self.blocks.append(TextBlock(text, heading=self._heading))

@@ -1,0 +1,253 @@
+"""Hybrid search over collections: FTS5 BM25 plus vector similarity, fused by rank (RRF).
+
+Keyword search finds exact names, numbers and rare terms (a case number, a drug code); vector
+search finds paraphrases ("kidney function" for "renal impairment"). Reciprocal rank fusion
+adds 1 / (60 + rank) from each list, so a passage both lists like rises to the top without
+comparing their incomparable scores. Each hit also carries its cosine similarity to the query,
+which decides whether it is relevant at all: when nothing is, the chat tells the model so.
+
+Vectors are float32 blobs in SQLite, read once per collection into one numpy matrix and kept
+in memory until the collection's revision changes; a search is one matrix-vector product.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from localai_desktop.core.documents.embedder import Embedder
+from localai_desktop.core.documents.index_store import CollectionInfo, IndexStore
+
+MODES = ("hybrid", "bm25", "vector")
+RRF_K = 60
+# Candidates taken from each list before fusing.
+CANDIDATES = 50
+# Cosine similarity (MiniLM-style sentence embeddings) above which a passage is taken to be
+# about the question; a keyword match needs less, since the words themselves matched.
+# Measured on bench/documents_eval: answer passages score 0.35-0.75, unrelated ones below 0.2.
+RELEVANT_SIMILARITY = 0.30
+RELEVANT_KEYWORD_SIMILARITY = 0.20
+
+# Words too common to help keyword search; leaving them out keeps FTS5 fast on big
+# collections.
+_STOPWORD_TEXT = """
+    a about above after again all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers him his how i if in into is it its itself just me more
+    most my no nor not now of off on once only or other our ours out over own same she should so
+    some such than that the their theirs them then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would
+    you your yours"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One passage found for a query, with everything a citation or a source card shows."""
+
+    rank: int  # 1 = best
+    chunk_id: int
+    collection_id: int
+    collection_name: str
+    file_id: int
+    file_path: Path
+    page: int | None
+    heading: str | None
+    text: str
+    score: float  # fused score (higher is better)
+    similarity: float  # cosine similarity to the query
+    keyword_rank: int | None
+    vector_rank: int | None
+    relevant: bool
+
+    @property
+    def file_name(self) -> str:
+        return self.file_path.name
+
+    @property
+    def location(self) -> str:
+        """ "report.pdf, page 7" or "notes.md, section 'Dosage'"."""
+        if self.page is not None:
+            return f"{self.file_name}, page {self.page}"
+        if self.heading:
+            return f"{self.file_name}, section '{self.heading}'"
+        return self.file_name
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "chunk_id": self.chunk_id,
+            "collection": self.collection_name,
+            "file": str(self.file_path),
+            "file_name": self.file_name,
+            "page": self.page,
+            "heading": self.heading,
+            "text": self.text,
+            "score": round(self.score, 6),
+            "similarity": round(self.similarity, 4),
+            "keyword_rank": self.keyword_rank,
+            "vector_rank": self.vector_rank,
+            "relevant": self.relevant,
+        }
+
+
+def keyword_query(text: str) -> str:
+    """An FTS5 query from free text: each meaningful word quoted, any of them may match."""
+    terms: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if word in STOPWORDS or (len(word) < 2 and not word.isdigit()) or word in terms:
+            continue
+        terms.append(word)
+    return " OR ".join(f'"{term}"' for term in terms)
+
+
+@dataclass
+class _Vectors:
+    revision: int
+    ids: np.ndarray
+    matrix: np.ndarray
+
+
+class Retriever:
+    """Searches collections; safe to call from any thread."""
+
+    def __init__(
+        self, store: IndexStore, embedder_for: Callable[[CollectionInfo], Embedder]
+    ) -> None:
+        self.store = store
+        self.embedder_for = embedder_for
+        self._vectors: dict[int, _Vectors] = {}
+        self._lock = threading.Lock()
+        self.last_timings: dict[str, float] = {}
+
+    def search(
+        self,
+        collections: Sequence[CollectionInfo],
+        query: str,
+        *,
+        k: int = 5,
+        mode: str = "hybrid",
+        candidates: int = CANDIDATES,
+    ) -> list[SearchHit]:
+        """The best `k` passages for `query` across `collections`, best first."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        query = query.strip()
+        if not query or not collections:
+            return []
+        started = time.perf_counter()
+        by_id = {c.id: c for c in collections}
+        candidates = max(candidates, k)
+        similarities: dict[int, float] = {}
+        vector_ranked: list[int] = []
+        query_vectors: dict[int, np.ndarray] = {}
+        by_embedder: dict[int, np.ndarray] = {}
+        for collection in collections:
+            # Collections sharing a model share the query's vector.
+            embedder = self.embedder_for(collection)
+            if id(embedder) not in by_embedder:
+                by_embedder[id(embedder)] = embedder.embed_query(query)
+            query_vectors[collection.id] = by_embedder[id(embedder)]
+        embedded = time.perf_counter()
+        pooled: list[tuple[float, int]] = []
+        for collection in collections:
+            vectors = self._collection_vectors(collection)
+            if not len(vectors.ids):
+                continue
+            scores = vectors.matrix @ query_vectors[collection.id]
+            take = min(candidates, len(scores))
+            top = np.argpartition(-scores, take - 1)[:take]
+            pooled.extend((float(scores[i]), int(vectors.ids[i])) for i in top)
+        pooled.sort(reverse=True)
+        for score, chunk_id in pooled[:candidates]:
+            similarities[chunk_id] = score
+            vector_ranked.append(chunk_id)
+        vector_done = time.perf_counter()
+        keyword_ranked = [
+            chunk_id
+            for chunk_id, _ in self.store.keyword_search(
+                list(by_id), keyword_query(query), candidates
+            )
+        ]
+        keyword_done = time.perf_counter()
+        if mode == "bm25":
+            vector_ranked = []
+        elif mode == "vector":
+            keyword_ranked = []
+        fused: dict[int, float] = {}
+        for ranking in (keyword_ranked, vector_ranked):
+            for position, chunk_id in enumerate(ranking, start=1):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + position)
+        best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
+        stored = self.store.chunks(best)
+        keyword_rank = {cid: i for i, cid in enumerate(keyword_ranked, start=1)}
+        vector_rank = {cid: i for i, cid in enumerate(vector_ranked, start=1)}
+        hits: list[SearchHit] = []
+        for chunk_id in best:
+            chunk = stored.get(chunk_id)
+            if chunk is None:  # deleted between the ranking and now
+                continue
+            collection = by_id[chunk.collection_id]
+            similarity = similarities.get(chunk_id)
+            if similarity is None:
+                similarity = self._similarity(collection, chunk_id, query_vectors[collection.id])
+            relevant = similarity >= RELEVANT_SIMILARITY or (
+                chunk_id in keyword_rank and similarity >= RELEVANT_KEYWORD_SIMILARITY
+            )
+            hits.append(
+                SearchHit(
+                    rank=len(hits) + 1,
+                    chunk_id=chunk_id,
+                    collection_id=collection.id,
+                    collection_name=collection.name,
+                    file_id=chunk.file_id,
+                    file_path=chunk.file_path,
+                    page=chunk.page,
+                    heading=chunk.heading,
+                    text=chunk.text,
+                    score=fused[chunk_id],
+                    similarity=similarity,
+                    keyword_rank=keyword_rank.get(chunk_id),
+                    vector_rank=vector_rank.get(chunk_id),
+                    relevant=relevant,
+                )
+            )
+        self.last_timings = {
+            "embed_query_ms": (embedded - started) * 1000,
+            "vector_ms": (vector_done - embedded) * 1000,
+            "keyword_ms": (keyword_done - vector_done) * 1000,
+            "total_ms": (time.perf_counter() - started) * 1000,
+        }
+        return hits
+
+    def forget(self, collection_id: int) -> None:
+        """Drop a collection's cached vectors (after it was deleted)."""
+        with self._lock:
+            self._vectors.pop(collection_id, None)
+
+    def _collection_vectors(self, collection: CollectionInfo) -> _Vectors:
+        revision = self.store.revision(collection.id)
+        with self._lock:
+            cached = self._vectors.get(collection.id)
+            if cached is not None and cached.revision == revision:
+                return cached
+        ids, matrix = self.store.load_vectors(collection.id, collection.embedding_dimension)
+        loaded = _Vectors(revision, ids, matrix)
+        with self._lock:
+            self._vectors[collection.id] = loaded
+        return loaded
+
+    def _similarity(self, collection: CollectionInfo, chunk_id: int, query: np.ndarray) -> float:
+        vectors = self._collection_vectors(collection)
+        index = int(np.searchsorted(vectors.ids, chunk_id))
+        if index < len(vectors.ids) and vectors.ids[index] == chunk_id:
+            return float(vectors.matrix[index] @ query)
+        return 0.0
