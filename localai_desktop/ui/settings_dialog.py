@@ -27,7 +27,11 @@ from PySide6.QtWidgets import (
 from localai_desktop.core.backup import export_backup, import_backup
 from localai_desktop.core.data_reset import plural, take_inventory
 from localai_desktop.core.errors import LocalAIError
-from localai_desktop.core.logs import DEBUG_LOGGING_WARNING, set_debug_logging
+from localai_desktop.core.logs import (
+    DEBUG_LOGGING_WARNING,
+    content_logging_enabled,
+    set_debug_logging,
+)
 from localai_desktop.core.storage import Database
 from localai_desktop.core.units import format_bytes
 from localai_desktop.ui.first_run import choose_folder_with_dialog
@@ -100,13 +104,15 @@ class SettingsDialog(QDialog):
         window.discover.offline_mode_changed.connect(self._on_discover_offline_mode_changed)
         self.debug_box = QCheckBox("Debug logging (for reporting a problem)")
         self.debug_box.setAccessibleName("Debug logging")
-        self.debug_box.setChecked(settings.debug_logging)
+        # On when saved, or for this run only when the app was started with --verbose.
+        debug_on = settings.debug_logging or content_logging_enabled()
+        self.debug_box.setChecked(debug_on)
         self.debug_box.toggled.connect(self._on_debug_box_toggled)
         self.debug_warning = _wrapped(
             DEBUG_LOGGING_WARNING.format(folder=session.paths.logs), "Debug logging warning"
         )
         self.debug_warning.setStyleSheet("color: #b00020;")
-        self.debug_warning.setVisible(settings.debug_logging)
+        self.debug_warning.setVisible(debug_on)
         privacy = QGroupBox("Privacy")
         privacy_layout = QVBoxLayout(privacy)
         privacy_layout.addWidget(self.offline_box)
