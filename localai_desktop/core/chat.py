@@ -161,7 +161,6 @@ class ChatService:
     ) -> Message:
         """Save the user's message (committed first), then answer it."""
         self.store.add_message(conversation_id, "user", text)
-        log.debug("User message in conversation %s: %s", conversation_id, content_for_log(text))
         return self.reply(
             conversation_id,
             model_id=model_id,
@@ -223,6 +222,8 @@ class ChatService:
         conversation = self.store.get(conversation_id)
         if not any(m.role == "user" for m in conversation.messages):
             raise LocalAIError("There is no question to answer yet.", "Type a message first.")
+        question = next(m.content for m in reversed(conversation.messages) if m.role == "user")
+        log.debug("Answering in conversation %s: %s", conversation_id, content_for_log(question))
         model = self.registry.get(model_id)
         loaded = self.load_model(
             model, self.context_length_for(model, settings), progress=load_progress, cancel=cancel
