@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from localai_desktop.core.documents.parsers import TextBlock
+from localai_desktop.core.documents.blocks import TextBlock
 
 CountTokens = Callable[[str], int]
 """Tokens the embedding model will see for a text (its own tokenizer, or an estimate)."""

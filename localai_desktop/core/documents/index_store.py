@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,19 @@ from sqlalchemy import delete, func, insert, select, update
 
 from localai_desktop.core.conversations import utcnow
 from localai_desktop.core.documents.chunking import Chunk
+from localai_desktop.core.documents.records import (
+    FILE_FAILED,
+    FILE_INDEXED,
+    FILE_INDEXING,
+    FILE_PENDING,
+    FILE_SKIPPED,
+    FILE_STATUSES,
+    CollectionInfo,
+    DocumentFile,
+    StoredChunk,
+    collection_record,
+    file_record,
+)
 from localai_desktop.core.errors import LocalAIError, NotFoundError
 from localai_desktop.core.storage.db import Database
 from localai_desktop.core.storage.tables import (
@@ -28,139 +39,19 @@ from localai_desktop.core.storage.tables import (
     DocumentFileRow,
 )
 
-# A file's life. "indexing" with chunks stored means interrupted (cancelled or killed): the
-# next run resumes it after its last stored chunk.
-FILE_PENDING = "pending"
-FILE_INDEXING = "indexing"
-FILE_INDEXED = "indexed"
-FILE_SKIPPED = "skipped"
-FILE_FAILED = "failed"
-FILE_STATUSES = (FILE_PENDING, FILE_INDEXING, FILE_INDEXED, FILE_SKIPPED, FILE_FAILED)
-
-
-@dataclass(frozen=True)
-class CollectionInfo:
-    id: int
-    name: str
-    embedding_model_id: int | None
-    embedding_model_name: str
-    embedding_model_sha256: str
-    embedding_dimension: int
-    chunk_tokens: int
-    revision: int
-    created_at: datetime
-    updated_at: datetime
-    file_count: int = 0
-    chunk_count: int = 0
-    status_counts: tuple[tuple[str, int], ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "embedding_model": self.embedding_model_name,
-            "embedding_model_sha256": self.embedding_model_sha256,
-            "embedding_dimension": self.embedding_dimension,
-            "chunk_tokens": self.chunk_tokens,
-            "files": self.file_count,
-            "chunks": self.chunk_count,
-            "status_counts": dict(self.status_counts),
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
-
-
-@dataclass(frozen=True)
-class DocumentFile:
-    id: int
-    collection_id: int
-    path: Path
-    folder: Path | None
-    size: int
-    mtime_ns: int
-    sha256: str | None
-    kind: str | None
-    status: str
-    reason: str | None
-    pages: int
-    chunks: int
-    words: int
-    added_at: datetime
-    indexed_at: datetime | None
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "path": str(self.path),
-            "name": self.name,
-            "status": self.status,
-            "reason": self.reason,
-            "kind": self.kind,
-            "size": self.size,
-            "sha256": self.sha256,
-            "pages": self.pages,
-            "chunks": self.chunks,
-            "words": self.words,
-            "added_at": self.added_at.isoformat(),
-            "indexed_at": self.indexed_at.isoformat() if self.indexed_at else None,
-        }
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """A passage as stored, with the file it belongs to."""
-
-    id: int
-    collection_id: int
-    file_id: int
-    file_path: Path
-    ordinal: int
-    page: int | None
-    heading: str | None
-    text: str
-
-
-def _collection(row: DocumentCollectionRow, counts: dict[str, int] | None = None) -> CollectionInfo:
-    counts = counts or {}
-    return CollectionInfo(
-        id=row.id,
-        name=row.name,
-        embedding_model_id=row.embedding_model_id,
-        embedding_model_name=row.embedding_model_name,
-        embedding_model_sha256=row.embedding_model_sha256,
-        embedding_dimension=row.embedding_dimension,
-        chunk_tokens=row.chunk_tokens,
-        revision=row.revision,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        file_count=sum(v for k, v in counts.items() if k != "_chunks"),
-        chunk_count=counts.get("_chunks", 0),
-        status_counts=tuple((k, v) for k, v in sorted(counts.items()) if k != "_chunks"),
-    )
-
-
-def _file(row: DocumentFileRow) -> DocumentFile:
-    return DocumentFile(
-        id=row.id,
-        collection_id=row.collection_id,
-        path=Path(row.path),
-        folder=Path(row.folder) if row.folder else None,
-        size=row.size,
-        mtime_ns=row.mtime_ns,
-        sha256=row.sha256,
-        kind=row.kind,
-        status=row.status,
-        reason=row.reason,
-        pages=row.pages,
-        chunks=row.chunks,
-        words=row.words,
-        added_at=row.added_at,
-        indexed_at=row.indexed_at,
-    )
+__all__ = [
+    "FILE_FAILED",
+    "FILE_INDEXED",
+    "FILE_INDEXING",
+    "FILE_PENDING",
+    "FILE_SKIPPED",
+    "FILE_STATUSES",
+    "CollectionInfo",
+    "DocumentFile",
+    "IndexStore",
+    "StoredChunk",
+    "file_signature",
+]
 
 
 class IndexStore:
@@ -205,19 +96,19 @@ class IndexStore:
             )
             session.add(row)
             session.flush()
-            return _collection(row)
+            return collection_record(row)
 
     def get_collection(self, name_or_id: str | int) -> CollectionInfo:
         with self._db.session() as session:
             row = self._collection_row(session, name_or_id)
-            return _collection(row, self._counts(session, row.id))
+            return collection_record(row, self._counts(session, row.id))
 
     def list_collections(self) -> list[CollectionInfo]:
         with self._db.session() as session:
             rows = session.scalars(
                 select(DocumentCollectionRow).order_by(DocumentCollectionRow.name)
             )
-            return [_collection(row, self._counts(session, row.id)) for row in rows]
+            return [collection_record(row, self._counts(session, row.id)) for row in rows]
 
     def revision(self, collection_id: int) -> int:
         """Changes whenever the collection's chunks change (cheap: one primary-key read)."""
@@ -310,7 +201,7 @@ class IndexStore:
                 if folder and not row.folder:
                     row.folder = str(folder)
             session.flush()
-            return _file(row)
+            return file_record(row)
 
     def files(
         self, collection_id: int, statuses: Iterable[str] | None = None
@@ -319,14 +210,14 @@ class IndexStore:
             query = select(DocumentFileRow).where(DocumentFileRow.collection_id == collection_id)
             if statuses is not None:
                 query = query.where(DocumentFileRow.status.in_(list(statuses)))
-            return [_file(r) for r in session.scalars(query.order_by(DocumentFileRow.path))]
+            return [file_record(r) for r in session.scalars(query.order_by(DocumentFileRow.path))]
 
     def file(self, file_id: int) -> DocumentFile:
         with self._db.session() as session:
             row = session.get(DocumentFileRow, file_id)
             if row is None:
                 raise NotFoundError(f"Document {file_id} is no longer in the collection.")
-            return _file(row)
+            return file_record(row)
 
     def update_file(self, file_id: int, **values: Any) -> None:
         with self._db.session() as session:
@@ -347,7 +238,7 @@ class IndexStore:
                     DocumentFileRow.status.in_((FILE_INDEXED, FILE_INDEXING)),
                 )
             )
-            return _file(row) if row is not None else None
+            return file_record(row) if row is not None else None
 
     def clear_chunks(self, file_id: int, **file_values: Any) -> None:
         """Delete a file's chunks and update its row, together."""

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 table mappings for models, conversations, messages and downloads."""
+"""SQLAlchemy 2 table mappings: models, conversations, messages, downloads, adapters, documents."""
 
 from __future__ import annotations
 
