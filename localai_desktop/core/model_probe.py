@@ -5,16 +5,16 @@ from __future__ import annotations
 import ctypes
 import json
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+from localai_desktop.core.child_process import child_env, module_command
 from localai_desktop.core.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
 
-# A frozen app has no "python -m": its entry point must hand this flag to run_probe_child_if_asked.
+# The probe's own child flag, from before core.child_process; frozen entry points still honour it.
 PROBE_CHILD_FLAG = "--localai-probe-model"
 _TODO = (
     "Download the model again or choose another one. "
@@ -34,7 +34,7 @@ def probe_load(path: Path, timeout_s: float = 120) -> None:
             _child_command(path),
             capture_output=True,
             timeout=timeout_s,
-            env=_child_env(),
+            env=child_env(),
             stdin=subprocess.DEVNULL,
             check=False,
             # A windowed app on Windows would otherwise flash a console window for the child.
@@ -76,17 +76,8 @@ def probe_load(path: Path, timeout_s: float = 120) -> None:
 
 
 def _child_command(path: Path) -> list[str]:
-    if getattr(sys, "frozen", False):
-        return [sys.executable, PROBE_CHILD_FLAG, str(path)]
-    return [sys.executable, "-m", "localai_desktop.core.model_probe", str(path)]
-
-
-def _child_env() -> dict[str, str]:
-    """The parent's environment, plus the package's folder so that -m works from any cwd."""
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    return env
+    # `python -m` from source; the frozen app's own executable with its run-module flag.
+    return module_command("localai_desktop.core.model_probe", str(path))
 
 
 def _last_json_line(stdout: bytes) -> dict[str, object]:

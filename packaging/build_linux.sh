@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Build LocalAI Desktop for Linux: the one-folder app, a .tar.gz and a .deb, all in dist/.
+#
+#   packaging/build_linux.sh [--release] [--no-deb]
+#
+# PYTHON picks the environment to freeze (default .venv/bin/python); it needs
+# `pip install -e '.[package]'`. --release refuses a llama.cpp compiled for this machine's CPU
+# (run packaging/install_llama_cpp.sh first). LOCALAI_BUNDLE_FINETUNE=1 bundles fine-tuning
+# (torch, about 1 GB more). Build on the oldest distribution you support: the app runs on
+# systems with the same or a newer glibc. Prints what it made and how long each step took.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-.venv/bin/python}
+release=0
+make_deb=1
+for arg in "$@"; do
+    case "$arg" in
+        --release) release=1 ;;
+        --no-deb) make_deb=0 ;;
+        *) echo "usage: $0 [--release] [--no-deb]" >&2; exit 2 ;;
+    esac
+done
+
+if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
+    echo "PyInstaller is not installed in $PYTHON's environment: pip install -e '.[package]'" >&2
+    exit 1
+fi
+version=$("$PYTHON" -c "import localai_desktop; print(localai_desktop.__version__)")
+arch=$(uname -m)
+deb_arch=$(dpkg --print-architecture 2>/dev/null || echo "$arch")
+app=dist/localai-desktop
+started=$SECONDS
+
+echo "== llama.cpp build"
+if [ "$release" = 1 ]; then
+    "$PYTHON" packaging/llama_build_info.py --release
+else
+    "$PYTHON" packaging/llama_build_info.py
+fi
+
+echo "== PyInstaller (one folder)"
+step=$SECONDS
+"$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
+    --distpath dist --workpath build/pyinstaller packaging/localai_desktop.spec
+freeze_s=$((SECONDS - step))
+# Desktop integration files travel inside the folder, for install-desktop-entry.sh.
+mkdir -p "$app/share"
+cp packaging/linux/localai-desktop.desktop packaging/icons/localai-desktop.svg \
+    packaging/icons/localai-desktop.png "$app/share/"
+cp packaging/linux/install-desktop-entry.sh "$app/"
+cp LICENSE "$app/LICENSE.txt"
+"$app/localai" --version >/dev/null  # a bundle that cannot start is not worth packing
+
+echo "== tarball"
+tarball="dist/localai-desktop-$version-linux-$arch.tar.gz"
+tar -C dist -czf "$tarball" localai-desktop
+
+deb=""
+if [ "$make_deb" = 1 ] && command -v dpkg-deb >/dev/null; then
+    echo "== .deb"
+    root=build/deb-root
+    rm -rf "$root"
+    mkdir -p "$root/DEBIAN" "$root/opt" "$root/usr/bin" "$root/usr/share/applications" \
+        "$root/usr/share/icons/hicolor/scalable/apps"
+    cp -a "$app" "$root/opt/localai-desktop"
+    rm "$root/opt/localai-desktop/install-desktop-entry.sh"  # the package installs the entry
+    ln -s /opt/localai-desktop/localai-desktop "$root/usr/bin/localai-desktop"
+    ln -s /opt/localai-desktop/localai "$root/usr/bin/localai"
+    cp packaging/linux/localai-desktop.desktop "$root/usr/share/applications/"
+    cp packaging/icons/localai-desktop.svg "$root/usr/share/icons/hicolor/scalable/apps/"
+    # The oldest glibc the bundle can run on: the newest GLIBC_ symbol version it uses.
+    # (objdump fails on the few files that are not ELF; that is fine.)
+    glibc=$( { find "$app" -type f -name "*.so*" -exec objdump -T {} + 2>/dev/null || true; } \
+        | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
+    size_kb=$(du -sk "$root/opt" | cut -f1)
+    # Qt's X11/Wayland plugins need these system libraries; everything else is bundled.
+    cat > "$root/DEBIAN/control" <<CONTROL
+Package: localai-desktop
+Version: $version
+Architecture: $deb_arch
+Maintainer: LocalAI Desktop developers <packaging@localai-desktop.invalid>
+Installed-Size: $size_kb
+Depends: libc6 (>= ${glibc:-2.31}), libgl1, libegl1, libfontconfig1, libxcb1, libxcb-icccm4, libxcb-keysyms1, libxcb-cursor0, libxkbcommon-x11-0
+Recommends: libwayland-client0, libwayland-cursor0, libwayland-egl1
+Section: utils
+Priority: optional
+Description: Private, offline chat with open-source language models
+ LocalAI Desktop runs open-source language models (GGUF files, through llama.cpp)
+ entirely on this computer: nothing you type leaves it. Includes the localai
+ command line.
+CONTROL
+    deb="dist/localai-desktop_${version}_${deb_arch}.deb"
+    dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+elif [ "$make_deb" = 1 ]; then
+    echo "dpkg-deb not found: no .deb built (apt-get install dpkg on Debian/Ubuntu)" >&2
+fi
+
+echo "== done in $((SECONDS - started)) s (PyInstaller ${freeze_s} s)"
+echo "app folder: $app ($(du -sh "$app" | cut -f1))"
+echo "tarball:    $tarball ($(du -h "$tarball" | cut -f1))"
+[ -n "$deb" ] && echo "deb:        $deb ($(du -h "$deb" | cut -f1))"
+exit 0
