@@ -19,7 +19,7 @@ from localai_desktop.core.conversations import (
     Message,
 )
 from localai_desktop.core.documents.collections import DocumentLibrary
-from localai_desktop.core.documents.grounding import ground_turns
+from localai_desktop.core.documents.grounding import Retrieval, ground_retrieved, ground_turns
 from localai_desktop.core.engine import LlamaEngine, LoadedModel, LoadProgress, TextCallback
 from localai_desktop.core.errors import LocalAIError, NotFoundError
 from localai_desktop.core.finetune.adapters import AdapterRegistry
@@ -183,6 +183,7 @@ class ChatService:
         on_started: Callable[[Message], None] | None = None,
         adapter: AdapterChoice | None = None,
         collections: Sequence[str | int] = (),
+        retrieval: Retrieval | None = None,
     ) -> Message:
         """Replace the last answer with a new one."""
         conversation = self.store.get(conversation_id)
@@ -197,6 +198,7 @@ class ChatService:
             on_started=on_started,
             adapter=adapter,
             collections=collections,
+            retrieval=retrieval,
         )
 
     def reply(
@@ -211,13 +213,15 @@ class ChatService:
         load_progress: LoadProgress | None = None,
         adapter: AdapterChoice | None = None,
         collections: Sequence[str | int] = (),
+        retrieval: Retrieval | None = None,
     ) -> Message:
         """Answer the conversation as it stands and return the saved answer.
 
         The answer row is created as "interrupted" before the first token, so a process killed
         mid-answer leaves it correctly marked; it is rewritten every WRITE_THROUGH_SECONDS.
         `adapter` applies a fine-tuned LoRA of this model (switched without reloading it);
-        None answers with the plain model.
+        None answers with the plain model. `retrieval` (passages searched ahead, by the GUI's
+        embedding worker) grounds the question instead of searching `collections` here.
         """
         conversation = self.store.get(conversation_id)
         if not any(m.role == "user" for m in conversation.messages):
@@ -238,7 +242,15 @@ class ChatService:
             if m.status in _PROMPT_STATUSES and m.content.strip()
         ]
         document_facts: dict[str, Any] = {}
-        if collections:
+        if retrieval is not None:
+            turns, document_facts = ground_retrieved(
+                turns,
+                retrieval,
+                tokenize=self.engine.tokenize,
+                n_ctx=loaded.n_ctx,
+                max_tokens=settings.max_tokens,
+            )
+        elif collections:
             # The question is answered from the attached collections' passages, cited as [n].
             if self.documents is None:
                 raise LocalAIError("Document collections are not available here.")

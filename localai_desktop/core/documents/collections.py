@@ -99,6 +99,10 @@ class DocumentLibrary:
     def list(self) -> list[CollectionInfo]:
         return self.store.list_collections()
 
+    def rename(self, name_or_id: str | int, new_name: str) -> CollectionInfo:
+        """Give a collection another name; its index and the chats using it stay as they are."""
+        return self.store.rename_collection(self.get(name_or_id).id, new_name)
+
     def delete(self, name_or_id: str | int) -> CollectionInfo:
         """Forget a collection and its index; the documents themselves are never touched."""
         collection = self.get(name_or_id)

@@ -100,28 +100,63 @@ def ground_turns(
     max_tokens: int,
 ) -> tuple[list[ChatTurn], dict[str, Any]]:
     """The turns with the newest question grounded in the collections; provenance facts."""
-    grounded = list(turns)
-    last_user = max(i for i, t in enumerate(grounded) if t.role == "user")
-    question = grounded[last_user].content
+    question = next(t.content for t in reversed(turns) if t.role == "user")
+    retrieval = retrieve(library, question, collections)
+    return ground_retrieved(turns, retrieval, tokenize=tokenize, n_ctx=n_ctx, max_tokens=max_tokens)
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """The passages found for a question, searched ahead of the answer (plain data).
+
+    The GUI searches on its embedding worker and hands this to the chat worker, so the chat
+    model's thread never waits for the embedding model.
+    """
+
+    question: str
+    collection_names: tuple[str, ...]
+    hits: tuple[SearchHit, ...]
+    seconds: float = 0.0
+
+
+def retrieve(
+    library: DocumentLibrary, question: str, collections: Sequence[str | int]
+) -> Retrieval:
+    """Search the collections (names or ids) for the passages that may answer `question`."""
     started = time.perf_counter()
     names = [library.get(c).name for c in collections]
     hits = library.search(names, question, k=RETRIEVED_PASSAGES)
+    return Retrieval(question, tuple(names), tuple(hits), time.perf_counter() - started)
+
+
+def ground_retrieved(
+    turns: Sequence[ChatTurn],
+    retrieval: Retrieval,
+    *,
+    tokenize: Tokenize,
+    n_ctx: int,
+    max_tokens: int,
+) -> tuple[list[ChatTurn], dict[str, Any]]:
+    """The turns with the newest question grounded in passages already retrieved."""
+    grounded = list(turns)
+    last_user = max(i for i, t in enumerate(grounded) if t.role == "user")
+    question = grounded[last_user].content
     others = sum(len(tokenize(t.content)) for t in grounded if t.role == "system")
     grounding = ground_question(
         question,
-        hits,
-        names,
+        retrieval.hits,
+        retrieval.collection_names,
         tokenize=tokenize,
         token_budget=sources_budget(n_ctx, max_tokens, others),
     )
     grounded[last_user] = ChatTurn("user", grounding.text)
     facts = {
-        "collections": names,
+        "collections": list(retrieval.collection_names),
         "sources": list(grounding.sources),
         "retrieval": {
-            "passages_found": len(hits),
+            "passages_found": len(retrieval.hits),
             "relevant_found": grounding.relevant_found,
-            "seconds": round(time.perf_counter() - started, 4),
+            "seconds": round(retrieval.seconds, 4),
         },
     }
     return grounded, facts

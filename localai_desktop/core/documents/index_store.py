@@ -133,6 +133,27 @@ class IndexStore:
                 delete(DocumentCollectionRow).where(DocumentCollectionRow.id == collection_id)
             )
 
+    def rename_collection(self, collection_id: int, name: str) -> CollectionInfo:
+        name = " ".join(name.split())
+        if not name:
+            raise LocalAIError("A collection needs a name.", "Type a name for it.")
+        with self._db.session() as session:
+            taken = session.scalar(
+                select(DocumentCollectionRow.id).where(
+                    DocumentCollectionRow.name == name, DocumentCollectionRow.id != collection_id
+                )
+            )
+            if taken is not None:
+                raise LocalAIError(
+                    f"You already have a collection called '{name}'.", "Choose another name."
+                )
+            row = session.get(DocumentCollectionRow, collection_id)
+            if row is None:
+                raise NotFoundError("That collection no longer exists.")
+            row.name = name
+            session.flush()
+            return collection_record(row, self._counts(session, row.id))
+
     def set_dimension(self, collection_id: int, dimension: int) -> None:
         with self._db.session() as session:
             session.execute(
