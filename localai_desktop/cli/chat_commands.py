@@ -67,6 +67,10 @@ def _chat(ctx: CliContext, args: argparse.Namespace) -> int:
         context_length=args.context_length,
         seed=args.seed,
     )
+    documents = DocumentLibrary(ctx.db, ctx.registry) if args.collection else None
+    if documents is not None:
+        for name in args.collection:
+            documents.get(name)  # refuse an unknown collection before saving anything
     if args.conversation is not None:
         conversation = ctx.store.get(args.conversation)
         if args.system is not None:
@@ -75,10 +79,6 @@ def _chat(ctx: CliContext, args: argparse.Namespace) -> int:
         conversation = ctx.store.create(
             system_prompt=args.system or "", model_id=model.id, settings=settings.to_dict()
         )
-    documents = DocumentLibrary(ctx.db, ctx.registry) if args.collection else None
-    if documents is not None:
-        for name in args.collection:
-            documents.get(name)  # refuse an unknown collection before saving anything
     service = ChatService(
         ctx.store, ctx.registry, LlamaEngine(), adapter_registry(ctx), documents=documents
     )
