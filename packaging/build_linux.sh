@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Build LocalAI Desktop for Linux: the one-folder app, a .tar.gz and a .deb, all in dist/.
 #
-#   packaging/build_linux.sh [--release] [--no-deb]
+#   packaging/build_linux.sh [--release] [--no-deb] [--fast]
 #
 # PYTHON picks the environment to freeze (default .venv/bin/python); it needs
 # `pip install -e '.[package]'`. --release refuses a llama.cpp compiled for this machine's CPU
-# (run packaging/install_llama_cpp.sh first). LOCALAI_BUNDLE_FINETUNE=1 bundles fine-tuning
+# (run packaging/install_llama_cpp.sh first). --fast compresses the archives quickly but
+# larger (for CI and trials). LOCALAI_BUNDLE_FINETUNE=1 bundles fine-tuning
 # (torch, about 1 GB more). Build on the oldest distribution you support: the app runs on
 # systems with the same or a newer glibc. Prints what it made and how long each step took.
 set -euo pipefail
@@ -13,11 +14,14 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}
 release=0
 make_deb=1
+gzip_level=9
+deb_compression=(-Zxz)
 for arg in "$@"; do
     case "$arg" in
         --release) release=1 ;;
         --no-deb) make_deb=0 ;;
-        *) echo "usage: $0 [--release] [--no-deb]" >&2; exit 2 ;;
+        --fast) gzip_level=1 deb_compression=(-Zgzip -z1) ;;
+        *) echo "usage: $0 [--release] [--no-deb] [--fast]" >&2; exit 2 ;;
     esac
 done
 
@@ -53,7 +57,9 @@ cp LICENSE "$app/LICENSE.txt"
 
 echo "== tarball"
 tarball="dist/localai-desktop-$version-linux-$arch.tar.gz"
-tar -C dist -czf "$tarball" localai-desktop
+step=$SECONDS
+tar -C dist -cf - localai-desktop | gzip "-$gzip_level" > "$tarball"
+tar_s=$((SECONDS - step))
 
 deb=""
 if [ "$make_deb" = 1 ] && command -v dpkg-deb >/dev/null; then
@@ -90,12 +96,14 @@ Description: Private, offline chat with open-source language models
  command line.
 CONTROL
     deb="dist/localai-desktop_${version}_${deb_arch}.deb"
-    dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+    step=$SECONDS
+    dpkg-deb --root-owner-group "${deb_compression[@]}" --build "$root" "$deb" >/dev/null
+    deb_s=$((SECONDS - step))
 elif [ "$make_deb" = 1 ]; then
     echo "dpkg-deb not found: no .deb built (apt-get install dpkg on Debian/Ubuntu)" >&2
 fi
 
-echo "== done in $((SECONDS - started)) s (PyInstaller ${freeze_s} s)"
+echo "== done in $((SECONDS - started)) s (PyInstaller ${freeze_s} s, tarball ${tar_s} s, .deb ${deb_s:-0} s)"
 echo "app folder: $app ($(du -sh "$app" | cut -f1))"
 echo "tarball:    $tarball ($(du -h "$tarball" | cut -f1))"
 [ -n "$deb" ] && echo "deb:        $deb ($(du -h "$deb" | cut -f1))"

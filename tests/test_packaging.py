@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import sysconfig
+import tarfile
 from pathlib import Path
 from types import ModuleType
 
@@ -358,3 +359,44 @@ def test_the_built_app_window_answers_a_chat(
     assert report["ok"] and report["status"] == "complete" and report["completion_tokens"] == 32
     assert report["qt_platform"] == "offscreen" and report["answer"].strip()
     assert screenshot.stat().st_size > 10_000  # a real window, painted with text
+
+
+def test_the_tarball_and_the_deb_hold_the_app(frozen_app: Path, tmp_path: Path) -> None:
+    dist = frozen_app.parent
+    tarballs = sorted(dist.glob(f"localai-desktop-{__version__}-linux-*.tar.gz"))
+    if not tarballs:
+        pytest.skip(f"no tarball next to {frozen_app} (build_linux.sh makes one)")
+    with tarfile.open(tarballs[-1]) as tar:
+        names = set(tar.getnames())
+    top = "localai-desktop"
+    for name in ("localai-desktop", "localai", "install-desktop-entry.sh", "LICENSE.txt"):
+        assert f"{top}/{name}" in names
+    assert f"{top}/share/localai-desktop.desktop" in names
+    debs = sorted(dist.glob(f"localai-desktop_{__version__}_*.deb"))
+    if not debs:
+        return
+    root = tmp_path / "deb"
+    subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(root)], check=True, timeout=300)
+    assert os.readlink(root / "usr/bin/localai") == "/opt/localai-desktop/localai"
+    assert os.readlink(root / "usr/bin/localai-desktop") == "/opt/localai-desktop/localai-desktop"
+    assert (root / "usr/share/applications/localai-desktop.desktop").is_file()
+    assert (root / "usr/share/icons/hicolor/scalable/apps/localai-desktop.svg").is_file()
+    version = run_frozen(root / "opt/localai-desktop", "localai", "--version", cwd=tmp_path)
+    assert version.stdout.strip() == f"localai {__version__}"
+    depends = subprocess.run(
+        ["dpkg-deb", "-f", str(debs[-1]), "Depends"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "libxcb-icccm4" in depends and "libc6 (>= 2." in depends
+
+
+def test_the_tarball_adds_itself_to_the_application_menu(frozen_app: Path, tmp_path: Path) -> None:
+    script = frozen_app / "install-desktop-entry.sh"
+    if not script.is_file():
+        pytest.skip("the app folder was not made by build_linux.sh")
+    env = clean_env(XDG_DATA_HOME=str(tmp_path))
+    subprocess.run([str(script)], check=True, env=env, capture_output=True)
+    entry = (tmp_path / "applications" / "localai-desktop.desktop").read_text()
+    assert f'Exec="{frozen_app}/localai-desktop"' in entry
+    assert (tmp_path / "icons/hicolor/scalable/apps/localai-desktop.svg").is_file()
+    subprocess.run([str(script), "--remove"], check=True, env=env, capture_output=True)
+    assert not (tmp_path / "applications" / "localai-desktop.desktop").exists()
