@@ -10,10 +10,13 @@ decided in this order, before anything heavy is imported:
 2. `EXE --localai-probe-model PATH`: the model probe's older flag, kept for compatibility.
 3. The program's name: `localai` (or `localai.exe`) runs the command line, anything else the
    desktop app. A program renamed by a packager still starts the app, the safe default.
+
+Before any of it, on Linux, the user's LD_LIBRARY_PATH is put back for programs we start.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,9 +29,28 @@ def wants_cli(program: str) -> bool:
     return Path(program).stem.lower() == CONSOLE_EXECUTABLE
 
 
+def restore_library_path() -> None:
+    """Give other programs started from here the user's LD_LIBRARY_PATH, not the bundle's.
+
+    On Linux PyInstaller's bootloader points LD_LIBRARY_PATH at the bundle so that this
+    process finds its libraries; every program it starts inherits that, and a browser opened
+    for a link, xdg-open or nvidia-smi would then load our libstdc++, OpenSSL or Qt instead of
+    its own and may crash. The loader read the variable when this process started, so changing
+    it now only affects children; our own children are bundle executables that set it again.
+    """
+    if not (getattr(sys, "frozen", False) and sys.platform.startswith("linux")):
+        return
+    original = os.environ.pop("LD_LIBRARY_PATH_ORIG", None)
+    if original is None:
+        os.environ.pop("LD_LIBRARY_PATH", None)
+    else:
+        os.environ["LD_LIBRARY_PATH"] = original
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run whatever this frozen process was started for; returns the exit code."""
     args = list(sys.argv if argv is None else argv)
+    restore_library_path()
     run_module_if_asked(args)
     # Imported here, not at the top: a probe child must not pay for anything else.
     from localai_desktop.core.model_probe import run_probe_child_if_asked

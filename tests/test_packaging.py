@@ -400,3 +400,27 @@ def test_the_tarball_adds_itself_to_the_application_menu(frozen_app: Path, tmp_p
     assert (tmp_path / "icons/hicolor/scalable/apps/localai-desktop.svg").is_file()
     subprocess.run([str(script), "--remove"], check=True, env=env, capture_output=True)
     assert not (tmp_path / "applications" / "localai-desktop.desktop").exists()
+
+
+def test_programs_the_built_app_starts_get_the_users_library_path(
+    frozen_app: Path, tmp_path: Path
+) -> None:
+    # A browser or nvidia-smi started with the bundle's LD_LIBRARY_PATH would load our
+    # libraries instead of its own. `code` is Python's console, bundled with the stdlib.
+    show = "import os; print('LD=' + repr(os.environ.get('LD_LIBRARY_PATH')))\n"
+    for original, expected in ((None, "None"), ("/opt/own/lib", "'/opt/own/lib'")):
+        env = clean_env()
+        env.pop("LD_LIBRARY_PATH", None)
+        if original:
+            env["LD_LIBRARY_PATH"] = original
+        result = subprocess.run(
+            [str(frozen_app / "localai"), RUN_MODULE_FLAG, "code", "-q"],
+            input=show,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+        assert f"LD={expected}" in result.stdout, result.stdout + result.stderr
