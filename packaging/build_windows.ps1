@@ -7,7 +7,7 @@ Run from any folder in PowerShell (5.1 or 7):
     powershell -ExecutionPolicy Bypass -File packaging\build_windows.ps1 [-Release] [-LlamaBackend cpu|cuda|vulkan]
 
 Needs: Python 3.10+ with `pip install -e ".[package]"` in -Python's environment (default
-.venv\Scripts\python.exe); Inno Setup 6 (iscc.exe on PATH or -Iscc); for -LlamaBackend, Visual
+.venv\Scripts\python.exe); Inno Setup 6.3+ (iscc.exe on PATH or -Iscc); for -LlamaBackend, Visual
 Studio Build Tools with C++ and CMake (and the CUDA toolkit or Vulkan SDK for those backends).
 -LlamaBackend rebuilds llama-cpp-python portably (GGML_NATIVE=off, never -march=native);
 -Release refuses a llama.cpp compiled for this machine's CPU. Signing happens when
@@ -31,7 +31,8 @@ function Invoke-Checked([string]$Program, [string[]]$Arguments) {
 }
 
 $started = Get-Date
-& $Python -c "import PyInstaller" 2>$null
+# find_spec, not import: a traceback on stderr would stop PowerShell 5 before our message.
+& $Python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('PyInstaller') is None)"
 if ($LASTEXITCODE -ne 0) { throw "PyInstaller is missing in $Python's environment: pip install -e "".[package]""" }
 $version = (& $Python -c "import localai_desktop; print(localai_desktop.__version__)").Trim()
 
