@@ -41,7 +41,8 @@ class TrainingSettings:
     batch_size: int = 4
     validation_share: float = 0.1
     seed: int = 0
-    checkpoint_every: int = 50  # steps; a checkpoint is also written at every epoch's end
+    # Steps between checkpoints; also at an epoch's end (at most every 30 s) and on cancel.
+    checkpoint_every: int = 50
     lora_dropout: float = 0.0
     threads: int = 0  # CPU threads for torch; 0 means the physical cores
     device: str = "auto"  # "auto" (CUDA, then Apple MPS, then CPU), "cuda", "mps" or "cpu"

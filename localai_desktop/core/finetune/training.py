@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[[TrainingEvent], None]
 STEP_EVENT_INTERVAL_S = 0.1  # a fast model trains hundreds of steps a second: throttle lines
+CHECKPOINT_MIN_INTERVAL_S = 30.0
 
 
 class Cancelled(Exception):
@@ -98,8 +99,11 @@ def run_job(job_dir: Path, emit: Emit) -> int:
     )
     cancel_file = job_dir / CANCEL_FILE
 
+    last_save = [time.perf_counter()]
+
     def save(at_step: int) -> None:
         _save_checkpoint(checkpoint, model, optimizer, at_step, history)
+        last_save[0] = time.perf_counter()
         emit(TrainingEvent("checkpoint", step=at_step, total_steps=total_steps))
 
     started, tokens_seen, last_emit, first_step = time.perf_counter(), 0, 0.0, step
@@ -153,12 +157,19 @@ def run_job(job_dir: Path, emit: Emit) -> int:
                 save,
                 step,
             )
-        if end_of_epoch or step % settings.checkpoint_every == 0:
+        # Saving takes an fsync: at most every CHECKPOINT_MIN_INTERVAL_S at epoch ends, so a
+        # small model's many short epochs do not spend their time on the disk.
+        epoch_save = (
+            end_of_epoch and time.perf_counter() - last_save[0] >= CHECKPOINT_MIN_INTERVAL_S
+        )
+        if epoch_save or step % settings.checkpoint_every == 0:
             save(step)
         if cancel_file.exists() and step < total_steps:
             save(step)
             emit(TrainingEvent("cancelled", step=step, total_steps=total_steps))
             return EXIT_CANCELLED
+    if step > first_step:
+        save(step)  # a failed export or check then resumes straight to exporting
     final_loss = _recent_mean(history, steps_per_epoch)
     final_val = evaluate(model, validation, settings.batch_size, device) if validation else None
     emit(TrainingEvent("exporting", step=step, total_steps=total_steps))
