@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from localai_desktop.core.child_process import child_env, module_command
 from localai_desktop.core.errors import LocalAIError
 from localai_desktop.core.finetune.adapters import Adapter, AdapterRegistry
 from localai_desktop.core.finetune.dataset import (
@@ -256,13 +255,13 @@ class FineTuneService:
         cancel_file.unlink(missing_ok=True)
         log_path = job.folder / "trainer.log"
         with log_path.open("ab") as log_file:
-            command, env = _trainer_command(job.folder)
+            # From source `python -m ...`; in the frozen app, the bundle's own executable.
             child = subprocess.Popen(
-                command,
+                module_command("localai_desktop.core.finetune.trainer_child", str(job.folder)),
                 stdout=subprocess.PIPE,
                 stderr=log_file,
                 stdin=subprocess.DEVNULL,
-                env=env,
+                env=child_env(),
                 creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
             )
         job = self.jobs.update(job.id, status=JOB_RUNNING, pid=child.pid, error=None)
@@ -347,14 +346,6 @@ class FineTuneService:
         for leftover in (CHECKPOINT_FILE, "train.jsonl", "validation.jsonl"):
             (job.folder / leftover).unlink(missing_ok=True)
         return FineTuneResult(job, adapter, finished)
-
-
-def _trainer_command(folder: Path) -> tuple[list[str], dict[str, str]]:
-    """`python -m ...trainer_child FOLDER`, with this package importable from any cwd."""
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[3])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    return [sys.executable, "-m", "localai_desktop.core.finetune.trainer_child", str(folder)], env
 
 
 def _kill(child: subprocess.Popen[bytes]) -> None:
