@@ -142,6 +142,7 @@ class ChatService:
             chat_template=model.chat_template,
             progress=progress,
             cancel=cancel,
+            plain_buffers=model.plain_buffers,
         )
 
     # -- turns ------------------------------------------------------------------------------

@@ -108,8 +108,10 @@ class LoadedModel:
 
 
 @contextlib.contextmanager
-def _load_progress_hook(llama_cpp: object, on_progress: Callable[[float], bool]) -> Iterator[None]:
-    """Give llama.cpp a progress callback for one load.
+def _load_progress_hook(
+    llama_cpp: object, on_progress: Callable[[float], bool], *, plain_buffers: bool = False
+) -> Iterator[None]:
+    """Give llama.cpp a progress callback (and, if asked, plain weight buffers) for one load.
 
     llama-cpp-python does not expose llama.cpp's model-load progress callback; it builds its
     params from `llama_model_default_params()`, so for the duration of one load (under a lock,
@@ -130,6 +132,8 @@ def _load_progress_hook(llama_cpp: object, on_progress: Callable[[float], bool])
     def params_with_progress() -> object:
         params = original()
         params.progress_callback = _callback
+        if plain_buffers:
+            params.use_extra_bufts = False
         return params
 
     with _LOAD_LOCK:
@@ -169,8 +173,13 @@ class LlamaEngine:
         chat_template: str | None = None,
         progress: LoadProgress | None = None,
         cancel: Cancellation | None = None,
+        plain_buffers: bool = False,
     ) -> LoadedModel:
-        """Load a model (validated beforehand); a no-op if it is already loaded the same way."""
+        """Load a model (validated beforehand); a no-op if it is already loaded the same way.
+
+        plain_buffers: skip llama.cpp's repacked weight buffers, for models whose import check
+        crashed with them on this computer (core.model_probe.ProbeReport).
+        """
         path = Path(path)
         if self._loaded and self._loaded.path == path and self._loaded.n_ctx == n_ctx:
             return self._loaded
@@ -187,7 +196,10 @@ class LlamaEngine:
         try:
             # verbose=True keeps llama-cpp-python away from its fd redirection; the few Python
             # prints it makes while loading are captured and logged instead.
-            with _load_progress_hook(llama_cpp, on_progress), contextlib.redirect_stderr(captured):
+            with (
+                _load_progress_hook(llama_cpp, on_progress, plain_buffers=plain_buffers),
+                contextlib.redirect_stderr(captured),
+            ):
                 llm = llama_cpp.Llama(  # type: ignore[attr-defined]
                     model_path=str(path),
                     n_ctx=n_ctx,

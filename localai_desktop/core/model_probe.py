@@ -7,7 +7,9 @@ import json
 import logging
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from localai_desktop.core.child_process import child_env, module_command
 from localai_desktop.core.errors import ModelLoadError
@@ -16,22 +18,64 @@ logger = logging.getLogger(__name__)
 
 # The probe's own child flag, from before core.child_process; frozen entry points still honour it.
 PROBE_CHILD_FLAG = "--localai-probe-model"
+PLAIN_BUFFERS_FLAG = "--plain-buffers"
 _TODO = (
     "Download the model again or choose another one. "
     "A newer version of LocalAI Desktop may support it."
 )
 
 
-def probe_load(path: Path, timeout_s: float = 120) -> None:
-    """Load the model with llama.cpp in a child process; raise ModelLoadError if that fails.
+@dataclass(frozen=True)
+class ProbeReport:
+    """How the model must be loaded on this computer.
+
+    plain_buffers: load without llama.cpp's extra (repacked, AMX) weight buffers. Some CPUs
+    advertise Intel AMX but fault in llama.cpp's AMX kernel on the first prompt (seen on
+    virtual machines with Xeon CPUs; quantized models only), which kills the whole process.
+    """
+
+    plain_buffers: bool = False
+
+
+def probe_load(path: Path, timeout_s: float = 120) -> ProbeReport:
+    """Load the model and run a short prompt in a child process; say how it loads safely.
 
     llama.cpp calls abort() on some malformed files (for example a vocabulary with a repeated
-    token); in a child process that costs a child, not the app and the user's unsaved work.
+    token), and on some CPUs crashes on the first prompt of a quantized model; in a child
+    process that costs a child, not the app and the user's unsaved work. When the prompt
+    crashes but works with plain weight buffers, the report says so and the engine loads the
+    model that way. Raises ModelLoadError when the model cannot be used at all.
     """
     path = Path(path)
+    report, child = _run_child(path, timeout_s, plain_buffers=False)
+    if report.get("ok") is True and child.returncode == 0:
+        return ProbeReport()
+    if report.get("stage") == "loaded" and _killed_by_signal(child.returncode):
+        # The load worked and the first prompt crashed: try once more without extra buffers.
+        logger.warning(
+            "model probe of %s crashed on its first prompt (exit code %s); retrying with plain "
+            "weight buffers; stderr: %s",
+            path,
+            child.returncode,
+            _tail(child.stderr),
+        )
+        report, child = _run_child(path, timeout_s, plain_buffers=True)
+        if report.get("ok") is True and child.returncode == 0:
+            return ProbeReport(plain_buffers=True)
+    _raise_for(path, report, child)
+
+
+def _killed_by_signal(returncode: int) -> bool:
+    # POSIX: a negative signal number; Windows: an NTSTATUS such as 0xC0000005 (access violation).
+    return returncode < 0 or returncode > 255
+
+
+def _run_child(
+    path: Path, timeout_s: float, *, plain_buffers: bool
+) -> tuple[dict[str, object], subprocess.CompletedProcess[bytes]]:
     try:
         child = subprocess.run(
-            _child_command(path),
+            _child_command(path, plain_buffers=plain_buffers),
             capture_output=True,
             timeout=timeout_s,
             env=child_env(),
@@ -49,10 +93,12 @@ def probe_load(path: Path, timeout_s: float = 120) -> None:
         ) from None
     except OSError as exc:
         raise ModelLoadError(f"The model check could not be started ({exc}).", _TODO) from None
+    return _last_json_line(child.stdout), child
 
-    report = _last_json_line(child.stdout)
-    if report.get("ok") is True and child.returncode == 0:
-        return
+
+def _raise_for(
+    path: Path, report: dict[str, object], child: subprocess.CompletedProcess[bytes]
+) -> NoReturn:
     logger.warning(
         "model probe of %s failed (exit code %s): %s; stderr: %s",
         path,
@@ -75,9 +121,10 @@ def probe_load(path: Path, timeout_s: float = 120) -> None:
     )
 
 
-def _child_command(path: Path) -> list[str]:
+def _child_command(path: Path, *, plain_buffers: bool = False) -> list[str]:
     # `python -m` from source; the frozen app's own executable with its run-module flag.
-    return module_command("localai_desktop.core.model_probe", str(path))
+    extra = [PLAIN_BUFFERS_FLAG] if plain_buffers else []
+    return module_command("localai_desktop.core.model_probe", str(path), *extra)
 
 
 def _last_json_line(stdout: bytes) -> dict[str, object]:
@@ -98,9 +145,16 @@ def _tail(output: bytes | str | None, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _load(path: str) -> dict[str, object]:
-    """The child's work: load the model and a small context, report what llama.cpp said."""
+def _load(path: str, *, plain_buffers: bool = False) -> dict[str, object]:
+    """The child's work: load the model, run a short prompt, report what llama.cpp said.
+
+    Prints {"stage": "loaded"} between the two, so the parent can tell a crash on the first
+    prompt (see ProbeReport) from a crash while reading the file.
+    """
     import llama_cpp
+
+    if plain_buffers:
+        use_plain_weight_buffers(llama_cpp)
 
     errors: list[str] = []
 
@@ -124,8 +178,33 @@ def _load(path: str) -> dict[str, object]:
         )
     except Exception as exc:
         return {"ok": False, "error": _reason(errors) or str(exc)}
-    model.close()
+    print(json.dumps({"stage": "loaded"}), flush=True)
+    try:
+        # Encoder-only models (BERT embeddings) have no prompt to decode.
+        if llama_cpp.llama_model_has_decoder(model.model):
+            model.eval(model.tokenize(b"Hello, how are you?", add_bos=True)[:8])
+    except Exception as exc:
+        return {"ok": False, "error": _reason(errors) or str(exc)}
+    finally:
+        model.close()
     return {"ok": True}
+
+
+def use_plain_weight_buffers(llama_cpp: object) -> None:
+    """Make every later load in this process skip llama.cpp's extra weight buffers.
+
+    llama-cpp-python builds its params from `llama_model_default_params()`; for the child,
+    which loads one model and exits, replacing that function for good is enough.
+    """
+    low_level = llama_cpp.llama_cpp  # type: ignore[attr-defined]
+    original = low_level.llama_model_default_params
+
+    def params_without_extra_buffers() -> object:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    low_level.llama_model_default_params = params_without_extra_buffers
 
 
 def _reason(errors: list[str]) -> str:
@@ -140,11 +219,13 @@ def _reason(errors: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Child entry: load argv[0] and print one JSON line {"ok": ...}; exit code 0 or 1."""
     args = sys.argv[1:] if argv is None else argv
+    plain_buffers = PLAIN_BUFFERS_FLAG in args
+    args = [a for a in args if a != PLAIN_BUFFERS_FLAG]
     if len(args) != 1:
         print(json.dumps({"ok": False, "error": "usage: model_probe PATH"}), flush=True)
         return 2
     try:
-        report = _load(args[0])
+        report = _load(args[0], plain_buffers=plain_buffers)
     except Exception as exc:  # the report must always be written; the parent logs the details
         report = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     print(json.dumps(report), flush=True)

@@ -23,7 +23,7 @@ from localai_desktop.core.gguf_info import (
     read_gguf_info,
     sha256_of_file,
 )
-from localai_desktop.core.model_probe import probe_load
+from localai_desktop.core.model_probe import ProbeReport, probe_load
 from localai_desktop.core.storage.db import Database
 from localai_desktop.core.storage.tables import ModelRow
 from localai_desktop.core.units import format_bytes
@@ -71,6 +71,8 @@ class LocalModel:
     is_embedding_model: bool
     added_at: datetime
     source: dict[str, Any] = field(default_factory=dict)
+    # Load without llama.cpp's repacked weight buffers (see core.model_probe.ProbeReport).
+    plain_buffers: bool = False
 
     @property
     def has_chat_template(self) -> bool:
@@ -98,6 +100,7 @@ class LocalModel:
             "file_exists": self.file_exists,
             "added_at": self.added_at.isoformat(),
             "source": self.source,
+            "plain_buffers": self.plain_buffers,
         }
 
 
@@ -118,6 +121,7 @@ def _local_model(row: ModelRow) -> LocalModel:
         is_embedding_model=row.is_embedding_model,
         added_at=row.added_at,
         source=json.loads(row.source or "{}"),
+        plain_buffers=bool(row.plain_buffers),
     )
 
 
@@ -178,8 +182,9 @@ class ModelRegistry:
         self._check_name_free(display_name)
         # Refuse what cannot run here before the probe tries (and fails) to allocate it.
         check_fits_in_memory(info, min(info.context_length or 2048, 2048))
+        load_report = ProbeReport()
         if probe:
-            probe_load(source, timeout_s=probe_timeout_for(info.file_size))
+            load_report = probe_load(source, timeout_s=probe_timeout_for(info.file_size))
         progress("checking", 1, 1)
 
         def on_hash(done: int, total: int) -> None:
@@ -193,7 +198,14 @@ class ModelRegistry:
         if copy:
             final_path = self._copy_into_models_dir(source, info, progress, should_cancel)
         try:
-            return self._insert(display_name, final_path, copy, sha256, info)
+            return self._insert(
+                display_name,
+                final_path,
+                copy,
+                sha256,
+                info,
+                plain_buffers=load_report.plain_buffers,
+            )
         except BaseException:
             if copy:
                 final_path.unlink(missing_ok=True)
@@ -298,7 +310,14 @@ class ModelRegistry:
         return target
 
     def _insert(
-        self, name: str, path: Path, copied: bool, sha256: str, info: GgufInfo
+        self,
+        name: str,
+        path: Path,
+        copied: bool,
+        sha256: str,
+        info: GgufInfo,
+        *,
+        plain_buffers: bool = False,
     ) -> LocalModel:
         with self._db.session() as session:
             row = ModelRow(
@@ -315,6 +334,7 @@ class ModelRegistry:
                 chat_template=info.chat_template,
                 is_embedding_model=info.is_embedding_model,
                 source="{}",
+                plain_buffers=plain_buffers,
                 added_at=utcnow(),
             )
             session.add(row)

@@ -211,6 +211,7 @@ class FineTuneService:
                 name=name,
                 base_model_path=str(base.path),
                 base_model_sha256=base.sha256,
+                base_model_plain_buffers=base.plain_buffers,
                 settings=settings,
                 train_file=str(folder / "train.jsonl"),
                 validation_file=str(folder / "validation.jsonl"),

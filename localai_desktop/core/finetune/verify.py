@@ -29,7 +29,12 @@ def answer_before_and_after(
     info = read_gguf_info(base_path)
     n_ctx = max(256, min(info.context_length or 2048, spec.settings.max_length + 128))
     engine = LlamaEngine()
-    engine.load(base_path, n_ctx=n_ctx, chat_template=info.chat_template)
+    engine.load(
+        base_path,
+        n_ctx=n_ctx,
+        chat_template=info.chat_template,
+        plain_buffers=spec.base_model_plain_buffers,
+    )
     try:
         before = [_answer(engine, example) for example in picked]
         engine.set_adapter(adapter_path, 1.0)

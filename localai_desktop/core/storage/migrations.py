@@ -223,10 +223,17 @@ def _m005_finetune(conn: Connection) -> None:
     )
 
 
+def _m006_model_load_options(conn: Connection) -> None:
+    # Set by the import check when a model's first prompt crashes llama.cpp's repacked (AMX)
+    # weight buffers on this computer but works with plain ones (core.model_probe).
+    _run(conn, "ALTER TABLE models ADD COLUMN plain_buffers BOOLEAN NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
     Migration(3, "resumable model downloads", _m003_downloads),
     Migration(4, "document collections for chat with your documents", _m004_documents),
     Migration(5, "fine-tuning jobs and LoRA adapters", _m005_finetune),
+    Migration(6, "how each model loads safely on this computer", _m006_model_load_options),
 )

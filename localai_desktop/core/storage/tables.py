@@ -29,6 +29,7 @@ class ModelRow(Base):
     chat_template: Mapped[str | None] = mapped_column(Text, nullable=True)
     is_embedding_model: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(Text, default="{}")
+    plain_buffers: Mapped[bool] = mapped_column(default=False)
     added_at: Mapped[datetime]
 
 
@@ -174,9 +175,7 @@ class DocumentFileRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    collection_id: Mapped[int] = mapped_column(
-        ForeignKey("doc_collections.id", ondelete="CASCADE")
-    )
+    collection_id: Mapped[int] = mapped_column(ForeignKey("doc_collections.id", ondelete="CASCADE"))
     path: Mapped[str] = mapped_column(Text)
     folder: Mapped[str | None] = mapped_column(Text, nullable=True)  # the folder it came with
     size: Mapped[int] = mapped_column(Integer, default=0)
