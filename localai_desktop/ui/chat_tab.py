@@ -8,8 +8,10 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QSplitter, QVBox
 
 from localai_desktop.core.conversations import STATUS_FAILED, ConversationStore, Message
 from localai_desktop.core.errors import LocalAIError
+from localai_desktop.core.finetune.adapters import AdapterRegistry
 from localai_desktop.core.generation import GenerationSettings
 from localai_desktop.core.registry import LocalModel, ModelRegistry
+from localai_desktop.ui.adapter_picker import ADAPTER_KEY, AdapterPicker
 from localai_desktop.ui.chat_requests import ChatRequests
 from localai_desktop.ui.chat_settings import ChatSettingsPanel
 from localai_desktop.ui.chat_worker import ChatWorker
@@ -39,10 +41,12 @@ class ChatTab(QWidget):
         registry: ModelRegistry,
         worker: ChatWorker,
         parent: QWidget | None = None,
+        adapters: AdapterRegistry | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
         self._registry = registry
+        self._adapters = adapters
         self._conversation_id: int | None = None
         self.requests = ChatRequests(worker, self)
         self._build()
@@ -65,6 +69,7 @@ class ChatTab(QWidget):
         header = QHBoxLayout()
         header.addWidget(self.model_picker)
         header.addWidget(self.status, 1)
+        self.adapter_picker = AdapterPicker()
         self.no_models = NoModelsNotice()
         self.no_models.models_tab_requested.connect(self.models_tab_requested)
         self.banner = Banner()
@@ -78,6 +83,7 @@ class ChatTab(QWidget):
         column = QVBoxLayout(middle)
         column.setContentsMargins(6, 0, 6, 0)
         column.addLayout(header)
+        column.addWidget(self.adapter_picker)
         column.addWidget(self.no_models)
         column.addWidget(self.banner)
         column.addWidget(self.transcript, 1)
@@ -129,7 +135,19 @@ class ChatTab(QWidget):
         self.model_picker.set_models(models)
         self.no_models.update_for(models)
         self._show_context_limit()
+        self.refresh_adapters()
         self._enable_controls()
+
+    def refresh_adapters(self) -> None:
+        """List the fine-tuned adapters of the chosen model, keeping the current choice."""
+        model = self._current_model()
+        if self._adapters is not None and model is not None:
+            self.adapter_picker.set_adapters(self._adapters.list(for_model=model))
+        else:
+            self.adapter_picker.set_adapters([])
+
+    def select_adapter(self, adapter_id: int | None) -> None:
+        self.adapter_picker.select(adapter_id)
 
     def refresh_conversations(self) -> None:
         self.conversations.set_conversations(self._store.list(), self._conversation_id)
@@ -137,6 +155,7 @@ class ChatTab(QWidget):
     def select_model(self, model_id: int | None) -> None:
         self.model_picker.select(model_id)
         self._show_context_limit()
+        self.refresh_adapters()
 
     def select_conversation(self, conversation_id: int | None) -> None:
         """Show a conversation (or none, for a fresh start) and mark it in the list."""
@@ -194,6 +213,7 @@ class ChatTab(QWidget):
         assert self._conversation_id is not None
         self.status.show_busy("Getting ready…")
         settings = self.settings_panel.settings().to_dict()
+        settings[ADAPTER_KEY] = self.adapter_picker.request_value()
         self.requests.ask(
             self._conversation_id, model.id, model.name, settings, regenerate=regenerate
         )
@@ -216,6 +236,7 @@ class ChatTab(QWidget):
             self.settings_panel.set_settings(GenerationSettings.from_dict(conversation.settings))
         if conversation.model_id is not None and self.model_picker.has(conversation.model_id):
             self.select_model(conversation.model_id)
+        self.adapter_picker.follow(conversation.messages)
         self.transcript.show_messages(conversation.messages)
         answer, text_so_far = self.requests.answer_so_far()
         if answer is not None and answer.conversation_id == conversation.id:
@@ -317,6 +338,7 @@ class ChatTab(QWidget):
     @Slot(int)
     def _on_model_picker_model_chosen(self, model_id: int) -> None:
         self._show_context_limit()
+        self.refresh_adapters()
         if self._conversation_id is not None:
             try:
                 self._store.update(self._conversation_id, model_id=model_id)

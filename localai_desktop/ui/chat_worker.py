@@ -9,10 +9,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from localai_desktop.core.chat import ChatService
+from localai_desktop.core.chat import AdapterChoice, ChatService
 from localai_desktop.core.conversations import ConversationStore, Message
 from localai_desktop.core.engine import LlamaEngine
 from localai_desktop.core.errors import LocalAIError
+from localai_desktop.core.finetune.adapters import AdapterRegistry
 from localai_desktop.core.generation import Cancellation, GenerationSettings
 from localai_desktop.core.registry import ModelRegistry
 
@@ -73,18 +74,24 @@ class ChatWorker(QObject):
         store: ConversationStore,
         registry: ModelRegistry,
         engine: LlamaEngine | None = None,
+        adapters: AdapterRegistry | None = None,
     ) -> None:
         super().__init__()
-        self._service = ChatService(store, registry, engine or LlamaEngine())
+        self._service = ChatService(store, registry, engine or LlamaEngine(), adapters)
         self._lock = threading.Lock()
         self._cancel_events: dict[int, Cancellation] = {}
         self._cancelled_through = 0
         self._thread: QThread | None = None
 
     @classmethod
-    def start(cls, store: ConversationStore, registry: ModelRegistry) -> ChatWorker:
+    def start(
+        cls,
+        store: ConversationStore,
+        registry: ModelRegistry,
+        adapters: AdapterRegistry | None = None,
+    ) -> ChatWorker:
         """Create a worker on its own, already running thread."""
-        worker = cls(store, registry)
+        worker = cls(store, registry, adapters=adapters)
         thread = QThread()
         thread.setObjectName("chat-worker")
         worker.moveToThread(thread)
@@ -144,7 +151,11 @@ class ChatWorker(QObject):
     def generate(
         self, request_id: int, conversation_id: int, model_id: int, settings: dict[str, Any]
     ) -> None:
-        """Answer the conversation as it stands (its newest message is the user's)."""
+        """Answer the conversation as it stands (its newest message is the user's).
+
+        `settings` holds GenerationSettings fields, plus "adapter": {"adapter": id,
+        "scale": strength} to answer with a fine-tuned adapter of the model.
+        """
         self._answer(request_id, conversation_id, model_id, settings, regenerate=False)
 
     @Slot(int, int, int, object)
@@ -184,6 +195,7 @@ class ChatWorker(QObject):
                 on_text=batcher.add,
                 cancel=cancel,
                 on_started=on_started,
+                adapter=_adapter_choice(settings),
             )
             batcher.flush()
             if message.status == "failed":
@@ -215,6 +227,13 @@ class ChatWorker(QObject):
         if event is None:
             event = self._cancel_events[request_id] = Cancellation()
         return event
+
+
+def _adapter_choice(settings: dict[str, Any]) -> AdapterChoice | None:
+    chosen = settings.get("adapter")
+    if not isinstance(chosen, dict) or chosen.get("adapter") is None:
+        return None
+    return AdapterChoice(chosen["adapter"], float(chosen.get("scale", 1.0)))
 
 
 _UNEXPECTED = (

@@ -17,12 +17,17 @@ from localai_desktop.core.catalog import Catalog, load_catalog
 from localai_desktop.core.conversations import ConversationStore
 from localai_desktop.core.downloads import DownloadManager
 from localai_desktop.core.errors import LocalAIError
+from localai_desktop.core.finetune.adapters import AdapterRegistry
+from localai_desktop.core.finetune.jobs import JobStore
+from localai_desktop.core.finetune.runner import FineTuneService
 from localai_desktop.core.paths import DataPaths
 from localai_desktop.core.registry import ModelRegistry
 from localai_desktop.core.storage import Database
 from localai_desktop.ui.chat_tab import ChatTab
 from localai_desktop.ui.chat_worker import ChatWorker
 from localai_desktop.ui.discover_panel import DiscoverPanel
+from localai_desktop.ui.finetune_tab import FineTuneTab
+from localai_desktop.ui.finetune_worker import FineTuneWorker
 from localai_desktop.ui.hub_worker import HubWorker
 from localai_desktop.ui.models_tab import ModelsTab
 
@@ -57,17 +62,25 @@ class MainWindow(QMainWindow):
         self.settings = QSettings(str(paths.root / "settings.ini"), QSettings.Format.IniFormat)
         self.store = ConversationStore(db)
         self.registry = ModelRegistry(db, paths.models)
-        self.worker = ChatWorker.start(self.store, self.registry)
+        self.adapters = AdapterRegistry(db, paths.root / "adapters")
+        self.worker = ChatWorker.start(self.store, self.registry, self.adapters)
+        self.finetune_worker = FineTuneWorker.start(
+            FineTuneService(db, self.registry, self.adapters, paths.root), self.store
+        )
         self._closed = False
         self._start_hub_services(db)
 
-        self.chat_tab = ChatTab(self.store, self.registry, self.worker)
+        self.chat_tab = ChatTab(self.store, self.registry, self.worker, adapters=self.adapters)
         self.models_tab = ModelsTab(self.registry, self.discover)
+        self.finetune_tab = FineTuneTab(
+            self.registry, self.store, self.adapters, JobStore(db), self.finetune_worker
+        )
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Sections")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.chat_tab, "Chat")
         self.tabs.addTab(self.models_tab, "Models")
+        self.tabs.addTab(self.finetune_tab, "Fine-tune")
         self.setCentralWidget(self.tabs)
 
         # Every signal that crosses from one tab to another is wired here, and only here.
@@ -75,6 +88,9 @@ class MainWindow(QMainWindow):
         self.chat_tab.models_tab_requested.connect(self._on_chat_tab_models_tab_requested)
         self.discover.chat_requested.connect(self._on_discover_chat_requested)
         self.models_tab.models_changed.connect(self._on_models_tab_models_changed)
+        self.models_tab.models_changed.connect(self.finetune_tab.refresh_models)
+        self.finetune_tab.adapters_changed.connect(self.chat_tab.refresh_adapters)
+        self.finetune_tab.chat_requested.connect(self._on_finetune_tab_chat_requested)
         self._chat_when_model_arrives: set[int] | None = None  # model ids known before
         self._build_menus()
 
@@ -165,6 +181,8 @@ class MainWindow(QMainWindow):
             self.downloads.shutdown()
             self.discover.shutdown()
             self.hub_worker.shutdown()
+            # A training run stops at its next step and keeps a checkpoint to resume from.
+            self.finetune_worker.shutdown()
             self.worker.shutdown()
             log.info("Main window closed")
         super().closeEvent(event)
@@ -220,6 +238,12 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.models_tab)
         if not self.registry.list():
             self.models_tab.show_discover()  # nothing to chat with: start by getting a model
+
+    @Slot(int, int)
+    def _on_finetune_tab_chat_requested(self, model_id: int, adapter_id: int) -> None:
+        self._on_discover_chat_requested(model_id)
+        self.chat_tab.select_adapter(adapter_id)
+        self.chat_tab.composer.input.setFocus()
 
     @Slot(int)
     def _on_discover_chat_requested(self, model_id: int) -> None:

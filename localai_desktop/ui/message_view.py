@@ -58,6 +58,17 @@ def describe_speed(provenance: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def describe_adapter_use(provenance: Mapping[str, Any]) -> str:
+    """Which fine-tuned adapter wrote an answer: "Adapter “bluebell” at 0.80"; "" for none."""
+    name = provenance.get("adapter_name")
+    if not name:
+        return ""
+    scale = provenance.get("adapter_scale")
+    if isinstance(scale, (int, float)) and scale != 1.0:
+        return f"Adapter “{name}” at {scale:.2f}"
+    return f"Adapter “{name}”"
+
+
 def describe_status(message: Message) -> str:
     """What happened to an answer that did not finish normally; "" when it did."""
     if message.status == STATUS_STOPPED:
@@ -78,6 +89,13 @@ def describe_provenance(provenance: Mapping[str, Any]) -> str:
         lines.append(f"File: {Path(str(provenance['model_file'])).name}")
     if provenance.get("model_sha256"):
         lines.append(f"File fingerprint (SHA-256): {str(provenance['model_sha256'])[:16]}…")
+    if provenance.get("adapter_name"):
+        lines.append(
+            f"Fine-tuned adapter: {provenance['adapter_name']}, strength "
+            f"{provenance.get('adapter_scale', 1.0)}"
+        )
+        if provenance.get("adapter_sha256"):
+            lines.append(f"Adapter fingerprint: {str(provenance['adapter_sha256'])[:16]}…")
     settings = provenance.get("settings") or {}
     if settings:
         lines.append(
@@ -274,7 +292,8 @@ class MessageView(QFrame):
             self._header.setText(f"Assistant · {model}" if model else "Assistant")
             self.body.show_markdown(message.content)
         self.body.setVisible(bool(message.content) or message.role == "user")
-        self._stats.setText(describe_speed(provenance))
+        made_by = (describe_adapter_use(provenance), describe_speed(provenance))
+        self._stats.setText(" · ".join(part for part in made_by if part))
         self._stats.setToolTip(describe_provenance(provenance))
         self._stats.setVisible(bool(self._stats.text()))
         status = describe_status(message)

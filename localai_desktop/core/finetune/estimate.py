@@ -53,10 +53,13 @@ class TrainingEstimate:
 
     def describe(self) -> str:
         minutes = self.seconds / 60
-        duration = f"{minutes:.0f} minutes" if minutes >= 1.5 else f"{self.seconds:.0f} seconds"
+        if minutes >= 1.5:
+            duration = f"about {minutes:.0f} minutes"
+        else:  # "about 0 seconds" reads as broken; the trainer's start-up alone takes longer
+            duration = "about a minute" if self.seconds >= 45 else "less than a minute"
         return (
             f"About {format_bytes(self.memory_bytes)} of memory (of "
-            f"{format_bytes(self.memory_available_bytes)}) and about {duration} on the "
+            f"{format_bytes(self.memory_available_bytes)}) and {duration} on the "
             f"{self.device.upper() if self.device != 'cpu' else 'CPU'} for {self.steps} steps."
         )
 

@@ -1,0 +1,418 @@
+"""The Fine-tune tab: examples, a base model, settings, and a training run with live progress."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from localai_desktop.core.conversations import ConversationStore
+from localai_desktop.core.errors import LocalAIError
+from localai_desktop.core.finetune import stack as training_stack
+from localai_desktop.core.finetune.adapters import AdapterRegistry
+from localai_desktop.core.finetune.events import TrainingEvent
+from localai_desktop.core.finetune.jobs import FineTuneJob, JobStore
+from localai_desktop.core.finetune.runner import FineTuneResult
+from localai_desktop.core.registry import ModelRegistry
+from localai_desktop.ui.compare_view import CompareView
+from localai_desktop.ui.dataset_view import DatasetView, describe_summary
+from localai_desktop.ui.example_sources import ExamplesSection
+from localai_desktop.ui.finetune_setup import (
+    BaseModelChooser,
+    NotInstalledNotice,
+    TrainingSettingsForm,
+)
+from localai_desktop.ui.finetune_worker import FineTuneWorker, PreparedDataset
+from localai_desktop.ui.notices import Banner
+from localai_desktop.ui.training_controls import TrainingControls
+from localai_desktop.ui.training_panel import TrainingPanel
+
+RECHECK_DELAY_MS = 400  # settings are re-checked against the examples after typing pauses
+
+
+def _free_name(adapters: AdapterRegistry, wanted: str) -> str:
+    """`wanted`, or "wanted 2", "wanted 3"... when an adapter already has that name."""
+    base = wanted.strip() or "adapter"
+    name, number = base, 2
+    while adapters.name_taken(name):
+        name, number = f"{base} {number}", number + 1
+    return name
+
+
+class FineTuneTab(QWidget):
+    """Collects what a run needs, asks the worker to train, and shows what comes back."""
+
+    chat_requested = Signal(int, int)
+    """The user wants to chat with a new adapter: (base model_id, adapter_id)."""
+    adapters_changed = Signal()
+    """An adapter was added (lists of adapters elsewhere should be refreshed)."""
+
+    prepare_requested = Signal(int, object, int, object)
+    """To the worker: check examples (request_id, source, base model_id or -1, settings)."""
+    start_requested = Signal(int, int, str, int, object)
+    """To the worker: train (request_id, dataset request_id, name, model_id, settings)."""
+    resume_requested = Signal(int, int)
+    """To the worker: continue a job from its checkpoint (request_id, job_id)."""
+    discard_requested = Signal(int, int)
+    """To the worker: delete an unfinished job (request_id, job_id)."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        store: ConversationStore,
+        adapters: AdapterRegistry,
+        jobs: JobStore,
+        worker: FineTuneWorker,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._registry, self._store, self._adapters, self._jobs = registry, store, adapters, jobs
+        self._worker = worker
+        self._ids = itertools.count(1)
+        self._source: object = None  # a file path (str) or answer ids (list) being shown
+        self._dataset_request: int | None = None  # the newest check asked for
+        self._prepared: PreparedDataset | None = None
+        self._prepared_request: int | None = None  # the check `_prepared` answers
+        self._running_job: int | None = None
+        self._start_request: int | None = None
+        self._resumable: FineTuneJob | None = None
+        self._chart_job: int | None = None
+        self._stack_problem = training_stack.training_stack_problem()
+        self._build()
+        self._connect_worker()
+        self.refresh_models()
+        self.refresh_jobs()
+
+    # -- building -------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.banner = Banner()
+        self.examples = ExamplesSection("1. Examples to learn from", self._store)
+        self.examples.file_chosen.connect(self._on_examples_file_chosen)
+        self.examples.answers_chosen.connect(self._on_examples_answers_chosen)
+
+        self.base_chooser = BaseModelChooser()
+        self.base_chooser.model_chosen.connect(self._on_base_chooser_model_chosen)
+        self.settings_form = TrainingSettingsForm()
+        self.settings_form.settings_changed.connect(self._on_settings_form_settings_changed)
+        self.settings_form.name_changed.connect(self._on_settings_form_name_changed)
+
+        self.controls = TrainingControls("4. Training")
+        self.controls.start_clicked.connect(self._on_controls_start_clicked)
+        self.controls.cancel_clicked.connect(self._on_controls_cancel_clicked)
+        self.controls.resume_clicked.connect(self._on_controls_resume_clicked)
+        self.controls.discard_clicked.connect(self._on_controls_discard_clicked)
+
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.addWidget(self.examples)
+        column.addWidget(self._section("2. Model to teach", self.base_chooser))
+        column.addWidget(self._section("3. Settings", self.settings_form))
+        column.addWidget(self.controls)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(360)
+        scroll.setAccessibleName("Fine-tuning steps")
+
+        self.dataset_view = DatasetView()
+        self.training_panel = TrainingPanel()
+        self.compare_view = CompareView()
+        self.compare_view.chat_requested.connect(self.chat_requested)
+        self.pages = QTabWidget()
+        self.pages.setAccessibleName("Fine-tuning views")
+        self.pages.addTab(self.dataset_view, "Examples")
+        self.pages.addTab(self.training_panel, "Progress")
+        self.pages.addTab(self.compare_view, "Before and after")
+        splitter = QSplitter()
+        splitter.addWidget(scroll)
+        splitter.addWidget(self.pages)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([400, 760])
+        splitter.setChildrenCollapsible(False)
+        work = QWidget()
+        work_layout = QVBoxLayout(work)
+        work_layout.setContentsMargins(0, 0, 0, 0)
+        work_layout.addWidget(self.banner)
+        work_layout.addWidget(splitter, 1)
+
+        self.not_installed = NotInstalledNotice(training_stack.missing_training_packages())
+        self.stack = QStackedWidget()
+        self.stack.addWidget(work)
+        self.stack.addWidget(self.not_installed)
+        self.stack.setCurrentIndex(1 if self._stack_problem else 0)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.stack)
+
+        self._recheck_timer = QTimer(self)
+        self._recheck_timer.setSingleShot(True)
+        self._recheck_timer.setInterval(RECHECK_DELAY_MS)
+        self._recheck_timer.timeout.connect(self._on_recheck_timer_timeout)
+
+    @staticmethod
+    def _section(title: str, content: QWidget) -> QGroupBox:
+        box = QGroupBox(title)
+        QVBoxLayout(box).addWidget(content)
+        return box
+
+    def _connect_worker(self) -> None:
+        worker = self._worker
+        self.prepare_requested.connect(worker.prepare)
+        self.start_requested.connect(worker.start_training)
+        self.resume_requested.connect(worker.resume_training)
+        self.discard_requested.connect(worker.discard_job)
+        worker.dataset_ready.connect(self._on_worker_dataset_ready)
+        worker.request_failed.connect(self._on_worker_request_failed)
+        worker.training_started.connect(self._on_worker_training_started)
+        worker.training_event.connect(self._on_worker_training_event)
+        worker.training_ended.connect(self._on_worker_training_ended)
+        worker.training_failed.connect(self._on_worker_training_failed)
+        worker.job_discarded.connect(self._on_worker_job_discarded)
+
+    # -- what the main window and tests call ----------------------------------------------
+
+    def is_available(self) -> bool:
+        """Whether the training packages are installed (else the tab explains how)."""
+        return self._stack_problem is None
+
+    def is_training(self) -> bool:
+        return self._running_job is not None or self._start_request is not None
+
+    def refresh_models(self) -> None:
+        before = self.base_chooser.current_id()
+        self.base_chooser.set_models(self._registry.list())
+        if self.base_chooser.current_id() != before:
+            self._recheck()
+        self._update_controls()
+
+    def refresh_jobs(self) -> None:
+        """Offer to resume the newest unfinished job (one left by a closed app, too)."""
+        if self.is_training():
+            return
+        try:
+            jobs = [j for j in self._jobs.list() if j.resumable]
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+            return
+        self._resumable = jobs[0] if jobs else None
+        self._update_controls()
+
+    def load_file(self, path: Path) -> None:
+        """Read a dataset file and check it against the chosen model."""
+        if not self.settings_form.name():
+            self.settings_form.set_name(_free_name(self._adapters, path.stem))
+        self._check(str(path))
+
+    def load_answers(self, message_ids: list[int]) -> None:
+        self._check(list(message_ids))
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _check(self, source: object) -> None:
+        self._source = source
+        self._recheck()
+
+    def _recheck(self) -> None:
+        if self._source is None:
+            return
+        self._recheck_timer.stop()
+        self._dataset_request = next(self._ids)
+        base = self.base_chooser.current_id()
+        self.examples.show_text("Checking the examples…")
+        self.prepare_requested.emit(
+            self._dataset_request,
+            self._source,
+            base if base is not None else -1,
+            self.settings_form.settings().to_dict(),
+        )
+        self._update_controls()
+
+    def _start_blocker(self) -> str:
+        """Why Start is not possible now, in words ("" when it is)."""
+        prepared = self._prepared
+        if prepared is None or self._dataset_request is None:
+            return "Import examples or pick answers from your chats first."
+        if self._prepared_request != self._dataset_request:
+            return "Checking the examples…"
+        if self.base_chooser.current_id() is None:
+            return "Import a model that can be fine-tuned in the Models tab first."
+        if not prepared.summary.train:
+            return "None of the examples can be used; fix the rows marked in red."
+        if prepared.problem:
+            return prepared.problem
+        name = self.settings_form.name()
+        if not name:
+            return "Give the adapter a name."
+        if self._adapters.name_taken(name):
+            return f"You already have an adapter called “{name}”; choose another name."
+        if self._resumable is not None and self._resumable.name == name:
+            return f"An unfinished training is called “{name}”: resume or discard it first."
+        return ""
+
+    def _update_controls(self) -> None:
+        running = self.is_training()
+        for widget in (self.examples, self.base_chooser, self.settings_form):
+            widget.setEnabled(not running)
+        self.controls.set_state(
+            running=running,
+            can_cancel=self._running_job is not None,
+            blocker="" if running else self._start_blocker(),
+            unfinished=self._resumable,
+        )
+
+    def _begin_run(self, *, fresh: bool, name: str) -> None:
+        self.banner.hide()
+        self.training_panel.begin(fresh=fresh, name=name)
+        self.pages.setCurrentWidget(self.training_panel)
+        self._update_controls()
+
+    # -- slots: the user ------------------------------------------------------------------
+
+    @Slot(str)
+    def _on_examples_file_chosen(self, path: str) -> None:
+        self.load_file(Path(path))
+
+    @Slot(object)
+    def _on_examples_answers_chosen(self, message_ids: list[int]) -> None:
+        if not self.settings_form.name():
+            self.settings_form.set_name(_free_name(self._adapters, "my answers"))
+        self.load_answers(message_ids)
+
+    @Slot(int)
+    def _on_base_chooser_model_chosen(self, _model_id: int) -> None:
+        self._recheck()
+
+    @Slot()
+    def _on_settings_form_settings_changed(self) -> None:
+        if self._source is not None:
+            # The split and the length checks depend on the settings: no Start until rechecked.
+            self._prepared_request = None
+            self._recheck_timer.start()
+            self._update_controls()
+
+    @Slot()
+    def _on_recheck_timer_timeout(self) -> None:
+        self._recheck()
+
+    @Slot(str)
+    def _on_settings_form_name_changed(self, _name: str) -> None:
+        self._update_controls()
+
+    @Slot()
+    def _on_controls_start_clicked(self) -> None:
+        base = self.base_chooser.current_id()
+        if self._start_blocker() or base is None or self._dataset_request is None:
+            return
+        self._start_request = next(self._ids)
+        name = self.settings_form.name()
+        self.start_requested.emit(
+            self._start_request,
+            self._dataset_request,
+            name,
+            base,
+            self.settings_form.settings().to_dict(),
+        )
+        self._chart_job = None
+        self._begin_run(fresh=True, name=name)
+
+    @Slot()
+    def _on_controls_cancel_clicked(self) -> None:
+        self._worker.cancel_training()
+        self.controls.set_stopping()
+        self.training_panel.phase.setText("Stopping after the current step…")
+
+    @Slot()
+    def _on_controls_resume_clicked(self) -> None:
+        job = self._resumable
+        if job is None or self.is_training():
+            return
+        self._start_request = next(self._ids)
+        self.resume_requested.emit(self._start_request, job.id)
+        self._begin_run(fresh=self._chart_job != job.id, name=job.name)
+
+    @Slot()
+    def _on_controls_discard_clicked(self) -> None:
+        if self._resumable is not None and not self.is_training():
+            self.discard_requested.emit(next(self._ids), self._resumable.id)
+
+    # -- slots: the worker ----------------------------------------------------------------
+
+    @Slot(int, object)
+    def _on_worker_dataset_ready(self, request_id: int, prepared: PreparedDataset) -> None:
+        if request_id != self._dataset_request:
+            return  # an older check; a newer one is on its way
+        self._prepared, self._prepared_request = prepared, request_id
+        self.dataset_view.show_rows(prepared.rows, prepared.summary)
+        self.examples.show_text(describe_summary(prepared.summary, short=True))
+        if prepared.estimate is not None and not prepared.problem:
+            self.base_chooser.show_estimate(prepared.estimate.describe(), refusal=False)
+        else:
+            self.base_chooser.show_estimate(prepared.problem or "", refusal=True)
+        if not self.is_training():
+            self.pages.setCurrentWidget(self.dataset_view)
+        self._update_controls()
+
+    @Slot(int, str)
+    def _on_worker_request_failed(self, request_id: int, message: str) -> None:
+        if request_id == self._dataset_request:
+            self._prepared = self._prepared_request = None
+            self.dataset_view.clear()
+            self.examples.show_text("The examples could not be read; see the message above.")
+        elif request_id == self._start_request:
+            self._start_request = None
+            self.training_panel.show_stopped("The training did not start.")
+        self.banner.show_error(message)
+        self.refresh_jobs()
+        self._update_controls()
+
+    @Slot(int, object)
+    def _on_worker_training_started(self, request_id: int, job: FineTuneJob) -> None:
+        if request_id != self._start_request:
+            return
+        self._running_job, self._chart_job = job.id, job.id
+        self._update_controls()
+
+    @Slot(int, object)
+    def _on_worker_training_event(self, job_id: int, event: TrainingEvent) -> None:
+        if job_id == self._running_job:
+            self.training_panel.show_event(event)
+
+    @Slot(int, object)
+    def _on_worker_training_ended(self, job_id: int, result: FineTuneResult) -> None:
+        if job_id != self._running_job:
+            return
+        self._running_job = self._start_request = None
+        if result.adapter is not None:
+            self._resumable = None
+            self.compare_view.show_adapter(result.adapter)
+            self.pages.setCurrentWidget(self.compare_view)
+            self.adapters_changed.emit()
+        else:
+            self._resumable = result.job
+        self.refresh_jobs()
+        self._update_controls()
+
+    @Slot(int, str)
+    def _on_worker_training_failed(self, job_id: int, message: str) -> None:
+        if job_id != self._running_job:
+            return
+        self._running_job = self._start_request = None
+        self.training_panel.show_stopped(f"Training stopped: {message}")
+        self.banner.show_error(message)
+        self.refresh_jobs()
+        self._update_controls()
+
+    @Slot(int)
+    def _on_worker_job_discarded(self, _job_id: int) -> None:
+        self.refresh_jobs()
