@@ -111,14 +111,18 @@ def indexing(library: DocumentLibrary, folder: Path) -> tuple[dict[str, Any], li
     ids, _ = library.store.load_vectors(collection.id, embedder.dimension)
     stored = library.store.chunks([int(i) for i in ids])
     texts = [Chunk(c.ordinal, c.text, c.page, c.heading, 0).embedding_text for c in stored.values()]
+    # The baseline embeds every other passage, twice (the machine's load changes over time);
+    # its words/s is compared with indexing's.
+    sample = texts[::2]
+    sample_words = sum(len(t.split()) for t in sample)
     raw: list[float] = []
     for _ in range(2):
         load.start()
         started = time.perf_counter()
-        embedder.embed_documents(texts)
+        embedder.embed_documents(sample)
         raw.append(time.perf_counter() - started)
     raw_load = load.stop()
-    raw_seconds = statistics.mean(raw)
+    raw_words_per_s = sample_words / statistics.mean(raw)
     return {
         "files": report.indexed,
         "pages": report.pages,
@@ -127,7 +131,9 @@ def indexing(library: DocumentLibrary, folder: Path) -> tuple[dict[str, Any], li
         "index_seconds": report.seconds,
         "embed_seconds_inside_indexing": report.embed_seconds,
         "raw_embed_seconds": raw,
-        "overhead": report.seconds / raw_seconds - 1,
+        "raw_words_per_s": raw_words_per_s,
+        "overhead": raw_words_per_s / (report.words / report.seconds) - 1,
+        "overhead_within_run": report.seconds / report.embed_seconds - 1,
         "foreign_load_indexing": index_load,
         "foreign_load_raw": raw_load,
         "tokens": embedder.embedded_tokens,
@@ -295,7 +301,7 @@ def print_report(speed: dict[str, Any], scores: dict[str, Any], sizes: dict[int,
         f"\nRelevance gate: answer passage marked relevant {marked:.0%}; "
         f"unrelated questions with nothing relevant {nothing:.0%}."
     )
-    raw = statistics.mean(speed["raw_embed_seconds"])
+    raw_words = speed["raw_words_per_s"]
     print("\n### Indexing throughput (same model, same passages)\n")
     rows = [
         [
@@ -306,19 +312,21 @@ def print_report(speed: dict[str, Any], scores: dict[str, Any], sizes: dict[int,
             f"{speed['foreign_load_indexing']:.0%}",
         ],
         [
-            "baseline: embed the passages only",
-            f"{raw:.1f} ({', '.join(f'{s:.1f}' for s in speed['raw_embed_seconds'])})",
-            f"{speed['pages'] / raw:.2f}",
-            f"{speed['words'] / raw:.0f}",
+            "baseline: embed every other passage only (twice)",
+            " + ".join(f"{s:.1f}" for s in speed["raw_embed_seconds"]),
+            f"{speed['pages'] * raw_words / speed['words']:.2f}",
+            f"{raw_words:.0f}",
             f"{speed['foreign_load_raw']:.0%}",
         ],
     ]
     print(benchlib.markdown_table(["path", "seconds", "pages/s", "words/s", "foreign load"], rows))
     print(
         f"\n{speed['files']} files, {speed['pages']} PDF pages, {speed['words']} words, "
-        f"{speed['chunks']} passages. Overhead of parsing, chunking and storage on top of "
-        f"embedding: {speed['overhead']:+.1%} (goal < 15%); time inside the model during "
-        f"indexing: {speed['embed_seconds_inside_indexing']:.1f} s."
+        f"{speed['chunks']} passages. Parsing, chunking and storage on top of embedding: "
+        f"{speed['overhead_within_run']:+.1%} within the indexing run (time inside the model: "
+        f"{speed['embed_seconds_inside_indexing']:.1f} s), {speed['overhead']:+.1%} against "
+        "the separate baseline's words/s (goal < 15%; the separate figure moves with the "
+        "machine's load: see the foreign load column)."
     )
     print("\n### Retrieval latency (query embedding + BM25 + vectors + fusion), ms\n")
     rows = []

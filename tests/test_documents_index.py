@@ -304,3 +304,24 @@ def test_deleting_a_collection_leaves_the_files_alone(
     finally:
         raw.close()
     assert rows == 0
+
+
+def test_a_second_indexing_run_of_the_same_collection_is_refused(
+    library: DocumentLibrary, tmp_path: Path
+) -> None:
+    library.add_paths("Guidelines", [docs.write_markdown(tmp_path / "asthma.md")])
+    refusals: list[str] = []
+
+    def try_again(_progress: IndexProgress) -> None:
+        if not refusals:
+            with pytest.raises(LocalAIError) as caught:
+                library.index("Guidelines")
+            refusals.append(caught.value.message)
+
+    report = library.index("Guidelines", IndexingState(on_progress=try_again))
+    assert report.indexed == 1
+    assert refusals == [
+        "The collection 'Guidelines' is already being indexed. "
+        "Wait for it to finish; new files are picked up by the next run."
+    ]
+    assert library.index("Guidelines").indexed == 0  # free again afterwards

@@ -74,6 +74,7 @@ class DocumentLibrary:
         self.registry = registry
         self._embedders: dict[Path, Embedder] = {}
         self._lock = threading.Lock()
+        self._indexing: set[int] = set()
         self.indexer = Indexer(self.store, self.embedder_for)
         self.retriever = Retriever(self.store, self.embedder_for)
 
@@ -184,8 +185,24 @@ class DocumentLibrary:
         )
 
     def index(self, name_or_id: str | int, state: IndexingState | None = None) -> IndexReport:
-        """Index what is pending (blocking; cancel through ``state``)."""
-        return self.indexer.run(self.get(name_or_id).id, state)
+        """Index what is pending (blocking; cancel through ``state``).
+
+        One run per collection at a time: a second one while the first runs is refused. Files
+        added while a run is going wait for the next run.
+        """
+        collection = self.get(name_or_id)
+        with self._lock:
+            if collection.id in self._indexing:
+                raise LocalAIError(
+                    f"The collection '{collection.name}' is already being indexed.",
+                    "Wait for it to finish; new files are picked up by the next run.",
+                )
+            self._indexing.add(collection.id)
+        try:
+            return self.indexer.run(collection.id, state)
+        finally:
+            with self._lock:
+                self._indexing.discard(collection.id)
 
     # -- search -------------------------------------------------------------------------------
 
