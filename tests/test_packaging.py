@@ -138,6 +138,20 @@ def test_every_child_module_can_run_as_a_script() -> None:
         assert 'if __name__ == "__main__":' in source, f"{module} cannot run as a child"
 
 
+def test_a_packaged_app_without_fine_tuning_does_not_tell_people_to_pip_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from localai_desktop.core.finetune import stack
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(stack.importlib.util, "find_spec", lambda name, *a: None)
+    problem = stack.training_stack_problem()
+    assert problem is not None and "edition" in problem and "pip" not in problem
+    with pytest.raises(stack.TrainingUnavailableError) as caught:
+        stack.require_training_stack()
+    assert "not included in this edition" in caught.value.message
+
+
 # -- build scripts ----------------------------------------------------------------------------
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 
+from localai_desktop.core.child_process import is_frozen
 from localai_desktop.core.errors import LocalAIError
 
 INSTALL_HINT = "pip install 'localai-desktop[finetune]'"
+# A packaged app cannot pip-install; fine-tuning comes with its larger edition (packaging/).
+FROZEN_HINT = "Download the edition of LocalAI Desktop that includes fine-tuning (about 1 GB)"
 TRAINING_PACKAGES = ("torch", "transformers", "peft")
 
 # GGUF architectures transformers can load and whose linear layers the exporter can name for
@@ -28,6 +31,8 @@ def training_stack_problem() -> str | None:
     missing = missing_training_packages()
     if not missing:
         return None
+    if is_frozen():
+        return f"Fine-tuning is not included in this edition of the app. {FROZEN_HINT}."
     return (
         f"Fine-tuning needs extra packages that are not installed ({', '.join(missing)}). "
         f"Install them with: {INSTALL_HINT}"
@@ -39,6 +44,11 @@ def require_training_stack() -> None:
     problem = training_stack_problem()
     if problem is not None:
         missing = ", ".join(missing_training_packages())
+        if is_frozen():
+            raise TrainingUnavailableError(
+                "Fine-tuning is not included in this edition of the app.",
+                f"{FROZEN_HINT}, or use the app's Python package with the finetune extra.",
+            )
         raise TrainingUnavailableError(
             f"Fine-tuning is not installed in this copy of the app (missing: {missing}).",
             f"Install it with: {INSTALL_HINT} (about 1 GB), then start the app again.",
