@@ -43,12 +43,18 @@ def open_window(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenW
     with window_opener(qtbot, monkeypatch) as opener:
         yield opener
     # The trainer is a child process: none may outlive the window.
-    leftovers = [
-        p
-        for p in psutil.Process().children(recursive=True)
-        if "trainer_child" in " ".join(p.cmdline())
-    ]
-    assert leftovers == [], f"trainer processes left running: {leftovers}"
+    assert trainer_processes() == [], "a trainer process was left running"
+
+
+def trainer_processes() -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "trainer_child" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
 
 
 def fact_dataset(path: Path) -> Path:
@@ -361,3 +367,28 @@ def test_a_file_that_is_not_a_dataset_is_explained_in_plain_words(
     assert "notes.txt is neither a JSONL nor a CSV file" in tab.banner.text()
     assert "Use a .jsonl file" in tab.banner.text()
     assert tab.dataset_view.rows() == [] and not tab.controls.start_button.isEnabled()
+
+
+@pytest.mark.slow
+def test_closing_the_app_mid_run_keeps_a_checkpoint_to_resume_from_next_time(
+    open_window: OpenWindow, data_dir: Path, stories260k: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    pytest.importorskip("peft", reason="no training extra: pip install -e '.[finetune]'")
+    import_model(data_dir, stories260k, "stories")
+    window = open_window(data_dir)
+    settings = TrainingSettings(**{**FAST.to_dict(), "epochs": 100, "validation_share": 0.0})
+    tab = open_finetune_tab(qtbot, window, fact_dataset(tmp_path / "letters.jsonl"), settings)
+    wait_until_startable(qtbot, tab)
+    qtbot.mouseClick(tab.controls.start_button, Qt.MouseButton.LeftButton)
+    chart = tab.training_panel.chart
+    qtbot.waitUntil(lambda: len(chart.train_points()) >= 3, timeout=TRAIN_TIMEOUT_MS)
+
+    window.close()  # waits for the trainer to stop after its step and save a checkpoint
+    assert trainer_processes() == []
+
+    again = open_window(data_dir)
+    again.tabs.setCurrentWidget(again.finetune_tab)
+    controls = again.finetune_tab.controls
+    assert controls.resume_button.isVisible() and controls.resume_button.isEnabled()
+    assert "Unfinished: “letters” stopped at step" in controls.unfinished.text()
+    assert again.adapters.list() == []
