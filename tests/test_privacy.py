@@ -267,6 +267,12 @@ def test_the_desktop_app_makes_no_connection_from_start_to_chat_to_quit(
     window.tabs.setCurrentWidget(window.chat_tab)
     window.chat_tab.select_model(window.registry.list()[0].id)
     assert chat(qtbot, window, "Once upon a time").status == "complete"
+    # The Fine-tune tab reads and checks a dataset against the model (tokenized here).
+    window.tabs.setCurrentWidget(window.finetune_tab)
+    dataset = tmp_path / "clinic.jsonl"
+    dataset.write_text('{"prompt": "When?", "completion": "On Sundays."}\n' * 6, "utf-8")
+    window.finetune_tab.load_file(dataset)
+    qtbot.waitUntil(lambda: len(window.finetune_tab.dataset_view.rows()) == 6, timeout=30_000)
     # Settings: offline mode off and on, a backup written.
     dialog = session.show_settings()
     qtbot.waitExposed(dialog)
