@@ -66,7 +66,7 @@ def test_smoke_test_opens_the_window_and_exits_0(
         code = main(["--smoke-test", "--data-dir", str(data_dir)])
     assert code == 0
     out = capsys.readouterr().out
-    assert "Smoke test passed" in out and "Chat, Models" in out
+    assert "Smoke test passed" in out and "Chat, Documents, Models" in out
     assert (data_dir / "localai.db").is_file()
     assert "Starting LocalAI Desktop" in (data_dir / "logs" / "desktop.log").read_text()
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from localai_desktop.core.conversations import STATUS_INTERRUPTED, Message, utcnow
+from localai_desktop.core.documents.grounding import Retrieval
 from localai_desktop.ui.chat_worker import ChatWorker
+from localai_desktop.ui.embedding_worker import EmbeddingWorker
 
 
 class ChatRequests(QObject):
@@ -25,6 +28,9 @@ class ChatRequests(QObject):
     """To the worker: write the last answer again (same arguments as reply_requested)."""
     model_load_requested = Signal(int, int, int)
     """To the worker: load (request_id, model_id, context_length) ahead of time."""
+    documents_answer_requested = Signal(int, int, int, object, object, bool)
+    """To the worker: answer from found passages (request_id, conversation_id, model_id,
+    settings dict, grounding.Retrieval, whether to write the last answer again)."""
 
     model_loading = Signal(str)
     """A model started loading for a current request: (model_name)."""
@@ -34,6 +40,8 @@ class ChatRequests(QObject):
     """A model loaded ahead of time is ready: (model_name, seconds it took)."""
     answering_changed = Signal(bool)
     """An answer started (True) or stopped (False) being written."""
+    documents_search_started = Signal()
+    """The question is being looked up in the attached collections, before the answer."""
     answer_started = Signal(object)
     """The answer exists, still empty: (conversations.Message)."""
     answer_text_added = Signal(int, str)
@@ -43,9 +51,18 @@ class ChatRequests(QObject):
     request_failed = Signal(str)
     """A current request failed: (message for the user)."""
 
-    def __init__(self, worker: ChatWorker, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        worker: ChatWorker,
+        parent: QObject | None = None,
+        *,
+        embedding: EmbeddingWorker | None = None,
+    ) -> None:
         super().__init__(parent)
         self._worker = worker
+        self._embedding = embedding
+        self._search_id: int | None = None
+        self._search_request: tuple[int, int, dict[str, Any], bool] | None = None
         self._ids = itertools.count(1)
         self._reply_id: int | None = None
         self._load_id: int | None = None
@@ -64,6 +81,10 @@ class ChatRequests(QObject):
         worker.token_batch_ready.connect(self._on_worker_token_batch_ready)
         worker.reply_finished.connect(self._on_worker_reply_finished)
         worker.reply_failed.connect(self._on_worker_reply_failed)
+        self.documents_answer_requested.connect(worker.answer_from_documents)
+        if embedding is not None:
+            embedding.search_finished.connect(self._on_embedding_search_finished)
+            embedding.search_failed.connect(self._on_embedding_search_failed)
 
     # -- requests -------------------------------------------------------------------------
 
@@ -75,14 +96,25 @@ class ChatRequests(QObject):
         settings: dict[str, Any],
         *,
         regenerate: bool = False,
+        collection_ids: Sequence[int] = (),
+        question: str = "",
     ) -> None:
-        """Have the worker answer the conversation as saved (or write its last answer again)."""
+        """Have the worker answer the conversation as saved (or write its last answer again).
+
+        With `collection_ids`, the embedding worker first looks `question` up in them, and
+        the answer is written from the passages it found.
+        """
         self._reply_id = next(self._ids)
         self._conversation_id = conversation_id
         self._model_name = model_name
         self._answer = None
         self._parts = []
         self._set_answering(True)
+        if collection_ids and self._embedding is not None:
+            self._search_request = (conversation_id, model_id, settings, regenerate)
+            self._search_id = self._embedding.search(collection_ids, question)
+            self.documents_search_started.emit()
+            return
         signal = self.regeneration_requested if regenerate else self.reply_requested
         signal.emit(self._reply_id, conversation_id, model_id, settings)
 
@@ -92,7 +124,11 @@ class ChatRequests(QObject):
 
     def stop(self) -> None:
         """Stop the answer being written; the worker saves what it has."""
-        if self._answering and self._reply_id is not None:
+        if self._search_id is not None:
+            # Still searching: nothing was asked of the chat worker yet, so simply forget it.
+            self._search_id = self._search_request = self._reply_id = None
+            self._set_answering(False)
+        elif self._answering and self._reply_id is not None:
             self._worker.cancel(self._reply_id)
 
     def abandon(self) -> None:
@@ -106,6 +142,10 @@ class ChatRequests(QObject):
 
     def is_answering(self) -> bool:
         return self._answering
+
+    def is_searching(self) -> bool:
+        """Whether the question is still being looked up in the attached collections."""
+        return self._search_id is not None
 
     def answering_conversation(self) -> int | None:
         return self._conversation_id if self._answering else None
@@ -180,4 +220,25 @@ class ChatRequests(QObject):
             self._set_answering(False)
         else:
             return
+        self.request_failed.emit(error_message)
+
+    # -- slots: the embedding worker --------------------------------------------------------
+
+    @Slot(int, object)
+    def _on_embedding_search_finished(self, request_id: int, retrieval: Retrieval) -> None:
+        if request_id != self._search_id or self._search_request is None:
+            return
+        conversation_id, model_id, settings, regenerate = self._search_request
+        self._search_id = self._search_request = None
+        assert self._reply_id is not None
+        self.documents_answer_requested.emit(
+            self._reply_id, conversation_id, model_id, settings, retrieval, regenerate
+        )
+
+    @Slot(int, str)
+    def _on_embedding_search_failed(self, request_id: int, error_message: str) -> None:
+        if request_id != self._search_id:
+            return
+        self._search_id = self._search_request = self._reply_id = None
+        self._set_answering(False)
         self.request_failed.emit(error_message)

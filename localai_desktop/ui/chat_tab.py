@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from localai_desktop.core.conversations import STATUS_FAILED, ConversationStore, Message
+from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.errors import LocalAIError
 from localai_desktop.core.finetune.adapters import AdapterRegistry
 from localai_desktop.core.generation import GenerationSettings
 from localai_desktop.core.registry import LocalModel, ModelRegistry
 from localai_desktop.ui.adapter_picker import ADAPTER_KEY, AdapterPicker
+from localai_desktop.ui.chat_documents import ChatDocuments
 from localai_desktop.ui.chat_requests import ChatRequests
 from localai_desktop.ui.chat_settings import ChatSettingsPanel
 from localai_desktop.ui.chat_worker import ChatWorker
 from localai_desktop.ui.conversation_list import ConversationList
+from localai_desktop.ui.embedding_worker import EmbeddingWorker
 from localai_desktop.ui.message_input import Composer
 from localai_desktop.ui.model_picker import ModelPicker, NoModelsNotice
 from localai_desktop.ui.notices import Banner, StatusLine
@@ -30,6 +41,8 @@ class ChatTab(QWidget):
 
     models_tab_requested = Signal()
     """The user wants the Models tab, to import a model."""
+    documents_tab_requested = Signal()
+    """The user wants the Documents tab, to create or manage collections."""
     generating_changed = Signal(bool)
     """An answer started (True) or stopped (False) being written."""
     answer_finished = Signal(object)
@@ -42,13 +55,17 @@ class ChatTab(QWidget):
         worker: ChatWorker,
         parent: QWidget | None = None,
         adapters: AdapterRegistry | None = None,
+        *,
+        documents: DocumentLibrary | None = None,
+        embedding: EmbeddingWorker | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
         self._registry = registry
         self._adapters = adapters
         self._conversation_id: int | None = None
-        self.requests = ChatRequests(worker, self)
+        self.requests = ChatRequests(worker, self, embedding=embedding)
+        self.documents = ChatDocuments(documents if embedding is not None else None, self)
         self._build()
         self._connect_requests()
         self.refresh_models()
@@ -68,13 +85,19 @@ class ChatTab(QWidget):
         self.status = StatusLine()
         header = QHBoxLayout()
         header.addWidget(self.model_picker)
+        header.addWidget(self.documents.picker)
         header.addWidget(self.status, 1)
+        # A long status line is cut short rather than keep the window from getting narrower.
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.documents.attachment_changed.connect(self._on_settings_panel_settings_changed)
+        self.documents.documents_tab_requested.connect(self.documents_tab_requested)
         self.adapter_picker = AdapterPicker()
         self.no_models = NoModelsNotice()
         self.no_models.models_tab_requested.connect(self.models_tab_requested)
         self.banner = Banner()
         self.transcript = Transcript()
         self.transcript.regenerate_requested.connect(self._on_transcript_regenerate_requested)
+        self.transcript.source_requested.connect(self.documents.open_source)
         self.composer = Composer()
         self.composer.send_requested.connect(self._on_composer_send_requested)
         self.composer.stop_requested.connect(self._on_composer_stop_requested)
@@ -121,6 +144,7 @@ class ChatTab(QWidget):
         requests.model_load_progress.connect(self.status.set_fraction)
         requests.model_loaded.connect(self._on_requests_model_loaded)
         requests.answering_changed.connect(self._on_requests_answering_changed)
+        requests.documents_search_started.connect(self._on_requests_documents_search_started)
         requests.answer_started.connect(self._on_requests_answer_started)
         requests.answer_text_added.connect(self.transcript.append_to_answer)
         requests.answer_finished.connect(self._on_requests_answer_finished)
@@ -173,7 +197,10 @@ class ChatTab(QWidget):
 
     def stop(self) -> None:
         """Stop the answer being written; what it has written so far is kept."""
-        if self.requests.is_answering():
+        if self.requests.is_searching():
+            self.requests.stop()
+            self.status.show_message("Stopped before answering.")
+        elif self.requests.is_answering():
             self.requests.stop()
             self.status.show_busy("Stopping…")
 
@@ -214,8 +241,15 @@ class ChatTab(QWidget):
         self.status.show_busy("Getting ready…")
         settings = self.settings_panel.settings().to_dict()
         settings[ADAPTER_KEY] = self.adapter_picker.request_value()
+        collection_ids, question = self.documents.lookup(self._store, self._conversation_id)
         self.requests.ask(
-            self._conversation_id, model.id, model.name, settings, regenerate=regenerate
+            self._conversation_id,
+            model.id,
+            model.name,
+            settings,
+            regenerate=regenerate,
+            collection_ids=collection_ids,
+            question=question,
         )
 
     def _show_conversation(self, conversation_id: int | None) -> None:
@@ -224,6 +258,7 @@ class ChatTab(QWidget):
         if conversation_id is None:
             self.transcript.clear()
             self.settings_panel.set_system_prompt("")
+            self.documents.load({})
             return
         try:
             conversation = self._store.get(conversation_id)
@@ -234,6 +269,7 @@ class ChatTab(QWidget):
         self.settings_panel.set_system_prompt(conversation.system_prompt)
         if conversation.settings:
             self.settings_panel.set_settings(GenerationSettings.from_dict(conversation.settings))
+        self.documents.load(conversation.settings)
         if conversation.model_id is not None and self.model_picker.has(conversation.model_id):
             self.select_model(conversation.model_id)
         self.adapter_picker.follow(conversation.messages)
@@ -250,7 +286,10 @@ class ChatTab(QWidget):
             self._store.update(
                 self._conversation_id,
                 system_prompt=self.settings_panel.system_prompt(),
-                settings=self.settings_panel.settings().to_dict(),
+                settings={
+                    **self.settings_panel.settings().to_dict(),
+                    **self.documents.settings_entry(),
+                },
             )
         except LocalAIError as error:
             self.banner.show_error(error.message)
@@ -379,6 +418,11 @@ class ChatTab(QWidget):
     def _on_requests_answering_changed(self, answering: bool) -> None:
         self._enable_controls()
         self.generating_changed.emit(answering)
+
+    @Slot()
+    def _on_requests_documents_search_started(self) -> None:
+        names = ", ".join(f"“{n}”" for n in self.documents.picker.attached_names())
+        self.status.show_busy(f"Searching {names}…")
 
     @Slot(object)
     def _on_requests_answer_started(self, answer: Message) -> None:

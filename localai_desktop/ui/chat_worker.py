@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from localai_desktop.core.chat import AdapterChoice, ChatService
 from localai_desktop.core.conversations import ConversationStore, Message
+from localai_desktop.core.documents.grounding import Retrieval
 from localai_desktop.core.engine import LlamaEngine
 from localai_desktop.core.errors import LocalAIError
 from localai_desktop.core.finetune.adapters import AdapterRegistry
@@ -165,6 +166,26 @@ class ChatWorker(QObject):
         """Replace the conversation's last answer with a new one."""
         self._answer(request_id, conversation_id, model_id, settings, regenerate=True)
 
+    @Slot(int, int, int, object, object, bool)
+    def answer_from_documents(
+        self,
+        request_id: int,
+        conversation_id: int,
+        model_id: int,
+        settings: dict[str, Any],
+        retrieval: Retrieval,
+        regenerate: bool,
+    ) -> None:
+        """Answer (or answer again) from passages the embedding worker found for the question."""
+        self._answer(
+            request_id,
+            conversation_id,
+            model_id,
+            settings,
+            regenerate=regenerate,
+            retrieval=retrieval,
+        )
+
     def _answer(
         self,
         request_id: int,
@@ -173,6 +194,7 @@ class ChatWorker(QObject):
         settings: dict[str, Any],
         *,
         regenerate: bool,
+        retrieval: Retrieval | None = None,
     ) -> None:
         cancel = self._begin(request_id)
         batcher = _TokenBatcher(self, request_id)
@@ -195,6 +217,7 @@ class ChatWorker(QObject):
                 on_text=batcher.add,
                 cancel=cancel,
                 on_started=on_started,
+                retrieval=retrieval,
                 adapter=_adapter_choice(settings),
             )
             batcher.flush()

@@ -15,6 +15,7 @@ from localai_desktop.core.app_settings import (
 )
 from localai_desktop.core.catalog import Catalog, load_catalog
 from localai_desktop.core.conversations import ConversationStore
+from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.downloads import DownloadManager
 from localai_desktop.core.errors import LocalAIError
 from localai_desktop.core.finetune.adapters import AdapterRegistry
@@ -26,6 +27,8 @@ from localai_desktop.core.storage import Database
 from localai_desktop.ui.chat_tab import ChatTab
 from localai_desktop.ui.chat_worker import ChatWorker
 from localai_desktop.ui.discover_panel import DiscoverPanel
+from localai_desktop.ui.documents_tab import DocumentsTab
+from localai_desktop.ui.embedding_worker import EmbeddingWorker
 from localai_desktop.ui.finetune_tab import FineTuneTab
 from localai_desktop.ui.finetune_worker import FineTuneWorker
 from localai_desktop.ui.hub_worker import HubWorker
@@ -67,10 +70,21 @@ class MainWindow(QMainWindow):
         self.finetune_worker = FineTuneWorker.start(
             FineTuneService(db, self.registry, self.adapters, paths.root), self.store
         )
+        # Its own worker and threads own the embedding models: never the chat model's thread.
+        self.documents = DocumentLibrary(db, self.registry)
+        self.embedding_worker = EmbeddingWorker.start(self.documents)
         self._closed = False
         self._start_hub_services(db)
 
-        self.chat_tab = ChatTab(self.store, self.registry, self.worker, adapters=self.adapters)
+        self.chat_tab = ChatTab(
+            self.store,
+            self.registry,
+            self.worker,
+            adapters=self.adapters,
+            documents=self.documents,
+            embedding=self.embedding_worker,
+        )
+        self.documents_tab = DocumentsTab(self.documents, self.embedding_worker, self.settings)
         self.models_tab = ModelsTab(self.registry, self.discover)
         self.finetune_tab = FineTuneTab(
             self.registry, self.store, self.adapters, JobStore(db), self.finetune_worker
@@ -79,6 +93,7 @@ class MainWindow(QMainWindow):
         self.tabs.setAccessibleName("Sections")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.chat_tab, "Chat")
+        self.tabs.addTab(self.documents_tab, "Documents")
         self.tabs.addTab(self.models_tab, "Models")
         self.tabs.addTab(self.finetune_tab, "Fine-tune")
         self.setCentralWidget(self.tabs)
@@ -88,6 +103,12 @@ class MainWindow(QMainWindow):
         self.chat_tab.models_tab_requested.connect(self._on_chat_tab_models_tab_requested)
         self.discover.chat_requested.connect(self._on_discover_chat_requested)
         self.models_tab.models_changed.connect(self._on_models_tab_models_changed)
+        self.models_tab.models_changed.connect(self.documents_tab.refresh)
+        self.documents_tab.collections_changed.connect(self.chat_tab.documents.refresh)
+        self.documents_tab.embedding_models_requested.connect(
+            self._on_documents_tab_embedding_models_requested
+        )
+        self.chat_tab.documents_tab_requested.connect(self._on_chat_tab_documents_tab_requested)
         self.models_tab.models_changed.connect(self.finetune_tab.refresh_models)
         self.finetune_tab.adapters_changed.connect(self.chat_tab.refresh_adapters)
         self.finetune_tab.chat_requested.connect(self._on_finetune_tab_chat_requested)
@@ -100,6 +121,8 @@ class MainWindow(QMainWindow):
             self.downloads.resume_unfinished()
         except LocalAIError as error:
             self.discover.download_list.banner.show_error(error.message)
+        # Indexing that a quit or a crash interrupted continues where it stopped.
+        self.documents_tab.resume_unfinished()
 
     def _start_hub_services(self, db: Database) -> None:
         """The catalog, the Hub worker and the download manager, as the saved settings say."""
@@ -181,6 +204,9 @@ class MainWindow(QMainWindow):
             self.downloads.shutdown()
             self.discover.shutdown()
             self.hub_worker.shutdown()
+            # Indexing stops after its current batch and continues at the next start.
+            self.documents_tab.shutdown()
+            self.embedding_worker.shutdown()
             # A training run stops at its next step and keeps a checkpoint to resume from.
             self.finetune_worker.shutdown()
             self.worker.shutdown()
@@ -244,6 +270,15 @@ class MainWindow(QMainWindow):
         self._on_discover_chat_requested(model_id)
         self.chat_tab.select_adapter(adapter_id)
         self.chat_tab.composer.input.setFocus()
+
+    @Slot()
+    def _on_documents_tab_embedding_models_requested(self) -> None:
+        self.tabs.setCurrentWidget(self.models_tab)
+        self.models_tab.show_discover()
+
+    @Slot()
+    def _on_chat_tab_documents_tab_requested(self) -> None:
+        self.tabs.setCurrentWidget(self.documents_tab)
 
     @Slot(int)
     def _on_discover_chat_requested(self, model_id: int) -> None:

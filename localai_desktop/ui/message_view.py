@@ -33,6 +33,7 @@ from localai_desktop.core.conversations import (
     STATUS_STOPPED,
     Message,
 )
+from localai_desktop.ui.source_cards import SourceCards
 
 INTERRUPTED_TEXT = "Interrupted — the app closed before this answer finished"
 _CODE_BACKGROUND = QColor(0, 0, 0, 18)
@@ -198,6 +199,8 @@ class MessageView(QFrame):
 
     regenerate_requested = Signal(int)
     """The user asked for a new version of this answer: (message_id)."""
+    source_requested = Signal(object)
+    """The user clicked one of the answer's source cards: (source dict from its provenance)."""
 
     def __init__(self, message: Message, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -215,6 +218,8 @@ class MessageView(QFrame):
         self._header.setStyleSheet("font-weight: 600;")
         self.body = MessageBody()
         self.body.setAccessibleName("Your message" if is_user else "Answer")
+        self.sources = SourceCards()
+        self.sources.source_opened.connect(self.source_requested)
 
         self._stats = QLabel()
         self._stats.setStyleSheet("color: palette(placeholder-text);")
@@ -249,6 +254,7 @@ class MessageView(QFrame):
         layout.setSpacing(2)
         layout.addWidget(self._header)
         layout.addWidget(self.body)
+        layout.addWidget(self.sources)
         layout.addLayout(footer)
         self.set_message(message)
 
@@ -292,6 +298,8 @@ class MessageView(QFrame):
             self._header.setText(f"Assistant · {model}" if model else "Assistant")
             self.body.show_markdown(message.content)
         self.body.setVisible(bool(message.content) or message.role == "user")
+        # The passages an answer cites, saved with it, so they come back after a restart too.
+        self.sources.set_provenance(provenance if message.role == "assistant" else {})
         made_by = (describe_adapter_use(provenance), describe_speed(provenance))
         self._stats.setText(" · ".join(part for part in made_by if part))
         self._stats.setToolTip(describe_provenance(provenance))

@@ -16,6 +16,8 @@ class Transcript(QScrollArea):
 
     regenerate_requested = Signal(int)
     """The user asked to regenerate an answer: (message_id)."""
+    source_requested = Signal(object)
+    """The user clicked a source card under an answer: (source dict from its provenance)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,6 +111,7 @@ class Transcript(QScrollArea):
     def _add_view(self, message: Message) -> MessageView:
         view = MessageView(message, self._page)
         view.regenerate_requested.connect(self.regenerate_requested)
+        view.source_requested.connect(self.source_requested)
         # Before the trailing stretch, so messages stack from the top.
         self._layout.insertWidget(self._layout.count() - 1, view)
         self._views.append(view)
