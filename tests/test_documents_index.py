@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from localai_desktop.core.documents import indexer
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.documents.index_store import DocumentFile
 from localai_desktop.core.documents.indexer import IndexingState, IndexProgress
@@ -128,7 +129,7 @@ def test_a_2000_page_pdf_with_the_fact_near_the_end(
     assert status == "indexed" and reason is not None and "1998 of 2000 pages" in reason
     hit = library.search(["Guidelines"], "who signed the delivery note?")[0]
     assert hit.page == 1999 and "warehouse manager" in hit.text
-    assert 1999 in pages_seen
+    assert pages_seen and pages_seen[-1] == 2000  # progress went through every page
 
 
 def test_readding_a_changed_file_replaces_its_passages(
@@ -325,3 +326,25 @@ def test_a_second_indexing_run_of_the_same_collection_is_refused(
         "Wait for it to finish; new files are picked up by the next run."
     ]
     assert library.index("Guidelines").indexed == 0  # free again afterwards
+
+
+def test_progress_and_stop_reach_through_long_stretches_of_blank_pages(
+    library: DocumentLibrary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(indexer, "PROGRESS_SECONDS", 0.0)
+    pdf = docs.write_long_pdf(tmp_path / "scans.pdf", 1500, {1490: "The only typed page."})
+    cancel = Cancellation()
+    pages: list[int] = []
+
+    def on_progress(progress: IndexProgress) -> None:
+        if progress.current_page:
+            pages.append(progress.current_page)
+            assert progress.current_file_pages == 1500
+        if progress.current_page and progress.current_page >= 700:
+            cancel.set()
+
+    library.add_paths("Guidelines", [pdf])
+    report = library.index("Guidelines", IndexingState(on_progress=on_progress, cancel=cancel))
+    assert report.cancelled and 700 <= max(pages) < 1490
+    assert pages == sorted(pages)  # the page only ever moves forward
+    assert library.index("Guidelines").indexed == 1  # and the next run finishes it

@@ -16,7 +16,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from localai_desktop.core.conversations import utcnow
@@ -33,6 +32,11 @@ from localai_desktop.core.documents.index_store import (
     IndexStore,
     file_signature,
 )
+from localai_desktop.core.documents.indexing_state import (
+    IndexingState,
+    IndexProgress,
+    IndexReport,
+)
 from localai_desktop.core.documents.parsers import (
     STATUS_FAILED,
     ParsedFile,
@@ -41,80 +45,18 @@ from localai_desktop.core.documents.parsers import (
     vanished_error,
 )
 from localai_desktop.core.errors import ModelLoadError
-from localai_desktop.core.generation import Cancellation
+
+__all__ = ["IndexProgress", "IndexReport", "Indexer", "IndexingState"]
 
 log = logging.getLogger(__name__)
 
 # Chunks embedded and committed together: small enough that a kill loses seconds of work and
 # that cancel answers within one batch, large enough that commits cost little.
 BATCH_CHUNKS = 16
+# Progress while reading pages that yield no passages (blank or scanned stretches).
+PROGRESS_SECONDS = 0.25
 NO_TEXT_PDF_REASON = "No text found; OCR is not supported yet (the PDF looks scanned)."
 NO_TEXT_REASON = "The file has no text to index."
-
-
-@dataclass(frozen=True)
-class IndexProgress:
-    """Where a run is; plain data, safe to hand to another thread."""
-
-    collection_id: int
-    files_done: int
-    files_total: int
-    current_file: str | None
-    current_page: int | None
-    current_file_pages: int | None
-    pages_done: int
-    chunks_done: int
-    words_done: int
-    elapsed_s: float
-    fraction: float  # 0..1 of the run, estimated from file sizes and pages
-    eta_s: float | None  # None until there is enough to estimate from
-
-
-@dataclass(frozen=True)
-class IndexReport:
-    """What a run did."""
-
-    collection_id: int
-    indexed: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    failed: int = 0
-    pages: int = 0
-    chunks: int = 0
-    words: int = 0
-    seconds: float = 0.0
-    embed_seconds: float = 0.0
-    cancelled: bool = False
-    files: tuple[DocumentFile, ...] = field(default=())
-
-
-class IndexingState:
-    """The run's link to whoever watches it: progress out, stop requests in. No Qt."""
-
-    def __init__(
-        self,
-        on_progress: Callable[[IndexProgress], None] | None = None,
-        on_file: Callable[[DocumentFile], None] | None = None,
-        cancel: Cancellation | None = None,
-    ) -> None:
-        self._on_progress = on_progress
-        self._on_file = on_file
-        self.cancel = cancel or Cancellation()
-
-    def set_progress(self, progress: IndexProgress) -> None:
-        if self._on_progress is not None:
-            self._on_progress(progress)
-
-    def file_finished(self, file: DocumentFile) -> None:
-        """A file reached indexed, skipped or failed (or stayed indexing when stopped)."""
-        if self._on_file is not None:
-            self._on_file(file)
-
-    def request_interruption(self) -> None:
-        self.cancel.set()
-
-    def is_interruption_requested(self) -> bool:
-        return self.cancel.is_set()
 
 
 class _Cancelled(Exception):
@@ -379,10 +321,23 @@ class Indexer:
             )
             run.chunks += len(batch)
             run.words += sum(c.word_count for c in batch)
-            run.current_page = batch[-1].page
+            if batch[-1].page is not None:
+                run.current_page = max(run.current_page or 0, batch[-1].page)
             batch.clear()
             run.report()
 
+        last_report = time.perf_counter()
+
+        def on_page(page: int) -> None:
+            nonlocal last_report
+            if run.state.is_interruption_requested():
+                raise _Cancelled
+            run.current_page = max(run.current_page or 0, page)
+            if time.perf_counter() - last_report > PROGRESS_SECONDS:
+                last_report = time.perf_counter()
+                run.report()
+
+        parsed.on_page = on_page
         chunks = chunk_blocks(
             parsed.blocks(), max_tokens=collection.chunk_tokens, count_tokens=embedder.count_tokens
         )

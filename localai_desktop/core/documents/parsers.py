@@ -13,7 +13,7 @@ import codecs
 import re
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +68,9 @@ class ParsedFile:
     _blocks: Iterator[TextBlock]
     pages_without_text: int = 0
     title: str | None = None
+    # Called with each page number as it is read, text or not: a run of blank or scanned pages
+    # yields no blocks, and progress and cancel must still move through it.
+    on_page: Callable[[int], None] | None = None
 
     def blocks(self) -> Iterator[TextBlock]:
         return self._blocks
@@ -168,6 +171,8 @@ def _pdf_pages(document: object, parsed: ParsedFile) -> Iterator[TextBlock]:
                         textpage.close()
                 finally:
                     page.close()
+            if parsed.on_page is not None:
+                parsed.on_page(index + 1)
             text = _clean_pdf_text(raw)
             if not text:
                 parsed.pages_without_text += 1
