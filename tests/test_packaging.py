@@ -177,6 +177,17 @@ def test_the_platform_scripts_build_the_same_spec_and_executables() -> None:
     assert "recursesubdirs" in installer and "{app}\\localai-desktop.exe" in installer
 
 
+def test_the_spec_leaves_out_no_qt_module_the_app_imports() -> None:
+    spec = (PACKAGING / "localai_desktop.spec").read_text(encoding="utf-8")
+    excluded = set(re.findall(r'"(PySide6\.Qt\w+)"', spec))
+    assert "PySide6.QtNetwork" in excluded
+    imported = set()
+    for path in (REPO_ROOT / "localai_desktop").rglob("*.py"):
+        imported |= set(re.findall(r"PySide6\.Qt\w+", path.read_text(encoding="utf-8")))
+    assert "PySide6.QtWidgets" in imported
+    assert not imported & excluded, "the app imports a Qt module the spec leaves out"
+
+
 @pytest.mark.parametrize("script", ["build_linux.sh", "build_macos.sh", "install_llama_cpp.sh"])
 def test_shell_scripts_parse(script: str) -> None:
     result = subprocess.run(["bash", "-n", str(PACKAGING / script)], capture_output=True, text=True)
