@@ -242,6 +242,7 @@ def test_the_desktop_app_makes_no_connection_from_start_to_chat_to_quit(
     open_session: OpenSession,
     data_dir: Path,
     stories260k: Path,
+    models_dir: Path,
     qtbot: QtBot,
     tmp_path: Path,
 ) -> None:
@@ -273,6 +274,20 @@ def test_the_desktop_app_makes_no_connection_from_start_to_chat_to_quit(
     dataset.write_text('{"prompt": "When?", "completion": "On Sundays."}\n' * 6, "utf-8")
     window.finetune_tab.load_file(dataset)
     qtbot.waitUntil(lambda: len(window.finetune_tab.dataset_view.rows()) == 6, timeout=30_000)
+    # The Documents tab indexes a folder with an embedding model; a chat then cites it.
+    window.registry.import_model(models_dir / "all-MiniLM-L6-v2-Q8_0.gguf", probe=False)
+    window.documents_tab.refresh()
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "clinic.txt").write_text("The clinic opens at 8 am on weekdays.\n", "utf-8")
+    window.tabs.setCurrentWidget(window.documents_tab)
+    collection = window.documents_tab.create_collection("Clinic notes", None)
+    assert collection is not None, window.documents_tab.banner.text()
+    window.documents_tab.add_paths([str(notes)])
+    qtbot.waitUntil(lambda: not window.documents_tab.is_indexing(), timeout=120_000)
+    window.tabs.setCurrentWidget(window.chat_tab)
+    window.chat_tab.documents.picker.set_attached_by_user(collection.id, True)
+    assert chat(qtbot, window, "When does the clinic open?").provenance["sources"]
     # Settings: offline mode off and on, a backup written.
     dialog = session.show_settings()
     qtbot.waitExposed(dialog)
