@@ -72,3 +72,8 @@ def test_a_quantized_model_imports_and_answers_on_this_computer(
 
 def test_an_unquantized_model_keeps_the_fast_buffers(stories260k: Path) -> None:
     assert probe_load(stories260k).plain_buffers is False
+
+
+def test_an_embedding_model_passes_the_check_without_a_prompt(models_dir: Path) -> None:
+    # BERT models cannot decode a prompt ("Memory is not initialized"); they are only loaded.
+    assert probe_load(models_dir / "all-MiniLM-L6-v2-Q8_0.gguf").plain_buffers is False

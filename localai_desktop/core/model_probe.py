@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from localai_desktop.core.child_process import child_env, module_command
 from localai_desktop.core.errors import ModelLoadError
+from localai_desktop.core.gguf_info import EMBEDDING_ARCHITECTURES
 
 logger = logging.getLogger(__name__)
 
@@ -180,14 +181,22 @@ def _load(path: str, *, plain_buffers: bool = False) -> dict[str, object]:
         return {"ok": False, "error": _reason(errors) or str(exc)}
     print(json.dumps({"stage": "loaded"}), flush=True)
     try:
-        # Encoder-only models (BERT embeddings) have no prompt to decode.
-        if llama_cpp.llama_model_has_decoder(model.model):
+        # Embedding models (BERT and kin) are not prompted; the embedder loads them with
+        # plain buffers anyway (core.documents.embedder).
+        if not _is_embedding_model(model.metadata):
             model.eval(model.tokenize(b"Hello, how are you?", add_bos=True)[:8])
     except Exception as exc:
         return {"ok": False, "error": _reason(errors) or str(exc)}
     finally:
         model.close()
     return {"ok": True}
+
+
+def _is_embedding_model(metadata: dict[str, str]) -> bool:
+    # The same rule as gguf_info.read_gguf_info, on the metadata llama.cpp read.
+    arch = metadata.get("general.architecture", "")
+    pooling = metadata.get(f"{arch}.pooling_type", "0")
+    return arch in EMBEDDING_ARCHITECTURES or (pooling.isdigit() and int(pooling) > 0)
 
 
 def use_plain_weight_buffers(llama_cpp: object) -> None:
