@@ -18,7 +18,7 @@ from localai_desktop.core.catalog import (
     load_catalog,
 )
 from localai_desktop.core.errors import LocalAIError
-from localai_desktop.core.hardware import Machine, recommend_quant
+from localai_desktop.core.hardware import Machine, fit_verdict, recommend_quant
 from tests.fake_hub import NetworkGuard
 
 
@@ -102,6 +102,12 @@ def test_catalog_models_get_an_offline_recommendation_from_estimated_sizes() -> 
     laptop = Machine(ram_bytes=8 * 1024**3)
     # At 4,096 tokens the unknown layer shapes are estimated at 24 KiB per token per billion
     # parameters: 8.03 x 24 KiB x 4096 = 0.75 GiB. Q5_K_M: (5.33 GiB + 0.75) x 1.12 = 6.8 GiB,
-    # under 0.9 x 8 = 7.2 GiB; Q6_K: (6.13 + 0.75) x 1.12 = 7.7 GiB, over it.
-    choice = recommend_quant(llama_8b.estimated_choices(), llama_8b.facts(), 4096, laptop)
-    assert choice is not None and choice.quantization == "Q5_K_M"
+    # under 0.9 x 8 = 7.2 GiB, but on a laptop without a GPU the faster Q4_K_M is suggested;
+    # Q6_K: (6.13 + 0.75) x 1.12 = 7.7 GiB would not fit at all.
+    choices = llama_8b.estimated_choices()
+    fits = {
+        c.quantization: fit_verdict(c.total_bytes, llama_8b.facts(), 4096, laptop) for c in choices
+    }
+    assert fits["Q5_K_M"] == "cpu" and fits["Q6_K"] == "too_large"
+    choice = recommend_quant(choices, llama_8b.facts(), 4096, laptop)
+    assert choice is not None and choice.quantization == "Q4_K_M"

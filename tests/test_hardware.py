@@ -110,13 +110,13 @@ LLAMA_8B_QUANTS = [
 @pytest.mark.parametrize(
     ("machine", "expected"),
     [
-        (LAPTOP_8GB, "Q5_K_M"),  # the largest under 7.2 GiB (Q6_K needs 8.06)
+        (LAPTOP_8GB, "Q4_K_M"),  # CPU only: the fastest good one (Q5_K_M would fit too)
         (MAC_16GB, "Q6_K"),  # fully on the GPU (8.06 <= 9.6) beats Q8_0 partly on it
         (DESKTOP_24GB_VRAM, "Q8_0"),  # F16 fits too, but is not worth twice the memory
         (Machine(6 * GiB), "Q3_K_M"),  # 0.9 x 6 = 5.4 GiB: only Q3_K_M (5.04) fits
     ],
 )
-def test_recommended_quant_is_the_best_from_q4_k_m_up_that_fits(
+def test_recommended_quant_fits_and_is_fast_on_this_machine(
     machine: Machine, expected: str
 ) -> None:
     choice = recommend_quant(LLAMA_8B_QUANTS, LLAMA_8B, CONTEXT, machine)

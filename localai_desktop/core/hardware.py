@@ -167,11 +167,13 @@ Option = TypeVar("Option", bound=QuantOption)
 def recommend_quant(
     options: Sequence[Option], facts: ModelFacts, n_ctx: int, machine: Machine
 ) -> Option | None:
-    """The download to suggest: the best quant from Q4_K_M to Q8_0 that fits, else the nearest.
+    """The download to suggest: a quant from Q4_K_M to Q8_0 that fits, else the nearest.
 
     Within a band, a file that runs fully on the GPU beats one that only partly does (it is
-    several times faster), and then the higher quality wins. Below the band the highest
-    quality that fits is taken; above it (16-bit files) the smallest. None when nothing fits.
+    several times faster), and then the higher quality wins. On the CPU alone the whole file
+    is read for every token, so the band's smallest (Q4_K_M: the fastest at good quality) wins.
+    Below the band the highest quality that fits is taken; above it (16-bit files) the
+    smallest. None when nothing fits.
     """
     floor, ceiling = quant_rank(GOOD_QUALITY_FLOOR), quant_rank(SENSIBLE_CEILING)
     assert floor is not None and ceiling is not None
@@ -190,6 +192,8 @@ def recommend_quant(
             above.append(entry)
         else:
             good.append(entry)
+    if good and min(e[0] for e in good) == _VERDICT_PREFERENCE["cpu"]:
+        return min(good, key=lambda e: (e[1], e[2].total_bytes))[2]
     for band, best_first in ((good, True), (below, True), (above, False)):
         if band:
             band.sort(key=lambda e: (e[0], -e[1] if best_first else e[1], e[2].total_bytes))
