@@ -96,7 +96,8 @@ def create_collection(qtbot: QtBot, tab: DocumentsTab, name: str) -> None:
     assert not dialog.create_button.isEnabled()  # no name yet
     qtbot.keyClicks(dialog.name_edit, name)
     qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
-    assert tab.collection_list.names() == [name] or name in tab.collection_list.names()
+    assert name in tab.collection_list.names()
+    assert tab.view.title.text() == name
 
 
 def wait_until_indexed(qtbot: QtBot, tab: DocumentsTab) -> None:
@@ -316,7 +317,16 @@ def test_chat_with_a_collection_cites_sources_that_open_highlighted_and_survive_
     answers = [v for v in chat.transcript.views() if v.message.role == "assistant"]
     assert len(answers[0].sources.cards()) == len(sources)
     qtbot.mouseClick(answers[0].sources.cards()[0], Qt.MouseButton.LeftButton)
-    assert "within one hour" in (chat.documents.viewer or viewer).highlighted_text()
+    viewer = chat.documents.viewer
+    assert viewer is not None and "within one hour" in viewer.highlighted_text()
+    assert not viewer.note.isVisible()
+    viewer.close()
+
+    # Once the collection is deleted, a card still shows the passage as the answer quoted it.
+    again.documents.delete("Ward guideline")
+    qtbot.mouseClick(answers[0].sources.cards()[0], Qt.MouseButton.LeftButton)
+    assert viewer.note.isVisible() and "no longer in the index" in viewer.note.text()
+    assert viewer.highlighted_text() == sources[0]["text"]
 
 
 def test_chat_answers_while_another_collection_is_indexing(
@@ -345,3 +355,26 @@ def test_chat_answers_while_another_collection_is_indexing(
     assert message.provenance["sources"][0]["page"] == 7
     qtbot.mouseClick(tab.indexing_panel.cancel_button, Qt.MouseButton.LeftButton)
     wait_until_indexed(qtbot, tab)
+
+
+def test_a_search_that_cannot_run_says_why_and_keeps_the_question(
+    open_window: OpenWindow, data_dir: Path, models_dir: Path, tmp_path: Path, qtbot: QtBot
+) -> None:
+    import_models(data_dir, models_dir, chat=True)
+    index_collection(data_dir, "Ward guideline", [guideline_folder(tmp_path)])
+    window = open_window(data_dir)
+    chat = window.chat_tab
+    chat.select_model(next(m.id for m in window.registry.list() if m.name == "Stories"))
+    # The collection's embedding model was removed from the app since it was indexed.
+    window.registry.remove(next(m.id for m in window.registry.list() if m.name == "MiniLM"))
+    ward = next(c.id for c in window.documents.list() if c.name == "Ward guideline")
+    chat.documents.picker.set_attached_by_user(ward, True)
+    send = chat.composer.input
+    qtbot.keyClicks(send, SEPSIS_QUESTION)
+    qtbot.keyClick(send, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(chat.banner.text()), timeout=ANSWER_TIMEOUT_MS)
+    assert "embedding model 'MiniLM'" in chat.banner.text()
+    assert "Import the same model file again" in chat.banner.text()
+    assert not chat.is_generating()
+    messages = window.store.get(chat.current_conversation_id() or 0).messages
+    assert [(m.role, m.content) for m in messages] == [("user", SEPSIS_QUESTION)]

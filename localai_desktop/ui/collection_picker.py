@@ -69,7 +69,13 @@ class CollectionPicker(QToolButton):
             self._attached.append(collection_id)
         elif not attached and collection_id in self._attached:
             self._attached.remove(collection_id)
-        self._rebuild()
+        # The menu's actions stay (one of them may be the caller): only their ticks change.
+        action = self._actions.get(collection_id)
+        if action is not None and action.isChecked() != attached:
+            action.blockSignals(True)
+            action.setChecked(attached)
+            action.blockSignals(False)
+        self._show_attached()
         self.attachment_changed.emit()
 
     def action_for(self, collection_id: int) -> QAction | None:
@@ -117,6 +123,9 @@ class CollectionPicker(QToolButton):
             "Manage collections…" if self._collections else "Create a collection…"
         )
         manage.triggered.connect(self.documents_tab_requested)
+        self._show_attached()
+
+    def _show_attached(self) -> None:
         names = self.attached_names()
         self._label = describe_attached(names)
         self.setText(self._label)

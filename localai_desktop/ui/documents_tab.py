@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -52,6 +53,7 @@ class DocumentsTab(QWidget):
         self._runs: dict[int, int] = {}  # request id -> collection id, running or waiting
         self._running: tuple[int, int] | None = None
         self._current_id: int | None = None
+        self.new_dialog: NewCollectionDialog | None = None
         self._build()
         worker.indexing_started.connect(self._on_worker_indexing_started)
         worker.indexing_progressed.connect(self._on_worker_indexing_progressed)
@@ -83,6 +85,7 @@ class DocumentsTab(QWidget):
         self.get_model_button = QPushButton("Get an embedding model")
         self.get_model_button.setAccessibleName("Get an embedding model")
         self.get_model_button.clicked.connect(self.embedding_models_requested)
+        self.no_model_notice.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         notice_row = QHBoxLayout(self.no_model_notice)
         notice_row.addWidget(notice_text, 1)
         notice_row.addWidget(self.get_model_button)
@@ -92,7 +95,7 @@ class DocumentsTab(QWidget):
             "attach it to a chat: answers then quote the passages they come from."
         )
         self.empty_label.setWordWrap(True)
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.empty_label.setStyleSheet("color: palette(placeholder-text); padding: 30px;")
 
         self.view = CollectionView()
@@ -108,7 +111,8 @@ class DocumentsTab(QWidget):
         column.setContentsMargins(6, 0, 0, 0)
         column.addWidget(self.banner)
         column.addWidget(self.no_model_notice)
-        column.addWidget(self.empty_label)
+        # Without collections the empty note takes the room (from the top) the view would.
+        column.addWidget(self.empty_label, 1)
         column.addWidget(self.view, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.collection_list)
@@ -247,7 +251,8 @@ class DocumentsTab(QWidget):
     @Slot()
     def _on_new_dialog_accepted(self) -> None:
         dialog = self.new_dialog
-        self.create_collection(dialog.name(), dialog.model_id())
+        if dialog is not None:
+            self.create_collection(dialog.name(), dialog.model_id())
 
     @Slot(int, str)
     def _on_collection_list_rename_requested(self, collection_id: int, name: str) -> None:
