@@ -449,3 +449,25 @@ def test_programs_the_built_app_starts_get_the_users_library_path(
             check=False,
         )
         assert f"LD={expected}" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_built_command_line_downloads_a_model_and_answers(
+    frozen_app: Path, tmp_path: Path, stories260k: Path
+) -> None:
+    # What a new user does: download from the Hub (here a fake one on 127.0.0.1), then ask.
+    from tests.fake_hub import running_fake_hub
+
+    data = ["--data-dir", str(tmp_path / "d")]
+    with running_fake_hub() as hub:
+        hub.add_repo("test/stories-GGUF", {"stories260K-F32.gguf": stories260k}, license="mit")
+        pull = [*data, "--hub-endpoint", hub.url, "models", "pull", "test/stories-GGUF"]
+        pulled = run_frozen(frozen_app, "localai", *pull, "--quant", "F32", cwd=tmp_path)
+    assert pulled.returncode == 0, pulled.stderr
+    (model,) = json.loads(
+        run_frozen(frozen_app, "localai", *data, "models", "list", "--json", cwd=tmp_path).stdout
+    )
+    assert model["file_size"] == stories260k.stat().st_size
+    chat = ["chat", "--model", model["name"], "--seed", "1", "--max-tokens", "20", "Once upon"]
+    answer = run_frozen(frozen_app, "localai", *data, *chat, cwd=tmp_path)
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout.strip()
