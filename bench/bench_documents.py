@@ -17,7 +17,9 @@ Run by hand: `.venv/bin/python bench/bench_documents.py` (about 10 minutes on 2 
 from __future__ import annotations
 
 import argparse
+import math
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -140,14 +142,48 @@ def indexing(library: DocumentLibrary, folder: Path) -> tuple[dict[str, Any], li
     }, texts
 
 
-def _synthetic_text(rng: random.Random, vocabulary: list[str]) -> str:
-    return " ".join(rng.choice(vocabulary) for _ in range(rng.randint(60, 140)))
+def zipf_vocabulary(seed_words: list[str], size: int = 30_000) -> tuple[list[str], np.ndarray]:
+    """Words and their probabilities, Zipf-distributed like real text (rank r: 1 / r^1.07).
+
+    The eval's own words are spread over the ranks (log-uniformly from rank 50), so queries hit
+    common and rare words as they would in real documents; made-up words fill the rest.
+    """
+    rng = random.Random(7)
+    syllables = [c + v for c in "bcdfghklmnprstvz" for v in "aeiou"] + ["ex", "in", "or", "al"]
+    made_up: set[str] = set()
+    while len(made_up) < size - len(seed_words):
+        made_up.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
+    words = sorted(made_up)
+    rng.shuffle(words)
+    for word in sorted(set(seed_words)):
+        # Log-uniform ranks from 50 on: some of the eval's words common, most rare.
+        rank = int(math.exp(rng.uniform(math.log(50), math.log(len(words)))))
+        words.insert(rank, word)
+    weights = 1.0 / np.arange(1, len(words) + 1) ** 1.07
+    return words, weights / weights.sum()
 
 
-def grow(library: DocumentLibrary, total: int, vocabulary: list[str], seed: int) -> None:
+def _synthetic_texts(
+    rng: np.random.Generator, vocabulary: tuple[list[str], np.ndarray], count: int
+) -> list[str]:
+    words, p = vocabulary
+    lengths = rng.integers(60, 140, size=count)
+    picks = rng.choice(len(words), size=int(lengths.sum()), p=p)
+    texts, start = [], 0
+    for length in lengths:
+        texts.append(" ".join(words[i] for i in picks[start : start + length]))
+        start += length
+    return texts
+
+
+def grow(
+    library: DocumentLibrary,
+    total: int,
+    vocabulary: tuple[list[str], np.ndarray],
+    seed: int,
+) -> None:
     """Add synthetic chunks (one fake file per 1,000) until the collection holds `total`."""
     collection = library.get("Eval")
-    rng = random.Random(seed)
     vectors_rng = np.random.default_rng(seed)
     have = collection.chunk_count
     batch = 1000
@@ -157,7 +193,8 @@ def grow(library: DocumentLibrary, total: int, vocabulary: list[str], seed: int)
         fake = library.store.upsert_file(
             collection.id, Path(f"/synthetic/part-{seed}-{number}.txt"), None
         )
-        chunks = [Chunk(i, _synthetic_text(rng, vocabulary), None, None, 0) for i in range(size)]
+        texts = _synthetic_texts(vectors_rng, vocabulary, size)
+        chunks = [Chunk(i, text, None, None, 0) for i, text in enumerate(texts)]
         vectors = vectors_rng.standard_normal((size, collection.embedding_dimension))
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         library.store.add_chunks(
@@ -259,7 +296,7 @@ def main() -> int:
     benchlib.wait_for_quiet(max_wait_s=args.quiet_wait)
     speed, texts = indexing(library, work / "eval")
     scores = quality(library, questions)
-    vocabulary = sorted(set(" ".join(texts).split()))
+    vocabulary = zipf_vocabulary(re.findall(r"[a-z]+", " ".join(texts).lower()))
     sizes: dict[int, Any] = {}
     for size in sorted(args.sizes):
         grow(library, size, vocabulary, seed=size)

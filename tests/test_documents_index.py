@@ -348,3 +348,25 @@ def test_progress_and_stop_reach_through_long_stretches_of_blank_pages(
     assert report.cancelled and 700 <= max(pages) < 1490
     assert pages == sorted(pages)  # the page only ever moves forward
     assert library.index("Guidelines").indexed == 1  # and the next run finishes it
+
+
+def test_a_search_only_returns_passages_of_the_collections_asked(
+    library: DocumentLibrary, tmp_path: Path
+) -> None:
+    library.create("Other")
+    mine = tmp_path / "mine.txt"
+    mine.write_text("The gazebo permit was granted, among many other unrelated matters.\n")
+    library.add_paths("Guidelines", [mine])
+    for number in range(6):  # more and better keyword matches in the other collection
+        other = tmp_path / f"other-{number}.txt"
+        other.write_text(f"Gazebo gazebo permit {number}: the gazebo permit for gazebo {number}.\n")
+        library.add_paths("Other", [other])
+    library.index("Guidelines")
+    library.index("Other")
+    collection = library.get("Guidelines")
+    # One candidate per list: the other collection's six matches fill the first fetch, so the
+    # search has to ask SQLite to filter by collection.
+    hits = library.retriever.search([collection], "gazebo permit", k=1, candidates=1, mode="bm25")
+    assert [h.file_name for h in hits] == ["mine.txt"]
+    both = library.search(["Guidelines", "Other"], "gazebo permit", k=7, mode="bm25")
+    assert {h.collection_name for h in both} == {"Guidelines", "Other"} and len(both) == 7

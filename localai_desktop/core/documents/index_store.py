@@ -371,6 +371,18 @@ class IndexStore:
             result = session.connection().exec_driver_sql(sql, (fts_query, *collection_ids, limit))
             return [(int(chunk_id), float(score)) for chunk_id, score in result]
 
+    def keyword_search_everywhere(self, fts_query: str, limit: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the best keyword matches in all collections."""
+        if not fts_query:
+            return []
+        sql = (
+            "SELECT rowid, bm25(doc_chunks_fts, 1.0, 0.5) AS score FROM doc_chunks_fts "
+            "WHERE doc_chunks_fts MATCH ? ORDER BY score LIMIT ?"
+        )
+        with self._db.session() as session:
+            result = session.connection().exec_driver_sql(sql, (fts_query, limit))
+            return [(int(chunk_id), float(score)) for chunk_id, score in result]
+
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
         if not chunk_ids:
             return {}
