@@ -47,6 +47,10 @@ _PREFIXES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# How long indexing holds back for waiting search queries at most, so it is never starved.
+QUERY_PRIORITY_WAIT_S = 2.0
+
+
 class EmbeddingCancelled(Exception):
     """Raised inside ``embed_documents`` when its cancellation was set between batches."""
 
@@ -99,6 +103,10 @@ class Embedder:
         self.n_threads = n_threads
         self.batch_tokens = batch_tokens
         self._lock = threading.RLock()
+        # Queries waiting for the model: indexing lets them go first between its batches
+        # (the lock alone is not fair, and a chat's search would wait for a whole run).
+        self._turn = threading.Condition()
+        self._queries_waiting = 0
         self._llm: object | None = None
         self._dimension = 0
         self._context_length = 0
@@ -190,7 +198,14 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """The unit vector of a search query (on one thread: see QUERY_THREADS)."""
-        return self._embed([self._query_prefix + text], threads=QUERY_THREADS)[0]
+        with self._turn:
+            self._queries_waiting += 1
+        try:
+            return self._embed([self._query_prefix + text], threads=QUERY_THREADS)[0]
+        finally:
+            with self._turn:
+                self._queries_waiting -= 1
+                self._turn.notify_all()
 
     def embed_documents(
         self,
@@ -209,6 +224,8 @@ class Embedder:
         for group in self._groups(prefixed):
             if cancel is not None and cancel.is_set():
                 raise EmbeddingCancelled
+            with self._turn:
+                self._turn.wait_for(lambda: self._queries_waiting == 0, QUERY_PRIORITY_WAIT_S)
             rows.append(self._embed(group))
             start += len(group)
             if on_batch is not None:
