@@ -129,6 +129,10 @@ class CollectionList(QWidget):
             self.list.setCurrentItem(item)
         self._update_buttons()
 
+    def name_of(self, collection_id: int) -> str | None:
+        item = self._item(collection_id)
+        return str(item.data(_NAME_ROLE)) if item is not None else None
+
     def names(self) -> list[str]:
         return [self.list.item(row).text() for row in range(self.list.count())]
 

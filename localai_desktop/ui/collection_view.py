@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -131,18 +133,35 @@ class CollectionView(QWidget):
         layout.addWidget(self.indexing_panel)
         layout.addWidget(self.table, 1)
         self._unfinished = 0
+        self._collection: CollectionInfo | None = None
 
     def show_collection(
         self, collection: CollectionInfo, files: Sequence[DocumentFile], *, running: bool
     ) -> None:
+        self._collection = collection
         self.title.setText(collection.name)
         self.summary.setText(describe_collection(collection))
         self.table_model.set_files(files, running=running)
         self._unfinished = unfinished_count(collection)
         self.resume_button.setText(f"Resume indexing ({self._unfinished} left)")
 
-    def show_summary(self, collection: CollectionInfo) -> None:
-        self.summary.setText(describe_collection(collection))
+    def update_files(self, files: Sequence[DocumentFile]) -> None:
+        """Show files that reached a status, and the counts they add up to (no database read:
+        the indexer is writing)."""
+        self.table_model.update_files(files)
+        if self._collection is not None:
+            shown = self.table_model.files()
+            counts = Counter(f.status for f in shown)
+            self.summary.setText(
+                describe_collection(
+                    replace(
+                        self._collection,
+                        file_count=len(shown),
+                        chunk_count=sum(f.chunks for f in shown),
+                        status_counts=tuple(sorted(counts.items())),
+                    )
+                )
+            )
 
     def set_queued(self, queued: bool) -> None:
         """Whether the collection is being indexed or waits for it (then Resume is pointless)."""

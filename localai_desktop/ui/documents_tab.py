@@ -216,10 +216,8 @@ class DocumentsTab(QWidget):
         self._settings.setValue(_PAUSED_KEY, [str(i) for i in sorted(ids)])
 
     def _collection_name(self, collection_id: int) -> str:
-        try:
-            return self._library.get(collection_id).name
-        except LocalAIError:
-            return "collection"
+        # From the list, not the database: the indexer is writing, and a read would wait.
+        return self.collection_list.name_of(collection_id) or "collection"
 
     def _finish_run(self, request_id: int) -> None:
         self._runs.pop(request_id, None)
@@ -328,9 +326,7 @@ class DocumentsTab(QWidget):
     @Slot(int, int, object)
     def _on_worker_files_changed(self, request_id: int, collection_id: int, files: object) -> None:
         if request_id in self._runs and collection_id == self._current_id:
-            self.table_model.update_files(files)  # type: ignore[arg-type]
-            with contextlib.suppress(LocalAIError):
-                self.view.show_summary(self._library.get(collection_id))
+            self.view.update_files(files)  # type: ignore[arg-type]
 
     @Slot(int, object)
     def _on_worker_indexing_finished(self, request_id: int, outcome: IndexingOutcome) -> None:
