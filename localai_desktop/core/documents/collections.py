@@ -251,6 +251,7 @@ class DocumentLibrary:
             self._embedders.clear()
         for embedder in embedders:
             embedder.close()
+        self.retriever.close()
 
     def _collection_model(self, collection: CollectionInfo) -> LocalModel:
         candidates = [
