@@ -104,15 +104,16 @@ def _print_added(result: AddResult) -> None:
 
 
 class _ProgressPrinter:
-    """Progress on stderr: one updating line on a terminal, a line per file otherwise."""
+    """Progress on stderr: one updating line on a terminal; a line every 10 s and per file in
+    a log or a pipe."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
-        self._last = 0.0
+        self._last = time.monotonic()
 
     def on_progress(self, progress: IndexProgress) -> None:
         now = time.monotonic()
-        if not self.tty or now - self._last < 0.2:
+        if now - self._last < (0.2 if self.tty else 10.0):
             return
         self._last = now
         where = progress.current_file or ""
@@ -123,7 +124,10 @@ class _ProgressPrinter:
             f"[{progress.fraction * 100:3.0f}%] {progress.files_done}/{progress.files_total} "
             f"files, {progress.pages_done} pages{left}  {where}"
         )
-        print(f"\r{line[:110]:<110}", end="", file=sys.stderr, flush=True)
+        if self.tty:
+            print(f"\r{line[:110]:<110}", end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
     def on_file(self, file: DocumentFile) -> None:
         if self.tty:
