@@ -15,7 +15,9 @@ PYTHON=${PYTHON:-.venv/bin/python}
 release=0
 make_deb=1
 gzip_level=9
-deb_compression=(-Zxz)
+# zstd: a .deb ~20% larger than xz, made 15x faster on 2 cores; read by dpkg 1.21.18 and
+# later (Debian 12, Ubuntu 22.04), which every system with our minimum glibc has.
+deb_compression=(-Zzstd -z12)
 for arg in "$@"; do
     case "$arg" in
         --release) release=1 ;;
