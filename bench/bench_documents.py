@@ -149,13 +149,14 @@ def zipf_vocabulary(seed_words: list[str], size: int = 30_000) -> tuple[list[str
     common and rare words as they would in real documents; made-up words fill the rest.
     """
     rng = random.Random(7)
+    seeds = sorted(set(seed_words))
     syllables = [c + v for c in "bcdfghklmnprstvz" for v in "aeiou"] + ["ex", "in", "or", "al"]
     made_up: set[str] = set()
-    while len(made_up) < size - len(seed_words):
+    while len(made_up) < max(size - len(seeds), 1000):
         made_up.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
     words = sorted(made_up)
     rng.shuffle(words)
-    for word in sorted(set(seed_words)):
+    for word in seeds:
         # Log-uniform ranks from 50 on: some of the eval's words common, most rare.
         rank = int(math.exp(rng.uniform(math.log(50), math.log(len(words)))))
         words.insert(rank, word)
