@@ -10,6 +10,7 @@ import pytest
 
 from localai_desktop.core.documents import indexer
 from localai_desktop.core.documents.collections import DocumentLibrary
+from localai_desktop.core.documents.embedder import prefixes_for
 from localai_desktop.core.documents.index_store import DocumentFile
 from localai_desktop.core.documents.indexer import IndexingState, IndexProgress
 from localai_desktop.core.errors import LocalAIError
@@ -370,3 +371,13 @@ def test_a_search_only_returns_passages_of_the_collections_asked(
     assert [h.file_name for h in hits] == ["mine.txt"]
     both = library.search(["Guidelines", "Other"], "gazebo permit", k=7, mode="bm25")
     assert {h.collection_name for h in both} == {"Guidelines", "Other"} and len(both) == 7
+
+
+def test_models_trained_with_query_prefixes_get_them() -> None:
+    assert prefixes_for(Path("nomic-embed-text-v1.5.Q8_0.gguf")) == (
+        "search_query: ",
+        "search_document: ",
+    )
+    assert prefixes_for(Path("bge-small-en-v1.5-q8_0.gguf"))[0].startswith("Represent this")
+    assert prefixes_for(Path("multilingual-e5-small-q8.gguf")) == ("query: ", "passage: ")
+    assert prefixes_for(Path(MINILM)) == ("", "")

@@ -34,7 +34,7 @@ QUERY_THREADS = 1
 DEFAULT_BATCH_TOKENS = 512
 
 # Some embedding models were trained with a prefix telling queries from passages; without it
-# their search quality drops. Keyed by a word in the model's file name or architecture.
+# their search quality drops. Keyed by a part of the model's file name.
 _PREFIXES: tuple[tuple[str, str, str], ...] = (
     ("nomic", "search_query: ", "search_document: "),
     ("bge", "Represent this sentence for searching relevant passages: ", ""),
@@ -43,7 +43,7 @@ _PREFIXES: tuple[tuple[str, str, str], ...] = (
         "Instruct: Given a question, retrieve passages that answer it\nQuery: ",
         "",
     ),
-    ("e5", "query: ", "passage: "),
+    ("e5-", "query: ", "passage: "),  # multilingual-e5-small, e5-base-v2
 )
 
 
