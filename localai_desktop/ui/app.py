@@ -127,3 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         session.close()  # the window is already closed when the person quit; a no-op then
         sys.excepthook = previous_hook
+
+
+if __name__ == "__main__":
+    sys.exit(main())
