@@ -240,7 +240,10 @@ def main() -> None:
     crashes = [models[k][1].name for k in args.models if batch_decode_crashes(models[k][1])]
     if crashes:
         # Applies to the app's engine and the plain loops alike, so the comparison stays fair.
-        print(f"NOTE: {', '.join(crashes)} dies with SIGILL (AMX) here: extra buffer types off")
+        print(
+            f"NOTE: a batch of {', '.join(crashes)} crashes llama.cpp's AMX kernel on this "
+            "machine: every path runs with use_extra_bufts=False"
+        )
         disable_extra_buffer_types()
     reports = []
     with tempfile.TemporaryDirectory(prefix="localai-bench-") as tmp:
