@@ -301,6 +301,12 @@ def test_chat_with_a_collection_cites_sources_that_open_highlighted_and_survive_
     viewer.grab().save(str(SCREENSHOTS / "passage-viewer.png"))
     viewer.close()
 
+    # Regenerate looks the question up again and cites the same passage.
+    with qtbot.waitSignal(chat.answer_finished, timeout=ANSWER_TIMEOUT_MS) as again:
+        qtbot.mouseClick(last_view(chat).regenerate_button(), Qt.MouseButton.LeftButton)
+    assert again.args[0].provenance["sources"][0]["chunk_id"] == sources[0]["chunk_id"]
+    assert len(last_view(chat).sources.cards()) == len(sources)
+
     # Nothing relevant: the model is told so, and the answer says it found nothing.
     unrelated = ask(qtbot, window, "What is the capital of Mongolia?")
     assert unrelated.provenance["sources"] == []
