@@ -51,6 +51,7 @@ def test_answer_streams_and_records_how_it_was_made(
     assert 0 < provenance["completion_tokens"] <= 120
     assert provenance["tokens_per_second"] > 0
     assert provenance["time_to_first_token_s"] >= 0
+    assert provenance["backend"] == "CPU"  # this llama.cpp build has no GPU backend
     saved = service.store.get(conversation.id).messages
     assert [m.role for m in saved] == ["user", "assistant"]
     assert saved[1].content == answer.content

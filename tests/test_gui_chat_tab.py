@@ -84,6 +84,7 @@ def test_streaming_fills_the_answer_batch_by_batch(
     assert not view.streaming and view.text() == message.content
     assert view.body.toPlainText().strip()
     assert "tokens/s" in view.stats_text() and "s to first token" in view.stats_text()
+    assert view.stats_text().endswith(" · on the CPU")  # where it ran: no GPU in this build
     assert "150 tokens" in view.stats_text()
     assert view.status_text() == ""
     assert not tab.is_generating() and tab.composer.send_button.isEnabled()

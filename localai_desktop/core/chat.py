@@ -353,6 +353,7 @@ class ChatService:
             "n_ctx": loaded.n_ctx,
             "n_threads": loaded.n_threads,
             "gpu_offload": loaded.gpu_offload,
+            "backend": loaded.backend,
             "app_version": __version__,
             "llama_cpp_python_version": getattr(llama_cpp, "__version__", "unknown"),
         }

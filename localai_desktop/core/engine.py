@@ -90,6 +90,19 @@ def gpu_offload_supported() -> bool:
     return bool(_llama().llama_supports_gpu_offload())  # type: ignore[attr-defined]
 
 
+def compute_backend() -> str:
+    """Where models run: the GPU backend this llama.cpp was built with ("CUDA", "Metal",
+    "Vulkan", ...), or "CPU". Models are loaded with every layer on the GPU when there is one.
+    """
+    info = _llama().llama_print_system_info()  # type: ignore[attr-defined]
+    text = info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
+    # "CUDA : ARCHS = 890 | USE_GRAPHS = 1 | CPU : SSE3 = 1 | AVX = 1 | ...": a backend's name
+    # opens the first of its fields.
+    names = [part.split(" : ")[0].strip() for part in text.split("|") if " : " in part]
+    gpus = [name for name in names if name and name.upper() != "CPU"]
+    return gpus[0] if gpus and gpu_offload_supported() else "CPU"
+
+
 @dataclass(frozen=True)
 class AppliedAdapter:
     """A LoRA adapter switched into the loaded model, and its strength."""
@@ -105,6 +118,7 @@ class LoadedModel:
     load_seconds: float
     gpu_offload: bool
     n_threads: int
+    backend: str = "CPU"  # see compute_backend()
 
 
 @contextlib.contextmanager
@@ -233,6 +247,7 @@ class LlamaEngine:
             load_seconds=time.perf_counter() - started,
             gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),  # type: ignore[attr-defined]
             n_threads=self.n_threads,
+            backend=compute_backend(),
         )
         log.info("Loaded %s (n_ctx=%s) in %.2f s", path.name, n_ctx, self._loaded.load_seconds)
         return self._loaded

@@ -45,7 +45,8 @@ _HEADING_SCALE = {1: 1.35, 2: 1.2, 3: 1.1}
 
 
 def describe_speed(provenance: Mapping[str, Any]) -> str:
-    """How fast an answer came: "42.1 tokens/s · 0.12 s to first token · 230 tokens"."""
+    """How fast an answer came and where: "42.1 tokens/s · 0.12 s to first token · 230 tokens
+    · on the CPU" (or "on the GPU (CUDA)")."""
     parts = []
     speed = provenance.get("tokens_per_second")
     if isinstance(speed, (int, float)) and speed > 0:
@@ -56,6 +57,9 @@ def describe_speed(provenance: Mapping[str, Any]) -> str:
     tokens = provenance.get("completion_tokens")
     if isinstance(tokens, int):
         parts.append("1 token" if tokens == 1 else f"{tokens:,} tokens")
+    backend = provenance.get("backend")
+    if isinstance(backend, str) and backend:
+        parts.append("on the CPU" if backend == "CPU" else f"on the GPU ({backend})")
     return " · ".join(parts)
 
 
