@@ -32,7 +32,7 @@ def describe_adapter_result(adapter: Adapter) -> str:
         losses.append(f"validation loss {adapter.final_val_loss:.4f}")
     examples = adapter.dataset.get("train_examples")
     if isinstance(examples, int):
-        losses.append(f"learned from {examples} example{'s' * (examples != 1)}")
+        losses.append(f"learned from {examples} {'example' if examples == 1 else 'examples'}")
     return text + (": " + ", ".join(losses) if losses else "") + "."
 
 

@@ -197,10 +197,9 @@ class DatasetTableModel(QAbstractTableModel):
         if row.problem:
             return problem_sentence(row.source, row.problem) if column == 2 else ""
         if column == 2:
-            earlier = f" (after {row.earlier_messages} earlier messages)" * bool(
-                row.earlier_messages
-            )
-            return _one_line(row.question) + earlier
+            if row.earlier_messages:
+                return f"{_one_line(row.question)} (after {row.earlier_messages} messages)"
+            return _one_line(row.question)
         if column == 3:
             return _one_line(row.answer)
         return f"{row.tokens:,}" if row.tokens is not None else "–"

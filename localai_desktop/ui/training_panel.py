@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from localai_desktop.core.finetune.events import TrainingEvent
 from localai_desktop.ui.loss_chart import LossChart
 
 _DEVICE_NAMES = {"cpu": "the CPU", "cuda": "the GPU (CUDA)", "mps": "the GPU (Apple)"}
+# A small model reports dozens of steps a second; the panel redraws at most this often.
+FLUSH_MS = 50
+_FREQUENT = ("step", "validation", "checkpoint")
 
 
 def describe_duration(seconds: float) -> str:
@@ -69,6 +72,11 @@ class TrainingPanel(QWidget):
         layout.addLayout(grid)
         layout.addWidget(self.checkpoint)
         layout.addWidget(self.chart, 1)
+        self._pending: list[TrainingEvent] = []
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(FLUSH_MS)
+        self._flush_timer.timeout.connect(self._on_flush_timer_timeout)
 
     def value(self, key: str) -> str:
         """The text shown for "step", "epoch", "loss", "val_loss", "speed" or "eta"."""
@@ -76,6 +84,8 @@ class TrainingPanel(QWidget):
 
     def begin(self, *, fresh: bool, name: str) -> None:
         """A run of the adapter `name` starts; a fresh one clears the previous run's numbers."""
+        self._flush_timer.stop()
+        self._pending = []
         if fresh:
             self.chart.clear()
             for label in self._values.values():
@@ -85,6 +95,25 @@ class TrainingPanel(QWidget):
         self._busy()
 
     def show_event(self, event: TrainingEvent) -> None:
+        """Show a run's event: frequent ones in batches (one redraw), the others at once."""
+        self._pending.append(event)
+        if event.kind not in _FREQUENT:
+            self.flush()
+        elif not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def flush(self) -> None:
+        """Show the events still waiting for the next batch."""
+        self._flush_timer.stop()
+        pending, self._pending = self._pending, []
+        for event in pending:
+            self._apply(event)
+
+    @Slot()
+    def _on_flush_timer_timeout(self) -> None:
+        self.flush()
+
+    def _apply(self, event: TrainingEvent) -> None:
         kind = event.kind
         if kind == "loading":
             self.phase.setText(f"{event.message}…" if event.message else "Getting ready…")
@@ -138,6 +167,7 @@ class TrainingPanel(QWidget):
 
     def show_stopped(self, text: str) -> None:
         """The run ended without an event saying so (an error, or the trainer went away)."""
+        self.flush()
         self.phase.setText(text)
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
