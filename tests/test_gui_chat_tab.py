@@ -218,8 +218,9 @@ def test_regenerate_writes_the_last_answer_again(
     use_settings(window, max_tokens=30, seed=STORY_SEED, context_length=2048)
     with qtbot.waitSignal(tab.answer_finished, timeout=ANSWER_TIMEOUT_MS) as first:
         send(qtbot, window, "Once upon a time")
+    # Offered once the worker is free again, which may come a moment after the answer is saved.
     button = last_view(tab).regenerate_button()
-    assert button.isVisible()
+    qtbot.waitUntil(button.isVisible, timeout=ANSWER_TIMEOUT_MS)
 
     with qtbot.waitSignal(tab.answer_finished, timeout=ANSWER_TIMEOUT_MS) as second:
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
