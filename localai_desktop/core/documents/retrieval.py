@@ -295,12 +295,14 @@ class Retriever:
             return []
         fetch = candidates * 4
         ranked = self.store.keyword_search_everywhere(fts_query, fetch)
-        ids = [v.ids for v in loaded.values() if len(v.ids)]
-        if not ids:
-            return []
-        members = np.concatenate(ids)
         found = np.asarray([chunk_id for chunk_id, _ in ranked], dtype=np.int64)
-        inside = found[np.isin(found, members)]
+        member = np.zeros(len(found), dtype=bool)
+        for vectors in loaded.values():
+            if len(vectors.ids):
+                # The ids are sorted: a binary search per match, not a pass over 100k ids.
+                at = np.minimum(np.searchsorted(vectors.ids, found), len(vectors.ids) - 1)
+                member |= vectors.ids[at] == found
+        inside = found[member]
         if len(inside) >= candidates or len(ranked) < fetch:
             return [int(i) for i in inside[:candidates]]
         return [
