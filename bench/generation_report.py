@@ -138,7 +138,14 @@ def summarize(
 def print_reports(reports: list[dict[str, Any]], machine: str) -> None:
     """The tables of each model, computed from its runs."""
     print(f"\n# Generation benchmark\n{machine}")
-    print(f"llama.cpp extra buffer types (AMX/repack): {reports[0].get('extra_bufts', '?')}")
+    print(
+        f"llama.cpp extra buffer types (AMX/repack): {reports[0].get('extra_bufts', '?')}; "
+        + (
+            "cold: each run right after the quiet gate's idle wait"
+            if reports[0].get("cold", True)
+            else "each run right after a throwaway 2-token answer on the same path"
+        )
+    )
     for report in reports:
         results = {name: [Run(**r) for r in runs] for name, runs in report["runs"].items()}
         ttft = {name: [Run(**r) for r in runs] for name, runs in report["ttft_runs"].items()}
