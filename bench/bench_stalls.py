@@ -53,7 +53,6 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QTextBrowser
 from localai_desktop.core.generation import GenerationSettings
 from localai_desktop.core.paths import init_data_paths
 from localai_desktop.core.storage import Database
-from localai_desktop.ui.chat_worker import ChatWorker
 from localai_desktop.ui.main_window import MainWindow
 
 TICK_MS = 2
@@ -117,19 +116,6 @@ class StallProbe(QObject):
         self.ticks.append(time.perf_counter())
 
 
-class BatchClock(QObject):
-    """Notes when batches reach the GUI thread (queued, like the Chat tab's own receiver)."""
-
-    def __init__(self, worker: ChatWorker) -> None:
-        super().__init__()
-        self.times: list[float] = []
-        worker.token_batch_ready.connect(self._on_worker_token_batch_ready)
-
-    @Slot(int, str)
-    def _on_worker_token_batch_ready(self, _request_id: int, _text: str) -> None:
-        self.times.append(time.perf_counter())
-
-
 def wait_for(signal: Any, timeout_s: float) -> list[Any]:
     """Run the GUI event loop until `signal` fires; its arguments."""
     loop = QEventLoop()
@@ -177,7 +163,6 @@ class RealWindow:
         combo.setCurrentIndex(index)
         combo.activated.emit(index)  # as a person picking it: the tab loads the model now
         wait_for(chat.requests.model_loaded, 120)
-        self.batches = BatchClock(self.window.worker)
 
     def answer(self, probe: StallProbe, seed: int) -> dict[str, Any]:
         chat = self.window.chat_tab
@@ -187,7 +172,6 @@ class RealWindow:
         )
         chat.composer.input.setFocus()
         QTest.keyClicks(chat.composer.input, QUESTION)
-        self.batches.times.clear()
         # The probe runs before Enter: the send handler (saving the message, showing it) runs
         # on the GUI thread right here, and a slow one is a stall the person feels.
         probe.start()
@@ -199,7 +183,7 @@ class RealWindow:
         idle(0.1)  # the final Markdown render and relayout after the answer is shown
         stalls = probe.stop()
         return {
-            **_describe(stalls, message, started, finished, self.batches.times),
+            **_describe(stalls, message, started, finished),
             "send_handler_ms": send_ms,
         }
 
@@ -233,14 +217,12 @@ class ReferenceView(QObject):
         self.window.setCentralWidget(self.view)
         self.window.resize(1180, 760)
         self.window.show()
-        self.batch_times: list[float] = []
         self._ids = iter(range(REFERENCE_IDS, REFERENCE_IDS + 1_000_000))
 
     def answer(self, probe: StallProbe, seed: int) -> dict[str, Any]:
         conversation = self.store.create(model_id=self.model.id)
         self.store.add_message(conversation.id, "user", QUESTION)
         self.view.clear()
-        self.batch_times.clear()
         settings = GenerationSettings(
             max_tokens=MAX_TOKENS, context_length=CONTEXT_LENGTH, seed=seed
         ).to_dict()
@@ -251,13 +233,12 @@ class ReferenceView(QObject):
         finished = time.perf_counter()
         idle(0.1)
         stalls = probe.stop()
-        return _describe(stalls, message, started, finished, self.batch_times)
+        return _describe(stalls, message, started, finished)
 
     @Slot(int, str)
     def _on_worker_token_batch_ready(self, request_id: int, text: str) -> None:
         if request_id < REFERENCE_IDS:
             return  # the Chat tab's answer
-        self.batch_times.append(time.perf_counter())
         cursor = QTextCursor(self.view.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
         cursor.insertText(text)
@@ -272,7 +253,7 @@ class ReferenceView(QObject):
 
 
 def _describe(
-    stalls: dict[str, Any], message: Any, started: float, finished: float, batches: list[float]
+    stalls: dict[str, Any], message: Any, started: float, finished: float
 ) -> dict[str, Any]:
     p = message.provenance
     return {
@@ -280,8 +261,6 @@ def _describe(
         "status": message.status,
         "tokens": p.get("completion_tokens"),
         "tok_s": p.get("tokens_per_second"),
-        "batches": len(batches),
-        "first_batch_s": (batches[0] - started) if batches else None,
         "finished_s": finished - started,
     }
 
