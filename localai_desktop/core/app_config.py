@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from localai_desktop.core.atomic_files import write_atomically
 from localai_desktop.core.errors import StorageError
 from localai_desktop.core.paths import APP_NAME
 
@@ -69,19 +69,9 @@ class AppConfigStore:
         return AppConfig.from_dict(data) if isinstance(data, dict) else AppConfig()
 
     def save(self, config: AppConfig) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(asdict(config), indent=2) + "\n"
         try:
-            fd, temp_name = tempfile.mkstemp(prefix=".app-", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(text)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(temp_name, self.path)
-            except BaseException:
-                Path(temp_name).unlink(missing_ok=True)
-                raise
+            write_atomically(self.path, text.encode("utf-8"), temp_prefix=".app-")
         except OSError as error:
             raise StorageError(
                 f"The app's settings could not be saved in {self.path.parent} "

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from localai_desktop.core.atomic_files import write_atomically
 from localai_desktop.core.errors import LocalAIError, StorageError
 
 log = logging.getLogger(__name__)
@@ -78,21 +78,9 @@ class AppSettingsStore:
     def save(self, settings: AppSettings) -> None:
         """Write atomically: a crash mid-save leaves the old file, never half a file."""
         check_hub_endpoint(settings.hub_endpoint)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(settings.to_dict(), indent=2) + "\n"
         try:
-            fd, temp_name = tempfile.mkstemp(
-                prefix=".settings-", suffix=".tmp", dir=self.path.parent
-            )
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(text)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(temp_name, self.path)
-            except BaseException:
-                Path(temp_name).unlink(missing_ok=True)
-                raise
+            write_atomically(self.path, text.encode("utf-8"), temp_prefix=".settings-")
         except OSError as error:
             raise StorageError(
                 f"The settings could not be saved ({error.strerror or error}).",

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +27,7 @@ from sqlalchemy import select
 
 from localai_desktop import __version__
 from localai_desktop.core.app_settings import AppSettings, AppSettingsStore, check_hub_endpoint
+from localai_desktop.core.atomic_files import write_atomically
 from localai_desktop.core.conversations import STATUSES, ConversationStore, utcnow
 from localai_desktop.core.errors import LocalAIError, StorageError
 from localai_desktop.core.storage.db import Database
@@ -120,17 +119,7 @@ def export_backup(db: Database, settings_store: AppSettingsStore, path: Path) ->
 
 def _write_atomically(path: Path, data: bytes) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=".backup-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        write_atomically(path, data, temp_prefix=".backup-")
     except OSError as error:
         raise StorageError(
             f"The backup could not be written to {path} ({error.strerror or error}).",
