@@ -19,13 +19,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
-
-import httpx2
+from typing import TYPE_CHECKING, BinaryIO
 
 from localai_desktop.core.errors import LocalAIError, StorageError
 from localai_desktop.core.generation import Cancellation
 from localai_desktop.core.units import format_bytes
+
+if TYPE_CHECKING:
+    import httpx2  # imported where a download runs: not needed to start the app
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,8 @@ def fetch_file(
     StorageError when the disk fills (the partial file stays, for a later resume) and
     DownloadError when the server cannot deliver.
     """
+    import httpx2  # already imported by whoever made `client`
+
     if remote.target.is_file() and _already_verified(remote, stop):
         on_progress(remote.size)
         return

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-import httpx2
-
 from localai_desktop import __version__
 from localai_desktop.core.download_store import (
     CANCELLED,
@@ -52,7 +50,8 @@ log = logging.getLogger(__name__)
 ProgressListener = Callable[[DownloadProgress], None]
 
 _PROGRESS_INTERVAL_S = 0.25
-_HTTP_TIMEOUT = httpx2.Timeout(30.0, connect=15.0)
+_HTTP_TIMEOUT_S = 30.0
+_HTTP_CONNECT_TIMEOUT_S = 15.0
 
 
 class _RunningDownload:
@@ -310,10 +309,11 @@ class DownloadManager:
             left = (stored.total_bytes - done) / rate if rate else None
             self._publish(replace(base, bytes_done=done, bytes_per_second=rate, seconds_left=left))
 
+        import httpx2  # here, not at the top: 14 MiB that starting the app does not need
+
         user_agent = {"User-Agent": f"localai-desktop/{__version__}"}
-        with httpx2.Client(
-            follow_redirects=True, timeout=_HTTP_TIMEOUT, headers=user_agent
-        ) as http:
+        timeout = httpx2.Timeout(_HTTP_TIMEOUT_S, connect=_HTTP_CONNECT_TIMEOUT_S)
+        with httpx2.Client(follow_redirects=True, timeout=timeout, headers=user_agent) as http:
             for index, (hub_file, target) in enumerate(zip(stored.files, targets, strict=True)):
                 remote = RemoteFile(
                     url=resolve_url(self.endpoint, stored.repo_id, stored.revision, hub_file.path),

@@ -16,20 +16,12 @@ import os
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx2
-from huggingface_hub import HfApi, ModelInfo, constants
-from huggingface_hub.errors import (
-    DisabledRepoError,
-    GatedRepoError,
-    HfHubHTTPError,
-    OfflineModeIsEnabled,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-)
-from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+# Only the package's constants here (4 ms): huggingface_hub.hf_api and httpx2 take about a
+# fifth of a second and 20 MiB, so they are imported by the methods that go online.
+from huggingface_hub import constants
 
 from localai_desktop import __version__
 from localai_desktop.core.catalog import Catalog
@@ -43,6 +35,9 @@ from localai_desktop.core.hub_models import (
     group_gguf_files,
 )
 from localai_desktop.core.licenses import commercial_use_allowed
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi, ModelInfo
 
 # Also when huggingface_hub was imported before this module (by a plugin, a test).
 constants.HF_HUB_DISABLE_TELEMETRY = True
@@ -111,13 +106,21 @@ class HubClient:
         self.offline = offline
         self.catalog = catalog
         self.timeout_s = timeout_s
-        # token=False: never send a token found on this machine to whatever endpoint is set.
-        self._api = HfApi(
-            endpoint=self.endpoint,
-            token=False,
-            library_name="localai-desktop",
-            library_version=__version__,
-        )
+        self._hf_api: HfApi | None = None  # made on first use: see the imports above
+
+    @property
+    def _api(self) -> HfApi:
+        if self._hf_api is None:
+            from huggingface_hub import HfApi
+
+            # token=False: never send a token found on this machine to whatever endpoint is set.
+            self._hf_api = HfApi(
+                endpoint=self.endpoint,
+                token=False,
+                library_name="localai-desktop",
+                library_version=__version__,
+            )
+        return self._hf_api
 
     def search(
         self, query: str, *, sort: str = "downloads", limit: int = 30
@@ -138,6 +141,9 @@ class HubClient:
             params["search"] = query.strip()
         # One plain GET instead of HfApi.list_models: that one retries a failed connection five
         # times with back-off (23 s) before it says anything, far too long for a search box.
+        from huggingface_hub import ModelInfo
+        from huggingface_hub.utils import get_session, hf_raise_for_status
+
         with _hub_errors(f"searching for '{query}'"):
             response = get_session().get(
                 f"{self.endpoint}/api/models",
@@ -226,6 +232,8 @@ class HubClient:
     def _read_prefix(self, url: str, headers: dict[str, str]) -> bytes:
         # Streamed, and cut off after the prefix: a server that ignores Range would otherwise
         # send a multi-gigabyte file into memory.
+        from huggingface_hub.utils import get_session, hf_raise_for_status
+
         prefix = bytearray()
         with get_session().stream("GET", url, headers=headers, timeout=self.timeout_s) as response:
             if response.status_code >= 400:
@@ -248,6 +256,8 @@ class HubClient:
             raise offline_mode_error()
 
     def _headers(self) -> dict[str, str]:
+        from huggingface_hub.utils import build_hf_headers
+
         return build_hf_headers(
             token=False, library_name="localai-desktop", library_version=__version__
         )
@@ -281,6 +291,16 @@ def _hub_errors(subject: str) -> Iterator[None]:
 
 def hub_error_from(error: BaseException, subject: str) -> HubError | None:
     """The plain-language error for a Hub failure; None for errors that are bugs."""
+    import httpx2
+    from huggingface_hub.errors import (
+        DisabledRepoError,
+        GatedRepoError,
+        HfHubHTTPError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
     if isinstance(error, OfflineModeIsEnabled):
         return OfflineModeError(
             "Hugging Face is switched off for this app (HF_HUB_OFFLINE is set).",

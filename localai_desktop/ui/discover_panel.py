@@ -6,6 +6,7 @@ import itertools
 import logging
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -229,7 +230,9 @@ class DiscoverPanel(QWidget):
         self._show_catalog()
         self.details.set_offline(offline)
         self._update_offline_controls()
-        self.machine_detection_requested.emit()
+        # Asked the first time the panel is shown (showEvent), not here: detection imports
+        # llama_cpp (30 MiB, and a worker thread competing with the window being built).
+        self._machine_asked = False
 
     # -- what the main window and tests call --------------------------------------------------
 
@@ -245,6 +248,12 @@ class DiscoverPanel(QWidget):
         """Stop listening to downloads (call after DownloadManager.shutdown)."""
         self._details_timer.stop()
         self.download_list.detach()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._machine_asked:
+            self._machine_asked = True
+            self.machine_detection_requested.emit()
 
     # -- slots: the user ----------------------------------------------------------------------
 
