@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -379,3 +380,56 @@ def test_choosing_a_model_loads_it_with_a_busy_indicator(
     assert busy_while_loading == [(True, "Loading Stories… large models can take a minute.")]
     assert tab.status.text().startswith("Stories is ready (loaded in ")
     assert not tab.status.is_busy()
+
+
+def test_a_busy_database_does_not_freeze_the_window_when_sending(
+    open_window: OpenWindow, data_dir: Path, stories260k: Path, qtbot: QtBot
+) -> None:
+    import_model(data_dir, stories260k, "Stories")
+    window = open_window(data_dir)
+    tab = window.chat_tab
+    use_settings(window, max_tokens=30, seed=STORY_SEED, context_length=2048)
+    # Another program holds the database's write lock, as a slow or busy disk would.
+    blocker = sqlite3.connect(init_data_paths(data_dir).database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        send(qtbot, window, "Once upon a time")
+        # Enter returned at once: the question is on screen, the box is empty, Stop works.
+        assert [v.message.role for v in tab.transcript.views()] == ["user"]
+        assert tab.transcript.views()[0].text() == "Once upon a time"
+        assert tab.composer.text() == "" and tab.composer.stop_button.isEnabled()
+        assert blocker.execute("SELECT count(*) FROM messages").fetchone()[0] == 0
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    with qtbot.waitSignal(tab.answer_finished, timeout=ANSWER_TIMEOUT_MS) as finished:
+        pass
+    message = finished.args[0]
+    assert message.status == "complete"
+    stored = window.store.get(message.conversation_id)
+    assert [(m.role, m.status) for m in stored.messages] == [
+        ("user", "complete"),
+        ("assistant", "complete"),
+    ]
+    assert stored.title == "Once upon a time"
+    assert tab.current_conversation_id() == stored.id
+    assert tab.conversations.ids()[0] == stored.id
+    assert tab.conversations.current_id() == stored.id
+
+
+def test_a_question_that_cannot_be_saved_goes_back_into_the_message_box(
+    open_window: OpenWindow, data_dir: Path, stories260k: Path, qtbot: QtBot
+) -> None:
+    import_model(data_dir, stories260k, "Stories")
+    window = open_window(data_dir)
+    tab = window.chat_tab
+    conversation = window.store.create(title="Gone soon")
+    tab.refresh_conversations()
+    tab.select_conversation(conversation.id)
+    window.store.delete(conversation.id)  # e.g. by another copy of the app
+    with qtbot.waitSignal(tab.requests.question_not_saved, timeout=10_000):
+        send(qtbot, window, "Is this kept?")
+    assert tab.composer.text() == "Is this kept?"
+    assert tab.transcript.views() == []
+    assert "does not exist" in tab.banner.text()
+    assert not tab.is_generating() and tab.composer.send_button.isEnabled()

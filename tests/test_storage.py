@@ -156,3 +156,35 @@ def test_deleting_a_conversation_deletes_its_messages(tmp_path: Path) -> None:
             "SELECT COUNT(*) FROM messages WHERE id = ?", (message.id,)
         ).scalar()
     assert count == 0
+
+
+def test_a_question_is_saved_with_its_conversation_and_options_in_one_go(
+    tmp_path: Path,
+) -> None:
+    store = ConversationStore(Database(tmp_path / "app.db"))
+    older = store.create(title="Older")
+    settings = {"temperature": 0.2, "collections": [3]}
+    conversation, question = store.save_question(
+        None, "Summarise the letter", system_prompt="Be brief.", settings=settings, model_id=None
+    )
+    assert question is not None and question.role == "user"
+    assert question.conversation_id == conversation.id
+    saved = store.get(conversation.id)
+    assert (saved.title, saved.system_prompt, saved.settings) == (
+        "Summarise the letter",
+        "Be brief.",
+        settings,
+    )
+    assert [m.content for m in saved.messages] == ["Summarise the letter"]
+    assert [c.id for c in store.list()] == [conversation.id, older.id]
+
+    # Writing the last answer again saves only the options, and leaves the order alone.
+    again, none = store.save_question(
+        older.id, None, system_prompt="Cite sources.", settings={}, model_id=None
+    )
+    assert none is None and again.system_prompt == "Cite sources."
+    assert store.get(older.id).messages == ()
+    assert [c.id for c in store.list()] == [conversation.id, older.id]
+    with pytest.raises(NotFoundError):
+        store.save_question(12345, "Lost?", system_prompt="", settings={}, model_id=None)
+    assert len(store.list()) == 2

@@ -212,6 +212,54 @@ class ConversationStore:
             session.flush()
             return _message(row)
 
+    def save_question(
+        self,
+        conversation_id: int | None,
+        text: str | None,
+        *,
+        system_prompt: str,
+        settings: dict[str, Any],
+        model_id: int | None,
+    ) -> tuple[Conversation, Message | None]:
+        """Save what an answer will be written from, in one transaction, before it starts.
+
+        Creates the conversation when `conversation_id` is None, stores its system prompt,
+        settings and model, and appends the user's message `text` (None when the last answer is
+        written again). Returns the conversation (without messages) and the saved message.
+        """
+        now = utcnow()
+        with self._db.session() as session:
+            if conversation_id is None:
+                row = ConversationRow(title=DEFAULT_TITLE, created_at=now, updated_at=now)
+                session.add(row)
+                session.flush()
+            else:
+                row = self._row(session, conversation_id)
+            row.system_prompt = system_prompt
+            row.settings = json.dumps(settings)
+            if model_id is not None:
+                row.model_id = model_id
+            message: MessageRow | None = None
+            if text is not None:
+                if row.title == DEFAULT_TITLE:
+                    row.title = title_from_text(text)
+                row.updated_at = now
+                message = MessageRow(
+                    conversation_id=row.id,
+                    role="user",
+                    content=text,
+                    status=STATUS_COMPLETE,
+                    provenance="{}",
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(message)
+            session.flush()
+            return (
+                _conversation(row, with_messages=False),
+                _message(message) if message is not None else None,
+            )
+
     def update_message(
         self,
         message_id: int,

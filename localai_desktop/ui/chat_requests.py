@@ -4,14 +4,39 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from localai_desktop.core.conversations import STATUS_INTERRUPTED, Message, utcnow
+from localai_desktop.core.conversations import STATUS_INTERRUPTED, Conversation, Message, utcnow
 from localai_desktop.core.documents.grounding import Retrieval
 from localai_desktop.ui.chat_worker import ChatWorker
+from localai_desktop.ui.conversation_writer import ConversationWriter
 from localai_desktop.ui.embedding_worker import EmbeddingWorker
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the Chat tab asks: a new message (or None to write the last answer again) in a
+    conversation (None: a new one), with the options to save with it and answer by."""
+
+    conversation_id: int | None
+    text: str | None
+    model_id: int
+    model_name: str
+    system_prompt: str
+    settings: dict[str, Any]
+    """Generation settings for the worker, with the adapter choice (see ChatWorker.generate)."""
+    saved_settings: dict[str, Any]
+    """What the conversation keeps: generation settings and attached collections."""
+    collection_ids: Sequence[int] = ()
+    lookup_text: str = ""
+    """The question to look up in the attached collections (the newest one when regenerating)."""
+
+    @property
+    def regenerate(self) -> bool:
+        return self.text is None
 
 
 class ChatRequests(QObject):
@@ -40,6 +65,11 @@ class ChatRequests(QObject):
     """A model loaded ahead of time is ready: (model_name, seconds it took)."""
     answering_changed = Signal(bool)
     """An answer started (True) or stopped (False) being written."""
+    question_saved = Signal(object, object)
+    """A question is committed: (conversations.Conversation without messages,
+    conversations.Message, or None when the last answer is being written again)."""
+    question_not_saved = Signal(str)
+    """Saving the question failed, so nothing is asked: (message for the user)."""
     documents_search_started = Signal()
     """The question is being looked up in the attached collections, before the answer."""
     answer_started = Signal(object)
@@ -54,13 +84,16 @@ class ChatRequests(QObject):
     def __init__(
         self,
         worker: ChatWorker,
+        writer: ConversationWriter,
         parent: QObject | None = None,
         *,
         embedding: EmbeddingWorker | None = None,
     ) -> None:
         super().__init__(parent)
         self._worker = worker
+        self._writer = writer
         self._embedding = embedding
+        self._question: Question | None = None
         self._search_id: int | None = None
         self._search_request: tuple[int, int, dict[str, Any], bool] | None = None
         self._ids = itertools.count(1)
@@ -82,41 +115,36 @@ class ChatRequests(QObject):
         worker.reply_finished.connect(self._on_worker_reply_finished)
         worker.reply_failed.connect(self._on_worker_reply_failed)
         self.documents_answer_requested.connect(worker.answer_from_documents)
+        writer.question_saved.connect(self._on_writer_question_saved)
+        writer.save_failed.connect(self._on_writer_save_failed)
         if embedding is not None:
             embedding.search_finished.connect(self._on_embedding_search_finished)
             embedding.search_failed.connect(self._on_embedding_search_failed)
 
     # -- requests -------------------------------------------------------------------------
 
-    def ask(
-        self,
-        conversation_id: int,
-        model_id: int,
-        model_name: str,
-        settings: dict[str, Any],
-        *,
-        regenerate: bool = False,
-        collection_ids: Sequence[int] = (),
-        question: str = "",
-    ) -> None:
-        """Have the worker answer the conversation as saved (or write its last answer again).
+    def ask(self, question: Question) -> None:
+        """Save the question off the GUI thread, then have the worker answer it.
 
-        With `collection_ids`, the embedding worker first looks `question` up in them, and
-        the answer is written from the passages it found.
+        The answer is asked for only once the question is committed. With attached
+        collections, the embedding worker first looks the question up in them, and the
+        answer is written from the passages it found.
         """
         self._reply_id = next(self._ids)
-        self._conversation_id = conversation_id
-        self._model_name = model_name
+        self._question = question
+        self._conversation_id = question.conversation_id
+        self._model_name = question.model_name
         self._answer = None
         self._parts = []
         self._set_answering(True)
-        if collection_ids and self._embedding is not None:
-            self._search_request = (conversation_id, model_id, settings, regenerate)
-            self._search_id = self._embedding.search(collection_ids, question)
-            self.documents_search_started.emit()
-            return
-        signal = self.regeneration_requested if regenerate else self.reply_requested
-        signal.emit(self._reply_id, conversation_id, model_id, settings)
+        self._writer.save_question(
+            self._reply_id,
+            question.conversation_id,
+            question.text,
+            system_prompt=question.system_prompt,
+            settings=question.saved_settings,
+            model_id=question.model_id,
+        )
 
     def load(self, model_id: int, context_length: int) -> None:
         self._load_id = next(self._ids)
@@ -124,7 +152,11 @@ class ChatRequests(QObject):
 
     def stop(self) -> None:
         """Stop the answer being written; the worker saves what it has."""
-        if self._search_id is not None:
+        if self._question is not None:
+            # The question is still being saved: it will be, but nothing is asked of it.
+            self._question = self._reply_id = None
+            self._set_answering(False)
+        elif self._search_id is not None:
             # Still searching: nothing was asked of the chat worker yet, so simply forget it.
             self._search_id = self._search_request = self._reply_id = None
             self._set_answering(False)
@@ -144,8 +176,8 @@ class ChatRequests(QObject):
         return self._answering
 
     def is_searching(self) -> bool:
-        """Whether the question is still being looked up in the attached collections."""
-        return self._search_id is not None
+        """Whether the question is still being saved, or looked up in attached collections."""
+        return self._question is not None or self._search_id is not None
 
     def answering_conversation(self) -> int | None:
         return self._conversation_id if self._answering else None
@@ -158,6 +190,40 @@ class ChatRequests(QObject):
         if answering != self._answering:
             self._answering = answering
             self.answering_changed.emit(answering)
+
+    # -- slots: the writer ----------------------------------------------------------------
+
+    @Slot(int, object, object)
+    def _on_writer_question_saved(
+        self, request_id: int, conversation: Conversation, message: Message | None
+    ) -> None:
+        self.question_saved.emit(conversation, message)
+        question = self._question
+        if request_id != self._reply_id or question is None:
+            return  # stopped while it was being saved
+        self._question = None
+        self._conversation_id = conversation.id
+        lookup = question.text if question.text is not None else question.lookup_text
+        if question.collection_ids and lookup.strip() and self._embedding is not None:
+            self._search_request = (
+                conversation.id,
+                question.model_id,
+                question.settings,
+                question.regenerate,
+            )
+            self._search_id = self._embedding.search(question.collection_ids, lookup)
+            self.documents_search_started.emit()
+            return
+        signal = self.regeneration_requested if question.regenerate else self.reply_requested
+        signal.emit(request_id, conversation.id, question.model_id, question.settings)
+
+    @Slot(int, str)
+    def _on_writer_save_failed(self, request_id: int, error_message: str) -> None:
+        if request_id != self._reply_id:
+            return
+        self._question = self._reply_id = None
+        self._set_answering(False)
+        self.question_not_saved.emit(error_message)
 
     # -- slots: the worker ----------------------------------------------------------------
 

@@ -14,7 +14,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from localai_desktop.core.conversations import STATUS_FAILED, ConversationStore, Message
+from localai_desktop.core.conversations import (
+    STATUS_FAILED,
+    Conversation,
+    ConversationStore,
+    Message,
+)
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.errors import LocalAIError
 from localai_desktop.core.finetune.adapters import AdapterRegistry
@@ -22,10 +27,11 @@ from localai_desktop.core.generation import GenerationSettings
 from localai_desktop.core.registry import LocalModel, ModelRegistry
 from localai_desktop.ui.adapter_picker import ADAPTER_KEY, AdapterPicker
 from localai_desktop.ui.chat_documents import ChatDocuments
-from localai_desktop.ui.chat_requests import ChatRequests
+from localai_desktop.ui.chat_requests import ChatRequests, Question
 from localai_desktop.ui.chat_settings import ChatSettingsPanel
 from localai_desktop.ui.chat_worker import ChatWorker
 from localai_desktop.ui.conversation_list import ConversationList
+from localai_desktop.ui.conversation_writer import ConversationWriter
 from localai_desktop.ui.embedding_worker import EmbeddingWorker
 from localai_desktop.ui.message_input import Composer
 from localai_desktop.ui.model_picker import ModelPicker, NoModelsNotice
@@ -64,7 +70,10 @@ class ChatTab(QWidget):
         self._registry = registry
         self._adapters = adapters
         self._conversation_id: int | None = None
-        self.requests = ChatRequests(worker, self, embedding=embedding)
+        # A question sent in a new conversation, not saved yet: the conversation has no id.
+        self._awaiting_new_conversation = False
+        self.writer = ConversationWriter(store, self)
+        self.requests = ChatRequests(worker, self.writer, self, embedding=embedding)
         self.documents = ChatDocuments(documents if embedding is not None else None, self)
         self._build()
         self._connect_requests()
@@ -144,6 +153,8 @@ class ChatTab(QWidget):
         requests.model_load_progress.connect(self.status.set_fraction)
         requests.model_loaded.connect(self._on_requests_model_loaded)
         requests.answering_changed.connect(self._on_requests_answering_changed)
+        requests.question_saved.connect(self._on_requests_question_saved)
+        requests.question_not_saved.connect(self._on_requests_question_not_saved)
         requests.documents_search_started.connect(self._on_requests_documents_search_started)
         requests.answer_started.connect(self._on_requests_answer_started)
         requests.answer_text_added.connect(self.transcript.append_to_answer)
@@ -210,6 +221,11 @@ class ChatTab(QWidget):
             self._save_timer.stop()
             self._save_conversation_options()
 
+    def finish_writes(self) -> None:
+        """Wait until every question and option asked to be saved is on disk (app closing)."""
+        self.save_state()
+        self.writer.shutdown()
+
     # -- helpers --------------------------------------------------------------------------
 
     def _send(self) -> None:
@@ -220,46 +236,47 @@ class ChatTab(QWidget):
         if model is None:
             self.banner.show_error("Choose a model first: import one in the Models tab.")
             return
-        try:
-            if self._conversation_id is None:
-                conversation = self._store.create(model_id=model.id)
-                self._conversation_id = conversation.id
-                self.transcript.clear()
-            self._save_conversation_options()
-            message = self._store.add_message(self._conversation_id, "user", text)
-        except LocalAIError as error:
-            self.banner.show_error(error.message)
-            return
+        # Saved off the GUI thread: the message is shown at once and confirmed when committed
+        # (a failure puts the text back in the message box).
+        self._save_timer.stop()
+        if self._conversation_id is None:
+            self.transcript.clear()
+            self._awaiting_new_conversation = True
         self.banner.hide()
         self.composer.clear()
-        self.transcript.add_message(message)
-        self.refresh_conversations()
-        self._ask(model)
+        self.transcript.add_unsaved_question(text)
+        self._ask(model, text)
 
-    def _ask(self, model: LocalModel, *, regenerate: bool = False) -> None:
-        assert self._conversation_id is not None
+    def _ask(self, model: LocalModel, text: str | None) -> None:
+        """Ask for an answer to `text` (None: write the last answer again)."""
         self.status.show_busy("Getting ready…")
         settings = self.settings_panel.settings().to_dict()
+        saved_settings = {**settings, **self.documents.settings_entry()}
         settings[ADAPTER_KEY] = self.adapter_picker.request_value()
-        collection_ids, question = self.documents.lookup(self._store, self._conversation_id)
         self.requests.ask(
-            self._conversation_id,
-            model.id,
-            model.name,
-            settings,
-            regenerate=regenerate,
-            collection_ids=collection_ids,
-            question=question,
+            Question(
+                conversation_id=self._conversation_id,
+                text=text,
+                model_id=model.id,
+                model_name=model.name,
+                system_prompt=self.settings_panel.system_prompt(),
+                settings=settings,
+                saved_settings=saved_settings,
+                collection_ids=self.documents.attached_ids(),
+                lookup_text=self.transcript.last_question(),
+            )
         )
 
     def _show_conversation(self, conversation_id: int | None) -> None:
         self.save_state()
         self._conversation_id = None
+        self._awaiting_new_conversation = False
         if conversation_id is None:
             self.transcript.clear()
             self.settings_panel.set_system_prompt("")
             self.documents.load({})
             return
+        self.writer.wait()  # read back what was just saved, not what was there before
         try:
             conversation = self._store.get(conversation_id)
         except LocalAIError as error:
@@ -282,17 +299,14 @@ class ChatTab(QWidget):
     def _save_conversation_options(self) -> None:
         if self._conversation_id is None:
             return
-        try:
-            self._store.update(
-                self._conversation_id,
-                system_prompt=self.settings_panel.system_prompt(),
-                settings={
-                    **self.settings_panel.settings().to_dict(),
-                    **self.documents.settings_entry(),
-                },
-            )
-        except LocalAIError as error:
-            self.banner.show_error(error.message)
+        self.writer.save_options(
+            self._conversation_id,
+            system_prompt=self.settings_panel.system_prompt(),
+            settings={
+                **self.settings_panel.settings().to_dict(),
+                **self.documents.settings_entry(),
+            },
+        )
 
     def _enable_controls(self) -> None:
         answering = self.requests.is_answering()
@@ -305,13 +319,7 @@ class ChatTab(QWidget):
         self.settings_panel.set_model_context_length(model.context_length if model else None)
 
     def _current_model(self) -> LocalModel | None:
-        model_id = self.current_model_id()
-        if model_id is None:
-            return None
-        try:
-            return self._registry.get(model_id)
-        except LocalAIError:
-            return None
+        return self.model_picker.current_model()
 
     # -- slots: the user ------------------------------------------------------------------
 
@@ -399,9 +407,9 @@ class ChatTab(QWidget):
         model = self._current_model()
         if self.requests.is_answering() or model is None or self._conversation_id is None:
             return
-        self._save_conversation_options()
+        self._save_timer.stop()
         self.transcript.remove_message(message_id)
-        self._ask(model, regenerate=True)
+        self._ask(model, None)
 
     # -- slots: the worker, through ChatRequests ------------------------------------------
 
@@ -418,6 +426,28 @@ class ChatTab(QWidget):
     def _on_requests_answering_changed(self, answering: bool) -> None:
         self._enable_controls()
         self.generating_changed.emit(answering)
+
+    @Slot(object, object)
+    def _on_requests_question_saved(
+        self, conversation: Conversation, message: Message | None
+    ) -> None:
+        if self._awaiting_new_conversation and self._conversation_id is None:
+            self._awaiting_new_conversation = False
+            self._conversation_id = conversation.id
+        if message is not None:
+            if conversation.id == self._conversation_id:
+                self.transcript.confirm_message(message)
+            self.conversations.put_first(conversation)
+        self.conversations.select(self._conversation_id)
+
+    @Slot(str)
+    def _on_requests_question_not_saved(self, error_message: str) -> None:
+        text = self.transcript.remove_unsaved_question()
+        if text and not self.composer.text().strip():
+            self.composer.set_text(text)
+        self._awaiting_new_conversation = False
+        self.status.clear()
+        self.banner.show_error(error_message)
 
     @Slot()
     def _on_requests_documents_search_started(self) -> None:

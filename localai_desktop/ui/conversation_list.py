@@ -92,16 +92,26 @@ class ConversationList(QWidget):
         try:
             self._list.clear()
             for conversation in conversations:
-                item = QListWidgetItem(conversation.title)
-                item.setData(_ID_ROLE, conversation.id)
-                item.setData(_TITLE_ROLE, conversation.title)
-                item.setToolTip(
-                    f"{conversation.title}\nStarted {describe_time(conversation.created_at)}"
-                )
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+                item = self._new_item(conversation)
                 self._list.addItem(item)
                 if conversation.id == current_id:
                     self._list.setCurrentItem(item)
+        finally:
+            self._list.blockSignals(False)
+        self._update_buttons()
+
+    def put_first(self, conversation: Conversation) -> None:
+        """Show a conversation just written in at the top (added if new), silently."""
+        self._list.blockSignals(True)
+        try:
+            old = self._item(conversation.id)
+            was_current = old is not None and old is self._list.currentItem()
+            if old is not None:
+                self._list.takeItem(self._list.row(old))
+            item = self._new_item(conversation)
+            self._list.insertItem(0, item)
+            if was_current:
+                self._list.setCurrentItem(item)
         finally:
             self._list.blockSignals(False)
         self._update_buttons()
@@ -203,6 +213,15 @@ class ConversationList(QWidget):
             if item.data(_ID_ROLE) == conversation_id:
                 return item
         return None
+
+    @staticmethod
+    def _new_item(conversation: Conversation) -> QListWidgetItem:
+        item = QListWidgetItem(conversation.title)
+        item.setData(_ID_ROLE, conversation.id)
+        item.setData(_TITLE_ROLE, conversation.title)
+        item.setToolTip(f"{conversation.title}\nStarted {describe_time(conversation.created_at)}")
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+        return item
 
     def _set_item_title(self, item: QListWidgetItem, title: str) -> None:
         self._list.blockSignals(True)

@@ -199,6 +199,8 @@ class MainWindow(QMainWindow):
             # Stops an answer being written (the worker saves it as "stopped"), then waits for
             # the worker's thread and any import thread, so no thread outlives the window.
             self.chat_tab.stop()
+            # A question sent a moment ago may still be on its way to the disk.
+            self.chat_tab.finish_writes()
             self.models_tab.shutdown()
             # Downloads stop where they are and continue at the next start.
             self.downloads.shutdown()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QPlainTextEdit,
@@ -105,6 +105,11 @@ class Composer(QWidget):
 
     def clear(self) -> None:
         self.input.clear()
+
+    def set_text(self, text: str) -> None:
+        """Put text back in the box (a message that could not be sent), cursor at its end."""
+        self.input.setPlainText(text)
+        self.input.moveCursor(QTextCursor.MoveOperation.End)
 
     def set_state(self, *, generating: bool, can_send: bool) -> None:
         self.send_button.setEnabled(can_send and not generating)

@@ -48,11 +48,13 @@ class ModelPicker(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(label)
         layout.addWidget(self.combo)
+        self._models: dict[int, LocalModel] = {}
 
     def set_models(self, models: Sequence[LocalModel]) -> None:
         """List these models, keeping the current choice when it is still there."""
         current = self.current_id()
         self.combo.clear()
+        self._models = {m.id: m for m in models if not m.is_embedding_model}
         for model in models:
             if model.is_embedding_model:
                 continue
@@ -75,6 +77,11 @@ class ModelPicker(QWidget):
     def current_id(self) -> int | None:
         data = self.combo.currentData()
         return int(data) if data is not None else None
+
+    def current_model(self) -> LocalModel | None:
+        """The chosen model as last listed (without asking the database again)."""
+        model_id = self.current_id()
+        return self._models.get(model_id) if model_id is not None else None
 
     def count(self) -> int:
         return self.combo.count()

@@ -7,8 +7,11 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from localai_desktop.core.conversations import Message
+from localai_desktop.core.conversations import STATUS_COMPLETE, Message, utcnow
 from localai_desktop.ui.message_view import MessageView
+
+# The id a question has on screen until it is committed (SQLite's ids start at 1).
+UNSAVED_ID = 0
 
 
 class Transcript(QScrollArea):
@@ -64,6 +67,44 @@ class Transcript(QScrollArea):
         self._follow = True
         self._refresh_regenerate()
         return view
+
+    def add_unsaved_question(self, text: str) -> MessageView:
+        """Show the user's question at once, while it is being saved."""
+        now = utcnow()
+        question = Message(
+            id=UNSAVED_ID,
+            conversation_id=UNSAVED_ID,
+            role="user",
+            content=text,
+            status=STATUS_COMPLETE,
+            error=None,
+            provenance={},
+            created_at=now,
+            updated_at=now,
+        )
+        return self.add_message(question)
+
+    def confirm_message(self, message: Message) -> None:
+        """The question shown unsaved is committed as `message` (added if it is not shown)."""
+        view = self.view_for(UNSAVED_ID)
+        if view is not None:
+            view.message = message  # same text; only the id and times are new
+        elif self.view_for(message.id) is None:
+            self.add_message(message)
+
+    def remove_unsaved_question(self) -> str:
+        """Take back the question that could not be saved; returns its text ("" if none)."""
+        view = self.view_for(UNSAVED_ID)
+        if view is None:
+            return ""
+        self.remove_message(UNSAVED_ID)
+        return view.message.content
+
+    def last_question(self) -> str:
+        """The newest message the user wrote in this transcript ("" if none)."""
+        return next(
+            (v.message.content for v in reversed(self._views) if v.message.role == "user"), ""
+        )
 
     def begin_answer(self, message: Message, text_so_far: str = "") -> MessageView:
         """Show an answer that streams in from now on."""
