@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from localai_desktop.core.chat import ChatService
+from localai_desktop.core.chat import WRITE_THROUGH_SECONDS, ChatService
 from localai_desktop.core.conversations import ConversationStore
 from localai_desktop.core.engine import LlamaEngine
 from localai_desktop.core.generation import Cancellation, ChatTurn, GenerationSettings
@@ -55,6 +56,40 @@ def test_answer_streams_and_records_how_it_was_made(
     saved = service.store.get(conversation.id).messages
     assert [m.role for m in saved] == ["user", "assistant"]
     assert saved[1].content == answer.content
+
+
+def test_a_streaming_answer_is_saved_about_every_second(
+    service: ChatService, tiny_chat_model: Path
+) -> None:
+    model = service.registry.import_model(tiny_chat_model, name="tiny")
+    conversation = service.store.create()
+    cancel = Cancellation()
+    streamed: list[tuple[float, str]] = []  # (when, the text streamed by then)
+    checks: list[tuple[str, str]] = []  # (saved text, text streamed WRITE_THROUGH + 1 s before)
+
+    def on_text(text: str) -> None:
+        now = time.monotonic()
+        streamed.append((now, (streamed[-1][1] if streamed else "") + text))
+        if now - streamed[0][0] < 2.5:
+            return
+        saved = service.store.get(conversation.id).messages[-1]
+        older = [t for when, t in streamed if when <= now - WRITE_THROUGH_SECONDS - 1.0]
+        checks.append((saved.content, older[-1]))
+        cancel.set()
+
+    answer = service.send(
+        conversation.id,
+        "Talk for a long time.",
+        model_id=model.id,
+        settings=GenerationSettings(max_tokens=100_000, context_length=32768),
+        on_text=on_text,
+        cancel=cancel,
+    )
+    saved, streamed_before = checks[0]
+    # While it streamed, the database held the answer as written until a moment ago.
+    assert streamed_before and saved.startswith(streamed_before)
+    assert answer.content.startswith(saved)
+    assert answer.status == "stopped"
 
 
 def test_same_seed_gives_the_same_answer(service: ChatService, stories260k: Path) -> None:

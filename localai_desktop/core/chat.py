@@ -36,8 +36,11 @@ from localai_desktop.core.registry import LocalModel, ModelRegistry
 
 log = logging.getLogger(__name__)
 
-# The answer is saved while it streams, so a killed app loses at most this much of it.
-WRITE_THROUGH_SECONDS = 0.5
+# The answer is saved while it streams, so a killed app loses at most about a second of it.
+# Not more often: each write takes the interpreter's lock from the decoding thread for a
+# moment (longer still on a machine whose idle memory is slow to touch), which costs a small,
+# fast model a measurable share of its speed.
+WRITE_THROUGH_SECONDS = 0.9
 # Messages that carry meaning for the model; a failed answer with nothing in it is left out.
 _PROMPT_STATUSES = (STATUS_COMPLETE, STATUS_STOPPED, STATUS_INTERRUPTED, STATUS_FAILED)
 
@@ -66,7 +69,7 @@ class _WriteThrough:
             return  # the disk is slow; the next tick writes the newer text
         self._last_write = now
         self._pending = self._executor.submit(
-            self._store.update_message, self._message_id, content="".join(self.parts)
+            self._store.save_partial_answer, self._message_id, "".join(self.parts)
         )
 
     @property

@@ -285,6 +285,13 @@ class ConversationStore:
             session.flush()
             return _message(row)
 
+    def save_partial_answer(self, message_id: int, content: str) -> None:
+        """Rewrite the text of an answer still being written (a light, plain UPDATE)."""
+        self._db.execute(
+            "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?",
+            (content, utcnow().strftime("%Y-%m-%d %H:%M:%S.%f"), message_id),
+        )
+
     def delete_message(self, message_id: int) -> None:
         with self._db.session() as session:
             row = session.get(MessageRow, message_id)

@@ -100,6 +100,18 @@ class Database:
         finally:
             session.close()
 
+    def execute(self, sql: str, parameters: tuple[object, ...] = ()) -> None:
+        """One plain SQL statement in its own committed transaction, without the ORM.
+
+        For writes on a hot path (a streaming answer), where building ORM objects would take
+        the interpreter's lock long enough for the decoding thread to feel it.
+        """
+        try:
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql(sql, parameters)
+        except (exc.OperationalError, exc.DatabaseError, sqlite3.Error) as error:
+            raise storage_error_from(error) from error
+
     def close(self) -> None:
         self.engine.dispose()
 
