@@ -7,6 +7,7 @@ turns every malformation into InvalidModelFileError, as llama.cpp's own reader w
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import mmap
@@ -14,14 +15,6 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from gguf.constants import (
-    GGML_QUANT_SIZES,
-    GGUF_DEFAULT_ALIGNMENT,
-    GGUF_MAGIC,
-    GGMLQuantizationType,
-    GGUFValueType,
-)
 
 from localai_desktop.core.errors import InvalidModelFileError
 from localai_desktop.core.units import format_bytes
@@ -33,24 +26,33 @@ _MAX_DIMS = 4
 _SMALL_ARRAY = (
     4096  # arrays up to this length are kept (per-layer head counts); longer ones skipped
 )
-_SCALARS: dict[int, struct.Struct] = {
-    t: struct.Struct("<" + c)
-    for t, c in [
-        (GGUFValueType.UINT8, "B"),
-        (GGUFValueType.INT8, "b"),
-        (GGUFValueType.UINT16, "H"),
-        (GGUFValueType.INT16, "h"),
-        (GGUFValueType.UINT32, "I"),
-        (GGUFValueType.INT32, "i"),
-        (GGUFValueType.FLOAT32, "f"),
-        (GGUFValueType.BOOL, "?"),
-        (GGUFValueType.UINT64, "Q"),
-        (GGUFValueType.INT64, "q"),
-        (GGUFValueType.FLOAT64, "d"),
-    ]
-}
-_U32 = _SCALARS[GGUFValueType.UINT32]
-_U64 = _SCALARS[GGUFValueType.UINT64]
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+
+
+# The gguf package's constants are imported where a file is read, not at the top: importing
+# gguf also imports numpy and yaml (about 0.1 s), which starting the app does not need.
+@functools.cache
+def _scalars() -> dict[int, struct.Struct]:
+    from gguf.constants import GGUFValueType
+
+    return {
+        t: struct.Struct("<" + c)
+        for t, c in [
+            (GGUFValueType.UINT8, "B"),
+            (GGUFValueType.INT8, "b"),
+            (GGUFValueType.UINT16, "H"),
+            (GGUFValueType.INT16, "h"),
+            (GGUFValueType.UINT32, "I"),
+            (GGUFValueType.INT32, "i"),
+            (GGUFValueType.FLOAT32, "f"),
+            (GGUFValueType.BOOL, "?"),
+            (GGUFValueType.UINT64, "Q"),
+            (GGUFValueType.INT64, "q"),
+            (GGUFValueType.FLOAT64, "d"),
+        ]
+    }
+
 
 INCOMPLETE_TODO = "Download it again."
 DAMAGED_TODO = "Download the model again, or choose another model."
@@ -108,18 +110,21 @@ class _Reader:
         return raw.decode("utf-8", errors="replace")
 
     def value(self, vtype: int, key: str) -> Any:
+        from gguf.constants import GGUFValueType
+
+        scalars = _scalars()
         if vtype == GGUFValueType.STRING:
             return self.string()
-        if vtype in _SCALARS:
-            return self.scalar(_SCALARS[vtype])
+        if vtype in scalars:
+            return self.scalar(scalars[vtype])
         if vtype != GGUFValueType.ARRAY:
             raise _Damaged(f"key {key!r} has unknown type {vtype}")
         item_type, length = self.scalar(_U32), self.scalar(_U64)
-        if item_type in _SCALARS:
-            size = _SCALARS[item_type].size
+        if item_type in scalars:
+            size = scalars[item_type].size
             self.need(length * size)
             if length <= _SMALL_ARRAY:
-                fmt = f"<{length}{_SCALARS[item_type].format[1:]}"
+                fmt = f"<{length}{scalars[item_type].format[1:]}"
                 values = list(struct.unpack_from(fmt, self.buf, self.pos))
                 self.pos += length * size
                 return values
@@ -145,6 +150,8 @@ class _Reader:
 
 def _parse_header(buf: mmap.mmap) -> GgufHeader:
     """Parse magic, metadata and tensor infos with the checks llama.cpp's gguf_init makes."""
+    from gguf.constants import GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGMLQuantizationType
+
     r = _Reader(buf)
     r.pos = 8  # magic and version were checked by the caller
     tensor_count, kv_count = r.scalar(_U64), r.scalar(_U64)
@@ -245,6 +252,8 @@ def parse_gguf_file(path: Path) -> tuple[GgufHeader, int]:
             f"The file {path.name} is empty, probably a download that did not finish.",
             INCOMPLETE_TODO,
         )
+    from gguf.constants import GGUF_MAGIC
+
     try:
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
             head = buf[:64]

@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from gguf.constants import (
-    LlamaFileType,
-)
 
 from localai_desktop.core.errors import InvalidModelFileError, ModelTooLargeError
 from localai_desktop.core.gguf_header import (
@@ -111,6 +108,8 @@ def _shard_paths(path: Path, fields: dict[str, Any]) -> list[Path]:
 
 
 def _quantization(fields: dict[str, Any], bytes_by_type: dict[str, int]) -> str:
+    from gguf.constants import LlamaFileType  # here: importing gguf imports numpy (0.1 s)
+
     file_type = fields.get("general.file_type")
     if isinstance(file_type, int):
         try:

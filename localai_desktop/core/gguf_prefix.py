@@ -6,26 +6,34 @@ the first few hundred kilobytes of a file on the Hub hold everything the memory 
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import Any
 
-from gguf.constants import GGUF_MAGIC, GGUFValueType
-
 from localai_desktop.core.hardware import ModelFacts
 
-_SCALAR_FORMATS = {
-    GGUFValueType.UINT8: "<B",
-    GGUFValueType.INT8: "<b",
-    GGUFValueType.UINT16: "<H",
-    GGUFValueType.INT16: "<h",
-    GGUFValueType.UINT32: "<I",
-    GGUFValueType.INT32: "<i",
-    GGUFValueType.FLOAT32: "<f",
-    GGUFValueType.BOOL: "<?",
-    GGUFValueType.UINT64: "<Q",
-    GGUFValueType.INT64: "<q",
-    GGUFValueType.FLOAT64: "<d",
-}
+
+# The gguf package is imported when a prefix is read, not at the top: importing it also
+# imports numpy and yaml (about 0.1 s), which starting the app does not need.
+@functools.cache
+def _scalar_formats() -> dict[int, str]:
+    from gguf.constants import GGUFValueType
+
+    return {
+        GGUFValueType.UINT8: "<B",
+        GGUFValueType.INT8: "<b",
+        GGUFValueType.UINT16: "<H",
+        GGUFValueType.INT16: "<h",
+        GGUFValueType.UINT32: "<I",
+        GGUFValueType.INT32: "<i",
+        GGUFValueType.FLOAT32: "<f",
+        GGUFValueType.BOOL: "<?",
+        GGUFValueType.UINT64: "<Q",
+        GGUFValueType.INT64: "<q",
+        GGUFValueType.FLOAT64: "<d",
+    }
+
+
 _PER_LAYER_ARRAY_LIMIT = 1024  # longer arrays (vocabularies) are stepped over, not read
 
 
@@ -35,8 +43,13 @@ class _EndOfPrefix(Exception):
 
 class _PrefixReader:
     def __init__(self, data: bytes | bytearray) -> None:
+        from gguf.constants import GGUFValueType
+
         self.data = data
         self.pos = 0
+        # Looked up once: value() runs once per item of a 100k-token vocabulary.
+        self._string, self._array = GGUFValueType.STRING, GGUFValueType.ARRAY
+        self._formats = _scalar_formats()
 
     def scalar(self, fmt: str) -> Any:
         size = struct.calcsize(fmt)
@@ -55,14 +68,14 @@ class _PrefixReader:
         return text
 
     def value(self, value_type: int) -> Any:
-        if value_type == GGUFValueType.STRING:
+        if value_type == self._string:
             return self.string()
-        if value_type in _SCALAR_FORMATS:
-            return self.scalar(_SCALAR_FORMATS[GGUFValueType(value_type)])
-        if value_type != GGUFValueType.ARRAY:
+        if value_type in self._formats:
+            return self.scalar(self._formats[value_type])
+        if value_type != self._array:
             raise ValueError(f"unknown GGUF value type {value_type}")
         item_type, length = self.scalar("<I"), self.scalar("<Q")
-        if item_type == GGUFValueType.ARRAY:
+        if item_type == self._array:
             raise ValueError("nested GGUF arrays are not used by llama.cpp models")
         items = [self.value(item_type) for _ in range(min(length, _PER_LAYER_ARRAY_LIMIT))]
         for _ in range(length - len(items)):
@@ -72,6 +85,8 @@ class _PrefixReader:
 
 def read_metadata_prefix(data: bytes | bytearray) -> dict[str, Any]:
     """The key-value metadata found in `data`, the start of a GGUF file (may stop early)."""
+    from gguf.constants import GGUF_MAGIC
+
     reader = _PrefixReader(data)
     fields: dict[str, Any] = {}
     try:
