@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
-    QScrollArea,
-    QSizePolicy,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from localai_desktop.core.conversations import (
     STATUS_FAILED,
@@ -25,18 +17,13 @@ from localai_desktop.core.errors import LocalAIError
 from localai_desktop.core.finetune.adapters import AdapterRegistry
 from localai_desktop.core.generation import GenerationSettings
 from localai_desktop.core.registry import LocalModel, ModelRegistry
-from localai_desktop.ui.adapter_picker import ADAPTER_KEY, AdapterPicker
+from localai_desktop.ui.adapter_picker import ADAPTER_KEY
 from localai_desktop.ui.chat_documents import ChatDocuments
+from localai_desktop.ui.chat_panes import ChatPanes
 from localai_desktop.ui.chat_requests import ChatRequests, Question
-from localai_desktop.ui.chat_settings import ChatSettingsPanel
 from localai_desktop.ui.chat_worker import ChatWorker
-from localai_desktop.ui.conversation_list import ConversationList
 from localai_desktop.ui.conversation_writer import ConversationWriter
 from localai_desktop.ui.embedding_worker import EmbeddingWorker
-from localai_desktop.ui.message_input import Composer
-from localai_desktop.ui.model_picker import ModelPicker, NoModelsNotice
-from localai_desktop.ui.notices import Banner, StatusLine
-from localai_desktop.ui.transcript import Transcript
 
 # Edits to the system prompt and settings are saved this long after the last change.
 SAVE_DELAY_MS = 600
@@ -81,63 +68,34 @@ class ChatTab(QWidget):
         self.refresh_conversations()
 
     def _build(self) -> None:
-        self.conversations = ConversationList()
+        panes = ChatPanes(self.documents.picker)
+        self.conversations = panes.conversations
+        self.model_picker = panes.model_picker
+        self.status = panes.status
+        self.adapter_picker = panes.adapter_picker
+        self.no_models = panes.no_models
+        self.banner = panes.banner
+        self.transcript = panes.transcript
+        self.composer = panes.composer
+        self.settings_panel = panes.settings_panel
+        layout = QVBoxLayout(self)
+        layout.addWidget(panes)
+
         self.conversations.conversation_selected.connect(
             self._on_conversations_conversation_selected
         )
         self.conversations.new_requested.connect(self._on_conversations_new_requested)
         self.conversations.rename_requested.connect(self._on_conversations_rename_requested)
         self.conversations.delete_requested.connect(self._on_conversations_delete_requested)
-
-        self.model_picker = ModelPicker()
         self.model_picker.model_chosen.connect(self._on_model_picker_model_chosen)
-        self.status = StatusLine()
-        header = QHBoxLayout()
-        header.addWidget(self.model_picker)
-        header.addWidget(self.documents.picker)
-        header.addWidget(self.status, 1)
-        # A long status line is cut short rather than keep the window from getting narrower.
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.documents.attachment_changed.connect(self._on_settings_panel_settings_changed)
         self.documents.documents_tab_requested.connect(self.documents_tab_requested)
-        self.adapter_picker = AdapterPicker()
-        self.no_models = NoModelsNotice()
         self.no_models.models_tab_requested.connect(self.models_tab_requested)
-        self.banner = Banner()
-        self.transcript = Transcript()
         self.transcript.regenerate_requested.connect(self._on_transcript_regenerate_requested)
         self.transcript.source_requested.connect(self.documents.open_source)
-        self.composer = Composer()
         self.composer.send_requested.connect(self._on_composer_send_requested)
         self.composer.stop_requested.connect(self._on_composer_stop_requested)
-
-        middle = QWidget()
-        column = QVBoxLayout(middle)
-        column.setContentsMargins(6, 0, 6, 0)
-        column.addLayout(header)
-        column.addWidget(self.adapter_picker)
-        column.addWidget(self.no_models)
-        column.addWidget(self.banner)
-        column.addWidget(self.transcript, 1)
-        column.addWidget(self.composer)
-
-        self.settings_panel = ChatSettingsPanel()
         self.settings_panel.settings_changed.connect(self._on_settings_panel_settings_changed)
-        side = QScrollArea()
-        side.setAccessibleName("Chat settings")
-        side.setWidgetResizable(True)
-        side.setFrameShape(QFrame.Shape.NoFrame)
-        side.setWidget(self.settings_panel)
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.conversations)
-        splitter.addWidget(middle)
-        splitter.addWidget(side)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([220, 640, 260])
-        splitter.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
 
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
