@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -10,11 +11,19 @@ from pathlib import Path
 import pytest
 from gguf import GGUFWriter
 
+from localai_desktop.cli import main
+from localai_desktop.core.chat import AdapterChoice, ChatService
+from localai_desktop.core.conversations import ConversationStore
 from localai_desktop.core.engine import LlamaEngine
+from localai_desktop.core.errors import LocalAIError
 from localai_desktop.core.finetune.adapter_file import AdapterFileError, check_adapter_file
+from localai_desktop.core.finetune.adapters import Adapter, AdapterRegistry
 from localai_desktop.core.finetune.exporter import BaseShape, export_lora_adapter
 from localai_desktop.core.generation import GenerationSettings
+from localai_desktop.core.paths import init_data_paths
 from localai_desktop.core.prompt import plan_prompt
+from localai_desktop.core.registry import ModelRegistry
+from localai_desktop.core.storage import Database
 from tests import gguf_factory
 from tests.finetune_support import STORIES_SHAPE, random_lora_state
 
@@ -177,3 +186,95 @@ def test_switching_adapters_keeps_the_model_loaded(stories260k: Path, adapter_fi
         assert engine.loaded is loaded  # never reloaded
     finally:
         engine.unload()
+
+
+def register_random_adapter(
+    data_dir: Path, model_name: str, name: str, *, seed: int = 1
+) -> Adapter:
+    """A random (strong) adapter for stories260K imported as `model_name`, registered as the
+    trainer registers one (no torch needed)."""
+    paths = init_data_paths(data_dir)
+    db = Database(paths.database)
+    try:
+        base = ModelRegistry(db, paths.root / "models").get(model_name)
+        adapters = AdapterRegistry(db, paths.root / "adapters")
+        adapters.adapters_dir.mkdir(parents=True, exist_ok=True)
+        path = adapters.adapters_dir / f"{name}.gguf"
+        state = random_lora_state(**STORIES_SHAPE, scale=0.5, seed=seed)
+        metadata = {"localai.base_model.sha256": base.sha256}
+        export_lora_adapter(path, state, STORIES_BASE, alpha=8, name=name, metadata=metadata)
+        return adapters.register(
+            name,
+            path,
+            base,
+            settings={"rank": 4},
+            dataset={"train_examples": 8},
+            final_loss=0.05,
+            final_val_loss=0.08,
+            samples=[],
+        )
+    finally:
+        db.close()
+
+
+def test_cli_removes_an_adapter_and_its_file_and_answers_keep_their_provenance(
+    data_dir: Path, stories260k: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = init_data_paths(data_dir)
+    db = Database(paths.database)
+    registry = ModelRegistry(db, paths.root / "models")
+    registry.import_model(stories260k, name="stories", probe=False)
+    adapter = register_random_adapter(data_dir, "stories", "bluebell")
+    adapters = AdapterRegistry(db, paths.root / "adapters")
+    store = ConversationStore(db)
+    chat = ChatService(store, registry, LlamaEngine(n_threads=1), adapters)
+    conversation = store.create()
+    try:
+        answer = chat.send(
+            conversation.id, "Once upon a time", model_id="stories", settings=GREEDY,
+            adapter=AdapterChoice("bluebell"),
+        )  # fmt: skip
+    finally:
+        chat.engine.unload()
+    assert answer.status == "complete", answer.error
+
+    data = ["--data-dir", str(data_dir)]
+    assert main([*data, "adapters", "rm", "bluebell"]) == 0
+    out = capsys.readouterr().out
+    assert "Removed the adapter 'bluebell'" in out and str(adapter.path) in out
+    assert not adapter.path.exists()
+    assert adapters.list() == []
+    assert main([*data, "adapters", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+    kept = store.get(conversation.id).messages[-1]
+    assert kept.id == answer.id
+    assert kept.provenance["adapter_name"] == "bluebell"
+    assert kept.provenance["adapter_sha256"] == adapter.sha256
+
+    assert main([*data, "adapters", "rm", "bluebell"]) == 1
+    assert "There is no adapter called 'bluebell'" in capsys.readouterr().err
+    ask = [*data, "chat", "--model", "stories", "--adapter", "bluebell", "Hi"]
+    assert main(ask) == 1
+    assert "There is no adapter called 'bluebell'" in capsys.readouterr().err
+    db.close()
+
+
+def test_an_adapter_whose_file_cannot_be_deleted_stays_listed(
+    data_dir: Path, stories260k: Path
+) -> None:
+    paths = init_data_paths(data_dir)
+    db = Database(paths.database)
+    ModelRegistry(db, paths.root / "models").import_model(stories260k, name="stories", probe=False)
+    adapter = register_random_adapter(data_dir, "stories", "bluebell")
+    # A folder in the file's place: unlink fails as it does on a file another program holds.
+    adapter.path.unlink()
+    adapter.path.mkdir()
+    (adapter.path / "keep").write_text("x", encoding="utf-8")
+    adapters = AdapterRegistry(db, paths.root / "adapters")
+    with pytest.raises(
+        LocalAIError, match=r"could not be deleted \(.*\), so the adapter was not removed"
+    ):
+        adapters.remove("bluebell")
+    assert [a.name for a in adapters.list()] == ["bluebell"]
+    db.close()

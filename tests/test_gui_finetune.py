@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import psutil
 import pytest
 from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from localai_desktop.core.conversations import STATUS_COMPLETE, ConversationStore
+from localai_desktop.core.conversations import STATUS_COMPLETE, ConversationStore, Message
+from localai_desktop.core.finetune.adapters import Adapter, AdapterRegistry
 from localai_desktop.core.finetune.events import TrainingEvent, TrainingSettings
 from localai_desktop.core.finetune.jobs import JOB_CANCELLED, JobStore
 from localai_desktop.core.finetune.stack import INSTALL_HINT
@@ -20,11 +22,13 @@ from localai_desktop.core.generation import GenerationSettings
 from localai_desktop.core.hardware import Machine
 from localai_desktop.core.paths import init_data_paths
 from localai_desktop.core.storage import Database
+from localai_desktop.ui.adapter_picker import AdapterPicker
 from localai_desktop.ui.finetune_tab import FineTuneTab
 from localai_desktop.ui.main_window import MainWindow
 from tests.finetune_support import FACT_ANSWER, FACT_MARKER, FACT_QUESTION
 from tests.gui_support import OpenWindow, last_view, window_opener
 from tests.session_support import import_model
+from tests.test_finetune_adapters import register_random_adapter
 from tests.test_gui_app import unnamed_controls
 
 TRAIN_TIMEOUT_MS = 240_000  # two trainer processes start torch; these machines are small
@@ -392,3 +396,93 @@ def test_closing_the_app_mid_run_keeps_a_checkpoint_to_resume_from_next_time(
     assert controls.resume_button.isVisible() and controls.resume_button.isEnabled()
     assert "Unfinished: “letters” stopped at step" in controls.unfinished.text()
     assert again.adapters.list() == []
+
+
+def answer_adapter_remove_box(qtbot: QtBot, tab: FineTuneTab, button: str) -> QMessageBox:
+    qtbot.mouseClick(tab.adapter_list.remove_button, Qt.MouseButton.LeftButton)
+    box = next(b for b in tab.findChildren(QMessageBox) if b.isVisible())
+    chosen = next(b for b in box.buttons() if b.text() == button)
+    text = f"{box.text()}\n{box.informativeText()}"
+    if button == "Remove":
+        with qtbot.waitSignal(tab.adapters_changed):
+            qtbot.mouseClick(chosen, Qt.MouseButton.LeftButton)
+    else:
+        qtbot.mouseClick(chosen, Qt.MouseButton.LeftButton)
+    box.setProperty("seen_text", text)
+    return box
+
+
+def test_removing_an_adapter_deletes_its_file_and_chat_falls_back_to_no_adapter(
+    open_window: OpenWindow, data_dir: Path, stories260k: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    model_id = import_model(data_dir, stories260k, "stories")
+    bluebell = register_random_adapter(data_dir, "stories", "bluebell")
+    other = register_random_adapter(data_dir, "stories", "other", seed=2)
+    window = open_window(data_dir)
+    window.resize(1180, 760)
+    chat = window.chat_tab
+    assert chat.current_model_id() == model_id
+    chat.select_adapter(bluebell.id)
+    chat.settings_panel.set_settings(GREEDY)
+    with_it = ask(qtbot, window, "Once upon a time")
+    assert with_it.provenance["adapter_name"] == "bluebell"
+
+    tab = window.finetune_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.pages.setCurrentWidget(tab.adapter_list)
+    assert tab.adapter_list.names() == ["bluebell", "other"]
+    assert not tab.adapter_list.remove_button.isEnabled()  # nothing chosen yet
+    tab.adapter_list.select(bluebell.id)
+    assert unnamed_controls(tab) == []
+
+    kept = answer_adapter_remove_box(qtbot, tab, "Keep")
+    assert "“bluebell”" in kept.property("seen_text")
+    assert bluebell.path.is_file() and tab.adapter_list.names() == ["bluebell", "other"]
+
+    removed = answer_adapter_remove_box(qtbot, tab, "Remove")
+    assert "Remove the adapter “bluebell” and delete its file?" in removed.property("seen_text")
+    assert not bluebell.path.exists() and other.path.is_file()
+    assert tab.adapter_list.names() == ["other"]
+    assert tab.banner.text() == "Removed the adapter “bluebell” and deleted its file."
+    assert [a.name for a in window.adapters.list()] == ["other"]
+    tab.grab().save(str(tmp_path / "finetune-adapters.png"))
+
+    # Chat had it chosen: now no adapter, and the next answer is the plain model's.
+    assert chat.adapter_picker.current_id() is None
+    assert chat.adapter_picker.combo.findData(bluebell.id) == -1
+    window.tabs.setCurrentWidget(chat)
+    plain = ask(qtbot, window, "Once upon a time")
+    assert "adapter_name" not in plain.provenance
+    earlier = window.store.get(with_it.conversation_id).messages
+    made_with_it = next(m for m in earlier if m.id == with_it.id)
+    assert made_with_it.provenance["adapter_name"] == "bluebell"
+    assert made_with_it.provenance["adapter_sha256"] == bluebell.sha256
+
+
+def test_an_old_answer_does_not_choose_a_newer_adapter_that_got_the_removed_ones_id(
+    data_dir: Path, stories260k: Path, qtbot: QtBot
+) -> None:
+    import_model(data_dir, stories260k, "stories")
+    old = register_random_adapter(data_dir, "stories", "bluebell")
+    db = Database(init_data_paths(data_dir).database)
+    AdapterRegistry(db, data_dir / "adapters").remove("bluebell")
+    db.close()
+    new = register_random_adapter(data_dir, "stories", "heather", seed=3)
+    assert new.id == old.id  # SQLite hands the freed id out again
+
+    picker = AdapterPicker()
+    qtbot.addWidget(picker)
+    picker.set_adapters([new])
+
+    def answer_made_with(adapter: Adapter) -> Message:
+        provenance = {
+            "adapter_id": adapter.id, "adapter_name": adapter.name,
+            "adapter_sha256": adapter.sha256, "adapter_scale": 1.0,
+        }  # fmt: skip
+        now = datetime(2026, 1, 1)
+        return Message(1, 1, "assistant", "Once", STATUS_COMPLETE, None, provenance, now, now)
+
+    picker.follow([answer_made_with(old)])
+    assert picker.current_id() is None
+    picker.follow([answer_made_with(new)])
+    assert picker.current_id() == new.id

@@ -224,5 +224,8 @@ def _adapters_list(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def _adapters_rm(ctx: CliContext, args: argparse.Namespace) -> int:
     adapter = adapter_registry(ctx).remove(args.name)
-    print(f"Removed the adapter '{adapter.name}' and deleted {adapter.path}.")
+    print(
+        f"Removed the adapter '{adapter.name}' and deleted {adapter.path}. Answers written "
+        "with it are kept and still name it."
+    )
     return 0

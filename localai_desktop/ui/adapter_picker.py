@@ -14,6 +14,7 @@ from localai_desktop.core.finetune.adapters import Adapter
 ADAPTER_KEY = "adapter"  # in the request's settings dict: {"adapter": id, "scale": strength}
 MAX_STRENGTH = 2.0
 _SLIDER_STEPS_PER_UNIT = 20  # the slider moves in steps of 0.05
+_SHA256_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def describe_adapter(adapter: Adapter) -> str:
@@ -88,9 +89,9 @@ class AdapterPicker(QWidget):
             for adapter in adapters:
                 label = adapter.name if adapter.file_exists else f"{adapter.name} (file missing)"
                 self.combo.addItem(label, adapter.id)
-                self.combo.setItemData(
-                    self.combo.count() - 1, describe_adapter(adapter), Qt.ItemDataRole.ToolTipRole
-                )
+                row = self.combo.count() - 1
+                self.combo.setItemData(row, describe_adapter(adapter), Qt.ItemDataRole.ToolTipRole)
+                self.combo.setItemData(row, adapter.sha256, _SHA256_ROLE)
         finally:
             self.combo.blockSignals(False)
         self.select(current)
@@ -110,10 +111,19 @@ class AdapterPicker(QWidget):
         provenance: dict[str, Any] = answers[-1].provenance if answers else {}
         adapter_id = provenance.get("adapter_id")
         scale = provenance.get("adapter_scale")
+        if isinstance(adapter_id, int) and not self._lists(adapter_id, provenance):
+            adapter_id = None  # removed since; a newer adapter may even have its id
         self.select(
             adapter_id if isinstance(adapter_id, int) else None,
             float(scale) if isinstance(scale, (int, float)) else None,
         )
+
+    def _lists(self, adapter_id: int, provenance: dict[str, Any]) -> bool:
+        index = self.combo.findData(adapter_id)
+        if index < 0:
+            return False
+        sha256 = provenance.get("adapter_sha256")
+        return sha256 is None or self.combo.itemData(index, _SHA256_ROLE) == sha256
 
     def current_id(self) -> int | None:
         data = self.combo.currentData()

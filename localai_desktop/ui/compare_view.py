@@ -97,6 +97,10 @@ class CompareView(QWidget):
         self.chat_button.hide()
         self._clear_samples()
 
+    def adapter_id(self) -> int | None:
+        """The adapter shown, or None."""
+        return self._adapter.id if self._adapter is not None else None
+
     def sample_texts(self) -> list[tuple[str, str]]:
         """(before, after) of each sample shown."""
         if self._adapter is None:

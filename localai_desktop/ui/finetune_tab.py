@@ -27,6 +27,7 @@ from localai_desktop.core.registry import ModelRegistry
 from localai_desktop.ui.compare_view import CompareView
 from localai_desktop.ui.dataset_view import DatasetView, describe_summary
 from localai_desktop.ui.example_sources import ExamplesSection
+from localai_desktop.ui.finetune_adapters import AdapterList
 from localai_desktop.ui.finetune_setup import (
     BaseModelChooser,
     NotInstalledNotice,
@@ -55,7 +56,7 @@ class FineTuneTab(QWidget):
     chat_requested = Signal(int, int)
     """The user wants to chat with a new adapter: (base model_id, adapter_id)."""
     adapters_changed = Signal()
-    """An adapter was added (lists of adapters elsewhere should be refreshed)."""
+    """An adapter was added or removed (lists of adapters elsewhere should be refreshed)."""
 
     prepare_requested = Signal(int, object, int, object)
     """To the worker: check examples (request_id, source, base model_id or -1, settings)."""
@@ -92,6 +93,7 @@ class FineTuneTab(QWidget):
         self._connect_worker()
         self.refresh_models()
         self.refresh_jobs()
+        self.refresh_adapters()
 
     # -- building -------------------------------------------------------------------------
 
@@ -130,11 +132,14 @@ class FineTuneTab(QWidget):
         self.training_panel = TrainingPanel()
         self.compare_view = CompareView()
         self.compare_view.chat_requested.connect(self.chat_requested)
+        self.adapter_list = AdapterList()
+        self.adapter_list.remove_confirmed.connect(self._on_adapter_list_remove_confirmed)
         self.pages = QTabWidget()
         self.pages.setAccessibleName("Fine-tuning views")
         self.pages.addTab(self.dataset_view, "Examples")
         self.pages.addTab(self.training_panel, "Progress")
         self.pages.addTab(self.compare_view, "Before and after")
+        self.pages.addTab(self.adapter_list, "Your adapters")
         splitter = QSplitter()
         splitter.addWidget(scroll)
         splitter.addWidget(self.pages)
@@ -207,6 +212,12 @@ class FineTuneTab(QWidget):
             return
         self._resumable = jobs[0] if jobs else None
         self._update_controls()
+
+    def refresh_adapters(self) -> None:
+        try:
+            self.adapter_list.set_adapters(self._adapters.list())
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
 
     def load_file(self, path: Path) -> None:
         """Read a dataset file and check it against the chosen model."""
@@ -341,6 +352,20 @@ class FineTuneTab(QWidget):
         self.resume_requested.emit(self._start_request, job.id)
         self._begin_run(fresh=self._chart_job != job.id, name=job.name)
 
+    @Slot(int)
+    def _on_adapter_list_remove_confirmed(self, adapter_id: int) -> None:
+        try:
+            adapter = self._adapters.remove(adapter_id)
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+        else:
+            self.banner.show_info(f"Removed the adapter “{adapter.name}” and deleted its file.")
+            if self.compare_view.adapter_id() == adapter.id:
+                self.compare_view.clear()
+        self.refresh_adapters()
+        self._update_controls()  # its name is free again
+        self.adapters_changed.emit()
+
     @Slot()
     def _on_controls_discard_clicked(self) -> None:
         if self._resumable is not None and not self.is_training():
@@ -397,6 +422,7 @@ class FineTuneTab(QWidget):
             self._resumable = None
             self.compare_view.show_adapter(result.adapter)
             self.pages.setCurrentWidget(self.compare_view)
+            self.refresh_adapters()
             self.adapters_changed.emit()
         else:
             self._resumable = result.job

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from localai_desktop.core.conversations import utcnow
-from localai_desktop.core.errors import LocalAIError, NotFoundError
+from localai_desktop.core.errors import LocalAIError, NotFoundError, StorageError
 from localai_desktop.core.finetune.adapter_file import AdapterFileError, check_adapter_file
 from localai_desktop.core.gguf_info import sha256_of_file
 from localai_desktop.core.registry import LocalModel
@@ -188,11 +188,25 @@ class AdapterRegistry:
         return adapter
 
     def remove(self, name_or_id: str | int, *, delete_file: bool = True) -> Adapter:
+        """Forget an adapter and delete its file; answers written with it keep its name and
+        sha256 in their provenance (a JSON copy, not a link to this row).
+
+        The file goes first: when it cannot be deleted (in use, a read-only folder) the adapter
+        stays listed and the error says why, rather than leaving a file nobody knows about.
+        """
         adapter = self.get(name_or_id)
+        if delete_file:
+            try:
+                adapter.path.unlink(missing_ok=True)
+            except OSError as error:
+                raise StorageError(
+                    f"The file of the adapter '{adapter.name}' could not be deleted "
+                    f"({error.strerror or error}), so the adapter was not removed.",
+                    "Close programs that may be using it and check that you may change "
+                    f"its folder ({adapter.path.parent}), then try again.",
+                ) from error
         with self._db.session() as session:
             row = session.get(AdapterRow, adapter.id)
             if row is not None:
                 session.delete(row)
-        if delete_file:
-            adapter.path.unlink(missing_ok=True)
         return adapter
