@@ -40,6 +40,20 @@ _CODE_BACKGROUND = QColor(0, 0, 0, 18)
 # Qt's Markdown headings are sized for documents; a chat answer wants them closer to the text.
 _HEADING_SCALE = {1: 1.35, 2: 1.2, 3: 1.1}
 
+# The look of every message, set once on the transcript that holds them: a style sheet set on
+# each new message (and re-set on each status change) costs milliseconds of re-styling on the
+# GUI thread, just when a person presses Enter or an answer begins.
+MESSAGE_STYLE_SHEET = """
+QFrame#userMessage { background: rgba(40, 110, 220, 0.09); border-radius: 8px; }
+QFrame#assistantMessage { background: rgba(0, 0, 0, 0.035); border-radius: 8px; }
+QTextBrowser#messageBody { background: transparent; }
+QLabel#messageHeader { font-weight: 600; }
+QLabel#messageStats { color: palette(placeholder-text); }
+QLabel#messageStatus { color: #8a5a00; }
+QLabel#messageStatus[kind="failed"] { color: #b3261e; }
+QLabel#messageStatus[kind="writing"] { color: palette(placeholder-text); }
+"""
+
 
 # -- plain-language descriptions (no Qt) --------------------------------------------------------
 
@@ -130,7 +144,7 @@ class MessageBody(QTextBrowser):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setStyleSheet("QTextBrowser { background: transparent; }")
+        self.setObjectName("messageBody")
         self.viewport().setAutoFillBackground(False)
         self.document().setDocumentMargin(2)
         self.document().documentLayout().documentSizeChanged.connect(
@@ -213,22 +227,19 @@ class MessageView(QFrame):
         self._parts: list[str] = []
         is_user = message.role == "user"
         self.setObjectName("userMessage" if is_user else "assistantMessage")
-        self.setStyleSheet(
-            "QFrame#userMessage { background: rgba(40, 110, 220, 0.09); border-radius: 8px; }"
-            "QFrame#assistantMessage { background: rgba(0, 0, 0, 0.035); border-radius: 8px; }"
-        )
         self._header = QLabel()
+        self._header.setObjectName("messageHeader")
         self._header.setTextFormat(Qt.TextFormat.PlainText)
-        self._header.setStyleSheet("font-weight: 600;")
         self.body = MessageBody()
         self.body.setAccessibleName("Your message" if is_user else "Answer")
         self.sources = SourceCards()
         self.sources.source_opened.connect(self.source_requested)
 
         self._stats = QLabel()
-        self._stats.setStyleSheet("color: palette(placeholder-text);")
+        self._stats.setObjectName("messageStats")
         self._stats.setTextFormat(Qt.TextFormat.PlainText)
         self._status = QLabel()
+        self._status.setObjectName("messageStatus")
         self._status.setTextFormat(Qt.TextFormat.PlainText)
         self._status.setWordWrap(True)
         self._status.setContentsMargins(8, 0, 0, 0)
@@ -277,7 +288,7 @@ class MessageView(QFrame):
         self.body.setPlainText(text_so_far)
         self.body.show()
         self._status.setText("Writing…")
-        self._status.setStyleSheet("color: palette(placeholder-text);")
+        self._set_status_kind("writing")
         self._status.show()
         self._stats.clear()
         self._stats.hide()
@@ -311,12 +322,16 @@ class MessageView(QFrame):
         status = describe_status(message)
         self._status.setText(status)
         self._status.setVisible(bool(status))
-        self._status.setStyleSheet(
-            "color: #b3261e;" if message.status == STATUS_FAILED else "color: #8a5a00;"
-        )
+        self._set_status_kind("failed" if message.status == STATUS_FAILED else "")
         self._copy.setEnabled(bool(message.content))
         # People copy answers; their own words they still have.
         self._copy.setVisible(message.role != "user")
+
+    def _set_status_kind(self, kind: str) -> None:
+        if self._status.property("kind") != kind:
+            self._status.setProperty("kind", kind)
+            self._status.style().unpolish(self._status)
+            self._status.style().polish(self._status)
 
     def set_regenerate_available(self, available: bool) -> None:
         self._regenerate.setVisible(available and self.message.role == "assistant")

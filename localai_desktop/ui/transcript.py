@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from localai_desktop.core.conversations import STATUS_COMPLETE, Message, utcnow
-from localai_desktop.ui.message_view import MessageView
+from localai_desktop.ui.message_view import MESSAGE_STYLE_SHEET, MessageView
 
 # The id a question has on screen until it is committed (SQLite's ids start at 1).
 UNSAVED_ID = 0
@@ -29,6 +29,7 @@ class Transcript(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._page = QWidget()
+        self._page.setStyleSheet(MESSAGE_STYLE_SHEET)
         self._layout = QVBoxLayout(self._page)
         self._layout.setContentsMargins(8, 8, 8, 8)
         self._layout.setSpacing(10)
