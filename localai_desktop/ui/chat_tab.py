@@ -345,10 +345,7 @@ class ChatTab(QWidget):
         self._show_context_limit()
         self.refresh_adapters()
         if self._conversation_id is not None:
-            try:
-                self._store.update(self._conversation_id, model_id=model_id)
-            except LocalAIError as error:
-                self.banner.show_error(error.message)
+            self.writer.save_options(self._conversation_id, model_id=model_id)
         # Load it now, so the first answer does not wait for it.
         self.requests.load(model_id, self.settings_panel.settings().context_length)
 

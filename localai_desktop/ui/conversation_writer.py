@@ -69,16 +69,27 @@ class ConversationWriter(QObject):
         self._submit(write)
 
     def save_options(
-        self, conversation_id: int, *, system_prompt: str, settings: dict[str, Any]
+        self,
+        conversation_id: int,
+        *,
+        system_prompt: str | None = None,
+        settings: dict[str, Any] | None = None,
+        model_id: int | None = None,
     ) -> None:
-        """Save a conversation's system prompt and settings; a failure is logged, not shown.
+        """Save a conversation's system prompt, settings or model (None: leave as is).
 
-        Options are saved again with the next question, which reports a failure to the user.
+        A failure is logged, not shown: options are saved again with the next question, which
+        reports a failure to the user.
         """
 
         def write() -> None:
             try:
-                self._store.update(conversation_id, system_prompt=system_prompt, settings=settings)
+                self._store.update(
+                    conversation_id,
+                    system_prompt=system_prompt,
+                    settings=settings,
+                    model_id=model_id,
+                )
             except LocalAIError as error:
                 log.warning(
                     "Saving the options of conversation %s failed: %s", conversation_id, error
