@@ -6,9 +6,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from localai_desktop.core.documents import indexer
+from localai_desktop.core.documents import indexer, retrieval
+from localai_desktop.core.documents.chunking import Chunk
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.documents.embedder import prefixes_for
 from localai_desktop.core.documents.index_store import DocumentFile
@@ -371,6 +373,48 @@ def test_a_search_only_returns_passages_of_the_collections_asked(
     assert [h.file_name for h in hits] == ["mine.txt"]
     both = library.search(["Guidelines", "Other"], "gazebo permit", k=7, mode="bm25")
     assert {h.collection_name for h in both} == {"Guidelines", "Other"} and len(both) == 7
+
+
+def test_everyday_words_only_rank_passages_that_hold_a_rarer_word_of_the_question(
+    library: DocumentLibrary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collection = library.get("Guidelines")
+    library.store.set_dimension(collection.id, 384)
+    texts = [
+        f"Ward round {n}: the ward round was quiet and the notes were filed." for n in range(30)
+    ]
+    texts += [
+        "The gazebo permit was discussed on the ward round.",
+        "The gazebo permit, the gazebo fence and the ward round were discussed.",
+        "Gazebo, gazebo, gazebo: the ward asked about the gazebo permit again.",
+        "A gazebo permit was granted.",
+    ]
+    file = library.store.upsert_file(collection.id, Path("/notes/ward.txt"), None)
+    vectors = np.random.default_rng(0).standard_normal((len(texts), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    chunks = [Chunk(i, text, None, None, 0) for i, text in enumerate(texts)]
+    library.store.add_chunks(collection.id, file.id, chunks, vectors, chunks=len(texts))
+    # As in a big collection: "ward" and "round" are in most passages, "gazebo" in few.
+    monkeypatch.setattr(retrieval, "SPLIT_ABOVE_MATCHES", 0)
+    monkeypatch.setattr(retrieval, "COMMON_WORD_SHARE", 0.5)
+    words = retrieval.keyword_terms("the gazebo on the ward round")
+    counts, passages = library.store.passages_with_terms(words)
+    assert counts == [4, 33, 32] and passages == 34
+
+    everything = library.store.keyword_search_everywhere(retrieval.any_of(words), 50)
+    with_gazebo = {cid for cid, _ in library.store.keyword_search_everywhere('"gazebo"', 50)}
+    split = retrieval.bm25_ranked(
+        library.store.keyword_search_everywhere, words, counts, passages, 50
+    )
+    # Passages with the rare word keep the full query's scores and order; the others go.
+    expected = [(cid, score) for cid, score in everything if cid in with_gazebo]
+    assert [cid for cid, _ in split] == [cid for cid, _ in expected]
+    assert [score for _, score in split] == pytest.approx([score for _, score in expected])
+    hits = library.search(["Guidelines"], "the gazebo on the ward round", k=10, mode="bm25")
+    assert len(hits) == 4 and all("gazebo" in h.text.lower() for h in hits)
+    # A word found nowhere is no rare word: everyday words alone still find passages.
+    hits = library.search(["Guidelines"], "the ward round at dusk", k=10, mode="bm25")
+    assert len(hits) == 10 and all("ward" in h.text.lower() for h in hits)
 
 
 def test_models_trained_with_query_prefixes_get_them() -> None:

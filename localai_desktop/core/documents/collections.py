@@ -214,7 +214,7 @@ class DocumentLibrary:
         k: int = 5,
         mode: str = "hybrid",
     ) -> list[SearchHit]:
-        collections = [self.get(n) for n in names_or_ids]
+        collections = [self.store.get_collection(n, counts=False) for n in names_or_ids]
         return self.retriever.search(collections, query, k=k, mode=mode)
 
     def passage_context(self, chunk_id: int, *, around: int = 2) -> PassageContext:

@@ -8,8 +8,10 @@ leaves every file either at a batch boundary (resumable) or untouched.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from localai_desktop.core.documents.records import (
     file_record,
 )
 from localai_desktop.core.errors import LocalAIError, NotFoundError
-from localai_desktop.core.storage.db import Database
+from localai_desktop.core.storage.db import Database, storage_error_from
 from localai_desktop.core.storage.tables import (
     DocumentChunkRow,
     DocumentCollectionRow,
@@ -51,6 +53,7 @@ __all__ = [
     "IndexStore",
     "StoredChunk",
     "file_signature",
+    "phrase",
 ]
 
 
@@ -98,10 +101,12 @@ class IndexStore:
             session.flush()
             return collection_record(row)
 
-    def get_collection(self, name_or_id: str | int) -> CollectionInfo:
+    def get_collection(self, name_or_id: str | int, *, counts: bool = True) -> CollectionInfo:
+        """The collection; without `counts` its file and chunk counts read 0 (a search needs
+        none of them, and counting costs two more queries)."""
         with self._db.session() as session:
             row = self._collection_row(session, name_or_id)
-            return collection_record(row, self._counts(session, row.id))
+            return collection_record(row, self._counts(session, row.id) if counts else None)
 
     def list_collections(self) -> list[CollectionInfo]:
         with self._db.session() as session:
@@ -112,13 +117,11 @@ class IndexStore:
 
     def revision(self, collection_id: int) -> int:
         """Changes whenever the collection's chunks change (cheap: one primary-key read)."""
-        with self._db.session() as session:
-            value = session.scalar(
-                select(DocumentCollectionRow.revision).where(
-                    DocumentCollectionRow.id == collection_id
-                )
-            )
-            return int(value or 0)
+        with self._reading() as raw:
+            row = raw.execute(
+                "SELECT revision FROM doc_collections WHERE id = ?", (collection_id,)
+            ).fetchone()
+            return int(row[0]) if row else 0
 
     def delete_collection(self, collection_id: int) -> None:
         with self._db.session() as session:
@@ -367,8 +370,8 @@ class IndexStore:
             f"WHERE doc_chunks_fts MATCH ? AND c.collection_id IN ({marks}) "
             "ORDER BY score LIMIT ?"
         )
-        with self._db.session() as session:
-            result = session.connection().exec_driver_sql(sql, (fts_query, *collection_ids, limit))
+        with self._reading() as raw:
+            result = raw.execute(sql, (fts_query, *collection_ids, limit))
             return [(int(chunk_id), float(score)) for chunk_id, score in result]
 
     def keyword_search_everywhere(self, fts_query: str, limit: int) -> list[tuple[int, float]]:
@@ -379,20 +382,70 @@ class IndexStore:
             "SELECT rowid, bm25(doc_chunks_fts, 1.0, 0.5) AS score FROM doc_chunks_fts "
             "WHERE doc_chunks_fts MATCH ? ORDER BY score LIMIT ?"
         )
-        with self._db.session() as session:
-            result = session.connection().exec_driver_sql(sql, (fts_query, limit))
+        with self._reading() as raw:
+            result = raw.execute(sql, (fts_query, limit))
             return [(int(chunk_id), float(score)) for chunk_id, score in result]
+
+    def passages_with_terms(self, terms: Sequence[str]) -> tuple[list[int], int]:
+        """(for each term, how many passages of all collections hold it; all passages).
+
+        Terms are stemmed as the index stems them. Counting walks each term's list of passages
+        without scoring them: about a millisecond for 10,000 passages.
+        """
+        with self._reading() as raw:
+            counts = [
+                int(
+                    raw.execute(
+                        "SELECT count(*) FROM doc_chunks_fts WHERE doc_chunks_fts MATCH ?",
+                        (phrase(term),),
+                    ).fetchone()[0]
+                )
+                for term in terms
+            ]
+            total = raw.execute("SELECT coalesce(sum(chunks), 0) FROM doc_files").fetchone()[0]
+        return counts, int(total)
 
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
         if not chunk_ids:
             return {}
-        with self._db.session() as session:
-            rows = session.execute(
-                select(DocumentChunkRow, DocumentFileRow.path)
-                .join(DocumentFileRow, DocumentFileRow.id == DocumentChunkRow.file_id)
-                .where(DocumentChunkRow.id.in_(list(chunk_ids)))
-            ).all()
-            return {row.id: self._stored(row, path) for row, path in rows}
+        marks = ", ".join("?" for _ in chunk_ids)
+        sql = (
+            "SELECT c.id, c.collection_id, c.file_id, f.path, c.ordinal, c.page, c.heading, "
+            "c.text FROM doc_chunks AS c JOIN doc_files AS f ON f.id = c.file_id "
+            f"WHERE c.id IN ({marks})"
+        )
+        with self._reading() as raw:
+            rows = raw.execute(sql, [int(i) for i in chunk_ids]).fetchall()
+        return {
+            row[0]: StoredChunk(
+                id=row[0],
+                collection_id=row[1],
+                file_id=row[2],
+                file_path=Path(row[3]),
+                ordinal=row[4],
+                page=row[5],
+                heading=row[6],
+                text=row[7],
+            )
+            for row in rows
+        }
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A pooled connection for a search's reads, outside any transaction.
+
+        Sessions begin with BEGIN IMMEDIATE: they take the write lock, which most of them need.
+        A search's reads do not: in autocommit mode each SELECT reads one consistent snapshot
+        (WAL), without waiting for an indexing batch to commit and without the round trips of
+        a transaction (a few milliseconds a search on a busy machine).
+        """
+        raw = self._db.engine.raw_connection()
+        try:
+            yield raw.driver_connection  # type: ignore[misc]
+        except sqlite3.Error as error:
+            raise storage_error_from(error) from error
+        finally:
+            raw.close()
 
     def neighbours(self, chunk_id: int, before: int, after: int) -> list[StoredChunk]:
         """The chunk and the ones around it in its file, in reading order."""
@@ -426,6 +479,11 @@ class IndexStore:
             heading=row.heading,
             text=row.text,
         )
+
+
+def phrase(term: str) -> str:
+    """A word as an FTS5 phrase (quoted, so words like OR or NEAR are not operators)."""
+    return '"' + term.replace('"', '""') + '"'
 
 
 def file_signature(path: Path) -> tuple[int, int]:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from localai_desktop.core.documents.embedder import Embedder
-from localai_desktop.core.documents.index_store import CollectionInfo, IndexStore
+from localai_desktop.core.documents.index_store import CollectionInfo, IndexStore, phrase
 
 MODES = ("hybrid", "bm25", "vector")
 # The fusion constant. The RRF paper's 60 suits long TREC runs; with 50 candidates a list and
@@ -58,6 +58,12 @@ OFF_TOPIC_PROBES = (
 # MiniLM: the floor is about 0.17, unrelated questions stay below 0.2, answers mostly above.
 RELEVANCE_MARGIN = 0.06
 KEYWORD_RELEVANCE_MARGIN = 0.0
+# BM25 scores every passage that holds any of the query's words, about 1.5 microseconds each:
+# at 100k passages a question with a few everyday words matches 20,000 of them. Above this many
+# matches in all, words found in more than COMMON_WORD_SHARE of all passages only add to the
+# score of passages that hold a rarer word of the question (see bm25_ranked).
+SPLIT_ABOVE_MATCHES = 5_000
+COMMON_WORD_SHARE = 0.01
 
 # Words too common to help keyword search; leaving them out keeps FTS5 fast on big
 # collections.
@@ -123,14 +129,24 @@ class SearchHit:
         }
 
 
-def keyword_query(text: str) -> str:
-    """An FTS5 query from free text: each meaningful word quoted, any of them may match."""
+def keyword_terms(text: str) -> list[str]:
+    """The meaningful words of free text, once each, in order."""
     terms: list[str] = []
     for word in _WORD.findall(text.lower()):
         if word in STOPWORDS or (len(word) < 2 and not word.isdigit()) or word in terms:
             continue
         terms.append(word)
-    return " OR ".join(f'"{term}"' for term in terms)
+    return terms
+
+
+def any_of(terms: Sequence[str]) -> str:
+    """An FTS5 query matching passages with any of the words."""
+    return " OR ".join(phrase(term) for term in terms)
+
+
+def keyword_query(text: str) -> str:
+    """An FTS5 query from free text: each meaningful word quoted, any of them may match."""
+    return any_of(keyword_terms(text))
 
 
 @dataclass
@@ -178,7 +194,7 @@ class Retriever:
         # vectors scanned (llama.cpp, BLAS): all three release the GIL, so on two cores the
         # search takes about as long as the longer of the two paths instead of their sum.
         keyword_task = self._keyword_helper().submit(
-            self._timed_keyword_ranked, keyword_query(query), loaded, candidates
+            self._timed_keyword_ranked, keyword_terms(query), loaded, candidates
         )
         similarities: dict[int, float] = {}
         vector_ranked: list[int] = []
@@ -260,10 +276,10 @@ class Retriever:
         return hits
 
     def _timed_keyword_ranked(
-        self, fts_query: str, loaded: dict[int, _Vectors], candidates: int
+        self, terms: list[str], loaded: dict[int, _Vectors], candidates: int
     ) -> tuple[list[int], float]:
         started = time.perf_counter()
-        ranked = self._keyword_ranked(fts_query, loaded, candidates)
+        ranked = self._keyword_ranked(terms, loaded, candidates)
         return ranked, time.perf_counter() - started
 
     def close(self) -> None:
@@ -282,7 +298,7 @@ class Retriever:
             return self._helper
 
     def _keyword_ranked(
-        self, fts_query: str, loaded: dict[int, _Vectors], candidates: int
+        self, terms: list[str], loaded: dict[int, _Vectors], candidates: int
     ) -> list[int]:
         """The best keyword matches in the collections searched, best first.
 
@@ -291,10 +307,11 @@ class Retriever:
         comes from the index alone and is filtered against the chunk ids already in memory;
         only when other collections crowd out these does SQLite filter instead.
         """
-        if not fts_query:
+        if not terms:
             return []
+        counts, passages = self.store.passages_with_terms(terms)
         fetch = candidates * 4
-        ranked = self.store.keyword_search_everywhere(fts_query, fetch)
+        ranked = bm25_ranked(self.store.keyword_search_everywhere, terms, counts, passages, fetch)
         found = np.asarray([chunk_id for chunk_id, _ in ranked], dtype=np.int64)
         member = np.zeros(len(found), dtype=bool)
         for vectors in loaded.values():
@@ -305,10 +322,12 @@ class Retriever:
         inside = found[member]
         if len(inside) >= candidates or len(ranked) < fetch:
             return [int(i) for i in inside[:candidates]]
-        return [
-            chunk_id
-            for chunk_id, _ in self.store.keyword_search(list(loaded), fts_query, candidates)
-        ]
+
+        def in_collections(fts_query: str, limit: int) -> list[tuple[int, float]]:
+            return self.store.keyword_search(list(loaded), fts_query, limit)
+
+        ranked = bm25_ranked(in_collections, terms, counts, passages, candidates)
+        return [chunk_id for chunk_id, _ in ranked]
 
     def forget(self, collection_id: int) -> None:
         """Drop a collection's cached vectors (after it was deleted)."""
@@ -343,6 +362,41 @@ class Retriever:
             block = matrix[start : start + 20_000] @ probes.T
             best = np.maximum(best, block.max(axis=0))
         return float(np.sort(best)[-2])
+
+
+def bm25_ranked(
+    search: Callable[[str, int], list[tuple[int, float]]],
+    terms: Sequence[str],
+    counts: Sequence[int],
+    passages: int,
+    limit: int,
+) -> list[tuple[int, float]]:
+    """The `limit` best BM25 matches for any of `terms`: (chunk id, score; lower is better).
+
+    When the words match few passages in all, this is one query. Otherwise the words split
+    into rare and common ones (held by more than COMMON_WORD_SHARE of the passages), as in
+    Lucene's "common terms" query: only passages with a rare word are ranked, by the score of
+    all the words, so a passage holding just everyday words of the question is left out. BM25
+    adds one part per word, so two cheap queries give exactly the full query's scores:
+    passages with rare and common words are scored by "(rare) AND (common)", the others by
+    "rare" alone. A passage that has a common word too but is not among the first of the AND
+    query scores lower there than all of those, so taking its rare-words score cannot lift it
+    into the result.
+    """
+    # A word no passage holds adds nothing to any score; left in, it would count as rare.
+    held = [(term, count) for term, count in zip(terms, counts, strict=True) if count]
+    if not held:
+        return []
+    if sum(count for _, count in held) <= SPLIT_ABOVE_MATCHES:
+        return search(any_of([term for term, _ in held]), limit)
+    cutoff = COMMON_WORD_SHARE * passages
+    rare = [term for term, count in held if count <= cutoff]
+    common = [term for term, count in held if count > cutoff]
+    if not rare or not common:
+        return search(any_of([term for term, _ in held]), limit)
+    scores = dict(search(any_of(rare), limit))
+    scores.update(search(f"({any_of(rare)}) AND ({any_of(common)})", limit))
+    return sorted(scores.items(), key=lambda item: (item[1], item[0]))[:limit]
 
 
 def _similarity(vectors: _Vectors, chunk_id: int, query: np.ndarray) -> float:
