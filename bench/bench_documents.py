@@ -11,7 +11,9 @@ Run by hand: `.venv/bin/python bench/bench_documents.py` (about 10 minutes on 2 
 3. Retrieval latency (query embedding + BM25 + vectors + fusion + fetching the passages) at 10k
    and 100k chunks: the eval passages plus synthetic ones (filler text from the eval's
    vocabulary, random unit vectors: the cost of a search does not depend on their values).
-   The vector part is also timed with sqlite-vec (vec0, exact KNN) on the same vectors.
+   The vector part is also timed with sqlite-vec (vec0, exact KNN) on the same vectors. Without
+   --latency-only, recall@5 and MRR of the eval's questions are measured again at each size
+   (the answers now compete with the synthetic passages).
 """
 
 from __future__ import annotations
@@ -65,9 +67,12 @@ def answer_rank(hits: list[Any], question: Question) -> int | None:
     return None
 
 
-def quality(library: DocumentLibrary, questions: list[Question]) -> dict[str, Any]:
+def ranking_quality(
+    library: DocumentLibrary, questions: list[Question], modes: tuple[str, ...]
+) -> dict[str, Any]:
+    """recall@5 and MRR@10 of each mode on the eval's questions (top 10 taken)."""
     results: dict[str, Any] = {}
-    for mode in ("bm25", "vector", "hybrid", "hybrid k=60"):
+    for mode in modes:
         # The last row is the RRF paper's constant instead of the app's (see retrieval.RRF_K).
         app_k = retrieval.RRF_K
         retrieval.RRF_K = 60 if mode == "hybrid k=60" else app_k
@@ -88,6 +93,11 @@ def quality(library: DocumentLibrary, questions: list[Question]) -> dict[str, An
             "recall@5 keyword": by_kind["keyword"],
             "recall@5 paraphrase": by_kind["paraphrase"],
         }
+    return results
+
+
+def quality(library: DocumentLibrary, questions: list[Question]) -> dict[str, Any]:
+    results = ranking_quality(library, questions, ("bm25", "vector", "hybrid", "hybrid k=60"))
     answered = [library.search(["Eval"], q.text, k=5) for q in questions]
     found = [
         next((h for h in hits if h.rank == answer_rank(hits, q)), None)
@@ -218,6 +228,9 @@ def latency(library: DocumentLibrary, questions: list[Question], rounds: int) ->
         "vector_ms": [],
         "keyword_ms": [],
     }
+    keyword: dict[str, list[float]] = {"app": [], "plain": []}
+    store = library.store
+    fetch = 4 * retrieval.CANDIDATES  # what the app takes from the whole index
     load = benchlib.ForeignLoad()
     for _ in range(rounds):
         for question in questions:
@@ -226,7 +239,18 @@ def latency(library: DocumentLibrary, questions: list[Question], rounds: int) ->
             timings["total_ms"].append((time.perf_counter() - started) * 1000)
             for key in ("embed_query_ms", "vector_ms", "keyword_ms"):
                 timings[key].append(library.retriever.last_timings[key])
+            # The keyword side alone, one after the other: the app's (common words only score
+            # passages with a rarer word) against the one plain query it replaces.
+            started = time.perf_counter()
+            terms = retrieval.keyword_terms(question.text)
+            counts, passages = store.passages_with_terms(terms)
+            retrieval.bm25_ranked(store.keyword_search_everywhere, terms, counts, passages, fetch)
+            keyword["app"].append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            store.keyword_search_everywhere(retrieval.keyword_query(question.text), fetch)
+            keyword["plain"].append((time.perf_counter() - started) * 1000)
     result = {key: _percentiles(values) for key, values in timings.items()}
+    result["keyword_alone_ms"] = {key: _percentiles(values) for key, values in keyword.items()}
     result["foreign_load"] = load.stop()
     return result
 
@@ -316,6 +340,10 @@ def main() -> int:
         sizes[size] = {
             "app": latency(library, questions, args.rounds),
             "vector_only": sqlite_vec_latency(library, 60),
+            # The eval's answers among the synthetic passages: does ranking hold up at size?
+            "quality": None
+            if args.latency_only
+            else ranking_quality(library, questions, ("bm25", "vector", "hybrid")),
         }
     library.close()
     db.close()
@@ -408,6 +436,37 @@ def print_latency(sizes: dict[int, Any]) -> None:
             ["chunks", "p50", "p95", "p95 embed", "p95 BM25", "p95 vectors", "foreign load"], rows
         )
     )
+    rows = []
+    for size, result in sizes.items():
+        alone = result["app"]["keyword_alone_ms"]
+        rows.append(
+            [
+                f"{size:,}",
+                f"{alone['app']['p50']:.1f}",
+                f"{alone['app']['p95']:.1f}",
+                f"{alone['plain']['p50']:.1f}",
+                f"{alone['plain']['p95']:.1f}",
+                f"{alone['app']['p95'] / alone['plain']['p95']:.2f}",
+            ]
+        )
+    print("\nBM25 alone (same questions, interleaved), ms: app vs one plain FTS5 query\n")
+    print(
+        benchlib.markdown_table(
+            ["chunks", "app p50", "app p95", "plain p50", "plain p95", "p95 app ÷ plain"], rows
+        )
+    )
+    rows = [
+        [f"{size:,}"]
+        + [
+            f"{result['quality'][mode]['recall@5']:.3f} / {result['quality'][mode]['mrr@10']:.3f}"
+            for mode in ("bm25", "vector", "hybrid")
+        ]
+        for size, result in sizes.items()
+        if result.get("quality")
+    ]
+    if rows:
+        print("\nThe eval's questions among the synthetic passages: recall@5 / MRR@10\n")
+        print(benchlib.markdown_table(["chunks", "BM25", "vectors", "hybrid (app)"], rows))
     rows = []
     for size, result in sizes.items():
         other = result["vector_only"]
