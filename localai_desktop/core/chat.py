@@ -53,8 +53,7 @@ class _WriteThrough:
     """Saves the growing answer from a helper thread so decoding never waits on the disk."""
 
     def __init__(self, store: ConversationStore, message_id: int) -> None:
-        self._store = store
-        self._message_id = message_id
+        self._writer = store.partial_answer_writer(message_id)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-writer")
         self._pending: Future[Any] | None = None
         self._last_write = time.monotonic()
@@ -68,9 +67,7 @@ class _WriteThrough:
         if self._pending is not None and not self._pending.done():
             return  # the disk is slow; the next tick writes the newer text
         self._last_write = now
-        self._pending = self._executor.submit(
-            self._store.save_partial_answer, self._message_id, "".join(self.parts)
-        )
+        self._pending = self._executor.submit(self._writer.write, "".join(self.parts))
 
     @property
     def text(self) -> str:
@@ -78,6 +75,7 @@ class _WriteThrough:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+        self._writer.close()
         if self._pending is not None and self._pending.exception() is not None:
             log.warning("Saving part of an answer failed: %s", self._pending.exception())
 

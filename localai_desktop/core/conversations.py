@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from localai_desktop.core.errors import NotFoundError
-from localai_desktop.core.storage.db import Database
+from localai_desktop.core.storage.db import Database, storage_error_from
 from localai_desktop.core.storage.tables import ConversationRow, MessageRow
 
 DEFAULT_TITLE = "New chat"
@@ -285,12 +286,9 @@ class ConversationStore:
             session.flush()
             return _message(row)
 
-    def save_partial_answer(self, message_id: int, content: str) -> None:
-        """Rewrite the text of an answer still being written (a light, plain UPDATE)."""
-        self._db.execute(
-            "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?",
-            (content, utcnow().strftime("%Y-%m-%d %H:%M:%S.%f"), message_id),
-        )
+    def partial_answer_writer(self, message_id: int) -> PartialAnswerWriter:
+        """Something that rewrites the text of an answer still being written, cheaply."""
+        return PartialAnswerWriter(self._db, message_id)
 
     def delete_message(self, message_id: int) -> None:
         with self._db.session() as session:
@@ -308,3 +306,33 @@ class ConversationStore:
                 "(or 'localai chats list').",
             )
         return row
+
+
+class PartialAnswerWriter:
+    """Rewrites the text of one streaming answer with a plain UPDATE on its own connection.
+
+    Called about every second from a helper thread while the model decodes: the less Python
+    it runs, the less it holds up the decoding thread. Status, error and provenance are left
+    to ConversationStore.update_message when the answer ends.
+    """
+
+    def __init__(self, db: Database, message_id: int) -> None:
+        self._db = db
+        self._message_id = message_id
+        self._connection: sqlite3.Connection | None = None
+
+    def write(self, content: str) -> None:
+        try:
+            if self._connection is None:
+                self._connection = self._db.connect_plain()
+            self._connection.execute(
+                "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?",
+                (content, utcnow().strftime("%Y-%m-%d %H:%M:%S.%f"), self._message_id),
+            )
+        except sqlite3.Error as error:
+            raise storage_error_from(error) from error
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

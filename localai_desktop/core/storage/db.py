@@ -100,17 +100,21 @@ class Database:
         finally:
             session.close()
 
-    def execute(self, sql: str, parameters: tuple[object, ...] = ()) -> None:
-        """One plain SQL statement in its own committed transaction, without the ORM.
+    def connect_plain(self) -> sqlite3.Connection:
+        """A plain sqlite3 connection set up like the engine's, in autocommit; close it after.
 
-        For writes on a hot path (a streaming answer), where building ORM objects would take
-        the interpreter's lock long enough for the decoding thread to feel it.
+        For a write on a hot path (a streaming answer): SQLAlchemy's pool, events and session
+        touch far more Python objects, and hold the interpreter's lock longer, than one UPDATE.
         """
         try:
-            with self.engine.begin() as connection:
-                connection.exec_driver_sql(sql, parameters)
-        except (exc.OperationalError, exc.DatabaseError, sqlite3.Error) as error:
+            connection = sqlite3.connect(
+                self.path, isolation_level=None, timeout=15, check_same_thread=False
+            )
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as error:
             raise storage_error_from(error) from error
+        return connection
 
     def close(self) -> None:
         self.engine.dispose()
