@@ -12,13 +12,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from localai_desktop.core.documents.records import FILE_INDEXED, CollectionInfo
+from localai_desktop.ui.confirm import confirm_delete
 
 _ID_ROLE = Qt.ItemDataRole.UserRole
 _NAME_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -171,37 +171,15 @@ class CollectionList(QWidget):
         item = self.list.currentItem()
         if item is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        collection_id = int(item.data(_ID_ROLE))
+        confirm_delete(
+            self,
             "Delete collection",
             f"Delete the collection “{item.text()}”?",
-            parent=self,
-        )
-        box.setInformativeText(
             "Its index is deleted; your documents themselves stay where they are. Chats keep "
-            "their answers and the passages they quoted."
+            "their answers and the passages they quoted.",
+            lambda: self.delete_requested.emit(collection_id),
         )
-        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        delete.setAccessibleName("Delete")
-        keep = box.addButton("Keep", QMessageBox.ButtonRole.RejectRole)
-        keep.setAccessibleName("Keep")
-        box.setDefaultButton(keep)
-        box.setProperty("collection_id", int(item.data(_ID_ROLE)))
-        box.finished.connect(self._on_delete_box_finished)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-
-    @Slot(int)
-    def _on_delete_box_finished(self, _result: int) -> None:
-        box = self.sender()
-        if not isinstance(box, QMessageBox):
-            return
-        clicked = box.clickedButton()
-        if (
-            clicked is not None
-            and box.buttonRole(clicked) == QMessageBox.ButtonRole.DestructiveRole
-        ):
-            self.delete_requested.emit(int(box.property("collection_id")))
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -12,13 +12,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from localai_desktop.core.conversations import Conversation
+from localai_desktop.ui.confirm import confirm_delete
 
 _ID_ROLE = Qt.ItemDataRole.UserRole
 _TITLE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -176,34 +176,14 @@ class ConversationList(QWidget):
         item = self._list.currentItem()
         if item is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        conversation_id = int(item.data(_ID_ROLE))
+        confirm_delete(
+            self,
             "Delete conversation",
             f"Delete the conversation “{item.text()}”?",
-            parent=self,
+            "All its messages are deleted too. This cannot be undone.",
+            lambda: self.delete_requested.emit(conversation_id),
         )
-        box.setInformativeText("All its messages are deleted too. This cannot be undone.")
-        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        delete.setAccessibleName("Delete")
-        keep = box.addButton("Keep", QMessageBox.ButtonRole.RejectRole)
-        keep.setAccessibleName("Keep")
-        box.setDefaultButton(keep)
-        box.setProperty("conversation_id", int(item.data(_ID_ROLE)))
-        box.finished.connect(self._on_delete_box_finished)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-
-    @Slot(int)
-    def _on_delete_box_finished(self, _result: int) -> None:
-        box = self.sender()
-        if not isinstance(box, QMessageBox):
-            return
-        clicked = box.clickedButton()
-        if (
-            clicked is not None
-            and box.buttonRole(clicked) == QMessageBox.ButtonRole.DestructiveRole
-        ):
-            self.delete_requested.emit(int(box.property("conversation_id")))
 
     # -- helpers --------------------------------------------------------------------------
 
