@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (
-    QDoubleSpinBox,
-    QFormLayout,
-    QLabel,
-    QPlainTextEdit,
-    QSpinBox,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from localai_desktop.core.generation import GenerationSettings
+from localai_desktop.ui.settings_form import (
+    AdvancedToggle,
+    decimal_spin_box,
+    signals_blocked,
+    spin_box,
+)
 
 _RANDOM_SEED = -1  # the spin box value shown as "Random"
 
@@ -41,69 +38,62 @@ class ChatSettingsPanel(QWidget):
         self.system_prompt_edit.setMaximumHeight(110)
         self.system_prompt_edit.textChanged.connect(self._on_system_prompt_text_changed)
 
-        self._temperature = QDoubleSpinBox()
-        self._temperature.setRange(0.0, 2.0)
-        self._temperature.setSingleStep(0.1)
-        self._temperature.setDecimals(2)
-        self._temperature.setAccessibleName("Creativity (temperature)")
-        self._temperature.setToolTip(
+        self._temperature = decimal_spin_box(
+            0.0,
+            2.0,
+            "Creativity (temperature)",
             "Lower values give focused, predictable answers; higher values give more varied, "
-            "creative ones. 0.7 suits most uses; 0 always gives the same answer."
+            "creative ones. 0.7 suits most uses; 0 always gives the same answer.",
+            step=0.1,
         )
-        self._max_tokens = QSpinBox()
-        self._max_tokens.setRange(16, 32768)
-        self._max_tokens.setSingleStep(128)
-        self._max_tokens.setSuffix(" tokens")
-        self._max_tokens.setAccessibleName("Longest answer")
-        self._max_tokens.setToolTip(
+        self._max_tokens = spin_box(
+            16,
+            32768,
+            "Longest answer",
             "The answer stops after this many tokens. A token is about three quarters of a "
-            "word, so 1,024 tokens is roughly 750 words."
+            "word, so 1,024 tokens is roughly 750 words.",
+            step=128,
+            suffix=" tokens",
         )
-        self._context_length = QSpinBox()
-        self._context_length.setRange(256, 262144)
-        self._context_length.setSingleStep(1024)
-        self._context_length.setSuffix(" tokens")
-        self._context_length.setAccessibleName("Memory of the conversation (context length)")
-        self._context_length.setToolTip(
+        self._context_length = spin_box(
+            256,
+            262144,
+            "Memory of the conversation (context length)",
             "How much of the conversation the model can keep in mind at once. Longer uses more "
             "memory. When a conversation grows past it, its oldest messages are left out. "
-            "It never goes beyond what the model supports."
+            "It never goes beyond what the model supports.",
+            step=1024,
+            suffix=" tokens",
         )
         self._context_hint = QLabel()
         self._context_hint.setWordWrap(True)
         self._context_hint.setStyleSheet("color: palette(placeholder-text);")
 
-        self._advanced_toggle = QToolButton()
-        self._advanced_toggle.setText("Advanced")
-        self._advanced_toggle.setCheckable(True)
-        self._advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self._advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self._advanced_toggle.setAutoRaise(True)
-        self._advanced_toggle.setAccessibleName("Show advanced settings")
-        self._advanced_toggle.toggled.connect(self._on_advanced_toggle_toggled)
-
-        self._seed = QSpinBox()
-        self._seed.setRange(_RANDOM_SEED, 2**31 - 1)
-        self._seed.setSpecialValueText("Random")
-        self._seed.setAccessibleName("Seed")
-        self._seed.setToolTip(
+        self._seed = spin_box(
+            _RANDOM_SEED,
+            2**31 - 1,
+            "Seed",
             "Random: every answer is drawn afresh. A number: the same question with the same "
-            "settings gives the same answer again."
+            "settings gives the same answer again.",
         )
-        self._top_p = QDoubleSpinBox()
-        self._top_p.setRange(0.05, 1.0)
-        self._top_p.setSingleStep(0.05)
-        self._top_p.setAccessibleName("Top P")
-        self._top_p.setToolTip("Leave at 0.95 unless you know you need it: lower is more focused.")
-        self._top_k = QSpinBox()
-        self._top_k.setRange(0, 500)
-        self._top_k.setAccessibleName("Top K")
-        self._top_k.setToolTip("Leave at 40 unless you know you need it: lower is more focused.")
-        self._repeat_penalty = QDoubleSpinBox()
-        self._repeat_penalty.setRange(1.0, 2.0)
-        self._repeat_penalty.setSingleStep(0.05)
-        self._repeat_penalty.setAccessibleName("Repeat penalty")
-        self._repeat_penalty.setToolTip("Higher values make the model repeat itself less.")
+        self._seed.setSpecialValueText("Random")
+        self._top_p = decimal_spin_box(
+            0.05,
+            1.0,
+            "Top P",
+            "Leave at 0.95 unless you know you need it: lower is more focused.",
+            step=0.05,
+        )
+        self._top_k = spin_box(
+            0, 500, "Top K", "Leave at 40 unless you know you need it: lower is more focused."
+        )
+        self._repeat_penalty = decimal_spin_box(
+            1.0,
+            2.0,
+            "Repeat penalty",
+            "Higher values make the model repeat itself less.",
+            step=0.05,
+        )
 
         self._advanced = QWidget()
         advanced_form = QFormLayout(self._advanced)
@@ -112,7 +102,7 @@ class ChatSettingsPanel(QWidget):
         advanced_form.addRow("Top P", self._top_p)
         advanced_form.addRow("Top K", self._top_k)
         advanced_form.addRow("Repeat penalty", self._repeat_penalty)
-        self._advanced.hide()
+        self._advanced_toggle = AdvancedToggle(self._advanced)
 
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
@@ -165,9 +155,7 @@ class ChatSettingsPanel(QWidget):
             self._context_length,
             self._seed,
         )
-        for widget in widgets:
-            widget.blockSignals(True)
-        try:
+        with signals_blocked(widgets):
             self._temperature.setValue(settings.temperature)
             self._top_p.setValue(settings.top_p)
             self._top_k.setValue(settings.top_k)
@@ -175,9 +163,6 @@ class ChatSettingsPanel(QWidget):
             self._max_tokens.setValue(settings.max_tokens)
             self._context_length.setValue(settings.context_length)
             self._seed.setValue(_RANDOM_SEED if settings.seed is None else settings.seed)
-        finally:
-            for widget in widgets:
-                widget.blockSignals(False)
 
     def system_prompt(self) -> str:
         return self.system_prompt_edit.toPlainText().strip()
@@ -205,13 +190,3 @@ class ChatSettingsPanel(QWidget):
     @Slot()
     def _on_setting_value_changed(self) -> None:
         self.settings_changed.emit()
-
-    @Slot(bool)
-    def _on_advanced_toggle_toggled(self, shown: bool) -> None:
-        self._advanced.setVisible(shown)
-        self._advanced_toggle.setArrowType(
-            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
-        )
-        self._advanced_toggle.setAccessibleName(
-            "Hide advanced settings" if shown else "Show advanced settings"
-        )

@@ -9,14 +9,11 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +21,12 @@ from PySide6.QtWidgets import (
 from localai_desktop.core.finetune.events import TrainingSettings
 from localai_desktop.core.finetune.stack import INSTALL_HINT, untrainable_reason
 from localai_desktop.core.registry import LocalModel
+from localai_desktop.ui.settings_form import (
+    AdvancedToggle,
+    decimal_spin_box,
+    signals_blocked,
+    spin_box,
+)
 
 _HINT_STYLE = "color: palette(placeholder-text);"
 _REFUSAL_STYLE = "color: #b3261e;"
@@ -125,47 +128,51 @@ class TrainingSettingsForm(QWidget):
         self.name_edit.setPlaceholderText("for example: clinic letters")
         self.name_edit.setToolTip("You choose the adapter by this name in Chat.")
         self.name_edit.textChanged.connect(self._on_name_edit_text_changed)
-        self.epochs = self._spin(1, 100, "Rounds through the examples (epochs)")
-        self.epochs.setToolTip(
+        self.epochs = spin_box(
+            1,
+            100,
+            "Rounds through the examples (epochs)",
             "How many times the model reads all your examples. More rounds learn more closely "
-            "but take longer; 3 suits most datasets."
+            "but take longer; 3 suits most datasets.",
         )
-        self.rank = self._spin(1, 256, "LoRA rank")
-        self.rank.setToolTip(
-            "The size of the adapter: higher learns more detail, uses more memory."
+        self.rank = spin_box(
+            1,
+            256,
+            "LoRA rank",
+            "The size of the adapter: higher learns more detail, uses more memory.",
         )
-        self.alpha = QDoubleSpinBox()
-        self.alpha.setRange(0.5, 1024.0)
-        self.alpha.setDecimals(1)
-        self.alpha.setAccessibleName("LoRA alpha")
-        self.alpha.setToolTip("How strongly the adapter acts; usually twice the rank.")
-        self.learning_rate = QDoubleSpinBox()
-        self.learning_rate.setRange(0.00001, 0.5)
-        self.learning_rate.setDecimals(5)
-        self.learning_rate.setSingleStep(0.0001)
-        self.learning_rate.setAccessibleName("Learning rate")
-        self.learning_rate.setToolTip("How big each learning step is; 0.0002 is typical.")
-        self.max_length = self._spin(16, 32768, "Longest example (max length)")
-        self.max_length.setSuffix(" tokens")
-        self.max_length.setSingleStep(256)
-        self.max_length.setToolTip(
-            "Examples longer than this are listed as problems. Longer needs more memory."
+        self.alpha = decimal_spin_box(
+            0.5,
+            1024.0,
+            "LoRA alpha",
+            "How strongly the adapter acts; usually twice the rank.",
+            decimals=1,
         )
-        self.batch_size = self._spin(1, 256, "Examples per step (batch size)")
-        self.validation_share = self._spin(0, 45, "Held back for validation")
-        self.validation_share.setSuffix(" %")
-        self.validation_share.setToolTip(
+        self.learning_rate = decimal_spin_box(
+            0.00001,
+            0.5,
+            "Learning rate",
+            "How big each learning step is; 0.0002 is typical.",
+            step=0.0001,
+            decimals=5,
+        )
+        self.max_length = spin_box(
+            16,
+            32768,
+            "Longest example (max length)",
+            "Examples longer than this are listed as problems. Longer needs more memory.",
+            step=256,
+            suffix=" tokens",
+        )
+        self.batch_size = spin_box(1, 256, "Examples per step (batch size)")
+        self.validation_share = spin_box(
+            0,
+            45,
+            "Held back for validation",
             "This share of the examples is not trained on; the model is tested on it after "
-            "each round, to show it learns rather than memorises."
+            "each round, to show it learns rather than memorises.",
+            suffix=" %",
         )
-        self._advanced_toggle = QToolButton()
-        self._advanced_toggle.setText("Advanced")
-        self._advanced_toggle.setCheckable(True)
-        self._advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self._advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self._advanced_toggle.setAutoRaise(True)
-        self._advanced_toggle.setAccessibleName("Show advanced settings")
-        self._advanced_toggle.toggled.connect(self._on_advanced_toggle_toggled)
 
         self.advanced = QWidget()
         advanced = QFormLayout(self.advanced)
@@ -176,7 +183,7 @@ class TrainingSettingsForm(QWidget):
         advanced.addRow("Max length", self.max_length)
         advanced.addRow("Batch size", self.batch_size)
         advanced.addRow("Validation", self.validation_share)
-        self.advanced.hide()
+        self._advanced_toggle = AdvancedToggle(self.advanced)
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Name", self.name_edit)
@@ -192,13 +199,6 @@ class TrainingSettingsForm(QWidget):
         self.validation_share.valueChanged.connect(self._on_setting_value_changed)
         for double in (self.alpha, self.learning_rate):
             double.valueChanged.connect(self._on_setting_value_changed)
-
-    @staticmethod
-    def _spin(low: int, high: int, name: str) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(low, high)
-        spin.setAccessibleName(name)
-        return spin
 
     def settings(self) -> TrainingSettings:
         """The settings shown, over the last ones set (which keep the fields not shown)."""
@@ -225,9 +225,7 @@ class TrainingSettingsForm(QWidget):
             self.batch_size,
             self.validation_share,
         )
-        for spin in spins:
-            spin.blockSignals(True)
-        try:
+        with signals_blocked(spins):
             self.epochs.setValue(settings.epochs)
             self.rank.setValue(settings.rank)
             self.alpha.setValue(settings.alpha)
@@ -235,9 +233,6 @@ class TrainingSettingsForm(QWidget):
             self.max_length.setValue(settings.max_length)
             self.batch_size.setValue(settings.batch_size)
             self.validation_share.setValue(round(settings.validation_share * 100))
-        finally:
-            for spin in spins:
-                spin.blockSignals(False)
 
     def name(self) -> str:
         return self.name_edit.text().strip()
@@ -252,16 +247,6 @@ class TrainingSettingsForm(QWidget):
     @Slot()
     def _on_setting_value_changed(self) -> None:
         self.settings_changed.emit()
-
-    @Slot(bool)
-    def _on_advanced_toggle_toggled(self, shown: bool) -> None:
-        self.advanced.setVisible(shown)
-        self._advanced_toggle.setArrowType(
-            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
-        )
-        self._advanced_toggle.setAccessibleName(
-            "Hide advanced settings" if shown else "Show advanced settings"
-        )
 
 
 class NotInstalledNotice(QWidget):
