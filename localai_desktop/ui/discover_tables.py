@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QStyle
 
@@ -14,8 +14,8 @@ from localai_desktop.core.hardware import VERDICT_LABELS, Machine, fit_verdict, 
 from localai_desktop.core.hub_models import HubModelSummary
 from localai_desktop.core.licenses import commercial_use_allowed, commercial_use_label
 from localai_desktop.core.units import format_bytes, format_parameter_count
+from localai_desktop.ui.table_columns import RIGHT_ALIGNED, ColumnsTableModel, Index
 
-_Index = QModelIndex | QPersistentModelIndex
 WARNING_COLOUR = QColor("#a13b00")  # dark orange: readable on light and dark rows
 KIND_LABELS = {
     "chat": "Chat",
@@ -67,8 +67,10 @@ def warning_icon() -> Any:
     return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
 
 
-class CatalogTableModel(QAbstractTableModel):
+class CatalogTableModel(ColumnsTableModel):
     """The curated models, with the download recommended for this computer once it is known."""
+
+    columns = CATALOG_COLUMNS
 
     def __init__(self, context_length: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -97,13 +99,10 @@ class CatalogTableModel(QAbstractTableModel):
         wanted = repo_id.lower()
         return next((i for i, e in enumerate(self._entries) if e.repo_id.lower() == wanted), -1)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._entries)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(CATALOG_COLUMNS)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         entry, column = self._entries[index.row()], index.column()
@@ -123,17 +122,6 @@ class CatalogTableModel(QAbstractTableModel):
             return WARNING_COLOUR
         if role == Qt.ItemDataRole.DecorationRole and column == 1 and restricted:
             return warning_icon()
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return CATALOG_COLUMNS[section][0]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return CATALOG_COLUMNS[section][1]
         return None
 
     def _cells(self, row: int) -> tuple[str, ...]:
@@ -159,8 +147,10 @@ class CatalogTableModel(QAbstractTableModel):
         return f"{choice.quantization}, about {size}\n{VERDICT_LABELS[verdict]}"
 
 
-class SearchResultsTableModel(QAbstractTableModel):
+class SearchResultsTableModel(ColumnsTableModel):
     """GGUF repos found on the Hub, in the order the Hub sorted them."""
+
+    columns = SEARCH_COLUMNS
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -174,13 +164,10 @@ class SearchResultsTableModel(QAbstractTableModel):
     def result_at(self, row: int) -> HubModelSummary:
         return self._results[row]
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._results)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(SEARCH_COLUMNS)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         result, column = self._results[index.row()], index.column()
@@ -198,18 +185,7 @@ class SearchResultsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == 4 and commercial is False:
             return warning_icon()
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 2):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return SEARCH_COLUMNS[section][0]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return SEARCH_COLUMNS[section][1]
+            return RIGHT_ALIGNED
         return None
 
     @staticmethod

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QColor
 
 from localai_desktop.core.documents.records import (
@@ -17,6 +17,7 @@ from localai_desktop.core.documents.records import (
     FILE_SKIPPED,
     DocumentFile,
 )
+from localai_desktop.ui.table_columns import RIGHT_ALIGNED, ColumnsTableModel, Index
 
 COLUMNS = (
     ("Document", "The file's name; hover to see where it is"),
@@ -27,7 +28,6 @@ COLUMNS = (
 )
 STATUS_COLUMN = 1
 _ID_ROLE = Qt.ItemDataRole.UserRole
-_Index = QModelIndex | QPersistentModelIndex
 _COLOURS = {FILE_FAILED: QColor("#b3261e"), FILE_SKIPPED: QColor("#8a5a00")}
 
 
@@ -50,8 +50,10 @@ def describe_file_status(
     return file.status, file.reason or ""
 
 
-class DocumentTableModel(QAbstractTableModel):
+class DocumentTableModel(ColumnsTableModel):
     """A collection's files as rows; rows update in place as indexing reports them."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -116,13 +118,10 @@ class DocumentTableModel(QAbstractTableModel):
 
     # -- the Qt model ---------------------------------------------------------------------
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._files)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         file, column = self._files[index.row()], index.column()
@@ -145,20 +144,9 @@ class DocumentTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and column in (1, 4):
             return _COLOURS.get(file.status)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (2, 3):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return RIGHT_ALIGNED
         if role == _ID_ROLE:
             return file.id
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][0]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section][1]
         return None
 
     def _changed(self, row: int) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QStyle
 
 from localai_desktop.core.registry import LocalModel
 from localai_desktop.core.units import format_bytes, format_parameter_count
+from localai_desktop.ui.table_columns import RIGHT_ALIGNED, ColumnsTableModel, Index
 
 COLUMNS = (
     ("Name", "The name you gave the model"),
@@ -31,7 +32,6 @@ COLUMNS = (
     ("File", "Where the model's file is"),
 )
 _ID_ROLE = Qt.ItemDataRole.UserRole
-_Index = QModelIndex | QPersistentModelIndex
 
 
 def _cells(model: LocalModel) -> tuple[str, ...]:
@@ -56,8 +56,10 @@ def _cells(model: LocalModel) -> tuple[str, ...]:
     )
 
 
-class ModelTableModel(QAbstractTableModel):
+class ModelTableModel(ColumnsTableModel):
     """The local models as table rows, with the facts read from their files."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -76,13 +78,10 @@ class ModelTableModel(QAbstractTableModel):
     def row_of(self, model_id: int) -> int:
         return next((i for i, m in enumerate(self._models) if m.id == model_id), -1)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         model, column = self._models[index.row()], index.column()
@@ -108,16 +107,5 @@ class ModelTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and not model.file_exists:
             return QColor("#b3261e")
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (2, 4, 5):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][0]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section][1]
+            return RIGHT_ALIGNED
         return None
