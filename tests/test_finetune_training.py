@@ -118,6 +118,14 @@ def test_the_adapter_is_registered_with_its_origin(trained: Trained) -> None:
     assert not (trained.result.job.folder / "checkpoint.pt").exists()
 
 
+def test_the_training_memory_is_given_back_before_llama_cpp_checks_the_adapter(
+    trained: Trained,
+) -> None:
+    log = (trained.result.job.folder / "trainer.log").read_text(encoding="utf-8")
+    released = log.index("Training memory released: RSS")
+    assert released < log.index("Loaded stories260K.gguf")
+
+
 def test_cli_lists_adapters_and_chats_with_one(
     trained: Trained, capsys: pytest.CaptureFixture[str]
 ) -> None:

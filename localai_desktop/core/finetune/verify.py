@@ -28,7 +28,9 @@ def answer_before_and_after(
     picked = list(examples[: spec.sample_prompts])
     info = read_gguf_info(base_path)
     n_ctx = max(256, min(info.context_length or 2048, spec.settings.max_length + 128))
-    engine = LlamaEngine()
+    # The threads the person gave training: on a busy machine more llama.cpp threads than
+    # cores spin-wait on each other, and the check took minutes instead of seconds.
+    engine = LlamaEngine(n_threads=spec.settings.threads or None)
     engine.load(
         base_path,
         n_ctx=n_ctx,
