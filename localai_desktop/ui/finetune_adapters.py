@@ -114,9 +114,13 @@ class AdapterList(QWidget):
             f"Remove the adapter “{adapter.name}” and delete its file?",
             parent=self,
         )
+        if adapter.file_exists:
+            where = f"Its file ({format_bytes(adapter.file_size)}) will be deleted:\n{adapter.path}"
+        else:
+            where = f"Its file is already missing ({adapter.path})."
         box.setInformativeText(
-            f"Its file ({format_bytes(adapter.file_size)}) is deleted: {adapter.path}\n"
-            f"Answers already written with it are kept and still say they used “{adapter.name}”."
+            f"{where}\n\nAnswers already written with it are kept and still say they used "
+            f"“{adapter.name}”."
         )
         remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
         remove.setAccessibleName("Remove")
