@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal, Slot
@@ -28,6 +27,7 @@ from localai_desktop.ui.compare_view import CompareView
 from localai_desktop.ui.dataset_view import DatasetView, describe_summary
 from localai_desktop.ui.example_sources import ExamplesSection
 from localai_desktop.ui.finetune_adapters import AdapterList
+from localai_desktop.ui.finetune_requests import FineTuneRequests
 from localai_desktop.ui.finetune_setup import (
     BaseModelChooser,
     NotInstalledNotice,
@@ -51,21 +51,12 @@ def _free_name(adapters: AdapterRegistry, wanted: str) -> str:
 
 
 class FineTuneTab(QWidget):
-    """Collects what a run needs, asks the worker to train, and shows what comes back."""
+    """Collects what a run needs, asks for it through FineTuneRequests, shows what comes back."""
 
     chat_requested = Signal(int, int)
     """The user wants to chat with a new adapter: (base model_id, adapter_id)."""
     adapters_changed = Signal()
     """An adapter was added or removed (lists of adapters elsewhere should be refreshed)."""
-
-    prepare_requested = Signal(int, object, int, object)
-    """To the worker: check examples (request_id, source, base model_id or -1, settings)."""
-    start_requested = Signal(int, int, str, int, object)
-    """To the worker: train (request_id, dataset request_id, name, model_id, settings)."""
-    resume_requested = Signal(int, int)
-    """To the worker: continue a job from its checkpoint (request_id, job_id)."""
-    discard_requested = Signal(int, int)
-    """To the worker: delete an unfinished job (request_id, job_id)."""
 
     def __init__(
         self,
@@ -78,19 +69,13 @@ class FineTuneTab(QWidget):
     ) -> None:
         super().__init__(parent)
         self._registry, self._store, self._adapters, self._jobs = registry, store, adapters, jobs
-        self._worker = worker
-        self._ids = itertools.count(1)
+        self.requests = FineTuneRequests(worker, self)
         self._source: object = None  # a file path (str) or answer ids (list) being shown
-        self._dataset_request: int | None = None  # the newest check asked for
-        self._prepared: PreparedDataset | None = None
-        self._prepared_request: int | None = None  # the check `_prepared` answers
-        self._running_job: int | None = None
-        self._start_request: int | None = None
         self._resumable: FineTuneJob | None = None
         self._chart_job: int | None = None
         self._stack_problem = training_stack.training_stack_problem()
         self._build()
-        self._connect_worker()
+        self._connect_requests()
         self.refresh_models()
         self.refresh_jobs()
         self.refresh_adapters()
@@ -171,19 +156,17 @@ class FineTuneTab(QWidget):
         QVBoxLayout(box).addWidget(content)
         return box
 
-    def _connect_worker(self) -> None:
-        worker = self._worker
-        self.prepare_requested.connect(worker.prepare)
-        self.start_requested.connect(worker.start_training)
-        self.resume_requested.connect(worker.resume_training)
-        self.discard_requested.connect(worker.discard_job)
-        worker.dataset_ready.connect(self._on_worker_dataset_ready)
-        worker.request_failed.connect(self._on_worker_request_failed)
-        worker.training_started.connect(self._on_worker_training_started)
-        worker.training_event.connect(self._on_worker_training_event)
-        worker.training_ended.connect(self._on_worker_training_ended)
-        worker.training_failed.connect(self._on_worker_training_failed)
-        worker.job_discarded.connect(self._on_worker_job_discarded)
+    def _connect_requests(self) -> None:
+        requests = self.requests
+        requests.dataset_checked.connect(self._on_requests_dataset_checked)
+        requests.dataset_check_failed.connect(self._on_requests_dataset_check_failed)
+        requests.training_start_failed.connect(self._on_requests_training_start_failed)
+        requests.request_failed.connect(self._on_requests_request_failed)
+        requests.training_started.connect(self._on_requests_training_started)
+        requests.training_progressed.connect(self._on_requests_training_progressed)
+        requests.training_ended.connect(self._on_requests_training_ended)
+        requests.training_failed.connect(self._on_requests_training_failed)
+        requests.job_discarded.connect(self._on_requests_job_discarded)
 
     # -- what the main window and tests call ----------------------------------------------
 
@@ -192,7 +175,7 @@ class FineTuneTab(QWidget):
         return self._stack_problem is None
 
     def is_training(self) -> bool:
-        return self._running_job is not None or self._start_request is not None
+        return self.requests.is_training()
 
     def refresh_models(self) -> None:
         before = self.base_chooser.current_id()
@@ -238,23 +221,18 @@ class FineTuneTab(QWidget):
         if self._source is None:
             return
         self._recheck_timer.stop()
-        self._dataset_request = next(self._ids)
-        base = self.base_chooser.current_id()
         self.examples.show_text("Checking the examples…")
-        self.prepare_requested.emit(
-            self._dataset_request,
-            self._source,
-            base if base is not None else -1,
-            self.settings_form.settings().to_dict(),
+        self.requests.check(
+            self._source, self.base_chooser.current_id(), self.settings_form.settings().to_dict()
         )
         self._update_controls()
 
     def _start_blocker(self) -> str:
         """Why Start is not possible now, in words ("" when it is)."""
-        prepared = self._prepared
-        if prepared is None or self._dataset_request is None:
+        prepared = self.requests.dataset()
+        if prepared is None:
             return "Import examples or pick answers from your chats first."
-        if self._prepared_request != self._dataset_request:
+        if not self.requests.dataset_is_current():
             return "Checking the examples…"
         if self.base_chooser.current_id() is None:
             return "Import a model that can be fine-tuned in the Models tab first."
@@ -277,7 +255,7 @@ class FineTuneTab(QWidget):
             widget.setEnabled(not running)
         self.controls.set_state(
             running=running,
-            can_cancel=self._running_job is not None,
+            can_cancel=self.requests.is_running(),
             blocker="" if running else self._start_blocker(),
             unfinished=self._resumable,
         )
@@ -286,6 +264,11 @@ class FineTuneTab(QWidget):
         self.banner.hide()
         self.training_panel.begin(fresh=fresh, name=name)
         self.pages.setCurrentWidget(self.training_panel)
+        self._update_controls()
+
+    def _show_failure(self, message: str) -> None:
+        self.banner.show_error(message)
+        self.refresh_jobs()
         self._update_controls()
 
     # -- slots: the user ------------------------------------------------------------------
@@ -308,7 +291,7 @@ class FineTuneTab(QWidget):
     def _on_settings_form_settings_changed(self) -> None:
         if self._source is not None:
             # The split and the length checks depend on the settings: no Start until rechecked.
-            self._prepared_request = None
+            self.requests.mark_outdated()
             self._recheck_timer.start()
             self._update_controls()
 
@@ -323,23 +306,16 @@ class FineTuneTab(QWidget):
     @Slot()
     def _on_controls_start_clicked(self) -> None:
         base = self.base_chooser.current_id()
-        if self._start_blocker() or base is None or self._dataset_request is None:
+        if self._start_blocker() or base is None:
             return
-        self._start_request = next(self._ids)
         name = self.settings_form.name()
-        self.start_requested.emit(
-            self._start_request,
-            self._dataset_request,
-            name,
-            base,
-            self.settings_form.settings().to_dict(),
-        )
+        self.requests.start(name, base, self.settings_form.settings().to_dict())
         self._chart_job = None
         self._begin_run(fresh=True, name=name)
 
     @Slot()
     def _on_controls_cancel_clicked(self) -> None:
-        self._worker.cancel_training()
+        self.requests.cancel()
         self.controls.set_stopping()
         self.training_panel.phase.setText("Stopping after the current step…")
 
@@ -348,8 +324,7 @@ class FineTuneTab(QWidget):
         job = self._resumable
         if job is None or self.is_training():
             return
-        self._start_request = next(self._ids)
-        self.resume_requested.emit(self._start_request, job.id)
+        self.requests.resume(job.id)
         self._begin_run(fresh=self._chart_job != job.id, name=job.name)
 
     @Slot(int)
@@ -369,15 +344,12 @@ class FineTuneTab(QWidget):
     @Slot()
     def _on_controls_discard_clicked(self) -> None:
         if self._resumable is not None and not self.is_training():
-            self.discard_requested.emit(next(self._ids), self._resumable.id)
+            self.requests.discard(self._resumable.id)
 
-    # -- slots: the worker ----------------------------------------------------------------
+    # -- slots: the worker, through FineTuneRequests --------------------------------------
 
-    @Slot(int, object)
-    def _on_worker_dataset_ready(self, request_id: int, prepared: PreparedDataset) -> None:
-        if request_id != self._dataset_request:
-            return  # an older check; a newer one is on its way
-        self._prepared, self._prepared_request = prepared, request_id
+    @Slot(object)
+    def _on_requests_dataset_checked(self, prepared: PreparedDataset) -> None:
         self.dataset_view.show_rows(prepared.rows, prepared.summary)
         self.examples.show_text(describe_summary(prepared.summary, short=True))
         if prepared.estimate is not None and not prepared.problem:
@@ -388,36 +360,32 @@ class FineTuneTab(QWidget):
             self.pages.setCurrentWidget(self.dataset_view)
         self._update_controls()
 
-    @Slot(int, str)
-    def _on_worker_request_failed(self, request_id: int, message: str) -> None:
-        if request_id == self._dataset_request:
-            self._prepared = self._prepared_request = None
-            self.dataset_view.clear()
-            self.examples.show_text("The examples could not be read; see the message above.")
-        elif request_id == self._start_request:
-            self._start_request = None
-            self.training_panel.show_stopped("The training did not start.")
-        self.banner.show_error(message)
-        self.refresh_jobs()
+    @Slot(str)
+    def _on_requests_dataset_check_failed(self, message: str) -> None:
+        self.dataset_view.clear()
+        self.examples.show_text("The examples could not be read; see the message above.")
+        self._show_failure(message)
+
+    @Slot(str)
+    def _on_requests_training_start_failed(self, message: str) -> None:
+        self.training_panel.show_stopped("The training did not start.")
+        self._show_failure(message)
+
+    @Slot(str)
+    def _on_requests_request_failed(self, message: str) -> None:
+        self._show_failure(message)
+
+    @Slot(object)
+    def _on_requests_training_started(self, job: FineTuneJob) -> None:
+        self._chart_job = job.id
         self._update_controls()
 
-    @Slot(int, object)
-    def _on_worker_training_started(self, request_id: int, job: FineTuneJob) -> None:
-        if request_id != self._start_request:
-            return
-        self._running_job, self._chart_job = job.id, job.id
-        self._update_controls()
+    @Slot(object)
+    def _on_requests_training_progressed(self, event: TrainingEvent) -> None:
+        self.training_panel.show_event(event)
 
-    @Slot(int, object)
-    def _on_worker_training_event(self, job_id: int, event: TrainingEvent) -> None:
-        if job_id == self._running_job:
-            self.training_panel.show_event(event)
-
-    @Slot(int, object)
-    def _on_worker_training_ended(self, job_id: int, result: FineTuneResult) -> None:
-        if job_id != self._running_job:
-            return
-        self._running_job = self._start_request = None
+    @Slot(object)
+    def _on_requests_training_ended(self, result: FineTuneResult) -> None:
         if result.adapter is not None:
             self._resumable = None
             self.compare_view.show_adapter(result.adapter)
@@ -429,16 +397,11 @@ class FineTuneTab(QWidget):
         self.refresh_jobs()
         self._update_controls()
 
-    @Slot(int, str)
-    def _on_worker_training_failed(self, job_id: int, message: str) -> None:
-        if job_id != self._running_job:
-            return
-        self._running_job = self._start_request = None
+    @Slot(str)
+    def _on_requests_training_failed(self, message: str) -> None:
         self.training_panel.show_stopped(f"Training stopped: {message}")
-        self.banner.show_error(message)
-        self.refresh_jobs()
-        self._update_controls()
+        self._show_failure(message)
 
     @Slot(int)
-    def _on_worker_job_discarded(self, _job_id: int) -> None:
+    def _on_requests_job_discarded(self, _job_id: int) -> None:
         self.refresh_jobs()
