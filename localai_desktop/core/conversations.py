@@ -324,7 +324,9 @@ class PartialAnswerWriter:
     def write(self, content: str) -> None:
         try:
             if self._connection is None:
-                self._connection = self._db.connect_plain()
+                # Killing the app keeps what was written; an fsync here, while the model
+                # decodes, would wake the kernel's journal on a core the decoder needs.
+                self._connection = self._db.connect_plain(flush_to_disk=False)
             self._connection.execute(
                 "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?",
                 (content, utcnow().strftime("%Y-%m-%d %H:%M:%S.%f"), self._message_id),
