@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 from localai_desktop.core.finetune.adapters import Adapter
 from localai_desktop.core.units import format_bytes
 from localai_desktop.ui.adapter_picker import describe_adapter
+from localai_desktop.ui.confirm import confirm_delete
 
 _EMPTY = "No adapters yet. When a training finishes, its adapter is listed here."
 
@@ -108,36 +108,17 @@ class AdapterList(QWidget):
         adapter = self.selected_adapter()
         if adapter is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Remove adapter",
-            f"Remove the adapter “{adapter.name}” and delete its file?",
-            parent=self,
-        )
         if adapter.file_exists:
             where = f"Its file ({format_bytes(adapter.file_size)}) will be deleted:\n{adapter.path}"
         else:
             where = f"Its file is already missing ({adapter.path})."
-        box.setInformativeText(
+        adapter_id = adapter.id
+        confirm_delete(
+            self,
+            "Remove adapter",
+            f"Remove the adapter “{adapter.name}” and delete its file?",
             f"{where}\n\nAnswers already written with it are kept and still say they used "
-            f"“{adapter.name}”."
+            f"“{adapter.name}”.",
+            lambda: self.remove_confirmed.emit(adapter_id),
+            action="Remove",
         )
-        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
-        remove.setAccessibleName("Remove")
-        keep = box.addButton("Keep", QMessageBox.ButtonRole.RejectRole)
-        keep.setAccessibleName("Keep")
-        box.setDefaultButton(keep)
-        box.setProperty("adapter_id", adapter.id)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(self._on_remove_box_finished)
-        box.open()
-
-    @Slot(int)
-    def _on_remove_box_finished(self, _result: int) -> None:
-        box = self.sender()
-        if not isinstance(box, QMessageBox):
-            return
-        clicked = box.clickedButton()
-        if clicked is None or box.buttonRole(clicked) != QMessageBox.ButtonRole.DestructiveRole:
-            return
-        self.remove_confirmed.emit(int(box.property("adapter_id")))

@@ -12,13 +12,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -30,6 +28,7 @@ from PySide6.QtWidgets import (
 from localai_desktop.core.errors import LocalAIError
 from localai_desktop.core.registry import LocalModel, ModelRegistry
 from localai_desktop.core.units import format_bytes
+from localai_desktop.ui.confirm import confirm_delete
 from localai_desktop.ui.discover_panel import DiscoverPanel
 from localai_desktop.ui.model_import import (
     UNEXPECTED_IMPORT_ERROR,
@@ -230,45 +229,24 @@ class ModelsTab(QWidget):
         model = self.selected_model()
         if model is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Remove model",
-            f"Remove the model “{model.name}” from the app?",
-            parent=self,
-        )
         if model.copied:
             where = f"Its file is a copy in the app's model folder:\n{model.path}"
         else:
             where = f"Its file stays where it is unless you tick the box below:\n{model.path}"
-        box.setInformativeText(f"Your conversations are kept. {where}")
-        # Parented to the box: setCheckBox() does not take ownership of a Python-made widget.
-        delete_file = QCheckBox(
-            f"Also delete the file from disk ({format_bytes(model.file_size)})", box
+        model_id = model.id
+        box = confirm_delete(
+            self,
+            "Remove model",
+            f"Remove the model “{model.name}” from the app?",
+            f"Your conversations are kept. {where}",
+            lambda: self._remove_model(model_id, box.checkBox().isChecked()),
+            action="Remove",
+            check_box_text=f"Also delete the file from disk ({format_bytes(model.file_size)})",
         )
-        delete_file.setAccessibleName("Also delete the file from disk")
-        delete_file.setChecked(False)
-        box.setCheckBox(delete_file)
-        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
-        remove.setAccessibleName("Remove")
-        keep = box.addButton("Keep", QMessageBox.ButtonRole.RejectRole)
-        keep.setAccessibleName("Keep")
-        box.setDefaultButton(keep)
-        box.setProperty("model_id", model.id)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(self._on_remove_box_finished)
-        box.open()
 
-    @Slot(int)
-    def _on_remove_box_finished(self, _result: int) -> None:
-        box = self.sender()
-        if not isinstance(box, QMessageBox):
-            return
-        clicked = box.clickedButton()
-        if clicked is None or box.buttonRole(clicked) != QMessageBox.ButtonRole.DestructiveRole:
-            return
-        delete_file = box.checkBox().isChecked()
+    def _remove_model(self, model_id: int, delete_file: bool) -> None:
         try:
-            model = self._registry.remove(int(box.property("model_id")), delete_file=delete_file)
+            model = self._registry.remove(model_id, delete_file=delete_file)
         except LocalAIError as error:
             # Also when its file could not be deleted: the model then stays, and this says why.
             self.banner.show_error(error.message)
