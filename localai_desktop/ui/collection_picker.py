@@ -10,8 +10,9 @@ from PySide6.QtWidgets import QMenu, QSizePolicy, QToolButton, QWidget
 
 from localai_desktop.core.documents.records import CollectionInfo
 
-# Room the button needs besides its text: margins and the menu arrow.
-_CHROME = 30
+# Room the button needs besides its text: margins and the menu arrow (Fusion draws the arrow
+# inside the button's right margin; 30 px let it touch the text).
+_CHROME = 40
 
 
 def describe_attached(names: Sequence[str]) -> str:
@@ -92,7 +93,8 @@ class CollectionPicker(QToolButton):
 
     def sizeHint(self) -> QSize:
         # From the whole text, not the shortened one shown, so the button grows back.
-        width = self.fontMetrics().horizontalAdvance(self._label) + _CHROME
+        # +2: the text's real width is fractional, and eliding needs it to fit whole.
+        width = self.fontMetrics().horizontalAdvance(self._label) + _CHROME + 2
         return QSize(min(width, 260), super().sizeHint().height())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
