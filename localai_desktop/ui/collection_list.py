@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QPushButton,
     QVBoxLayout,
@@ -19,9 +17,7 @@ from PySide6.QtWidgets import (
 
 from localai_desktop.core.documents.records import FILE_INDEXED, CollectionInfo
 from localai_desktop.ui.confirm import confirm_delete
-
-_ID_ROLE = Qt.ItemDataRole.UserRole
-_NAME_ROLE = Qt.ItemDataRole.UserRole + 1
+from localai_desktop.ui.named_list import NamedList
 
 
 def describe_collection(collection: CollectionInfo) -> str:
@@ -53,13 +49,11 @@ class CollectionList(QWidget):
         super().__init__(parent)
         heading = QLabel("Collections")
         heading.setStyleSheet("font-weight: 600;")
-        self.list = QListWidget()
+        self.list = NamedList()
         self.list.setAccessibleName("Collections")
         self.list.setAccessibleDescription("Your document collections, by name.")
-        self.list.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)
-        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.currentItemChanged.connect(self._on_list_current_item_changed)
-        self.list.itemChanged.connect(self._on_list_item_changed)
+        self.list.rename_committed.connect(self.rename_requested)
 
         self.new_button = QPushButton("New collection…")
         self.new_button.setAccessibleName("New collection")
@@ -99,11 +93,11 @@ class CollectionList(QWidget):
         try:
             self.list.clear()
             for collection in collections:
-                item = QListWidgetItem(collection.name)
-                item.setData(_ID_ROLE, collection.id)
-                item.setData(_NAME_ROLE, collection.name)
-                item.setToolTip(f"{collection.name}\n{describe_collection(collection)}")
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+                item = NamedList.new_item(
+                    collection.id,
+                    collection.name,
+                    f"{collection.name}\n{describe_collection(collection)}",
+                )
                 self.list.addItem(item)
                 if collection.id == current_id:
                     self.list.setCurrentItem(item)
@@ -117,12 +111,11 @@ class CollectionList(QWidget):
         self._update_buttons()
 
     def current_id(self) -> int | None:
-        item = self.list.currentItem()
-        return int(item.data(_ID_ROLE)) if item is not None else None
+        return self.list.current_id()
 
     def select(self, collection_id: int | None) -> None:
         """Make a collection the current one and announce it (the tab shows its files)."""
-        item = self._item(collection_id)
+        item = self.list.item_for(collection_id)
         if item is None:
             self.list.setCurrentRow(-1)
         else:
@@ -130,16 +123,14 @@ class CollectionList(QWidget):
         self._update_buttons()
 
     def name_of(self, collection_id: int) -> str | None:
-        item = self._item(collection_id)
-        return str(item.data(_NAME_ROLE)) if item is not None else None
+        item = self.list.item_for(collection_id)
+        return NamedList.name_of(item) if item is not None else None
 
     def names(self) -> list[str]:
         return [self.list.item(row).text() for row in range(self.list.count())]
 
     def start_rename(self) -> None:
-        item = self.list.currentItem()
-        if item is not None:
-            self.list.editItem(item)
+        self.list.start_rename()
 
     # -- slots ----------------------------------------------------------------------------
 
@@ -149,18 +140,7 @@ class CollectionList(QWidget):
     ) -> None:
         self._update_buttons()
         if current is not None:
-            self.collection_selected.emit(int(current.data(_ID_ROLE)))
-
-    @Slot(QListWidgetItem)
-    def _on_list_item_changed(self, item: QListWidgetItem) -> None:
-        name = " ".join(item.text().split())
-        old_name = str(item.data(_NAME_ROLE))
-        if not name or name == old_name:
-            self._set_item_name(item, old_name)
-            return
-        # Shown as typed; the tab puts the old name back if the rename is refused.
-        self._set_item_name(item, name)
-        self.rename_requested.emit(int(item.data(_ID_ROLE)), name)
+            self.collection_selected.emit(NamedList.id_of(current))
 
     @Slot()
     def _on_rename_button_clicked(self) -> None:
@@ -171,7 +151,7 @@ class CollectionList(QWidget):
         item = self.list.currentItem()
         if item is None:
             return
-        collection_id = int(item.data(_ID_ROLE))
+        collection_id = NamedList.id_of(item)
         confirm_delete(
             self,
             "Delete collection",
@@ -182,21 +162,6 @@ class CollectionList(QWidget):
         )
 
     # -- helpers --------------------------------------------------------------------------
-
-    def _item(self, collection_id: int | None) -> QListWidgetItem | None:
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            if item.data(_ID_ROLE) == collection_id:
-                return item
-        return None
-
-    def _set_item_name(self, item: QListWidgetItem, name: str) -> None:
-        self.list.blockSignals(True)
-        try:
-            item.setText(name)
-            item.setData(_NAME_ROLE, name)
-        finally:
-            self.list.blockSignals(False)
 
     def _update_buttons(self) -> None:
         current = self.current_id()

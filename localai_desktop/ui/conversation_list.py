@@ -7,10 +7,8 @@ from datetime import datetime, timezone
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QPushButton,
     QVBoxLayout,
@@ -19,9 +17,7 @@ from PySide6.QtWidgets import (
 
 from localai_desktop.core.conversations import Conversation
 from localai_desktop.ui.confirm import confirm_delete
-
-_ID_ROLE = Qt.ItemDataRole.UserRole
-_TITLE_ROLE = Qt.ItemDataRole.UserRole + 1
+from localai_desktop.ui.named_list import NamedList
 
 
 def describe_time(moment: datetime) -> str:
@@ -46,16 +42,14 @@ class ConversationList(QWidget):
         super().__init__(parent)
         heading = QLabel("Conversations")
         heading.setStyleSheet("font-weight: 600;")
-        self._list = QListWidget()
+        self._list = NamedList()
         self._list.setAccessibleName("Conversations")
         self._list.setAccessibleDescription("Your conversations, the most recent first.")
-        self._list.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)
-        self._list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self._list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._list.setUniformItemSizes(True)
         self._list.setSpacing(1)
         self._list.currentItemChanged.connect(self._on_list_current_item_changed)
-        self._list.itemChanged.connect(self._on_list_item_changed)
+        self._list.rename_committed.connect(self.rename_requested)
 
         self.new_button = QPushButton("New chat")
         self.new_button.setAccessibleName("New chat")
@@ -104,7 +98,7 @@ class ConversationList(QWidget):
         """Show a conversation just written in at the top (added if new), silently."""
         self._list.blockSignals(True)
         try:
-            old = self._item(conversation.id)
+            old = self._list.item_for(conversation.id)
             was_current = old is not None and old is self._list.currentItem()
             if old is not None:
                 self._list.takeItem(self._list.row(old))
@@ -117,14 +111,13 @@ class ConversationList(QWidget):
         self._update_buttons()
 
     def current_id(self) -> int | None:
-        item = self._list.currentItem()
-        return int(item.data(_ID_ROLE)) if item is not None else None
+        return self._list.current_id()
 
     def select(self, conversation_id: int | None) -> None:
         """Mark a conversation as the current one without announcing it."""
         self._list.blockSignals(True)
         try:
-            item = self._item(conversation_id)
+            item = self._list.item_for(conversation_id)
             if item is None:
                 self._list.setCurrentRow(-1)
             else:
@@ -134,13 +127,11 @@ class ConversationList(QWidget):
         self._update_buttons()
 
     def ids(self) -> list[int]:
-        return [int(self._list.item(row).data(_ID_ROLE)) for row in range(self._list.count())]
+        return self._list.ids()
 
     def start_rename(self) -> None:
         """Open the inline editor on the current conversation's title."""
-        item = self._list.currentItem()
-        if item is not None:
-            self._list.editItem(item)
+        self._list.start_rename()
 
     # -- slots ----------------------------------------------------------------------------
 
@@ -150,18 +141,7 @@ class ConversationList(QWidget):
     ) -> None:
         self._update_buttons()
         if current is not None:
-            self.conversation_selected.emit(int(current.data(_ID_ROLE)))
-
-    @Slot(QListWidgetItem)
-    def _on_list_item_changed(self, item: QListWidgetItem) -> None:
-        title = " ".join(item.text().split())
-        old_title = str(item.data(_TITLE_ROLE))
-        if not title or title == old_title:
-            # An empty title is not a title: put the old one back.
-            self._set_item_title(item, old_title)
-            return
-        self._set_item_title(item, title)
-        self.rename_requested.emit(int(item.data(_ID_ROLE)), title)
+            self.conversation_selected.emit(NamedList.id_of(current))
 
     @Slot()
     def _on_new_button_clicked(self) -> None:
@@ -176,7 +156,7 @@ class ConversationList(QWidget):
         item = self._list.currentItem()
         if item is None:
             return
-        conversation_id = int(item.data(_ID_ROLE))
+        conversation_id = NamedList.id_of(item)
         confirm_delete(
             self,
             "Delete conversation",
@@ -187,29 +167,13 @@ class ConversationList(QWidget):
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _item(self, conversation_id: int | None) -> QListWidgetItem | None:
-        for row in range(self._list.count()):
-            item = self._list.item(row)
-            if item.data(_ID_ROLE) == conversation_id:
-                return item
-        return None
-
     @staticmethod
     def _new_item(conversation: Conversation) -> QListWidgetItem:
-        item = QListWidgetItem(conversation.title)
-        item.setData(_ID_ROLE, conversation.id)
-        item.setData(_TITLE_ROLE, conversation.title)
-        item.setToolTip(f"{conversation.title}\nStarted {describe_time(conversation.created_at)}")
-        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
-        return item
-
-    def _set_item_title(self, item: QListWidgetItem, title: str) -> None:
-        self._list.blockSignals(True)
-        try:
-            item.setText(title)
-            item.setData(_TITLE_ROLE, title)
-        finally:
-            self._list.blockSignals(False)
+        return NamedList.new_item(
+            conversation.id,
+            conversation.title,
+            f"{conversation.title}\nStarted {describe_time(conversation.created_at)}",
+        )
 
     def _update_buttons(self) -> None:
         has_current = self._list.currentItem() is not None
