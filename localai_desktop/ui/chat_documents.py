@@ -8,7 +8,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from localai_desktop.core.conversations import ConversationStore
 from localai_desktop.core.documents.collections import DocumentLibrary, PassageContext
 from localai_desktop.core.errors import LocalAIError
 from localai_desktop.ui.collection_picker import CollectionPicker
@@ -48,15 +47,6 @@ class ChatDocuments(QObject):
 
     def attached_ids(self) -> list[int]:
         return self.picker.attached_ids() if self._library is not None else []
-
-    def lookup(self, store: ConversationStore, conversation_id: int) -> tuple[list[int], str]:
-        """(attached collections, the newest question to look up in them); ([], "") if none."""
-        collection_ids = self.attached_ids()
-        if not collection_ids:
-            return [], ""
-        messages = store.get(conversation_id).messages
-        question = next((m.content for m in reversed(messages) if m.role == "user"), "")
-        return (collection_ids, question) if question.strip() else ([], "")
 
     def load(self, settings: Mapping[str, Any]) -> None:
         """Show the collections saved with a conversation."""
