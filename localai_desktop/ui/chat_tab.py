@@ -57,8 +57,6 @@ class ChatTab(QWidget):
         self._registry = registry
         self._adapters = adapters
         self._conversation_id: int | None = None
-        # A question sent in a new conversation, not saved yet: the conversation has no id.
-        self._awaiting_new_conversation = False
         self.writer = ConversationWriter(store, self)
         self.requests = ChatRequests(worker, self.writer, self, embedding=embedding)
         self.documents = ChatDocuments(documents if embedding is not None else None, self)
@@ -199,7 +197,6 @@ class ChatTab(QWidget):
         self._save_timer.stop()
         if self._conversation_id is None:
             self.transcript.clear()
-            self._awaiting_new_conversation = True
         self.banner.hide()
         self.composer.clear()
         self.transcript.add_unsaved_question(text)
@@ -228,7 +225,6 @@ class ChatTab(QWidget):
     def _show_conversation(self, conversation_id: int | None) -> None:
         self.save_state()
         self._conversation_id = None
-        self._awaiting_new_conversation = False
         if conversation_id is None:
             self.transcript.clear()
             self.settings_panel.set_system_prompt("")
@@ -386,8 +382,8 @@ class ChatTab(QWidget):
     def _on_requests_question_saved(
         self, conversation: Conversation, message: Message | None
     ) -> None:
-        if self._awaiting_new_conversation and self._conversation_id is None:
-            self._awaiting_new_conversation = False
+        if self._conversation_id is None and self.transcript.has_unsaved_question():
+            # The new conversation on screen, which had no id until its first question.
             self._conversation_id = conversation.id
         if message is not None:
             if conversation.id == self._conversation_id:
@@ -400,7 +396,6 @@ class ChatTab(QWidget):
         text = self.transcript.remove_unsaved_question()
         if text and not self.composer.text().strip():
             self.composer.set_text(text)
-        self._awaiting_new_conversation = False
         self.status.clear()
         self.banner.show_error(error_message)
 

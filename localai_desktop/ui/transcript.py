@@ -93,6 +93,9 @@ class Transcript(QScrollArea):
         elif self.view_for(message.id) is None:
             self.add_message(message)
 
+    def has_unsaved_question(self) -> bool:
+        return self.view_for(UNSAVED_ID) is not None
+
     def remove_unsaved_question(self) -> str:
         """Take back the question that could not be saved; returns its text ("" if none)."""
         view = self.view_for(UNSAVED_ID)
