@@ -376,11 +376,10 @@ def stall_table(results: dict[str, list[dict[str, Any]]]) -> str:
 
 
 def _median_range(runs: list[dict[str, Any]], key: str) -> str:
-    values = [r[key] for r in runs if key in r]
-    if not values:
+    lo_hi = spread(r.get(key) for r in runs)
+    if lo_hi is None:
         return "–"
-    lo, hi = min(values), max(values)
-    return f"{fmt(median(values))} ({fmt(lo)}–{fmt(hi)})"
+    return f"{fmt(median(r.get(key) for r in runs))} ({fmt(lo_hi[0])}–{fmt(lo_hi[1])})"
 
 
 def _on_qt_message(_mode: QtMsgType, _context: QMessageLogContext, message: str) -> None:
