@@ -21,6 +21,7 @@ from localai_desktop.core.errors import GenerationError, ModelLoadError
 from localai_desktop.core.generation import Cancellation, GenerationSettings, GenerationStats
 from localai_desktop.core.gguf_info import read_gguf_info
 from localai_desktop.core.prompt import ChatFormatter, PromptPlan
+from localai_desktop.core.token_stream import stream_tokens
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
@@ -172,6 +173,8 @@ class LlamaEngine:
         # LoRA adapters loaded into the current model (freed with it), and the one applied.
         self._adapters: dict[Path, object] = {}
         self._adapter: AppliedAdapter | None = None
+        # Each token's bytes, as the loaded model's vocabulary spells them (asked once).
+        self._pieces: dict[int, bytes] = {}
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -256,6 +259,7 @@ class LlamaEngine:
         # llama.cpp frees a model's adapters with the model: only forget the pointers.
         self._adapters.clear()
         self._adapter = None
+        self._pieces = {}
         if self._llm is not None:
             self._llm.close()  # type: ignore[attr-defined]
         self._llm = None
@@ -390,6 +394,7 @@ class LlamaEngine:
         llm.set_seed(seed)  # type: ignore[attr-defined]
         vocab = llm._model.vocab  # type: ignore[attr-defined]
         is_eog = llama_cpp.llama_vocab_is_eog  # type: ignore[attr-defined]
+        pieces = self._pieces
         detokenize = llm._model.detokenize  # type: ignore[attr-defined]
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         emitter = _StopStringFilter(plan.stop_strings, on_text)
@@ -399,7 +404,8 @@ class LlamaEngine:
         first_token_at: float | None = None
         completion_tokens = 0
         finish_reason = "length"
-        tokens = llm.generate(  # type: ignore[attr-defined]
+        tokens = stream_tokens(
+            llm,
             plan.tokens,
             top_k=settings.top_k,
             top_p=settings.top_p,
@@ -418,7 +424,10 @@ class LlamaEngine:
                         finish_reason = "stop"
                         break
                     completion_tokens += 1
-                    if emitter.feed(decoder.decode(detokenize([token]))):
+                    piece = pieces.get(token)
+                    if piece is None:
+                        piece = pieces[token] = detokenize([token])
+                    if emitter.feed(decoder.decode(piece)):
                         finish_reason = "stop"
                         break
                     if cancel is not None and cancel.is_set():
