@@ -119,7 +119,7 @@ def bench_model(
     app_llm = engine._llm
     own_llm = on_worker.call(lambda: plain_llama(path, n_ctx, n_threads))
     llms = {OWN: own_llm}
-    clocks = {id(app_llm): TokenClock(app_llm), id(own_llm): TokenClock(own_llm)}
+    clock = TokenClock()
     service = ChatService(store, registry, engine)  # the worker's engine, driven without Qt
     request_ids = iter(range(2, 1_000_000))
     paths = PATHS + (LADDER if args.ladder else ())
@@ -134,6 +134,7 @@ def bench_model(
         if name in (APP, SERVICE):
             conversation = store.create(model_id=model.id)  # as the Chat tab creates it
             store.add_message(conversation.id, "user", question)
+        clock.start()
         load = ForeignLoad()
         if name == APP:
             run = receiver.answer(next(request_ids), conversation.id, model.id, settings)
@@ -151,7 +152,7 @@ def bench_model(
         else:
             run = on_worker.call(lambda: run_plain_generate(llm, plan, seed))
         run.extra["foreign_load"] = load.stop()
-        run.extra["median_gap_tok_s"] = clocks[id(llm)].median_gap_tok_s(run.tokens)
+        run.extra["median_gap_tok_s"] = clock.median_gap_tok_s(run.tokens)
         return run
 
     def run_path(name: str, plan: PromptPlan, seed: int, question: str) -> Run:

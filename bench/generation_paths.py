@@ -37,30 +37,35 @@ def timed_run(count: int, started: float, first: float | None, end: float, text:
 
 
 class TokenClock:
-    """Timestamps every token a Llama's generate() yields, on any path that uses that Llama.
+    """Timestamps every token llama.cpp samples in this process, whichever path asks for it.
 
-    Installed the same way on the app's Llama and the plain one (an instance attribute that
-    wraps generate), so its cost (one perf_counter per token) falls on all paths alike. The
+    Wraps `llama_sampler_sample`, which the plain loops (through `Llama.generate`) and the
+    app's engine (core/token_stream.py) both call once per token, so its cost (one
+    perf_counter per token) falls on all paths alike. `start()` before each measured run. The
     median gap between tokens resists the bursts of preemption a shared machine brings.
     """
 
-    def __init__(self, llm: Any) -> None:
+    def __init__(self) -> None:
+        import llama_cpp
+        import llama_cpp.llama_cpp as low_level
+
         self.stamps: list[float] = []
-        original = llm.generate
+        original = low_level.llama_sampler_sample
         stamps = self.stamps
         clock = time.perf_counter
 
-        def generate(*args: Any, **kwargs: Any) -> Any:
-            stamps.clear()
-            inner = original(*args, **kwargs)
-            try:
-                for token in inner:
-                    stamps.append(clock())
-                    yield token
-            finally:
-                inner.close()
+        def llama_sampler_sample(*args: Any) -> int:
+            token = original(*args)
+            stamps.append(clock())
+            return token
 
-        llm.generate = generate
+        # The package re-exports the function; the engine looks it up there, llama-cpp-python's
+        # own sampler in the submodule.
+        llama_cpp.llama_sampler_sample = llama_sampler_sample
+        low_level.llama_sampler_sample = llama_sampler_sample
+
+    def start(self) -> None:
+        self.stamps.clear()
 
     def median_gap_tok_s(self, tokens: int) -> float | None:
         gaps = [b - a for a, b in zip(self.stamps[:tokens], self.stamps[1:tokens], strict=False)]
