@@ -5,19 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QListWidgetItem,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
 
 from localai_desktop.core.documents.records import FILE_INDEXED, CollectionInfo
-from localai_desktop.ui.confirm import confirm_delete
-from localai_desktop.ui.named_list import NamedList
+from localai_desktop.ui.named_list import ListPanelTexts, NamedList, NamedListPanel
+
+_DELETE_TIP = "Delete the selected collection's index (your documents themselves are not touched)"
+_TEXTS = ListPanelTexts(
+    heading="Collections",
+    description="Your document collections, by name.",
+    noun="collection",
+    new_button="New collection…",
+    new_name="New collection",
+    new_tip="Create a collection of documents to search in chats",
+    rename_tip="Give the selected collection another name (or press F2)",
+    delete_tip=_DELETE_TIP,
+    delete_details="Its index is deleted; your documents themselves stay where they are. Chats "
+    "keep their answers and the passages they quoted.",
+)
 
 
 def describe_collection(collection: CollectionInfo) -> str:
@@ -33,53 +39,17 @@ def describe_collection(collection: CollectionInfo) -> str:
     return f"{documents} · {passages} · embedding model: {collection.embedding_model_name}"
 
 
-class CollectionList(QWidget):
-    """Shows the collections by name; asks before deleting; renames in place."""
+class CollectionList(NamedListPanel):
+    """Shows the collections by name; asks before deleting; renames in place.
+
+    Also emits the panel's new_requested, rename_requested(id, name) and delete_requested(id).
+    """
 
     collection_selected = Signal(int)
     """The user picked a collection: (collection_id)."""
-    new_requested = Signal()
-    """The user wants a new collection."""
-    rename_requested = Signal(int, str)
-    """The user gave a collection a new name: (collection_id, name)."""
-    delete_requested = Signal(int)
-    """The user confirmed deleting a collection: (collection_id)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        heading = QLabel("Collections")
-        heading.setStyleSheet("font-weight: 600;")
-        self.list = NamedList()
-        self.list.setAccessibleName("Collections")
-        self.list.setAccessibleDescription("Your document collections, by name.")
-        self.list.currentItemChanged.connect(self._on_list_current_item_changed)
-        self.list.rename_committed.connect(self.rename_requested)
-
-        self.new_button = QPushButton("New collection…")
-        self.new_button.setAccessibleName("New collection")
-        self.new_button.setToolTip("Create a collection of documents to search in chats")
-        self.new_button.clicked.connect(self.new_requested)
-        self.rename_button = QPushButton("Rename")
-        self.rename_button.setAccessibleName("Rename collection")
-        self.rename_button.setToolTip("Give the selected collection another name (or press F2)")
-        self.rename_button.clicked.connect(self._on_rename_button_clicked)
-        self.delete_button = QPushButton("Delete")
-        self.delete_button.setAccessibleName("Delete collection")
-        self.delete_button.setToolTip(
-            "Delete the selected collection's index (your documents themselves are not touched)"
-        )
-        self.delete_button.clicked.connect(self._on_delete_button_clicked)
-
-        buttons = QHBoxLayout()
-        buttons.setContentsMargins(0, 0, 0, 0)
-        buttons.addWidget(self.rename_button)
-        buttons.addWidget(self.delete_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(heading)
-        layout.addWidget(self.new_button)
-        layout.addWidget(self.list, 1)
-        layout.addLayout(buttons)
+        super().__init__(_TEXTS, parent)
         self._busy: set[int] = set()
         self._update_buttons()
 
@@ -110,9 +80,6 @@ class CollectionList(QWidget):
         self._busy = set(collection_ids)
         self._update_buttons()
 
-    def current_id(self) -> int | None:
-        return self.list.current_id()
-
     def select(self, collection_id: int | None) -> None:
         """Make a collection the current one and announce it (the tab shows its files)."""
         item = self.list.item_for(collection_id)
@@ -129,48 +96,16 @@ class CollectionList(QWidget):
     def names(self) -> list[str]:
         return [self.list.item(row).text() for row in range(self.list.count())]
 
-    def start_rename(self) -> None:
-        self.list.start_rename()
-
-    # -- slots ----------------------------------------------------------------------------
-
-    @Slot(QListWidgetItem, QListWidgetItem)
-    def _on_list_current_item_changed(
-        self, current: QListWidgetItem | None, _previous: QListWidgetItem | None
-    ) -> None:
-        self._update_buttons()
-        if current is not None:
-            self.collection_selected.emit(NamedList.id_of(current))
-
-    @Slot()
-    def _on_rename_button_clicked(self) -> None:
-        self.start_rename()
-
-    @Slot()
-    def _on_delete_button_clicked(self) -> None:
-        item = self.list.currentItem()
-        if item is None:
-            return
-        collection_id = NamedList.id_of(item)
-        confirm_delete(
-            self,
-            "Delete collection",
-            f"Delete the collection “{item.text()}”?",
-            "Its index is deleted; your documents themselves stay where they are. Chats keep "
-            "their answers and the passages they quoted.",
-            lambda: self.delete_requested.emit(collection_id),
-        )
-
     # -- helpers --------------------------------------------------------------------------
 
+    def _announce_selected(self, item_id: int) -> None:
+        self.collection_selected.emit(item_id)
+
     def _update_buttons(self) -> None:
+        super()._update_buttons()
         current = self.current_id()
-        self.rename_button.setEnabled(current is not None)
         busy = current in self._busy
         self.delete_button.setEnabled(current is not None and not busy)
         self.delete_button.setToolTip(
-            "Cancel indexing first, then delete the collection"
-            if busy
-            else "Delete the selected collection's index (your documents themselves are not "
-            "touched)"
+            "Cancel indexing first, then delete the collection" if busy else _DELETE_TIP
         )
