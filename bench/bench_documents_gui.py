@@ -29,68 +29,24 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from benchlib import SHARED_MODELS, fmt, machine_line, markdown_table, median, save_json
 from documents_eval import write_eval_set
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QObject, Qt, QTimer, Slot
+from guiprobe import TickProbe, idle, open_window, run_until
+from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
 
 from localai_desktop.core.documents.collections import DocumentLibrary
-from localai_desktop.core.paths import init_data_paths
 from localai_desktop.core.registry import ModelRegistry
 from localai_desktop.core.storage import Database
 from localai_desktop.ui.main_window import MainWindow
 
 MINILM = SHARED_MODELS / "all-MiniLM-L6-v2-Q8_0.gguf"
-TICK_MS = 2
 QUESTION = "How quickly must antibiotics be given in sepsis?"
-
-
-class GapRecorder(QObject):
-    """Records the gaps between ticks of a precise timer on the GUI thread."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gaps: list[float] = []
-        self._clock = QElapsedTimer()
-        self._timer = QTimer(self)
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(TICK_MS)
-        self._timer.timeout.connect(self._on_timer_timeout)
-
-    def start(self) -> None:
-        self.gaps = []
-        self._clock.start()
-        self._timer.start()
-
-    def stop(self) -> list[float]:
-        self._timer.stop()
-        return self.gaps
-
-    @Slot()
-    def _on_timer_timeout(self) -> None:
-        self.gaps.append(self._clock.nsecsElapsed() / 1e6)
-        self._clock.restart()
-
-
-def wait_until(app: QApplication, done: object, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done() and time.monotonic() < deadline:  # type: ignore[operator]
-        loop = QEventLoop()
-        QTimer.singleShot(20, loop.quit)
-        loop.exec()
-    if not done():  # type: ignore[operator]
-        raise TimeoutError("the window did not finish in time")
-
-
-def pause(ms: int) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
 
 
 def p99(values: list[float]) -> float:
     return sorted(values)[int(len(values) * 0.99)] if values else 0.0
 
 
-def search_round_trip(app: QApplication, window: MainWindow, collection_id: int) -> float:
+def search_round_trip(window: MainWindow, collection_id: int) -> float:
     """Seconds from asking the embedding worker to having the passages on the GUI thread."""
     results: list[object] = []
 
@@ -103,7 +59,7 @@ def search_round_trip(app: QApplication, window: MainWindow, collection_id: int)
     window.embedding_worker.search_finished.connect(catcher.on_found)
     started = time.perf_counter()
     window.embedding_worker.search([collection_id], QUESTION)
-    wait_until(app, lambda: bool(results), 60)
+    run_until(lambda: bool(results), 60)
     seconds = time.perf_counter() - started
     window.embedding_worker.search_finished.disconnect(catcher.on_found)
     return seconds
@@ -128,28 +84,23 @@ def plain_index_seconds(folder: Path, work: Path) -> float:
     return seconds[0]
 
 
-def one_round(app: QApplication, folder: Path) -> dict[str, float]:
+def one_round(folder: Path) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="bench-docs-gui-"))
-    paths = init_data_paths(work / "data")
-    db = Database(paths.database)
-    ModelRegistry(db, paths.models).import_model(MINILM, name="MiniLM", probe=False)
-    window = MainWindow(paths, db)
-    window.resize(1180, 760)
-    window.show()
+    window, db = open_window(work / "data", MINILM, "MiniLM")
     tab = window.documents_tab
     window.tabs.setCurrentWidget(tab)
-    recorder = GapRecorder()
+    recorder = TickProbe()
     try:
         small = tab.create_collection("Small", None)
         assert small is not None
         sepsis = folder / "sepsis-guideline-2023.pdf"
         tab.add_paths([str(sepsis if sepsis.exists() else next(folder.glob("*.pdf")))])
-        wait_until(app, lambda: not tab.is_indexing(), 300)
-        search_round_trip(app, window, small.id)  # loads the model once
-        idle_search = median([search_round_trip(app, window, small.id) for _ in range(5)])
+        run_until(lambda: not tab.is_indexing(), 300)
+        search_round_trip(window, small.id)  # loads the model once
+        idle_search = median([search_round_trip(window, small.id) for _ in range(5)])
 
         recorder.start()
-        pause(3000)
+        idle(3.0)
         idle_gaps = recorder.stop()
 
         big = tab.create_collection("Everything", None)
@@ -157,9 +108,9 @@ def one_round(app: QApplication, folder: Path) -> dict[str, float]:
         started = time.perf_counter()
         recorder.start()
         tab.add_paths([str(folder)])
-        wait_until(app, lambda: tab.is_indexing() and tab.indexing_panel.bar.value() > 0, 60)
-        busy_searches = [search_round_trip(app, window, small.id) for _ in range(5)]
-        wait_until(app, lambda: not tab.is_indexing(), 1800)
+        run_until(lambda: tab.is_indexing() and tab.indexing_panel.bar.value() > 0, 60)
+        busy_searches = [search_round_trip(window, small.id) for _ in range(5)]
+        run_until(lambda: not tab.is_indexing(), 1800)
         gui_seconds = time.perf_counter() - started
         busy_gaps = recorder.stop()
     finally:
@@ -184,10 +135,10 @@ def main() -> int:
     if not MINILM.is_file():
         print(f"MiniLM not found at {MINILM}", file=sys.stderr)
         return 1
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = QApplication.instance() or QApplication(sys.argv)  # noqa: F841
     folder = Path(tempfile.mkdtemp(prefix="bench-docs-eval-"))
     write_eval_set(folder)
-    rounds = [one_round(app, folder) for _ in range(args.rounds)]  # type: ignore[arg-type]
+    rounds = [one_round(folder) for _ in range(args.rounds)]
     keys = list(rounds[0])
     print(machine_line())
     print(f"{len(list(folder.iterdir()))} files; median of {args.rounds} rounds\n")

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -41,67 +40,45 @@ from benchlib import (  # also puts the repo on sys.path
     save_json,
     wait_for_quiet,
 )
-from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
+from guiprobe import TickProbe, open_window, run_until, thread_schedstat
+from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from localai_desktop.core.finetune.adapters import AdapterRegistry
 from localai_desktop.core.finetune.events import TrainingEvent, TrainingSettings
 from localai_desktop.core.finetune.runner import FineTuneService
-from localai_desktop.core.paths import init_data_paths
 from localai_desktop.core.registry import ModelRegistry
 from localai_desktop.core.storage import Database
-from localai_desktop.ui.main_window import MainWindow
 
-TICK_MS = 2
 STALL_GOAL_MS = 30
 SPEED_GOAL = 0.9
 IDLE_SECONDS = 3.0
 ROW = {"prompt": "When is the Bluebell Clinic open?", "completion": "From 7am to 9pm on Sundays."}
 
 
-def _gui_thread_on_cpu() -> float:
-    """Seconds the calling thread has run on a CPU (0 off Linux)."""
-    try:
-        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as f:
-            return int(f.read().split()[0]) / 1e9
-    except OSError:
-        return 0.0
-
-
-class StallProbe(QObject):
-    """Gaps between the ticks of a 2 ms timer on the GUI thread, and how much of each gap the
-    thread itself was working (the rest it waited for a CPU other processes held), in ms."""
+class StallProbe(TickProbe):
+    """Gaps between the ticks of the probe's timer, and per phase the longest share of a gap the
+    GUI thread itself was working (the rest it waited for a CPU other processes held), in ms."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.gaps: list[float] = []
         # The longest work per phase: "start" (Start clicked until the first step), "steps",
         # "end" (export, the adapter shown, lists refreshed).
         self.phase = "start"
         self.busy: dict[str, float] = {}
-        self._last = self._last_cpu = 0.0
-        self._timer = QTimer(self)
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(TICK_MS)
-        self._timer.timeout.connect(self._on_timer_timeout)
+        self._last_cpu = 0.0
 
     def start(self) -> None:
-        self.gaps, self.busy, self.phase = [], {}, "start"
-        self._last, self._last_cpu = time.perf_counter(), _gui_thread_on_cpu()
-        self._timer.start()
+        self.busy, self.phase = {}, "start"
+        self._last_cpu = thread_schedstat()[0]
+        super().start()
 
-    def stop(self) -> list[float]:
-        self._timer.stop()
-        return self.gaps
-
-    @Slot()
-    def _on_timer_timeout(self) -> None:
-        now, cpu = time.perf_counter(), _gui_thread_on_cpu()
-        self.gaps.append((now - self._last) * 1000)
+    def _on_tick(self, now: float) -> None:
+        cpu = thread_schedstat()[0]
         work = (cpu - self._last_cpu) * 1000
         self.busy[self.phase] = max(self.busy.get(self.phase, 0.0), work)
-        self._last, self._last_cpu = now, cpu
+        self._last_cpu = cpu
 
 
 class LastStep(QObject):
@@ -134,38 +111,9 @@ def _settings(epochs: int, threads: int) -> TrainingSettings:
     )  # fmt: skip
 
 
-def _wait(condition: Any, timeout_s: float) -> None:
-    """Run the event loop until `condition()` holds (checked every 10 ms).
-
-    An event loop, not a processEvents() loop: that one spins a core while nothing happens,
-    which on 2 cores would take a CPU away from the trainer being measured.
-    """
-    deadline = time.monotonic() + timeout_s
-    loop = QEventLoop()
-    timer = QTimer()
-    timer.setInterval(10)
-
-    def check() -> None:
-        if condition() or time.monotonic() > deadline:
-            loop.quit()
-
-    timer.timeout.connect(check)
-    timer.start()
-    if not condition():
-        loop.exec()
-    timer.stop()
-    if not condition():
-        raise TimeoutError("the GUI did not get there in time")
-
-
 def gui_round(settings: TrainingSettings) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="bench-ft-gui-"))
-    paths = init_data_paths(folder / "data")
-    db = Database(paths.database)
-    ModelRegistry(db, paths.models).import_model(STORIES_260K, name="stories", probe=False)
-    window = MainWindow(paths, db)
-    window.resize(1180, 760)
-    window.show()
+    window, db = open_window(folder / "data", STORIES_260K, "stories")
     tab = window.finetune_tab
     window.tabs.setCurrentWidget(tab)
     tab.settings_form.set_settings(settings)
@@ -175,16 +123,16 @@ def gui_round(settings: TrainingSettings) -> dict[str, Any]:
     window.finetune_worker.training_event.connect(last._on_worker_training_event)
     try:
         QTest.mouseClick(tab.examples.import_button, Qt.MouseButton.LeftButton)
-        _wait(tab.controls.start_button.isEnabled, 120)
+        run_until(tab.controls.start_button.isEnabled, 120)
         probe.start()
         idle_end = time.monotonic() + IDLE_SECONDS
-        _wait(lambda: time.monotonic() > idle_end, IDLE_SECONDS + 5)
+        run_until(lambda: time.monotonic() > idle_end, IDLE_SECONDS + 5)
         idle = probe.stop()
         load = ForeignLoad()
         probe.start()
         QTest.mouseClick(tab.controls.start_button, Qt.MouseButton.LeftButton)
-        _wait(lambda: last.step is not None, 300)  # the child is up and training
-        _wait(lambda: not tab.is_training(), 900)
+        run_until(lambda: last.step is not None, 300)  # the child is up and training
+        run_until(lambda: not tab.is_training(), 900)
         training = probe.stop()
         busy = probe.busy
         foreign = load.stop()

@@ -17,7 +17,6 @@ import itertools
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from benchlib import (  # also puts the repo on sys.path
     spread,
     wait_for_quiet,
 )
+from guiprobe import TICK_MS, TickProbe, idle, thread_schedstat
 from PySide6.QtCore import (
     QEventLoop,
     QMessageLogContext,
@@ -55,7 +55,6 @@ from localai_desktop.core.paths import init_data_paths
 from localai_desktop.core.storage import Database
 from localai_desktop.ui.main_window import MainWindow
 
-TICK_MS = 2
 STALL_GOAL_MS = 30
 MAX_TOKENS = 2000
 CONTEXT_LENGTH = 2048
@@ -66,42 +65,22 @@ REFERENCE = "reference: the worker into a bare QTextBrowser"
 IDLE = "idle (no answer): the timer's own jitter"
 
 
-def _gui_thread_schedstat() -> tuple[float, float]:
-    """(seconds on a CPU, seconds runnable but waiting) of the calling thread; zeros off Linux."""
-    try:
-        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as f:
-            on_cpu, waiting, _ = f.read().split()
-    except OSError:
-        return 0.0, 0.0
-    return int(on_cpu) / 1e9, int(waiting) / 1e9
-
-
-class StallProbe(QObject):
-    """Ticks every TICK_MS on the GUI thread; a long gap between ticks is a frozen window."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._timer = QTimer(self)
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(TICK_MS)
-        self._timer.timeout.connect(self._on_timer_timeout)
-        self.ticks: list[float] = []
+class StallProbe(TickProbe):
+    """The probe's gaps, split at the first streamed text, with the GUI thread's CPU use."""
 
     def start(self) -> None:
-        self._sched = _gui_thread_schedstat()
-        self.ticks = [time.perf_counter()]
+        self._sched = thread_schedstat()
         self.first_text: float | None = None
-        self._timer.start()
+        super().start()
 
     def mark_first_text(self) -> None:
         """The first streamed text reached the view: gaps after this are 'while streaming'."""
         if self.first_text is None:
             self.first_text = time.perf_counter()
 
-    def stop(self) -> dict[str, Any]:
-        self._timer.stop()
-        self.ticks.append(time.perf_counter())
-        on_cpu, waiting = (b - a for a, b in zip(self._sched, _gui_thread_schedstat(), strict=True))
+    def stop(self) -> dict[str, Any]:  # type: ignore[override]
+        super().stop()
+        on_cpu, waiting = (b - a for a, b in zip(self._sched, thread_schedstat(), strict=True))
         gaps = [(b - a, a - self.ticks[0]) for a, b in itertools.pairwise(self.ticks)]
         ordered = sorted(g for g, _ in gaps)
         worst = sorted(gaps, reverse=True)[:3]
@@ -127,10 +106,6 @@ class StallProbe(QObject):
             "gui_runqueue_s": waiting,
         }
 
-    @Slot()
-    def _on_timer_timeout(self) -> None:
-        self.ticks.append(time.perf_counter())
-
 
 def wait_for(signal: Any, timeout_s: float) -> list[Any]:
     """Run the GUI event loop until `signal` fires; its arguments."""
@@ -148,12 +123,6 @@ def wait_for(signal: Any, timeout_s: float) -> list[Any]:
     if not got and timeout_s > 0:
         raise TimeoutError(f"no {signal} within {timeout_s} s")
     return got
-
-
-def idle(seconds: float) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(int(seconds * 1000), loop.quit)
-    loop.exec()
 
 
 # -- the real window ----------------------------------------------------------------------------
