@@ -237,3 +237,37 @@ def test_regenerate_replaces_the_last_answer(service: ChatService, stories260k: 
     assert messages[1].id == second.id
     assert messages[1].content == second.content
     assert second.content != first.content
+
+
+def test_an_answer_cut_off_by_a_limit_says_which(
+    service: ChatService, tiny_chat_model: Path
+) -> None:
+    from localai_desktop.core.generation import CUT_AT_LONGEST_ANSWER, CUT_AT_MEMORY, cut_off_by
+    from localai_desktop.ui.message_view import describe_status
+
+    model = service.registry.import_model(tiny_chat_model, name="tiny")
+    short = service.send(
+        service.store.create().id,
+        "Talk for a long time.",
+        model_id=model.id,
+        settings=GenerationSettings(max_tokens=25, seed=1),
+    )
+    assert short.status == "complete" and short.provenance["completion_tokens"] == 25
+    assert cut_off_by(short.provenance) == CUT_AT_LONGEST_ANSWER
+    assert describe_status(short).startswith("Cut off at the longest-answer limit (25 tokens).")
+
+    # Asking for more than the context can hold: the answer ends where the memory does.
+    full = service.send(
+        service.store.create().id,
+        "Talk for a long time.",
+        model_id=model.id,
+        settings=GenerationSettings(max_tokens=5000, context_length=512, seed=1),
+    )
+    assert full.status == "complete"
+    assert full.provenance["prompt_tokens"] + full.provenance["completion_tokens"] == 512
+    assert cut_off_by(full.provenance) == CUT_AT_MEMORY
+    assert "filled the model's memory (512 tokens)" in describe_status(full)
+
+    # Ended by the model, or stopped by the person: not cut off.
+    assert cut_off_by({**full.provenance, "finish_reason": "stop"}) is None
+    assert cut_off_by({**full.provenance, "finish_reason": "cancelled"}) is None

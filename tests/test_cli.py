@@ -139,10 +139,11 @@ def test_chat_streams_the_answer_and_stores_the_conversation(
     assert answer["content"].strip() == result.stdout.strip()
     assert answer["provenance"]["settings"]["seed"] == 3
 
-    localai(
+    follow_up = localai(
         data_dir, "chat", "--model", "stories", "--conversation", str(chats[0]["id"]),
-        "--max-tokens", "20", "And then?",
+        "--max-tokens", "20", "--seed", "3", "And then?",
     )  # fmt: skip
+    assert "cut off at --max-tokens" in follow_up.stderr  # a story takes more than 20 tokens
     text = localai(data_dir, "chats", "show", str(chats[0]["id"])).stdout
     assert text.count("[user]") == 2 and text.count("[assistant]") == 2
 

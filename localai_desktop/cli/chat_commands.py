@@ -17,9 +17,12 @@ from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.documents.grounding import format_sources
 from localai_desktop.core.engine import LlamaEngine
 from localai_desktop.core.generation import (
+    CUT_AT_LONGEST_ANSWER,
+    CUT_AT_MEMORY,
     DEFAULT_CONTEXT_LENGTH,
     Cancellation,
     GenerationSettings,
+    cut_off_by,
 )
 
 
@@ -149,6 +152,17 @@ def _chat(ctx: CliContext, args: argparse.Namespace) -> int:
     if message.status == "stopped":
         print("Stopped; the partial answer is saved.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    cut = cut_off_by(message.provenance)
+    if cut == CUT_AT_LONGEST_ANSWER:
+        print(
+            "The answer was cut off at --max-tokens; raise it for longer answers.", file=sys.stderr
+        )
+    elif cut == CUT_AT_MEMORY:
+        print(
+            "The answer was cut off: the conversation filled the model's context. Start a new "
+            "conversation for a longer answer.",
+            file=sys.stderr,
+        )
     return 0
 
 

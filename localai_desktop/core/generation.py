@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -33,6 +33,23 @@ class GenerationSettings:
 
     def with_seed(self, seed: int) -> GenerationSettings:
         return replace(self, seed=seed)
+
+
+CUT_AT_LONGEST_ANSWER = "longest answer"
+CUT_AT_MEMORY = "memory"
+
+
+def cut_off_by(provenance: Mapping[str, Any]) -> str | None:
+    """What ended an answer before the model finished it, from its provenance: the longest
+    answer setting (CUT_AT_LONGEST_ANSWER), the context window filling up (CUT_AT_MEMORY), or
+    None when the model ended it itself (or it was stopped, or failed)."""
+    if provenance.get("finish_reason") != "length":
+        return None
+    limit = (provenance.get("settings") or {}).get("max_tokens")
+    tokens = provenance.get("completion_tokens")
+    if isinstance(limit, int) and isinstance(tokens, int) and tokens < limit:
+        return CUT_AT_MEMORY  # the prompt left less room than the setting asked for
+    return CUT_AT_LONGEST_ANSWER
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from localai_desktop.core.conversations import (
     STATUS_STOPPED,
     Message,
 )
+from localai_desktop.core.generation import CUT_AT_LONGEST_ANSWER, CUT_AT_MEMORY, cut_off_by
 from localai_desktop.ui.source_cards import SourceCards
 
 INTERRUPTED_TEXT = "Interrupted — the app closed before this answer finished"
@@ -96,6 +97,22 @@ def describe_status(message: Message) -> str:
         return INTERRUPTED_TEXT
     if message.status == STATUS_FAILED:
         return f"Failed: {message.error}" if message.error else "Failed"
+    provenance = message.provenance
+    cut = cut_off_by(provenance)
+    if cut == CUT_AT_LONGEST_ANSWER:
+        limit = (provenance.get("settings") or {}).get("max_tokens")
+        limit_text = f" ({limit:,} tokens)" if isinstance(limit, int) else ""
+        return (
+            f"Cut off at the longest-answer limit{limit_text}. For longer answers, raise "
+            "“Longest answer” in the chat's settings, then Regenerate."
+        )
+    if cut == CUT_AT_MEMORY:
+        n_ctx = provenance.get("n_ctx")
+        memory = f" ({n_ctx:,} tokens)" if isinstance(n_ctx, int) and n_ctx else ""
+        return (
+            f"Cut off: the conversation filled the model's memory{memory}. Start a new chat, "
+            "or raise “Memory” in the chat's settings if the model allows more."
+        )
     return ""
 
 
@@ -242,7 +259,6 @@ class MessageView(QFrame):
         self._status.setObjectName("messageStatus")
         self._status.setTextFormat(Qt.TextFormat.PlainText)
         self._status.setWordWrap(True)
-        self._status.setContentsMargins(8, 0, 0, 0)
         self._copy = QToolButton()
         self._copy.setText("Copy")
         self._copy.setAccessibleName("Copy answer" if not is_user else "Copy message")
@@ -260,8 +276,7 @@ class MessageView(QFrame):
         footer = QHBoxLayout()
         footer.setContentsMargins(0, 0, 0, 0)
         footer.addWidget(self._stats)
-        footer.addWidget(self._status, 1)
-        footer.addStretch(0)
+        footer.addStretch(1)
         footer.addWidget(self._copy)
         footer.addWidget(self._regenerate)
         layout = QVBoxLayout(self)
@@ -270,6 +285,9 @@ class MessageView(QFrame):
         layout.addWidget(self._header)
         layout.addWidget(self.body)
         layout.addWidget(self.sources)
+        # On a line of its own: a status can be a sentence or two (why an answer was cut off,
+        # why it failed), too long to share the line with the speed and the buttons.
+        layout.addWidget(self._status)
         layout.addLayout(footer)
         self.set_message(message)
 
