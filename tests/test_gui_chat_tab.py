@@ -434,3 +434,15 @@ def test_a_question_that_cannot_be_saved_goes_back_into_the_message_box(
     assert tab.transcript.views() == []
     assert "does not exist" in tab.banner.text()
     assert not tab.is_generating() and tab.composer.send_button.isEnabled()
+
+
+def test_the_memory_setting_says_what_the_model_can_use(
+    open_window: OpenWindow, data_dir: Path, stories260k: Path
+) -> None:
+    import_model(data_dir, stories260k, "Stories")  # trained with a 2,048-token context
+    window = open_window(data_dir)
+    panel = window.chat_tab.settings_panel
+    use_settings(window, context_length=4096)
+    assert panel.context_hint() == "This model remembers at most 2,048 tokens, so it uses 2,048."
+    use_settings(window, context_length=1024)
+    assert panel.context_hint() == "This model can remember up to 2,048 tokens."

@@ -67,6 +67,7 @@ class ChatSettingsPanel(QWidget):
         )
         self._context_hint = QLabel()
         self._context_hint.setWordWrap(True)
+        self._model_context_length: int | None = None
         self._context_hint.setStyleSheet("color: palette(placeholder-text);")
 
         self._seed = spin_box(
@@ -163,6 +164,7 @@ class ChatSettingsPanel(QWidget):
             self._max_tokens.setValue(settings.max_tokens)
             self._context_length.setValue(settings.context_length)
             self._seed.setValue(_RANDOM_SEED if settings.seed is None else settings.seed)
+        self._update_context_hint()
 
     def system_prompt(self) -> str:
         return self.system_prompt_edit.toPlainText().strip()
@@ -177,9 +179,23 @@ class ChatSettingsPanel(QWidget):
 
     def set_model_context_length(self, context_length: int | None) -> None:
         """Say how much context the chosen model supports (the setting is capped there)."""
-        if context_length:
-            self._context_hint.setText(f"This model can remember up to {context_length:,} tokens.")
-        self._context_hint.setVisible(bool(context_length))
+        self._model_context_length = context_length
+        self._update_context_hint()
+
+    def context_hint(self) -> str:
+        """What the panel says under "Memory" about the chosen model's limit."""
+        return self._context_hint.text()
+
+    def _update_context_hint(self) -> None:
+        most = self._model_context_length
+        if most and self._context_length.value() > most:
+            text = f"This model remembers at most {most:,} tokens, so it uses {most:,}."
+        elif most:
+            text = f"This model can remember up to {most:,} tokens."
+        else:
+            text = ""
+        self._context_hint.setText(text)
+        self._context_hint.setVisible(bool(text))
 
     # -- slots ----------------------------------------------------------------------------
 
@@ -189,4 +205,5 @@ class ChatSettingsPanel(QWidget):
 
     @Slot()
     def _on_setting_value_changed(self) -> None:
+        self._update_context_hint()
         self.settings_changed.emit()
