@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from localai_desktop.core.errors import NotFoundError
 from localai_desktop.core.storage.db import Database, storage_error_from
@@ -194,22 +195,9 @@ class ConversationStore:
         provenance: dict[str, Any] | None = None,
     ) -> Message:
         """Append a message and commit it before returning."""
-        now = utcnow()
         with self._db.session() as session:
             conversation = self._row(session, conversation_id)
-            if role == "user" and conversation.title == DEFAULT_TITLE:
-                conversation.title = title_from_text(content)
-            conversation.updated_at = now
-            row = MessageRow(
-                conversation_id=conversation_id,
-                role=role,
-                content=content,
-                status=status,
-                provenance=json.dumps(provenance or {}),
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
+            row = _append_message(session, conversation, role, content, status, provenance)
             session.flush()
             return _message(row)
 
@@ -242,19 +230,7 @@ class ConversationStore:
                 row.model_id = model_id
             message: MessageRow | None = None
             if text is not None:
-                if row.title == DEFAULT_TITLE:
-                    row.title = title_from_text(text)
-                row.updated_at = now
-                message = MessageRow(
-                    conversation_id=row.id,
-                    role="user",
-                    content=text,
-                    status=STATUS_COMPLETE,
-                    provenance="{}",
-                    created_at=now,
-                    updated_at=now,
-                )
-                session.add(message)
+                message = _append_message(session, row, "user", text, STATUS_COMPLETE, None)
             session.flush()
             return (
                 _conversation(row, with_messages=False),
@@ -306,6 +282,32 @@ class ConversationStore:
                 "(or 'localai chats list').",
             )
         return row
+
+
+def _append_message(
+    session: Session,
+    conversation: ConversationRow,
+    role: str,
+    content: str,
+    status: str,
+    provenance: dict[str, Any] | None,
+) -> MessageRow:
+    """Add a message row to a conversation (titled from its first user message) in a session."""
+    now = utcnow()
+    if role == "user" and conversation.title == DEFAULT_TITLE:
+        conversation.title = title_from_text(content)
+    conversation.updated_at = now
+    row = MessageRow(
+        conversation_id=conversation.id,
+        role=role,
+        content=content,
+        status=status,
+        provenance=json.dumps(provenance or {}),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    return row
 
 
 class PartialAnswerWriter:
