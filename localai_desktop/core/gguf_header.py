@@ -26,14 +26,15 @@ _MAX_DIMS = 4
 _SMALL_ARRAY = (
     4096  # arrays up to this length are kept (per-layer head counts); longer ones skipped
 )
-_U32 = struct.Struct("<I")
-_U64 = struct.Struct("<Q")
+U32 = struct.Struct("<I")
+U64 = struct.Struct("<Q")
 
 
 # The gguf package's constants are imported where a file is read, not at the top: importing
 # gguf also imports numpy and yaml (about 0.1 s), which starting the app does not need.
 @functools.cache
-def _scalars() -> dict[int, struct.Struct]:
+def scalar_structs() -> dict[int, struct.Struct]:
+    """How each GGUF scalar value type is stored (little-endian), by its type number."""
     from gguf.constants import GGUFValueType
 
     return {
@@ -103,7 +104,7 @@ class _Reader:
         return value
 
     def string(self) -> str:
-        n = self.scalar(_U64)
+        n = self.scalar(U64)
         self.need(n)
         raw = self.buf[self.pos : self.pos + n]
         self.pos += n
@@ -112,14 +113,14 @@ class _Reader:
     def value(self, vtype: int, key: str) -> Any:
         from gguf.constants import GGUFValueType
 
-        scalars = _scalars()
+        scalars = scalar_structs()
         if vtype == GGUFValueType.STRING:
             return self.string()
         if vtype in scalars:
             return self.scalar(scalars[vtype])
         if vtype != GGUFValueType.ARRAY:
             raise _Damaged(f"key {key!r} has unknown type {vtype}")
-        item_type, length = self.scalar(_U32), self.scalar(_U64)
+        item_type, length = self.scalar(U32), self.scalar(U64)
         if item_type in scalars:
             size = scalars[item_type].size
             self.need(length * size)
@@ -137,7 +138,7 @@ class _Reader:
         # Vocabularies hold 100k+ strings: step over them without decoding (the gguf package's
         # reader builds a numpy array per string and needs ~20 s for a Llama 3 vocabulary).
         buf, pos, end = self.buf, self.pos, len(self.buf)
-        unpack = _U64.unpack_from
+        unpack = U64.unpack_from
         for _ in range(length):
             if pos + 8 > end:
                 raise _Truncated
@@ -154,7 +155,7 @@ def _parse_header(buf: mmap.mmap) -> GgufHeader:
 
     r = _Reader(buf)
     r.pos = 8  # magic and version were checked by the caller
-    tensor_count, kv_count = r.scalar(_U64), r.scalar(_U64)
+    tensor_count, kv_count = r.scalar(U64), r.scalar(U64)
     # Each key-value pair takes at least 13 bytes and each tensor info 24: larger counts are
     # garbage, and looping over them would take forever.
     if kv_count * 13 > len(buf) or tensor_count * 24 > len(buf):
@@ -164,7 +165,7 @@ def _parse_header(buf: mmap.mmap) -> GgufHeader:
         key = r.string()
         if not key or key in fields:
             raise _Damaged(f"empty or duplicate key {key!r}")
-        fields[key] = r.value(r.scalar(_U32), key)
+        fields[key] = r.value(r.scalar(U32), key)
     alignment = fields.get("general.alignment", GGUF_DEFAULT_ALIGNMENT)
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
         raise _Damaged(f"bad alignment {alignment!r}")
@@ -177,11 +178,11 @@ def _parse_header(buf: mmap.mmap) -> GgufHeader:
         if len(name) >= _MAX_NAME_LENGTH or name in names:
             raise _Damaged(f"bad or duplicate tensor name {name!r}")
         names.add(name)
-        n_dims = r.scalar(_U32)
+        n_dims = r.scalar(U32)
         if n_dims > _MAX_DIMS:
             raise _Damaged(f"tensor {name!r} has {n_dims} dimensions")
-        dims = [r.scalar(_U64) for _ in range(n_dims)]
-        raw_type, offset = r.scalar(_U32), r.scalar(_U64)
+        dims = [r.scalar(U64) for _ in range(n_dims)]
+        raw_type, offset = r.scalar(U32), r.scalar(U64)
         try:
             qtype = GGMLQuantizationType(raw_type)
             block_size, type_size = GGML_QUANT_SIZES[qtype]

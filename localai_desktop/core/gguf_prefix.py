@@ -6,33 +6,11 @@ the first few hundred kilobytes of a file on the Hub hold everything the memory 
 
 from __future__ import annotations
 
-import functools
 import struct
 from typing import Any
 
+from localai_desktop.core.gguf_header import U32, U64, scalar_structs
 from localai_desktop.core.hardware import ModelFacts
-
-
-# The gguf package is imported when a prefix is read, not at the top: importing it also
-# imports numpy and yaml (about 0.1 s), which starting the app does not need.
-@functools.cache
-def _scalar_formats() -> dict[int, str]:
-    from gguf.constants import GGUFValueType
-
-    return {
-        GGUFValueType.UINT8: "<B",
-        GGUFValueType.INT8: "<b",
-        GGUFValueType.UINT16: "<H",
-        GGUFValueType.INT16: "<h",
-        GGUFValueType.UINT32: "<I",
-        GGUFValueType.INT32: "<i",
-        GGUFValueType.FLOAT32: "<f",
-        GGUFValueType.BOOL: "<?",
-        GGUFValueType.UINT64: "<Q",
-        GGUFValueType.INT64: "<q",
-        GGUFValueType.FLOAT64: "<d",
-    }
-
 
 _PER_LAYER_ARRAY_LIMIT = 1024  # longer arrays (vocabularies) are stepped over, not read
 
@@ -49,18 +27,17 @@ class _PrefixReader:
         self.pos = 0
         # Looked up once: value() runs once per item of a 100k-token vocabulary.
         self._string, self._array = GGUFValueType.STRING, GGUFValueType.ARRAY
-        self._formats = _scalar_formats()
+        self._formats = scalar_structs()
 
-    def scalar(self, fmt: str) -> Any:
-        size = struct.calcsize(fmt)
-        if self.pos + size > len(self.data):
+    def scalar(self, fmt: struct.Struct) -> Any:
+        if self.pos + fmt.size > len(self.data):
             raise _EndOfPrefix
-        (value,) = struct.unpack_from(fmt, self.data, self.pos)
-        self.pos += size
+        (value,) = fmt.unpack_from(self.data, self.pos)
+        self.pos += fmt.size
         return value
 
     def string(self) -> str:
-        length = self.scalar("<Q")
+        length = self.scalar(U64)
         if self.pos + length > len(self.data):
             raise _EndOfPrefix
         text = bytes(self.data[self.pos : self.pos + length]).decode("utf-8", errors="replace")
@@ -74,7 +51,7 @@ class _PrefixReader:
             return self.scalar(self._formats[value_type])
         if value_type != self._array:
             raise ValueError(f"unknown GGUF value type {value_type}")
-        item_type, length = self.scalar("<I"), self.scalar("<Q")
+        item_type, length = self.scalar(U32), self.scalar(U64)
         if item_type == self._array:
             raise ValueError("nested GGUF arrays are not used by llama.cpp models")
         items = [self.value(item_type) for _ in range(min(length, _PER_LAYER_ARRAY_LIMIT))]
@@ -90,13 +67,13 @@ def read_metadata_prefix(data: bytes | bytearray) -> dict[str, Any]:
     reader = _PrefixReader(data)
     fields: dict[str, Any] = {}
     try:
-        if reader.scalar("<I") != GGUF_MAGIC:
+        if reader.scalar(U32) != GGUF_MAGIC:
             return {}
-        reader.scalar("<I")  # version
-        reader.scalar("<Q")  # tensor count
-        for _ in range(reader.scalar("<Q")):
+        reader.scalar(U32)  # version
+        reader.scalar(U64)  # tensor count
+        for _ in range(reader.scalar(U64)):
             key = reader.string()
-            fields[key] = reader.value(reader.scalar("<I"))
+            fields[key] = reader.value(reader.scalar(U32))
     except (_EndOfPrefix, ValueError):
         pass  # what was read before the cut is still good
     return fields
