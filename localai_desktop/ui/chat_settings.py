@@ -67,8 +67,8 @@ class ChatSettingsPanel(QWidget):
         )
         self._context_hint = QLabel()
         self._context_hint.setWordWrap(True)
-        self._model_context_length: int | None = None
         self._context_hint.setStyleSheet("color: palette(placeholder-text);")
+        self._model_context_length: int | None = None
 
         self._seed = spin_box(
             _RANDOM_SEED,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -206,7 +208,6 @@ class ChatTab(QWidget):
         """Ask for an answer to `text` (None: write the last answer again)."""
         self.status.show_busy("Getting ready…")
         settings = self.settings_panel.settings().to_dict()
-        saved_settings = {**settings, **self.documents.settings_entry()}
         settings[ADAPTER_KEY] = self.adapter_picker.request_value()
         self.requests.ask(
             Question(
@@ -216,7 +217,7 @@ class ChatTab(QWidget):
                 model_name=model.name,
                 system_prompt=self.settings_panel.system_prompt(),
                 settings=settings,
-                saved_settings=saved_settings,
+                saved_settings=self._conversation_settings(),
                 collection_ids=self.documents.attached_ids(),
                 lookup_text=self.transcript.last_question(),
             )
@@ -256,11 +257,12 @@ class ChatTab(QWidget):
         self.writer.save_options(
             self._conversation_id,
             system_prompt=self.settings_panel.system_prompt(),
-            settings={
-                **self.settings_panel.settings().to_dict(),
-                **self.documents.settings_entry(),
-            },
+            settings=self._conversation_settings(),
         )
+
+    def _conversation_settings(self) -> dict[str, Any]:
+        """What a conversation keeps: its generation settings and attached collections."""
+        return {**self.settings_panel.settings().to_dict(), **self.documents.settings_entry()}
 
     def _enable_controls(self) -> None:
         answering = self.requests.is_answering()
