@@ -39,7 +39,7 @@ from documents_eval import Question, write_eval_set
 from localai_desktop.core.documents import retrieval
 from localai_desktop.core.documents.chunking import Chunk
 from localai_desktop.core.documents.collections import DocumentLibrary
-from localai_desktop.core.registry import ModelRegistry
+from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.storage import Database
 
 MINILM = benchlib.SHARED_MODELS / "all-MiniLM-L6-v2-Q8_0.gguf"

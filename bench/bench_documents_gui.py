@@ -34,9 +34,9 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
 
 from localai_desktop.core.documents.collections import DocumentLibrary
-from localai_desktop.core.registry import ModelRegistry
+from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.storage import Database
-from localai_desktop.ui.main_window import MainWindow
+from localai_desktop.ui.shell.main_window import MainWindow
 
 MINILM = SHARED_MODELS / "all-MiniLM-L6-v2-Q8_0.gguf"
 QUESTION = "How quickly must antibiotics be given in sepsis?"

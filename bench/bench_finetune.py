@@ -124,17 +124,19 @@ def _settings(plan: dict[str, Any], threads: int) -> Any:
 
 
 def worker_app(plan: dict[str, Any], threads: int) -> dict[str, Any]:
-    from localai_desktop.core.finetune.adapters import AdapterRegistry
     from localai_desktop.core.finetune.dataset import parse_jsonl
     from localai_desktop.core.finetune.runner import FineTuneFailed, FineTuneService
-    from localai_desktop.core.registry import ModelRegistry
+    from localai_desktop.core.models.adapters import AdapterRegistry
+    from localai_desktop.core.models.registry import ModelRegistry
     from localai_desktop.core.storage import Database
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         db = Database(root / "localai.db")
         registry = ModelRegistry(db, root / "models")
-        service = FineTuneService(db, registry, AdapterRegistry(db, root / "adapters"), root)
+        service = FineTuneService(
+            db, registry, AdapterRegistry(db, root / "adapters"), root / "finetune"
+        )
         # Probed as the app imports it: on CPUs whose AMX kernel faults, the export's llama.cpp
         # check then loads the model with plain buffers instead of crashing.
         base = registry.import_model(model_path(plan), name="base")

@@ -45,10 +45,10 @@ from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from localai_desktop.core.finetune.adapters import AdapterRegistry
 from localai_desktop.core.finetune.events import TrainingEvent, TrainingSettings
 from localai_desktop.core.finetune.runner import FineTuneService
-from localai_desktop.core.registry import ModelRegistry
+from localai_desktop.core.models.adapters import AdapterRegistry
+from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.storage import Database
 
 STALL_GOAL_MS = 30
@@ -155,7 +155,9 @@ def core_round(settings: TrainingSettings) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="bench-ft-core-"))
     db = Database(folder / "localai.db")
     registry = ModelRegistry(db, folder / "models")
-    service = FineTuneService(db, registry, AdapterRegistry(db, folder / "adapters"), folder)
+    service = FineTuneService(
+        db, registry, AdapterRegistry(db, folder / "adapters"), folder / "finetune"
+    )
     base = registry.import_model(STORIES_260K, name="stories", probe=False)
     report = service.prepare_file(_dataset(folder), base, settings)
     job = service.create_job("clinic", base, report, settings)

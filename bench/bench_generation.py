@@ -45,14 +45,14 @@ from generation_paths import (
 from generation_report import APP, BASELINE, ENGINE, OWN, SERVICE, print_reports
 from PySide6.QtWidgets import QApplication
 
-from localai_desktop.core.chat import ChatService
-from localai_desktop.core.conversations import ConversationStore
-from localai_desktop.core.engine import LlamaEngine
-from localai_desktop.core.generation import ChatTurn, GenerationSettings
-from localai_desktop.core.prompt import PromptPlan, plan_prompt
-from localai_desktop.core.registry import ModelRegistry
+from localai_desktop.core.chat.conversations import ConversationStore
+from localai_desktop.core.chat.service import ChatService
+from localai_desktop.core.inference.engine import LlamaEngine
+from localai_desktop.core.inference.generation import ChatTurn, GenerationSettings
+from localai_desktop.core.inference.prompt import PromptPlan, plan_prompt
+from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.storage import Database
-from localai_desktop.ui.chat_worker import ChatWorker
+from localai_desktop.ui.workers.chat import ChatWorker
 
 MODEL_0_5B = BENCH_DIR / "models" / "random-qwen2-0.5b-Q4_K_M.gguf"
 CONTEXT_LENGTH = 2048

@@ -50,10 +50,9 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMainWindow, QTextBrowser
 
-from localai_desktop.core.generation import GenerationSettings
-from localai_desktop.core.paths import init_data_paths
-from localai_desktop.core.storage import Database
-from localai_desktop.ui.main_window import MainWindow
+from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.core.inference.generation import GenerationSettings
+from localai_desktop.ui.shell.main_window import MainWindow
 
 STALL_GOAL_MS = 30
 MAX_TOKENS = 2000
@@ -132,9 +131,9 @@ class RealWindow:
     """The app's MainWindow on a temp data folder, with stories260K imported through its tab."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.paths = init_data_paths(data_dir)
-        self.db = Database(self.paths.database)
-        self.window = MainWindow(self.paths, self.db)
+        self.workspace = Workspace.open(data_dir)
+        self.paths = self.workspace.paths
+        self.window = MainWindow(self.workspace)
         self.window.show()
         tab = self.window.models_tab
         tab.start_import(STORIES_260K, "stories260K", False)
@@ -176,7 +175,7 @@ class RealWindow:
 
     def close(self) -> None:
         self.window.close()
-        self.db.close()
+        self.workspace.close()
 
 
 class ReferenceView(QObject):

@@ -39,10 +39,10 @@ from benchlib import (  # also puts the repo on sys.path
     wait_for_quiet,
 )
 
-from localai_desktop.core.engine import default_thread_count
-from localai_desktop.core.generation import GenerationSettings
-from localai_desktop.core.paths import init_data_paths
-from localai_desktop.core.registry import ModelRegistry
+from localai_desktop.core.datafolder.paths import init_data_paths
+from localai_desktop.core.inference.engine import default_thread_count
+from localai_desktop.core.inference.generation import GenerationSettings
+from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.storage import Database
 
 _REPORT = """
@@ -66,7 +66,7 @@ _APP = """
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from localai_desktop.ui.app import main
-from localai_desktop.ui.main_window import MainWindow
+from localai_desktop.ui.shell.main_window import MainWindow
 app = QApplication([sys.argv[0]])
 WITH_MODEL = sys.argv[2] == "model"
 def _window():
@@ -107,7 +107,7 @@ APP_MODEL = "**app, stories260K loaded** (picked in the Chat tab)"
 
 def app_n_ctx() -> int:
     """The context the Chat tab loads stories260K with (ChatService.context_length_for)."""
-    from localai_desktop.core.gguf_info import read_gguf_info
+    from localai_desktop.core.models.gguf_info import read_gguf_info
 
     trained = read_gguf_info(STORIES_260K).context_length
     wanted = GenerationSettings().context_length

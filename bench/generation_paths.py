@@ -11,9 +11,9 @@ from typing import Any
 from benchlib import median, quiet_stderr
 from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
-from localai_desktop.core.generation import GenerationSettings
-from localai_desktop.core.prompt import PromptPlan
-from localai_desktop.ui.chat_worker import ChatWorker
+from localai_desktop.core.inference.generation import GenerationSettings
+from localai_desktop.core.inference.prompt import PromptPlan
+from localai_desktop.ui.workers.chat import ChatWorker
 
 SETTINGS = GenerationSettings()  # the app's defaults: temperature 0.7, top_p 0.95, top_k 40 ...
 MIN_P = 0.05  # what LlamaEngine.generate passes
@@ -40,7 +40,7 @@ class TokenClock:
     """Timestamps every token llama.cpp samples in this process, whichever path asks for it.
 
     Wraps `llama_sampler_sample`, which the plain loops (through `Llama.generate`) and the
-    app's engine (core/token_stream.py) both call once per token, so its cost (one
+    app's engine (core/inference/token_stream.py) both call once per token, so its cost (one
     perf_counter per token) falls on all paths alike. `start()` before each measured run. The
     median gap between tokens resists the bursts of preemption a shared machine brings.
     """

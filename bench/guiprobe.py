@@ -10,10 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
 
-from localai_desktop.core.paths import init_data_paths
-from localai_desktop.core.registry import ModelRegistry
-from localai_desktop.core.storage import Database
-from localai_desktop.ui.main_window import MainWindow
+from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.ui.shell.main_window import MainWindow
 
 TICK_MS = 2
 """The probe's timer interval: a gap much longer than this is a moment the window froze."""
@@ -95,12 +93,11 @@ def idle(seconds: float) -> None:
     loop.exec()
 
 
-def open_window(data_dir: Path, model: Path, model_name: str) -> tuple[MainWindow, Database]:
+def open_window(data_dir: Path, model: Path, model_name: str) -> tuple[MainWindow, Workspace]:
     """The app's MainWindow, shown, on a new data folder that already holds `model`."""
-    paths = init_data_paths(data_dir)
-    db = Database(paths.database)
-    ModelRegistry(db, paths.models).import_model(model, name=model_name, probe=False)
-    window = MainWindow(paths, db)
+    workspace = Workspace.open(data_dir)
+    workspace.registry.import_model(model, name=model_name, probe=False)
+    window = MainWindow(workspace)
     window.resize(1180, 760)
     window.show()
-    return window, db
+    return window, workspace

@@ -22,7 +22,7 @@ import numpy as np
 from benchlib import REPO_ROOT, SHARED_MODELS, quiet_llama_logs  # also puts the repo on sys.path
 from gguf import GGUFValueType, GGUFWriter, LlamaFileType, TokenType
 
-from tests import gguf_factory
+from tests.support import gguf_factory
 
 MODELS_DIR = REPO_ROOT / "bench" / "models"
 GPT2_TOKENIZER = SHARED_MODELS / "ggml-vocab-gpt-2.gguf"

@@ -6,7 +6,7 @@ decided in this order, before anything heavy is imported:
 
 1. `EXE --localai-run-module MODULE ARGS...`: run MODULE as a script and exit. This is how
    every child process of the app starts in a frozen build (model probe, fine-tune trainer,
-   self-check); see `localai_desktop.core.child_process`.
+   self-check); see `localai_desktop.core.common.child_process`.
 2. `EXE --localai-probe-model PATH`: the model probe's older flag, kept for compatibility.
 3. The program's name: `localai` (or `localai.exe`) runs the command line, anything else the
    desktop app. A program renamed by a packager still starts the app, the safe default.
@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from localai_desktop.core.child_process import CONSOLE_EXECUTABLE, run_module_if_asked
+from localai_desktop.core.common.child_process import CONSOLE_EXECUTABLE, run_module_if_asked
 
 
 def wants_cli(program: str) -> bool:
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     restore_library_path()
     run_module_if_asked(args)
     # Imported here, not at the top: a probe child must not pay for anything else.
-    from localai_desktop.core.model_probe import run_probe_child_if_asked
+    from localai_desktop.core.models.probe import run_probe_child_if_asked
 
     run_probe_child_if_asked(args)
     if wants_cli(args[0] if args else ""):

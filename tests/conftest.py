@@ -15,7 +15,7 @@ os.environ.pop("LOCALAI_DATA_DIR", None)
 # Nor the user's app config (the pointer to a chosen data folder, the first-run flag).
 os.environ["LOCALAI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="localai-test-config-")
 
-from tests import gguf_factory
+from tests.support import gguf_factory
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

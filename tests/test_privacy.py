@@ -19,15 +19,15 @@ from pytestqt.qtbot import QtBot
 
 from localai_desktop.cli import build_parser
 from localai_desktop.cli import main as localai
-from tests.fake_hub import FakeHub, NetworkGuard, running_fake_hub
-from tests.session_support import (
+from tests.support.fake_hub import FakeHub, NetworkGuard, running_fake_hub
+from tests.support.session_support import (
     OpenSession,
     chat,
     restored_logging,
     session_opener,
 )
 
-CHILD_GUARD = Path(__file__).with_name("privacy_child")
+CHILD_GUARD = Path(__file__).parent / "support" / "privacy_child"
 
 
 class PrivacyGuard(NetworkGuard):
@@ -117,7 +117,7 @@ def test_cli_chat_models_chats_backups_and_data_make_no_connection(
 ) -> None:
     d = ["--data-dir", str(data_dir)]
     assert run(*d, "models", "import", str(stories260k), "--name", "stories") == 0
-    assert any("model_probe" in c for c in offline_guard.children())  # checked in a child
+    assert any("models.probe" in c for c in offline_guard.children())  # checked in a child
     assert run(*d, "models", "list", "--json") == 0
     assert run(*d, "models", "catalog") == 0
     assert run(*d, "hardware", "--json") == 0
@@ -263,7 +263,7 @@ def test_the_desktop_app_makes_no_connection_from_start_to_chat_to_quit(
     qtbot.wait(300)
     with qtbot.waitSignal(window.models_tab.import_ended, timeout=60_000):
         window.models_tab.start_import(stories260k, "Stories", copy=False)
-    assert any("model_probe" in c for c in offline_guard.children())
+    assert any("models.probe" in c for c in offline_guard.children())
     # A chat, with the answer saved.
     window.tabs.setCurrentWidget(window.chat_tab)
     window.chat_tab.select_model(window.registry.list()[0].id)

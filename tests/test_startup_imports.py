@@ -52,7 +52,7 @@ def run_python(code: str, *args: str) -> list[str]:
 
 
 def test_importing_the_main_window_loads_no_model_hub_or_training_library() -> None:
-    assert run_python("import localai_desktop.ui.main_window\n" + REPORT_MODULES) == []
+    assert run_python("import localai_desktop.ui.shell.main_window\n" + REPORT_MODULES) == []
 
 
 def test_opening_the_window_loads_no_model_hub_or_training_library(data_dir: Path) -> None:

@@ -15,11 +15,10 @@ from localai_desktop.cli import (
     hub_commands,
     model_commands,
 )
-from localai_desktop.cli.context import EXIT_ERROR, CliContext
-from localai_desktop.core.app_settings import AppSettingsStore
-from localai_desktop.core.errors import LocalAIError
-from localai_desktop.core.logs import DEBUG_LOGGING_WARNING, configure_logging
-from localai_desktop.core.paths import init_data_paths
+from localai_desktop.cli.exit_codes import EXIT_ERROR
+from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.common.logs import DEBUG_LOGGING_WARNING, configure_logging
+from localai_desktop.core.datafolder.workspace import Workspace
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,15 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    context: CliContext | None = None
+    workspace: Workspace | None = None
     try:
-        paths = init_data_paths(args.data_dir)
-        debug = args.verbose or AppSettingsStore.in_data_dir(paths.root).load().debug_logging
+        workspace = Workspace.open(args.data_dir)
+        paths = workspace.paths
+        debug = args.verbose or workspace.load_settings().debug_logging
         configure_logging(paths.logs, "cli", verbose=debug)
         if debug:
             print(f"Warning: {DEBUG_LOGGING_WARNING.format(folder=paths.logs)}", file=sys.stderr)
-        context = CliContext(paths)
-        return int(args.handler(context, args))
+        return int(args.handler(workspace, args))
     except LocalAIError as error:
         print(f"Error: {error.message}", file=sys.stderr)
         return EXIT_ERROR
@@ -69,5 +68,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Error: {error.strerror or error} ({error.filename or ''})", file=sys.stderr)
         return EXIT_ERROR
     finally:
-        if context is not None:
-            context.close()
+        if workspace is not None:
+            workspace.close()

@@ -9,18 +9,17 @@ import threading
 from types import FrameType
 from typing import Any
 
-from localai_desktop.cli.context import EXIT_ERROR, EXIT_INTERRUPTED, CliContext
-from localai_desktop.cli.finetune_commands import adapter_registry
+from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED
 from localai_desktop.cli.output import print_json, print_table, speed_line
-from localai_desktop.core.chat import AdapterChoice, ChatService
-from localai_desktop.core.documents.collections import DocumentLibrary
+from localai_desktop.core.chat.service import AdapterChoice, ChatService
+from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.documents.grounding import format_sources
-from localai_desktop.core.engine import LlamaEngine
-from localai_desktop.core.generation import (
+from localai_desktop.core.inference.engine import LlamaEngine
+from localai_desktop.core.inference.generation import (
     CUT_AT_LONGEST_ANSWER,
     CUT_AT_MEMORY,
     DEFAULT_CONTEXT_LENGTH,
-    Cancellation,
     GenerationSettings,
     cut_off_by,
 )
@@ -62,28 +61,32 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show.set_defaults(handler=_chats_show)
 
 
-def _chat(ctx: CliContext, args: argparse.Namespace) -> int:
-    model = ctx.registry.get(args.model)
+def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
+    model = workspace.registry.get(args.model)
     settings = GenerationSettings(
         temperature=args.temperature,
         max_tokens=args.max_tokens,
         context_length=args.context_length,
         seed=args.seed,
     )
-    documents = DocumentLibrary(ctx.db, ctx.registry) if args.collection else None
+    documents = workspace.documents if args.collection else None
     if documents is not None:
         for name in args.collection:
             documents.get(name)  # refuse an unknown collection before saving anything
     if args.conversation is not None:
-        conversation = ctx.store.get(args.conversation)
+        conversation = workspace.conversations.get(args.conversation)
         if args.system is not None:
-            ctx.store.update(conversation.id, system_prompt=args.system)
+            workspace.conversations.update(conversation.id, system_prompt=args.system)
     else:
-        conversation = ctx.store.create(
+        conversation = workspace.conversations.create(
             system_prompt=args.system or "", model_id=model.id, settings=settings.to_dict()
         )
     service = ChatService(
-        ctx.store, ctx.registry, LlamaEngine(), adapter_registry(ctx), documents=documents
+        workspace.conversations,
+        workspace.registry,
+        LlamaEngine(),
+        workspace.adapters,
+        documents=documents,
     )
     adapter = AdapterChoice(args.adapter, args.adapter_scale) if args.adapter else None
     if adapter is not None:
@@ -166,8 +169,8 @@ def _chat(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _chats_list(ctx: CliContext, args: argparse.Namespace) -> int:
-    conversations = ctx.store.list()
+def _chats_list(workspace: Workspace, args: argparse.Namespace) -> int:
+    conversations = workspace.conversations.list()
     if args.json:
         print_json([c.to_json(with_messages=False) for c in conversations])
         return 0
@@ -179,8 +182,8 @@ def _chats_list(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _chats_show(ctx: CliContext, args: argparse.Namespace) -> int:
-    conversation = ctx.store.get(args.id)
+def _chats_show(workspace: Workspace, args: argparse.Namespace) -> int:
+    conversation = workspace.conversations.get(args.id)
     if args.json:
         print_json(conversation.to_json())
         return 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from localai_desktop.cli.context import EXIT_ERROR, CliContext
+from localai_desktop.cli.exit_codes import EXIT_ERROR
 from localai_desktop.cli.output import print_json
-from localai_desktop.core.app_settings import AppSettingsStore
-from localai_desktop.core.data_reset import plural
+from localai_desktop.core.datafolder.data_reset import plural
+from localai_desktop.core.datafolder.workspace import Workspace
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,16 +42,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     delete.set_defaults(handler=_delete_all)
 
 
-def _info(ctx: CliContext, args: argparse.Namespace) -> int:
-    from localai_desktop.core.data_reset import take_inventory
-    from localai_desktop.core.paths import data_dir_source
+def _info(workspace: Workspace, args: argparse.Namespace) -> int:
+    from localai_desktop.core.datafolder.data_reset import take_inventory
+    from localai_desktop.core.datafolder.paths import data_dir_source
 
-    inventory = take_inventory(ctx.paths)
+    inventory = take_inventory(workspace.paths)
     source = data_dir_source(getattr(args, "data_dir", None))
     if args.json:
         print_json(
             {
-                "data_dir": str(ctx.paths.root),
+                "data_dir": str(workspace.paths.root),
                 "chosen_by": source,
                 "records": inventory.row_counts,
                 "models": inventory.models,
@@ -59,7 +59,7 @@ def _info(ctx: CliContext, args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(f"Data folder: {ctx.paths.root} ({_SOURCE_WORDS[source]})")
+    print(f"Data folder: {workspace.paths.root} ({_SOURCE_WORDS[source]})")
     for line in inventory.lines(include_models=True):
         print(f"- {line}")
     return 0
@@ -73,10 +73,10 @@ _SOURCE_WORDS = {
 }
 
 
-def _export(ctx: CliContext, args: argparse.Namespace) -> int:
-    from localai_desktop.core.backup import export_backup
+def _export(workspace: Workspace, args: argparse.Namespace) -> int:
+    from localai_desktop.core.datafolder.backup import export_backup
 
-    report = export_backup(ctx.db, AppSettingsStore.in_data_dir(ctx.paths.root), args.file)
+    report = export_backup(workspace.db, workspace.settings, args.file)
     if args.json:
         print_json(
             {
@@ -94,12 +94,12 @@ def _export(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _import(ctx: CliContext, args: argparse.Namespace) -> int:
-    from localai_desktop.core.backup import import_backup
+def _import(workspace: Workspace, args: argparse.Namespace) -> int:
+    from localai_desktop.core.datafolder.backup import import_backup
 
     report = import_backup(
-        ctx.db,
-        AppSettingsStore.in_data_dir(ctx.paths.root),
+        workspace.db,
+        workspace.settings,
         args.file,
         restore_settings=not args.no_settings,
     )
@@ -110,12 +110,12 @@ def _import(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _delete_all(ctx: CliContext, args: argparse.Namespace) -> int:
-    from localai_desktop.core.data_reset import delete_all_data, take_inventory
+def _delete_all(workspace: Workspace, args: argparse.Namespace) -> int:
+    from localai_desktop.core.datafolder.data_reset import delete_all_data, take_inventory
 
     if not args.yes:
-        inventory = take_inventory(ctx.paths)
-        print(f"This would delete, in {ctx.paths.root}:")
+        inventory = take_inventory(workspace.paths)
+        print(f"This would delete, in {workspace.paths.root}:")
         for line in inventory.lines(include_models=args.include_models):
             print(f"- {line}")
         if not args.include_models and inventory.models:
@@ -123,8 +123,8 @@ def _delete_all(ctx: CliContext, args: argparse.Namespace) -> int:
         print("Nothing was deleted. Close the desktop app, then run again with --yes to delete.")
         return EXIT_ERROR
     # The database must be closed before its file is deleted (Windows refuses otherwise).
-    ctx.close()
-    report = delete_all_data(ctx.paths, include_models=args.include_models)
+    workspace.close()
+    report = delete_all_data(workspace.paths, include_models=args.include_models)
     if args.json:
         print_json(report.to_json())
     else:

@@ -10,8 +10,9 @@ import time
 from types import FrameType
 from typing import Any
 
-from localai_desktop.cli.context import EXIT_ERROR, EXIT_INTERRUPTED, CliContext
+from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED
 from localai_desktop.cli.output import print_json, print_table
+from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.documents.collections import AddResult, DocumentLibrary
 from localai_desktop.core.documents.index_store import DocumentFile
 from localai_desktop.core.documents.indexer import IndexingState, IndexProgress, IndexReport
@@ -60,12 +61,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     rm.set_defaults(handler=_rm)
 
 
-def _library(ctx: CliContext) -> DocumentLibrary:
-    return DocumentLibrary(ctx.db, ctx.registry)
-
-
-def _create(ctx: CliContext, args: argparse.Namespace) -> int:
-    collection = _library(ctx).create(args.name, embedding_model=args.embedding_model)
+def _create(workspace: Workspace, args: argparse.Namespace) -> int:
+    collection = workspace.documents.create(args.name, embedding_model=args.embedding_model)
     print(
         f"Created the collection '{collection.name}' "
         f"(embedding model: {collection.embedding_model_name}). "
@@ -74,8 +71,8 @@ def _create(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _add(ctx: CliContext, args: argparse.Namespace) -> int:
-    library = _library(ctx)
+def _add(workspace: Workspace, args: argparse.Namespace) -> int:
+    library = workspace.documents
     result = library.add_paths(args.name, args.paths)
     _print_added(result)
     if args.no_index:
@@ -84,12 +81,12 @@ def _add(ctx: CliContext, args: argparse.Namespace) -> int:
     return code or (EXIT_ERROR if result.not_found else 0)
 
 
-def _index(ctx: CliContext, args: argparse.Namespace) -> int:
-    return _run_indexing(_library(ctx), args.name)
+def _index(workspace: Workspace, args: argparse.Namespace) -> int:
+    return _run_indexing(workspace.documents, args.name)
 
 
-def _refresh(ctx: CliContext, args: argparse.Namespace) -> int:
-    library = _library(ctx)
+def _refresh(workspace: Workspace, args: argparse.Namespace) -> int:
+    library = workspace.documents
     _print_added(library.refresh(args.name))
     return _run_indexing(library, args.name)
 
@@ -209,8 +206,8 @@ def _duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def _list(ctx: CliContext, args: argparse.Namespace) -> int:
-    collections = _library(ctx).list()
+def _list(workspace: Workspace, args: argparse.Namespace) -> int:
+    collections = workspace.documents.list()
     if args.json:
         print_json([c.to_json() for c in collections])
         return 0
@@ -224,8 +221,8 @@ def _list(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(ctx: CliContext, args: argparse.Namespace) -> int:
-    library = _library(ctx)
+def _status(workspace: Workspace, args: argparse.Namespace) -> int:
+    library = workspace.documents
     collection = library.get(args.name)
     files = library.files(collection.id)
     if args.json:
@@ -241,8 +238,8 @@ def _status(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _search(ctx: CliContext, args: argparse.Namespace) -> int:
-    library = _library(ctx)
+def _search(workspace: Workspace, args: argparse.Namespace) -> int:
+    library = workspace.documents
     try:
         hits = library.search([args.name], args.query, k=args.k, mode=args.mode)
     finally:
@@ -261,7 +258,7 @@ def _search(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _rm(ctx: CliContext, args: argparse.Namespace) -> int:
-    collection = _library(ctx).delete(args.name)
+def _rm(workspace: Workspace, args: argparse.Namespace) -> int:
+    collection = workspace.documents.delete(args.name)
     print(f"Deleted the collection '{collection.name}'. Your files were not touched.")
     return 0

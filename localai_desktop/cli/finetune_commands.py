@@ -9,24 +9,16 @@ import threading
 from types import FrameType
 from typing import Any
 
-from localai_desktop.cli.context import EXIT_INTERRUPTED, CliContext
+from localai_desktop.cli.exit_codes import EXIT_INTERRUPTED
 from localai_desktop.cli.output import print_json, print_table
-from localai_desktop.core.finetune.adapters import AdapterRegistry
+from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.common.units import format_bytes
+from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.finetune.dataset import DatasetReport
 from localai_desktop.core.finetune.events import TrainingEvent, TrainingSettings
-from localai_desktop.core.finetune.runner import FineTuneResult, FineTuneService
-from localai_desktop.core.generation import Cancellation
-from localai_desktop.core.units import format_bytes
+from localai_desktop.core.finetune.runner import FineTuneResult
 
 _DEFAULTS = TrainingSettings()
-
-
-def adapter_registry(ctx: CliContext) -> AdapterRegistry:
-    return AdapterRegistry(ctx.db, ctx.paths.root / "adapters")
-
-
-def _service(ctx: CliContext) -> FineTuneService:
-    return FineTuneService(ctx.db, ctx.registry, adapter_registry(ctx), ctx.paths.root)
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,10 +59,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     remove.set_defaults(handler=_adapters_rm)
 
 
-def _prepare(ctx: CliContext, args: argparse.Namespace) -> int:
-    base = ctx.registry.get(args.base)
+def _prepare(workspace: Workspace, args: argparse.Namespace) -> int:
+    base = workspace.registry.get(args.base)
     settings = TrainingSettings(max_length=args.max_length)
-    service = _service(ctx)
+    service = workspace.finetune
     report = service.prepare_file(args.data, base, settings)
     estimate = service.estimate(base, report, settings)
     if args.json:
@@ -92,9 +84,9 @@ def _print_report(report: DatasetReport) -> None:
         print(f"  {problem.source} {problem.reason}")
 
 
-def _run(ctx: CliContext, args: argparse.Namespace) -> int:
-    base = ctx.registry.get(args.base)
-    service = _service(ctx)
+def _run(workspace: Workspace, args: argparse.Namespace) -> int:
+    base = workspace.registry.get(args.base)
+    service = workspace.finetune
     job = service.jobs.latest_resumable(args.name)
     if job is not None and (args.restart or job.base_model_sha256 != base.sha256):
         service.discard_job(job.id)
@@ -193,8 +185,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _adapters_list(ctx: CliContext, args: argparse.Namespace) -> int:
-    adapters = adapter_registry(ctx).list()
+def _adapters_list(workspace: Workspace, args: argparse.Namespace) -> int:
+    adapters = workspace.adapters.list()
     if args.json:
         print_json([a.to_json() for a in adapters])
         return 0
@@ -222,8 +214,8 @@ def _adapters_list(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _adapters_rm(ctx: CliContext, args: argparse.Namespace) -> int:
-    adapter = adapter_registry(ctx).remove(args.name)
+def _adapters_rm(workspace: Workspace, args: argparse.Namespace) -> int:
+    adapter = workspace.adapters.remove(args.name)
     print(
         f"Removed the adapter '{adapter.name}' and deleted {adapter.path}. Answers written "
         "with it are kept and still name it."

@@ -13,18 +13,24 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from localai_desktop.cli.context import EXIT_ERROR, EXIT_INTERRUPTED, CliContext
+from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED
 from localai_desktop.cli.output import print_json, print_table
-from localai_desktop.core.app_settings import AppSettingsStore, resolve_hub_endpoint
-from localai_desktop.core.errors import ModelTooLargeError
-from localai_desktop.core.generation import DEFAULT_CONTEXT_LENGTH
-from localai_desktop.core.hardware import VERDICT_LABELS, Machine, detect_machine, fit_verdict
-from localai_desktop.core.licenses import commercial_use_label
-from localai_desktop.core.units import format_bytes, format_parameter_count
+from localai_desktop.core.common.errors import ModelTooLargeError
+from localai_desktop.core.common.units import format_bytes, format_parameter_count
+from localai_desktop.core.datafolder.settings import resolve_hub_endpoint
+from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.core.hub.licenses import commercial_use_label
+from localai_desktop.core.inference.generation import DEFAULT_CONTEXT_LENGTH
+from localai_desktop.core.models.hardware import (
+    VERDICT_LABELS,
+    Machine,
+    detect_machine,
+    fit_verdict,
+)
 
 if TYPE_CHECKING:
-    from localai_desktop.core.download_store import DownloadProgress
-    from localai_desktop.core.hub import HubClient
+    from localai_desktop.core.hub.client import HubClient
+    from localai_desktop.core.hub.download_store import DownloadProgress
 
 SORTS = ("downloads", "likes", "recent")
 
@@ -81,23 +87,21 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     hardware.set_defaults(handler=_hardware)
 
 
-def _online_settings(ctx: CliContext, args: argparse.Namespace) -> tuple[str, bool, int]:
-    settings = AppSettingsStore.in_data_dir(ctx.paths.root).load()
+def _online_settings(workspace: Workspace, args: argparse.Namespace) -> tuple[str, bool, int]:
+    settings = workspace.load_settings()
     endpoint = resolve_hub_endpoint(getattr(args, "hub_endpoint", None), settings)
     offline = bool(getattr(args, "offline", False)) or settings.offline_mode
     return endpoint, offline, settings.max_parallel_downloads
 
 
-def _hub(ctx: CliContext, args: argparse.Namespace) -> HubClient:
-    from localai_desktop.core.catalog import load_catalog
-    from localai_desktop.core.hub import HubClient
-
-    endpoint, offline, _ = _online_settings(ctx, args)
-    return HubClient(endpoint, offline=offline, catalog=load_catalog())
+def _hub(workspace: Workspace, args: argparse.Namespace) -> HubClient:
+    return workspace.hub_client(
+        getattr(args, "hub_endpoint", None), offline=bool(getattr(args, "offline", False))
+    )
 
 
-def _search(ctx: CliContext, args: argparse.Namespace) -> int:
-    results = _hub(ctx, args).search(args.query, sort=args.sort, limit=args.limit)
+def _search(workspace: Workspace, args: argparse.Namespace) -> int:
+    results = _hub(workspace, args).search(args.query, sort=args.sort, limit=args.limit)
     if args.json:
         print_json([r.to_json() for r in results])
         return 0
@@ -112,10 +116,10 @@ def _search(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(ctx: CliContext, args: argparse.Namespace) -> int:
-    from localai_desktop.core.hardware import recommend_quant
+def _show(workspace: Workspace, args: argparse.Namespace) -> int:
+    from localai_desktop.core.models.hardware import recommend_quant
 
-    hub = _hub(ctx, args)
+    hub = _hub(workspace, args)
     details = hub.details(args.repo)
     facts = hub.model_facts(details)
     machine = detect_machine()
@@ -157,13 +161,13 @@ def _show(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _pull(ctx: CliContext, args: argparse.Namespace) -> int:
-    from localai_desktop.core.download_store import DownloadRequest
-    from localai_desktop.core.downloads import DownloadManager
-    from localai_desktop.core.hardware import recommend_quant
+def _pull(workspace: Workspace, args: argparse.Namespace) -> int:
+    from localai_desktop.core.hub.download_store import DownloadRequest
+    from localai_desktop.core.hub.downloads import DownloadManager
+    from localai_desktop.core.models.hardware import recommend_quant
 
-    endpoint, offline, _ = _online_settings(ctx, args)
-    hub = _hub(ctx, args)
+    endpoint, offline, _ = _online_settings(workspace, args)
+    hub = _hub(workspace, args)
     details = hub.details(args.repo)
     facts = hub.model_facts(details)
     machine = detect_machine()
@@ -182,7 +186,7 @@ def _pull(ctx: CliContext, args: argparse.Namespace) -> int:
             f"Note: the license ({details.license}) does not allow commercial use.", file=sys.stderr
         )
     manager = DownloadManager(
-        ctx.db, ctx.registry, ctx.paths.models, endpoint=endpoint, offline=offline
+        workspace.db, workspace.registry, workspace.paths.models, endpoint=endpoint, offline=offline
     )
     manager.add_listener(_ProgressPrinter())
     interrupted = threading.Event()
@@ -281,8 +285,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _catalog(ctx: CliContext, args: argparse.Namespace) -> int:
-    from localai_desktop.core.catalog import load_catalog
+def _catalog(workspace: Workspace, args: argparse.Namespace) -> int:
+    from localai_desktop.core.hub.catalog import load_catalog
 
     catalog = load_catalog()
     if args.json:
@@ -309,7 +313,7 @@ def _catalog(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _hardware(ctx: CliContext, args: argparse.Namespace) -> int:
+def _hardware(workspace: Workspace, args: argparse.Namespace) -> int:
     machine = detect_machine()
     if args.json:
         print_json(machine.to_json())

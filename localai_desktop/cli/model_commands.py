@@ -6,9 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from localai_desktop.cli.context import CliContext
 from localai_desktop.cli.output import print_json, print_table
-from localai_desktop.core.units import format_bytes, format_parameter_count
+from localai_desktop.core.common.units import format_bytes, format_parameter_count
+from localai_desktop.core.datafolder.workspace import Workspace
 
 
 def add_commands(models: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +27,7 @@ def add_commands(models: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rm.set_defaults(handler=_models_rm)
 
 
-def _models_import(ctx: CliContext, args: argparse.Namespace) -> int:
+def _models_import(workspace: Workspace, args: argparse.Namespace) -> int:
     stages = {"checking": "Checking the file", "hashing": "Fingerprinting", "copying": "Copying"}
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -36,13 +36,15 @@ def _models_import(ctx: CliContext, args: argparse.Namespace) -> int:
         if sys.stderr.isatty() or done >= total:
             print(f"\r{stages.get(stage, stage)}: {percent:3d}%", end=end, file=sys.stderr)
 
-    model = ctx.registry.import_model(args.path, name=args.name, copy=args.copy, progress=progress)
+    model = workspace.registry.import_model(
+        args.path, name=args.name, copy=args.copy, progress=progress
+    )
     print(f"Imported '{model.name}' ({_describe(model.to_json())}).")
     return 0
 
 
-def _models_list(ctx: CliContext, args: argparse.Namespace) -> int:
-    models = ctx.registry.list()
+def _models_list(workspace: Workspace, args: argparse.Namespace) -> int:
+    models = workspace.registry.list()
     if args.json:
         print_json([m.to_json() for m in models])
         return 0
@@ -68,8 +70,8 @@ def _models_list(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _models_rm(ctx: CliContext, args: argparse.Namespace) -> int:
-    model = ctx.registry.remove(args.name, delete_file=args.delete_file)
+def _models_rm(workspace: Workspace, args: argparse.Namespace) -> int:
+    model = workspace.registry.remove(args.name, delete_file=args.delete_file)
     deleted = f" and deleted {model.path}" if args.delete_file else ""
     print(f"Removed '{model.name}'{deleted}.")
     return 0

@@ -13,10 +13,11 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from localai_desktop import __version__
-from localai_desktop.core.errors import StorageError
-from localai_desktop.core.paths import APP_NAME, resolve_data_dir
-from localai_desktop.ui.app_session import AppSession
-from localai_desktop.ui.main_window import MainWindow
+from localai_desktop.core.common.errors import StorageError
+from localai_desktop.core.datafolder.config import APP_NAME
+from localai_desktop.core.datafolder.paths import resolve_data_dir
+from localai_desktop.ui.shell.main_window import MainWindow
+from localai_desktop.ui.shell.session import AppSession
 
 log = logging.getLogger(__name__)
 

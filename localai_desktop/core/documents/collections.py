@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.documents.chunking import chunk_tokens_for
 from localai_desktop.core.documents.embedder import Embedder
 from localai_desktop.core.documents.index_store import (
@@ -35,8 +36,7 @@ from localai_desktop.core.documents.index_store import (
 from localai_desktop.core.documents.indexer import Indexer, IndexingState, IndexReport
 from localai_desktop.core.documents.parsers import SUPPORTED_SUFFIXES
 from localai_desktop.core.documents.retrieval import Retriever, SearchHit
-from localai_desktop.core.errors import LocalAIError, NotFoundError
-from localai_desktop.core.registry import LocalModel, ModelRegistry
+from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 from localai_desktop.core.storage.db import Database
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from localai_desktop.core.errors import ModelLoadError
-from localai_desktop.core.generation import Cancellation
+from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.common.errors import ModelLoadError
+from localai_desktop.core.inference.llama_runtime import (
+    default_thread_count,
+    llama_cpp_module,
+    model_params_for_load,
+)
 
 if TYPE_CHECKING:
     import numpy as np  # imported where vectors are used: 0.15 s at start-up
@@ -66,31 +71,6 @@ def prefixes_for(model_path: Path) -> tuple[str, str]:
     return "", ""
 
 
-@contextlib.contextmanager
-def _without_weight_repacking(low_level: object) -> Iterator[None]:
-    """Load with llama.cpp's extra (repacked) weight buffers off.
-
-    On CPUs with AMX (Intel Xeon 4th generation and later) llama.cpp repacks Q8_0 weights for
-    AMX, and encoding with a BERT model then crashes the process (checked with llama.cpp in
-    llama-cpp-python 0.3.36). Plain buffers are as fast for a model this small.
-    """
-    from localai_desktop.core.engine import _LOAD_LOCK
-
-    original = low_level.llama_model_default_params  # type: ignore[attr-defined]
-
-    def params_without_repacking() -> object:
-        params = original()
-        params.use_extra_bufts = False
-        return params
-
-    with _LOAD_LOCK:
-        low_level.llama_model_default_params = params_without_repacking  # type: ignore[attr-defined]
-        try:
-            yield
-        finally:
-            low_level.llama_model_default_params = original  # type: ignore[attr-defined]
-
-
 class Embedder:
     """One embedding model; thread-safe through its lock, loaded on first use."""
 
@@ -128,16 +108,17 @@ class Embedder:
                     f"The embedding model file is missing ({self.model_path}).",
                     "Put the file back, or import the embedding model again.",
                 )
-            from localai_desktop.core.engine import _llama, default_thread_count
-
-            llama_cpp = _llama()
+            llama_cpp = llama_cpp_module()
             threads = self.n_threads or default_thread_count()
             self._threads = threads
             captured = io.StringIO()
             started = time.perf_counter()
             try:
+                # Plain weight buffers: on CPUs with AMX (Intel Xeon 4th generation and later)
+                # llama.cpp repacks Q8_0 weights for AMX, and encoding with a BERT model then
+                # crashes the process (llama-cpp-python 0.3.36). As fast for a model this small.
                 with (
-                    _without_weight_repacking(llama_cpp.llama_cpp),  # type: ignore[attr-defined]
+                    model_params_for_load(llama_cpp, plain_buffers=True),
                     contextlib.redirect_stderr(captured),
                 ):
                     llm = llama_cpp.Llama(  # type: ignore[attr-defined]
@@ -278,10 +259,8 @@ class Embedder:
         return vectors / np.maximum(norms, 1e-12)
 
     def _set_threads(self, threads: int) -> None:
-        from localai_desktop.core.engine import _llama
-
         ctx = self._llm._ctx.ctx  # type: ignore[attr-defined]
-        _llama().llama_set_n_threads(ctx, threads, threads)  # type: ignore[attr-defined]
+        llama_cpp_module().llama_set_n_threads(ctx, threads, threads)  # type: ignore[attr-defined]
 
     def _require(self) -> object:
         if self._llm is None:

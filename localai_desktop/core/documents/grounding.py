@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from localai_desktop.core.documents.retrieval import SearchHit
-from localai_desktop.core.generation import ChatTurn
+from localai_desktop.core.inference.generation import ChatTurn
 
 if TYPE_CHECKING:
     from localai_desktop.core.documents.collections import DocumentLibrary

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select, update
 
-from localai_desktop.core.conversations import utcnow
+from localai_desktop.core.common.clock import utcnow
+from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.documents.chunking import Chunk
 from localai_desktop.core.documents.records import (
     FILE_FAILED,
@@ -32,7 +33,6 @@ from localai_desktop.core.documents.records import (
     collection_record,
     file_record,
 )
-from localai_desktop.core.errors import LocalAIError, NotFoundError
 from localai_desktop.core.storage.db import Database, storage_error_from
 from localai_desktop.core.storage.tables import (
     DocumentChunkRow,

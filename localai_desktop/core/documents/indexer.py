@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from localai_desktop.core.conversations import utcnow
+from localai_desktop.core.common.clock import utcnow
+from localai_desktop.core.common.errors import ModelLoadError
 from localai_desktop.core.documents.chunking import Chunk, chunk_blocks
 from localai_desktop.core.documents.embedder import Embedder, EmbeddingCancelled
 from localai_desktop.core.documents.index_store import (
@@ -44,7 +45,6 @@ from localai_desktop.core.documents.parsers import (
     open_document,
     vanished_error,
 )
-from localai_desktop.core.errors import ModelLoadError
 
 __all__ = ["IndexProgress", "IndexReport", "Indexer", "IndexingState"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.documents.records import DocumentFile
-from localai_desktop.core.generation import Cancellation
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.blocks import TextBlock
 from localai_desktop.core.documents.markup import HtmlBlocks, markdown_blocks
-from localai_desktop.core.errors import LocalAIError
 
 STATUS_SKIPPED = "skipped"
 STATUS_FAILED = "failed"

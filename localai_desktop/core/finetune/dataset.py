@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localai_desktop.core.conversations import STATUS_COMPLETE, ConversationStore
-from localai_desktop.core.errors import LocalAIError
-from localai_desktop.core.generation import ChatTurn
+from localai_desktop.core.chat.conversations import STATUS_COMPLETE, ConversationStore
+from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.inference.generation import ChatTurn
 
 ROLES = ("system", "user", "assistant")
 CSV_HEADER_WORDS = {

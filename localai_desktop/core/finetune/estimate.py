@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import psutil
 
-from localai_desktop.core.errors import LocalAIError
+from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.common.units import format_bytes
 from localai_desktop.core.finetune.events import TrainingSettings
-from localai_desktop.core.gguf_header import SkippedArray, parse_gguf_file
-from localai_desktop.core.gguf_info import GgufInfo
-from localai_desktop.core.hardware import USABLE_SHARE, Machine
-from localai_desktop.core.units import format_bytes
+from localai_desktop.core.models.gguf_header import SkippedArray, parse_gguf_file
+from localai_desktop.core.models.gguf_info import GgufInfo
+from localai_desktop.core.models.hardware import USABLE_SHARE, Machine
 
 RUNTIME_OVERHEAD_BYTES = 600 * 1024**2  # torch and transformers themselves
 ACTIVATION_FLOATS_PER_TOKEN_PER_LAYER_PER_WIDTH = 34  # measured on llama shapes, float32

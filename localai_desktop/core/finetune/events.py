@@ -89,7 +89,7 @@ class JobSpec:
     validation_file: str
     adapter_path: str  # where the finished adapter goes (written atomically)
     sample_prompts: int = 3  # validation prompts answered before and after, for people
-    base_model_plain_buffers: bool = False  # see core.model_probe.ProbeReport
+    base_model_plain_buffers: bool = False  # see core.models.probe.ProbeReport
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

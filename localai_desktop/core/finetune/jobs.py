@@ -11,8 +11,8 @@ from typing import Any
 import psutil
 from sqlalchemy import select
 
-from localai_desktop.core.conversations import utcnow
-from localai_desktop.core.errors import NotFoundError
+from localai_desktop.core.common.clock import utcnow
+from localai_desktop.core.common.errors import NotFoundError
 from localai_desktop.core.finetune.events import TrainingSettings
 from localai_desktop.core.storage.db import Database
 from localai_desktop.core.storage.tables import FineTuneJobRow

@@ -2,7 +2,7 @@
 
 How the CLI and the GUI use it (the GUI from one worker thread; nothing here touches Qt):
 
-    service = FineTuneService(db, registry, adapters, data_root)
+    service = FineTuneService(db, registry, adapters, jobs_dir)
     report = service.prepare_file("letters.jsonl", base, settings)  # per-row problems, split
     estimate = service.estimate(base, report, settings)             # estimate.problem: refusal
     job = service.create_job("clinic-letters", base, report, settings)
@@ -27,9 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from localai_desktop.core.child_process import child_env, module_command
-from localai_desktop.core.errors import LocalAIError
-from localai_desktop.core.finetune.adapters import Adapter, AdapterRegistry
+from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.common.child_process import child_env, module_command
+from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.finetune.dataset import (
     DatasetReport,
     flag_long_examples,
@@ -61,10 +61,10 @@ from localai_desktop.core.finetune.stack import (
 )
 from localai_desktop.core.finetune.template import TrainingFormatter, tokenize_example
 from localai_desktop.core.finetune.tokenizer import GgufTokenizer
-from localai_desktop.core.generation import Cancellation
-from localai_desktop.core.gguf_info import read_gguf_info
-from localai_desktop.core.hardware import Machine, detect_machine
-from localai_desktop.core.registry import LocalModel, ModelRegistry
+from localai_desktop.core.models.adapters import Adapter, AdapterRegistry
+from localai_desktop.core.models.gguf_info import read_gguf_info
+from localai_desktop.core.models.hardware import Machine, detect_machine
+from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 from localai_desktop.core.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -96,14 +96,14 @@ class FineTuneService:
         db: Database,
         registry: ModelRegistry,
         adapters: AdapterRegistry,
-        data_root: Path,
+        jobs_dir: Path,
         *,
         machine: Machine | None = None,
     ) -> None:
         self.registry = registry
         self.adapters = adapters
         self.jobs = JobStore(db)
-        self.jobs_dir = Path(data_root) / "finetune"
+        self.jobs_dir = Path(jobs_dir)  # the data folder's finetune/ (DataPaths.finetune)
         self._machine = machine
 
     # -- preparing ------------------------------------------------------------------------------

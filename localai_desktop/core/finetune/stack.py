@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 
-from localai_desktop.core.child_process import is_frozen
-from localai_desktop.core.errors import LocalAIError
+from localai_desktop.core.common.child_process import is_frozen
+from localai_desktop.core.common.errors import LocalAIError
 
 INSTALL_HINT = "pip install 'localai-desktop[finetune]'"
 # A packaged app cannot pip-install; fine-tuning comes with its larger edition (packaging/).

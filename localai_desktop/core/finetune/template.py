@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from localai_desktop.core.generation import ChatTurn
-from localai_desktop.core.prompt import FALLBACK_ASSISTANT, FALLBACK_USER
+from localai_desktop.core.inference.generation import ChatTurn
+from localai_desktop.core.inference.prompt import FALLBACK_ASSISTANT, FALLBACK_USER
 
 if TYPE_CHECKING:
     import jinja2

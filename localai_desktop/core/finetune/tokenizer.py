@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 
-from localai_desktop.core.engine import _llama
-from localai_desktop.core.errors import ModelLoadError
-from localai_desktop.core.gguf_header import parse_gguf_file
+from localai_desktop.core.common.errors import ModelLoadError
+from localai_desktop.core.inference.llama_runtime import llama_cpp_module
+from localai_desktop.core.models.gguf_header import parse_gguf_file
 
 
 class GgufTokenizer:
@@ -26,7 +26,7 @@ class GgufTokenizer:
             template if isinstance(template, str) and template else None
         )
         self.architecture = str(header.fields.get("general.architecture", ""))
-        llama_cpp = _llama()
+        llama_cpp = llama_cpp_module()
         from llama_cpp._internals import LlamaModel
 
         params = llama_cpp.llama_model_default_params()  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 from typing import TextIO
 
-from localai_desktop.core.errors import LocalAIError
+from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.finetune.events import EXIT_CANCELLED, EXIT_FAILED, TrainingEvent
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from localai_desktop.core.errors import LocalAIError
+from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.finetune.dataset import read_examples
 from localai_desktop.core.finetune.events import (
     CANCEL_FILE,
@@ -40,7 +40,7 @@ from localai_desktop.core.finetune.template import (
     tokenize_example,
 )
 from localai_desktop.core.finetune.tokenizer import GgufTokenizer
-from localai_desktop.core.gguf_info import read_gguf_info
+from localai_desktop.core.models.gguf_info import read_gguf_info
 
 log = logging.getLogger(__name__)
 

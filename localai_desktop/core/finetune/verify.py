@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from localai_desktop.core.engine import LlamaEngine
 from localai_desktop.core.finetune.dataset import TrainingExample
 from localai_desktop.core.finetune.events import JobSpec
-from localai_desktop.core.generation import GenerationSettings
-from localai_desktop.core.gguf_info import read_gguf_info
-from localai_desktop.core.prompt import plan_prompt
+from localai_desktop.core.inference.engine import LlamaEngine
+from localai_desktop.core.inference.generation import GenerationSettings
+from localai_desktop.core.inference.prompt import plan_prompt
+from localai_desktop.core.models.gguf_info import read_gguf_info
 
 SAMPLE_ANSWER_TOKENS = 96
 # Greedy decoding: the comparison shows what the weights changed, not sampling luck.

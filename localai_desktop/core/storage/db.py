@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from localai_desktop.core.errors import DatabaseTooNewError, StorageError
+from localai_desktop.core.common.errors import DatabaseTooNewError, StorageError
 from localai_desktop.core.storage.migrations import MIGRATIONS, Migration
 
 log = logging.getLogger(__name__)

@@ -225,7 +225,7 @@ def _m005_finetune(conn: Connection) -> None:
 
 def _m006_model_load_options(conn: Connection) -> None:
     # Set by the import check when a model's first prompt crashes llama.cpp's repacked (AMX)
-    # weight buffers on this computer but works with plain ones (core.model_probe).
+    # weight buffers on this computer but works with plain ones (core.models.probe).
     _run(conn, "ALTER TABLE models ADD COLUMN plain_buffers BOOLEAN NOT NULL DEFAULT 0")
 
 

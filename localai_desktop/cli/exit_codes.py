@@ -1,0 +1,6 @@
+"""The command line's exit codes besides 0 (done) and 2 (argparse: a usage error)."""
+
+from __future__ import annotations
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130

@@ -1,0 +1,339 @@
+"""Conversations and their messages: plain records in, plain records out, committed at once."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from localai_desktop.core.common.clock import utcnow
+from localai_desktop.core.common.errors import NotFoundError
+from localai_desktop.core.storage.db import Database, storage_error_from
+from localai_desktop.core.storage.tables import ConversationRow, MessageRow
+
+DEFAULT_TITLE = "New chat"
+TITLE_LENGTH = 60
+
+# A message's life: an answer is stored as "interrupted" the moment it starts, so a killed
+# process leaves it marked correctly without any recovery step; it becomes "complete",
+# "stopped" or "failed" when generation ends normally.
+STATUS_COMPLETE = "complete"
+STATUS_STOPPED = "stopped"
+STATUS_INTERRUPTED = "interrupted"
+STATUS_FAILED = "failed"
+STATUSES = (STATUS_COMPLETE, STATUS_STOPPED, STATUS_INTERRUPTED, STATUS_FAILED)
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    conversation_id: int
+    role: str
+    content: str
+    status: str
+    error: str | None
+    provenance: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "role": self.role,
+            "content": self.content,
+            "status": self.status,
+            "error": self.error,
+            "provenance": self.provenance,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    title: str
+    system_prompt: str
+    model_id: int | None
+    settings: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    messages: tuple[Message, ...] = field(default=())
+
+    def to_json(self, *, with_messages: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "system_prompt": self.system_prompt,
+            "model_id": self.model_id,
+            "settings": self.settings,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+        if with_messages:
+            data["messages"] = [message.to_json() for message in self.messages]
+        return data
+
+
+def _message(row: MessageRow) -> Message:
+    return Message(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        role=row.role,
+        content=row.content,
+        status=row.status,
+        error=row.error,
+        provenance=json.loads(row.provenance or "{}"),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _conversation(row: ConversationRow, *, with_messages: bool) -> Conversation:
+    return Conversation(
+        id=row.id,
+        title=row.title,
+        system_prompt=row.system_prompt,
+        model_id=row.model_id,
+        settings=json.loads(row.settings or "{}"),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        messages=tuple(_message(m) for m in row.messages) if with_messages else (),
+    )
+
+
+def title_from_text(text: str) -> str:
+    """A conversation title from the first user message: its first line, shortened."""
+    first_line = " ".join(text.strip().split())
+    if len(first_line) <= TITLE_LENGTH:
+        return first_line or DEFAULT_TITLE
+    return first_line[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+class ConversationStore:
+    """Reads and writes conversations; every call is its own short, committed transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def list(self) -> list[Conversation]:
+        """All conversations, most recently used first, without their messages."""
+        with self._db.session() as session:
+            rows = session.scalars(
+                select(ConversationRow).order_by(
+                    ConversationRow.updated_at.desc(), ConversationRow.id.desc()
+                )
+            )
+            return [_conversation(row, with_messages=False) for row in rows]
+
+    def create(
+        self,
+        title: str = DEFAULT_TITLE,
+        *,
+        system_prompt: str = "",
+        model_id: int | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> Conversation:
+        now = utcnow()
+        with self._db.session() as session:
+            row = ConversationRow(
+                title=title.strip() or DEFAULT_TITLE,
+                system_prompt=system_prompt,
+                model_id=model_id,
+                settings=json.dumps(settings or {}),
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return _conversation(row, with_messages=False)
+
+    def get(self, conversation_id: int) -> Conversation:
+        with self._db.session() as session:
+            return _conversation(self._row(session, conversation_id), with_messages=True)
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        with self._db.session() as session:
+            self._row(session, conversation_id).title = title.strip() or DEFAULT_TITLE
+
+    def update(
+        self,
+        conversation_id: int,
+        *,
+        system_prompt: str | None = None,
+        model_id: int | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        with self._db.session() as session:
+            row = self._row(session, conversation_id)
+            if system_prompt is not None:
+                row.system_prompt = system_prompt
+            if model_id is not None:
+                row.model_id = model_id
+            if settings is not None:
+                row.settings = json.dumps(settings)
+
+    def delete(self, conversation_id: int) -> None:
+        with self._db.session() as session:
+            session.delete(self._row(session, conversation_id))
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        *,
+        status: str = STATUS_COMPLETE,
+        provenance: dict[str, Any] | None = None,
+    ) -> Message:
+        """Append a message and commit it before returning."""
+        with self._db.session() as session:
+            conversation = self._row(session, conversation_id)
+            row = _append_message(session, conversation, role, content, status, provenance)
+            session.flush()
+            return _message(row)
+
+    def save_question(
+        self,
+        conversation_id: int | None,
+        text: str | None,
+        *,
+        system_prompt: str,
+        settings: dict[str, Any],
+        model_id: int | None,
+    ) -> tuple[Conversation, Message | None]:
+        """Save what an answer will be written from, in one transaction, before it starts.
+
+        Creates the conversation when `conversation_id` is None, stores its system prompt,
+        settings and model, and appends the user's message `text` (None when the last answer is
+        written again). Returns the conversation (without messages) and the saved message.
+        """
+        now = utcnow()
+        with self._db.session() as session:
+            if conversation_id is None:
+                row = ConversationRow(title=DEFAULT_TITLE, created_at=now, updated_at=now)
+                session.add(row)
+                session.flush()
+            else:
+                row = self._row(session, conversation_id)
+            row.system_prompt = system_prompt
+            row.settings = json.dumps(settings)
+            if model_id is not None:
+                row.model_id = model_id
+            message: MessageRow | None = None
+            if text is not None:
+                message = _append_message(session, row, "user", text, STATUS_COMPLETE, None)
+            session.flush()
+            return (
+                _conversation(row, with_messages=False),
+                _message(message) if message is not None else None,
+            )
+
+    def update_message(
+        self,
+        message_id: int,
+        *,
+        content: str | None = None,
+        status: str | None = None,
+        error: str | None = None,
+        provenance: dict[str, Any] | None = None,
+    ) -> Message:
+        with self._db.session() as session:
+            row = session.get(MessageRow, message_id)
+            if row is None:
+                raise NotFoundError(f"Message {message_id} does not exist.")
+            if content is not None:
+                row.content = content
+            if status is not None:
+                row.status = status
+            if error is not None:
+                row.error = error
+            if provenance is not None:
+                row.provenance = json.dumps(provenance)
+            row.updated_at = utcnow()
+            session.flush()
+            return _message(row)
+
+    def partial_answer_writer(self, message_id: int) -> PartialAnswerWriter:
+        """Something that rewrites the text of an answer still being written, cheaply."""
+        return PartialAnswerWriter(self._db, message_id)
+
+    def delete_message(self, message_id: int) -> None:
+        with self._db.session() as session:
+            row = session.get(MessageRow, message_id)
+            if row is not None:
+                session.delete(row)
+
+    @staticmethod
+    def _row(session: Any, conversation_id: int) -> ConversationRow:
+        row = session.get(ConversationRow, conversation_id)
+        if row is None:
+            raise NotFoundError(
+                f"Conversation {conversation_id} does not exist.",
+                "It may have been deleted; pick one from the conversation list "
+                "(or 'localai chats list').",
+            )
+        return row
+
+
+def _append_message(
+    session: Session,
+    conversation: ConversationRow,
+    role: str,
+    content: str,
+    status: str,
+    provenance: dict[str, Any] | None,
+) -> MessageRow:
+    """Add a message row to a conversation (titled from its first user message) in a session."""
+    now = utcnow()
+    if role == "user" and conversation.title == DEFAULT_TITLE:
+        conversation.title = title_from_text(content)
+    conversation.updated_at = now
+    row = MessageRow(
+        conversation_id=conversation.id,
+        role=role,
+        content=content,
+        status=status,
+        provenance=json.dumps(provenance or {}),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    return row
+
+
+class PartialAnswerWriter:
+    """Rewrites the text of one streaming answer with a plain UPDATE on its own connection.
+
+    Called about every second from a helper thread while the model decodes: the less Python
+    it runs, the less it holds up the decoding thread. Status, error and provenance are left
+    to ConversationStore.update_message when the answer ends.
+    """
+
+    def __init__(self, db: Database, message_id: int) -> None:
+        self._db = db
+        self._message_id = message_id
+        self._connection: sqlite3.Connection | None = None
+
+    def write(self, content: str) -> None:
+        try:
+            if self._connection is None:
+                # Killing the app keeps what was written; an fsync here, while the model
+                # decodes, would wake the kernel's journal on a core the decoder needs.
+                self._connection = self._db.connect_plain(flush_to_disk=False)
+            self._connection.execute(
+                "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?",
+                (content, utcnow().strftime("%Y-%m-%d %H:%M:%S.%f"), self._message_id),
+            )
+        except sqlite3.Error as error:
+            raise storage_error_from(error) from error
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

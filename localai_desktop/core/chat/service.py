@@ -1,0 +1,361 @@
+"""One chat turn end to end: load the model, fit the prompt, stream, save as it streams."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+from localai_desktop import __version__
+from localai_desktop.core.chat.conversations import (
+    STATUS_COMPLETE,
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+    STATUS_STOPPED,
+    ConversationStore,
+    Message,
+)
+from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.common.errors import LocalAIError, NotFoundError
+from localai_desktop.core.common.logs import content_for_log
+from localai_desktop.core.documents.collections import DocumentLibrary
+from localai_desktop.core.documents.grounding import Retrieval, ground_retrieved, ground_turns
+from localai_desktop.core.inference.engine import (
+    LlamaEngine,
+    LoadedModel,
+    LoadProgress,
+    TextCallback,
+)
+from localai_desktop.core.inference.generation import ChatTurn, GenerationSettings, GenerationStats
+from localai_desktop.core.inference.prompt import plan_prompt
+from localai_desktop.core.models.adapters import AdapterRegistry
+from localai_desktop.core.models.gguf_info import check_fits_in_memory, read_gguf_info
+from localai_desktop.core.models.registry import LocalModel, ModelRegistry
+
+log = logging.getLogger(__name__)
+
+# The answer is saved while it streams, so a killed app loses at most about a second of it.
+# Not more often: each write takes the interpreter's lock from the decoding thread for a
+# moment (longer still on a machine whose idle memory is slow to touch), which costs a small,
+# fast model a measurable share of its speed.
+WRITE_THROUGH_SECONDS = 0.9
+# Messages that carry meaning for the model; a failed answer with nothing in it is left out.
+_PROMPT_STATUSES = (STATUS_COMPLETE, STATUS_STOPPED, STATUS_INTERRUPTED, STATUS_FAILED)
+
+
+def _no_text(_text: str) -> None:
+    pass
+
+
+class _WriteThrough:
+    """Saves the growing answer from a helper thread so decoding never waits on the disk."""
+
+    def __init__(self, store: ConversationStore, message_id: int) -> None:
+        self._writer = store.partial_answer_writer(message_id)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-writer")
+        self._pending: Future[Any] | None = None
+        self._last_write = time.monotonic()
+        self.parts: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        now = time.monotonic()
+        if now - self._last_write < WRITE_THROUGH_SECONDS:
+            return
+        if self._pending is not None and not self._pending.done():
+            return  # the disk is slow; the next tick writes the newer text
+        self._last_write = now
+        self._pending = self._executor.submit(self._writer.write, "".join(self.parts))
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self._writer.close()
+        if self._pending is not None and self._pending.exception() is not None:
+            log.warning("Saving part of an answer failed: %s", self._pending.exception())
+
+
+@dataclass(frozen=True)
+class AdapterChoice:
+    """A fine-tuned adapter (name or id) to answer with, and its strength (1.0 as trained)."""
+
+    adapter: str | int
+    scale: float = 1.0
+
+
+class ChatService:
+    """Answers conversations with a local model; shared by the CLI and the GUI's chat worker."""
+
+    def __init__(
+        self,
+        store: ConversationStore,
+        registry: ModelRegistry,
+        engine: LlamaEngine,
+        adapters: AdapterRegistry | None = None,
+        documents: DocumentLibrary | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.engine = engine
+        self.adapters = adapters
+        self.documents = documents
+
+    # -- models -----------------------------------------------------------------------------
+
+    def context_length_for(self, model: LocalModel, settings: GenerationSettings) -> int:
+        """The context to load with: the user's choice, capped at the model's training context."""
+        wanted = settings.context_length or model.context_length or 4096
+        if model.context_length:
+            wanted = min(wanted, model.context_length)
+        return max(256, wanted)
+
+    def load_model(
+        self,
+        model: LocalModel,
+        n_ctx: int,
+        *,
+        progress: LoadProgress | None = None,
+        cancel: Cancellation | None = None,
+    ) -> LoadedModel:
+        """Check the file again (it may have changed or vanished) and load it."""
+        if model.is_embedding_model:
+            raise LocalAIError(
+                f"'{model.name}' is an embedding model, which cannot chat.",
+                "Choose a chat model.",
+            )
+        if not model.file_exists:
+            raise NotFoundError(
+                f"The file of the model '{model.name}' is missing ({model.path}).",
+                "Put the file back, or remove the model and import it again.",
+            )
+        loaded = self.engine.loaded
+        if loaded is None or loaded.path != model.path or loaded.n_ctx != n_ctx:
+            info = read_gguf_info(model.path)
+            check_fits_in_memory(info, n_ctx)
+        return self.engine.load(
+            model.path,
+            n_ctx=n_ctx,
+            chat_template=model.chat_template,
+            progress=progress,
+            cancel=cancel,
+            plain_buffers=model.plain_buffers,
+        )
+
+    # -- turns ------------------------------------------------------------------------------
+
+    def send(
+        self,
+        conversation_id: int,
+        text: str,
+        *,
+        model_id: int | str,
+        settings: GenerationSettings,
+        on_text: TextCallback = _no_text,
+        cancel: Cancellation | None = None,
+        on_started: Callable[[Message], None] | None = None,
+        adapter: AdapterChoice | None = None,
+        collections: Sequence[str | int] = (),
+    ) -> Message:
+        """Save the user's message (committed first), then answer it."""
+        self.store.add_message(conversation_id, "user", text)
+        return self.reply(
+            conversation_id,
+            model_id=model_id,
+            settings=settings,
+            on_text=on_text,
+            cancel=cancel,
+            on_started=on_started,
+            adapter=adapter,
+            collections=collections,
+        )
+
+    def regenerate(
+        self,
+        conversation_id: int,
+        *,
+        model_id: int | str,
+        settings: GenerationSettings,
+        on_text: TextCallback = _no_text,
+        cancel: Cancellation | None = None,
+        on_started: Callable[[Message], None] | None = None,
+        adapter: AdapterChoice | None = None,
+        collections: Sequence[str | int] = (),
+        retrieval: Retrieval | None = None,
+    ) -> Message:
+        """Replace the last answer with a new one."""
+        conversation = self.store.get(conversation_id)
+        if conversation.messages and conversation.messages[-1].role == "assistant":
+            self.store.delete_message(conversation.messages[-1].id)
+        return self.reply(
+            conversation_id,
+            model_id=model_id,
+            settings=settings,
+            on_text=on_text,
+            cancel=cancel,
+            on_started=on_started,
+            adapter=adapter,
+            collections=collections,
+            retrieval=retrieval,
+        )
+
+    def reply(
+        self,
+        conversation_id: int,
+        *,
+        model_id: int | str,
+        settings: GenerationSettings,
+        on_text: TextCallback = _no_text,
+        cancel: Cancellation | None = None,
+        on_started: Callable[[Message], None] | None = None,
+        load_progress: LoadProgress | None = None,
+        adapter: AdapterChoice | None = None,
+        collections: Sequence[str | int] = (),
+        retrieval: Retrieval | None = None,
+    ) -> Message:
+        """Answer the conversation as it stands and return the saved answer.
+
+        The answer row is created as "interrupted" before the first token, so a process killed
+        mid-answer leaves it correctly marked; it is rewritten every WRITE_THROUGH_SECONDS.
+        `adapter` applies a fine-tuned LoRA of this model (switched without reloading it);
+        None answers with the plain model. `retrieval` (passages searched ahead, by the GUI's
+        embedding worker) grounds the question instead of searching `collections` here.
+        """
+        conversation = self.store.get(conversation_id)
+        if not any(m.role == "user" for m in conversation.messages):
+            raise LocalAIError("There is no question to answer yet.", "Type a message first.")
+        question = next(m.content for m in reversed(conversation.messages) if m.role == "user")
+        log.debug("Answering in conversation %s: %s", conversation_id, content_for_log(question))
+        model = self.registry.get(model_id)
+        loaded = self.load_model(
+            model, self.context_length_for(model, settings), progress=load_progress, cancel=cancel
+        )
+        adapter_facts = self._apply_adapter(model, adapter)
+        turns = (
+            [ChatTurn("system", conversation.system_prompt)] if conversation.system_prompt else []
+        )
+        turns += [
+            ChatTurn(m.role, m.content)
+            for m in conversation.messages
+            if m.status in _PROMPT_STATUSES and m.content.strip()
+        ]
+        document_facts: dict[str, Any] = {}
+        if retrieval is not None:
+            turns, document_facts = ground_retrieved(
+                turns,
+                retrieval,
+                tokenize=self.engine.tokenize,
+                n_ctx=loaded.n_ctx,
+                max_tokens=settings.max_tokens,
+            )
+        elif collections:
+            # The question is answered from the attached collections' passages, cited as [n].
+            if self.documents is None:
+                raise LocalAIError("Document collections are not available here.")
+            turns, document_facts = ground_turns(
+                self.documents,
+                turns,
+                collections,
+                tokenize=self.engine.tokenize,
+                n_ctx=loaded.n_ctx,
+                max_tokens=settings.max_tokens,
+            )
+        plan = plan_prompt(
+            turns,
+            self.engine.formatter,
+            self.engine.tokenize,
+            n_ctx=loaded.n_ctx,
+            max_tokens=settings.max_tokens,
+            bos_token_ids=self.engine.bos_token_ids,
+        )
+        provenance = {
+            **self._provenance(model, loaded, settings),
+            **adapter_facts,
+            **document_facts,
+        }
+        answer = self.store.add_message(
+            conversation_id, "assistant", "", status=STATUS_INTERRUPTED, provenance=provenance
+        )
+        if model.id != conversation.model_id:
+            self.store.update(conversation_id, model_id=model.id)
+        if on_started is not None:
+            on_started(answer)
+        writer = _WriteThrough(self.store, answer.id)
+
+        def on_piece(piece: str) -> None:
+            writer.add(piece)
+            on_text(piece)
+
+        stats: GenerationStats | None = None
+        error: LocalAIError | None = None
+        try:
+            stats = self.engine.generate(plan, settings, on_piece, cancel=cancel)
+        except LocalAIError as failure:
+            error = failure
+        except KeyboardInterrupt:
+            writer.close()
+            self.store.update_message(answer.id, content=writer.text, status=STATUS_STOPPED)
+            raise
+        finally:
+            writer.close()
+        if stats is not None:
+            provenance = {
+                **provenance,
+                **stats.to_dict(),
+                "settings": replace(settings, seed=stats.seed).to_dict(),
+                "prompt_warnings": list(plan.warnings),
+            }
+        log.debug("Answer in conversation %s: %s", conversation_id, content_for_log(writer.text))
+        if error is not None:
+            status = STATUS_FAILED
+        elif stats is not None and stats.finish_reason == "cancelled":
+            status = STATUS_STOPPED
+        else:
+            status = STATUS_COMPLETE
+        return self.store.update_message(
+            answer.id,
+            content=writer.text,
+            status=status,
+            error=error.message if error else None,
+            provenance=provenance,
+        )
+
+    def _apply_adapter(self, model: LocalModel, choice: AdapterChoice | None) -> dict[str, Any]:
+        """Switch the engine to the chosen adapter (or none); its facts for the provenance."""
+        if choice is None:
+            self.engine.set_adapter(None)
+            return {}
+        if self.adapters is None:
+            raise LocalAIError("Adapters are not available here.")
+        adapter = self.adapters.checked_for(choice.adapter, model)
+        self.engine.set_adapter(adapter.path, choice.scale, expected_sha256=adapter.sha256)
+        return {
+            "adapter_id": adapter.id,
+            "adapter_name": adapter.name,
+            "adapter_sha256": adapter.sha256,
+            "adapter_scale": choice.scale,
+        }
+
+    def _provenance(
+        self, model: LocalModel, loaded: LoadedModel, settings: GenerationSettings
+    ) -> dict[str, Any]:
+        import llama_cpp
+
+        return {
+            "model_id": model.id,
+            "model_name": model.name,
+            "model_file": str(model.path),
+            "model_sha256": model.sha256,
+            "settings": settings.to_dict(),
+            "n_ctx": loaded.n_ctx,
+            "n_threads": loaded.n_threads,
+            "gpu_offload": loaded.gpu_offload,
+            "backend": loaded.backend,
+            "app_version": __version__,
+            "llama_cpp_python_version": getattr(llama_cpp, "__version__", "unknown"),
+        }

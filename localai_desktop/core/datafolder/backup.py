@@ -1,0 +1,332 @@
+"""Export all conversations and settings to one JSON file, and merge such a file back in.
+
+The file is plain UTF-8 JSON, readable by people and other programs:
+    {"format": "localai-desktop-backup", "format_version": 1, "app_version": ..., "exported_at":
+     ..., "settings": {...}, "conversations": [{title, system_prompt, model_sha256, settings,
+     created_at, updated_at, messages: [{role, content, status, error, provenance,
+     created_at, updated_at}]}]}
+Models are referred to by the SHA-256 of their file (ids differ between computers).
+
+Importing merges: a conversation is recognised by its creation time and its messages, so
+importing the same file twice, or a backup of conversations that are still here, adds nothing;
+a conversation that went on after the backup gets only its new messages. The whole file is
+checked before anything is written, and written in one transaction: a damaged file changes
+nothing and is refused with a message saying what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from localai_desktop import __version__
+from localai_desktop.core.chat.conversations import STATUSES, ConversationStore
+from localai_desktop.core.common.atomic_files import write_atomically
+from localai_desktop.core.common.clock import utcnow
+from localai_desktop.core.common.errors import LocalAIError, StorageError
+from localai_desktop.core.datafolder.settings import (
+    AppSettings,
+    AppSettingsStore,
+    check_hub_endpoint,
+)
+from localai_desktop.core.storage.db import Database
+from localai_desktop.core.storage.tables import ConversationRow, MessageRow, ModelRow
+
+log = logging.getLogger(__name__)
+
+BACKUP_FORMAT = "localai-desktop-backup"
+BACKUP_FORMAT_VERSION = 1
+MAX_BACKUP_BYTES = 2 * 1024**3
+ROLES = ("system", "user", "assistant")
+# Never restored from a file: a backup must not switch on writing messages into log files.
+_SETTINGS_NOT_IMPORTED = ("debug_logging",)
+_MAX_PROBLEMS_SHOWN = 3
+
+
+class BackupError(LocalAIError):
+    """A backup file that cannot be read or imported."""
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    path: Path
+    conversations: int
+    messages: int
+    bytes_written: int
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    conversations_added: int
+    conversations_extended: int  # went on after the backup: only new messages were added
+    conversations_already_here: int
+    messages_added: int
+    settings_restored: bool
+
+    def summary(self) -> str:
+        added = self.conversations_added
+        parts = [f"{added} {'conversation' if added == 1 else 'conversations'} added"]
+        if self.conversations_extended:
+            parts.append(f"{self.conversations_extended} brought up to date")
+        if self.conversations_already_here:
+            parts.append(f"{self.conversations_already_here} already here")
+        messages = self.messages_added
+        text = ", ".join(parts) + f" ({messages} {'message' if messages == 1 else 'messages'})."
+        if self.settings_restored:
+            text += " Settings restored."
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+def export_backup(db: Database, settings_store: AppSettingsStore, path: Path) -> ExportReport:
+    """Write every conversation (with its messages) and the settings to `path`, atomically."""
+    store = ConversationStore(db)
+    with db.session() as session:
+        sha_by_model = {row.id: row.sha256 for row in session.scalars(select(ModelRow))}
+    conversations = []
+    messages = 0
+    for summary in reversed(store.list()):  # oldest first: the file reads like a history
+        conversation = store.get(summary.id)
+        data = conversation.to_json()
+        data.pop("id")
+        data["model_sha256"] = sha_by_model.get(data.pop("model_id"))
+        for message in data["messages"]:
+            message.pop("id")
+        messages += len(data["messages"])
+        conversations.append(data)
+    settings = settings_store.load().to_dict()
+    for key in _SETTINGS_NOT_IMPORTED:
+        settings.pop(key, None)
+    document = {
+        "format": BACKUP_FORMAT,
+        "format_version": BACKUP_FORMAT_VERSION,
+        "app_version": __version__,
+        "exported_at": utcnow().isoformat(),
+        "settings": settings,
+        "conversations": conversations,
+    }
+    text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    _write_atomically(Path(path), text.encode("utf-8"))
+    log.info("Exported %s conversations to %s", len(conversations), path)
+    return ExportReport(Path(path), len(conversations), messages, len(text.encode("utf-8")))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        write_atomically(path, data, temp_prefix=".backup-")
+    except OSError as error:
+        raise StorageError(
+            f"The backup could not be written to {path} ({error.strerror or error}).",
+            "Choose another folder, or free some disk space. Nothing was changed.",
+        ) from error
+
+
+# -- import ---------------------------------------------------------------------------------
+
+
+def read_backup(path: Path) -> dict[str, Any]:
+    """The parsed and checked backup file; BackupError with the first problems otherwise."""
+    path = Path(path)
+    todo = "Choose a file made with “Export conversations and settings”. Nothing was changed."
+    try:
+        size = path.stat().st_size
+        if size > MAX_BACKUP_BYTES:
+            raise BackupError(f"{path.name} is too large to be a backup of this app.", todo)
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise BackupError(f"There is no file {path}.", todo) from error
+    except OSError as error:
+        raise BackupError(f"{path} could not be read ({error.strerror or error}).", todo) from error
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BackupError(
+            f"{path.name} is not a backup of this app: it is not valid JSON ({error}).", todo
+        ) from error
+    if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
+        raise BackupError(f"{path.name} is not a backup of LocalAI Desktop.", todo)
+    version = data.get("format_version")
+    if not isinstance(version, int) or version > BACKUP_FORMAT_VERSION:
+        raise BackupError(
+            f"{path.name} was made by a newer version of LocalAI Desktop.",
+            "Update the app, then import it again. Nothing was changed.",
+        )
+    problems = backup_problems(data)
+    if problems:
+        shown = "; ".join(problems[:_MAX_PROBLEMS_SHOWN])
+        more = f" (and {len(problems) - _MAX_PROBLEMS_SHOWN} more)" if len(problems) > 3 else ""
+        raise BackupError(f"{path.name} is damaged: {shown}{more}.", "Nothing was changed.")
+    return data
+
+
+def backup_problems(data: dict[str, Any]) -> list[str]:
+    """Everything wrong with a parsed backup, as short phrases; [] when it can be imported."""
+    problems = []
+    if not isinstance(data.get("settings", {}), dict):
+        problems.append("'settings' is not an object")
+    conversations = data.get("conversations")
+    if not isinstance(conversations, list):
+        return [*problems, "'conversations' is not a list"]
+    for index, conversation in enumerate(conversations, start=1):
+        where = f"conversation {index}"
+        if not isinstance(conversation, dict):
+            problems.append(f"{where} is not an object")
+            continue
+        problems += [f"{where}: {p}" for p in _record_problems(conversation, _CONVERSATION)]
+        messages = conversation.get("messages")
+        if not isinstance(messages, list):
+            problems.append(f"{where}: 'messages' is not a list")
+            continue
+        for number, message in enumerate(messages, start=1):
+            if not isinstance(message, dict):
+                problems.append(f"{where}, message {number} is not an object")
+                continue
+            found = _record_problems(message, _MESSAGE)
+            if message.get("role") not in ROLES:
+                found.append(f"'role' must be one of {', '.join(ROLES)}")
+            if message.get("status") not in STATUSES:
+                found.append(f"'status' must be one of {', '.join(STATUSES)}")
+            problems += [f"{where}, message {number}: {p}" for p in found]
+    return problems
+
+
+_CONVERSATION: dict[str, tuple[type, ...]] = {
+    "title": (str,),
+    "system_prompt": (str,),
+    "settings": (dict,),
+    "created_at": (str,),
+    "updated_at": (str,),
+    "model_sha256": (str, type(None)),
+}
+_MESSAGE: dict[str, tuple[type, ...]] = {
+    "role": (str,),
+    "content": (str,),
+    "status": (str,),
+    "error": (str, type(None)),
+    "provenance": (dict,),
+    "created_at": (str,),
+    "updated_at": (str,),
+}
+
+
+def _record_problems(record: dict[str, Any], schema: dict[str, tuple[type, ...]]) -> list[str]:
+    problems = []
+    for key, kinds in schema.items():
+        if key not in record or not isinstance(record[key], kinds):
+            problems.append(f"'{key}' is missing or has the wrong type")
+        elif key.endswith("_at") and _parse_time(record[key]) is None:
+            problems.append(f"'{key}' is not a date and time")
+    return problems
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:  # stored as naive UTC, like the app's own timestamps
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def _message_key(message: dict[str, Any]) -> tuple[str, str, datetime | None]:
+    return (message["role"], message["content"], _parse_time(message["created_at"]))
+
+
+def import_backup(
+    db: Database, settings_store: AppSettingsStore, path: Path, *, restore_settings: bool = True
+) -> ImportReport:
+    """Merge a backup file into this data folder (see the module docstring)."""
+    data = read_backup(path)
+    restored: AppSettings | None = None
+    if restore_settings and data.get("settings"):
+        saved = {k: v for k, v in data["settings"].items() if k not in _SETTINGS_NOT_IMPORTED}
+        current = settings_store.load()
+        restored = AppSettings.from_dict({**current.to_dict(), **saved})
+        restored = replace(restored, debug_logging=current.debug_logging)
+        try:
+            check_hub_endpoint(restored.hub_endpoint)
+        except LocalAIError as error:
+            raise BackupError(
+                f"{Path(path).name} is damaged: its Hugging Face address is not usable "
+                f"({error.what})",
+                "Nothing was changed.",
+            ) from error
+    added = extended = already = messages_added = 0
+    with db.session() as session:
+        model_by_sha = {row.sha256: row.id for row in session.scalars(select(ModelRow))}
+        for conversation in data["conversations"]:
+            created = _parse_time(conversation["created_at"])
+            keys = [_message_key(m) for m in conversation["messages"]]
+            candidates = list(
+                session.scalars(
+                    select(ConversationRow).where(ConversationRow.created_at == created)
+                )
+            )
+            local = [{_row_key(m) for m in row.messages} for row in candidates]
+            if any(set(keys) <= here for here in local):
+                already += 1
+                continue
+            target = next(
+                (row for row, here in zip(candidates, local, strict=True) if here <= set(keys)),
+                None,
+            )
+            if target is None:
+                target = _new_conversation(conversation, model_by_sha)
+                session.add(target)
+                session.flush()
+                present: set[tuple[str, str, datetime | None]] = set()
+                added += 1
+            else:
+                present = {_row_key(m) for m in target.messages}
+                extended += 1
+            for message, key in zip(conversation["messages"], keys, strict=True):
+                if key in present:
+                    continue
+                session.add(_new_message(target.id, message))
+                present.add(key)
+                messages_added += 1
+            updated = _parse_time(conversation["updated_at"])
+            if updated is not None and updated > target.updated_at:
+                target.updated_at = updated
+    if restored is not None:
+        settings_store.save(restored)
+    log.info("Imported a backup: %s added, %s extended, %s already here", added, extended, already)
+    return ImportReport(added, extended, already, messages_added, restored is not None)
+
+
+def _row_key(row: MessageRow) -> tuple[str, str, datetime | None]:
+    return (row.role, row.content, row.created_at)
+
+
+def _new_conversation(data: dict[str, Any], model_by_sha: dict[str, int]) -> ConversationRow:
+    return ConversationRow(
+        title=data["title"],
+        system_prompt=data["system_prompt"],
+        model_id=model_by_sha.get(data["model_sha256"] or ""),
+        settings=json.dumps(data["settings"]),
+        created_at=_parse_time(data["created_at"]),
+        updated_at=_parse_time(data["updated_at"]),
+    )
+
+
+def _new_message(conversation_id: int, data: dict[str, Any]) -> MessageRow:
+    return MessageRow(
+        conversation_id=conversation_id,
+        role=data["role"],
+        content=data["content"],
+        status=data["status"],
+        error=data["error"],
+        provenance=json.dumps(data["provenance"]),
+        created_at=_parse_time(data["created_at"]),
+        updated_at=_parse_time(data["updated_at"]),
+    )

@@ -1,0 +1,277 @@
+"""Delete all my data: what there is, and removing it with a plain account of what went.
+
+Conversations, document indexes, adapters, downloads and settings live in the database and a
+few known files and folders of the data folder; those are removed (the database file itself,
+its write-ahead log and its backups, so no deleted text stays behind in free pages). Models are
+kept unless asked: their records are carried over into the fresh database.
+
+Nothing may have the database open while `delete_all_data` runs (the GUI closes its window,
+which stops the chat worker and unloads the model; the CLI closes its connection first).
+Files that the app did not make are never touched, even inside the data folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from localai_desktop.core.common.logs import delete_log_files, log_files
+from localai_desktop.core.common.units import format_bytes
+from localai_desktop.core.datafolder.paths import (
+    ADAPTERS_FOLDER,
+    FINETUNE_FOLDER,
+    SETTINGS_FILE,
+    WINDOW_STATE_FILE,
+    DataPaths,
+)
+from localai_desktop.core.hub.download_transfer import PARTIAL_SUFFIX
+from localai_desktop.core.storage.db import Database
+from localai_desktop.core.storage.tables import ModelRow
+
+log = logging.getLogger(__name__)
+
+# Files of the data folder that the app writes: the Qt window settings and the app settings.
+SETTINGS_FILES = (WINDOW_STATE_FILE, SETTINGS_FILE)
+# Folders of the data folder that hold only what the app made from people's data.
+APP_FOLDERS = (ADAPTERS_FOLDER, FINETUNE_FOLDER)
+# How tables are counted in the account (one, many); tables not listed are counted by name.
+_TABLE_WORDS = {
+    "conversations": ("conversation", "conversations"),
+    "messages": ("message", "messages"),
+    "downloads": ("unfinished download", "unfinished downloads"),
+    "doc_collections": ("document collection", "document collections"),
+    "doc_files": ("indexed document", "indexed documents"),
+    "adapters": ("fine-tuned adapter", "fine-tuned adapters"),
+    "finetune_jobs": ("fine-tuning job", "fine-tuning jobs"),
+}
+_NOT_COUNTED = {"models", "doc_chunks"}  # models: counted apart; chunks: parts of documents
+
+
+@dataclass(frozen=True)
+class DataInventory:
+    """What the data folder holds now, for the confirmation ("this deletes ...")."""
+
+    root: Path
+    row_counts: dict[str, int]  # table -> rows, models and internal tables left out
+    models: int
+    model_files_inside: tuple[Path, ...]  # model files in the data folder (deleted with models)
+    model_files_elsewhere: tuple[Path, ...]  # imported in place: never deleted, only forgotten
+    files: tuple[Path, ...]  # database, backups, settings, logs, adapters, partial downloads
+
+    def lines(self, *, include_models: bool) -> list[str]:
+        """Plain sentences: one per kind of thing that would be deleted."""
+        lines = [count_of(table, n) for table, n in self.row_counts.items() if n]
+        if include_models and self.models:
+            lines.append(plural(self.models, "model", "models"))
+        lines.append(
+            plural(len(self.files), "file", "files") + " (database, backups, settings, logs)"
+        )
+        return lines
+
+
+@dataclass(frozen=True)
+class ResetReport:
+    """What `delete_all_data` removed, and what it deliberately left."""
+
+    root: Path
+    row_counts: dict[str, int]
+    models_removed: int
+    models_kept: int
+    removed_files: tuple[Path, ...]
+    bytes_freed: int
+    kept_files: tuple[Path, ...] = field(default=())  # model files outside the data folder
+
+    def summary(self) -> str:
+        """The account shown to the person, one line per item."""
+        removed = [count_of(table, n) for table, n in self.row_counts.items() if n]
+        if self.models_removed:
+            removed.append(plural(self.models_removed, "model", "models"))
+        removed.append(
+            plural(len(self.removed_files), "file", "files")
+            + f" ({format_bytes(self.bytes_freed)}): the database and its backups, settings, "
+            "logs and partial downloads"
+        )
+        text = "Removed from " + str(self.root) + ":\n" + "\n".join(f"- {r}" for r in removed)
+        if self.models_kept:
+            text += f"\n\nKept: {plural(self.models_kept, 'model', 'models')}, as you asked."
+        if self.kept_files:
+            text += (
+                "\nThese model files were used where they are, outside the app's folder; the app "
+                "forgot them but did not delete them:\n"
+                + "\n".join(f"- {p}" for p in self.kept_files)
+            )
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "data_dir": str(self.root),
+            "records_removed": self.row_counts,
+            "models_removed": self.models_removed,
+            "models_kept": self.models_kept,
+            "files_removed": [str(p) for p in self.removed_files],
+            "bytes_freed": self.bytes_freed,
+            "model_files_left_in_place": [str(p) for p in self.kept_files],
+        }
+
+
+def take_inventory(paths: DataPaths) -> DataInventory:
+    """Count what is there, reading the database without changing it."""
+    counts, model_paths = _read_database(paths.database)
+    inside = tuple(p for p in model_paths if _is_inside(p, paths.root))
+    elsewhere = tuple(p for p in model_paths if not _is_inside(p, paths.root))
+    return DataInventory(
+        root=paths.root,
+        row_counts=counts,
+        models=len(model_paths),
+        model_files_inside=inside,
+        model_files_elsewhere=elsewhere,
+        files=tuple(_app_files(paths)),
+    )
+
+
+def delete_all_data(paths: DataPaths, *, include_models: bool = False) -> ResetReport:
+    """Delete conversations, indexes, adapters, downloads, settings and logs (and models).
+
+    The database is recreated empty; kept models are registered again, unchanged.
+    """
+    inventory = take_inventory(paths)
+    kept_models = [] if include_models else _model_rows(paths.database)
+    doomed = list(inventory.files)
+    if include_models:
+        doomed += [p for p in _files_under(paths.models) if p not in doomed]
+    sizes = {p: _size(p) for p in doomed}
+    removed: list[Path] = []
+    removed += delete_log_files(paths.logs)
+    for path in doomed:
+        if path in removed or not path.exists():
+            continue
+        path.unlink()
+        removed.append(path)
+    for name in APP_FOLDERS:
+        shutil.rmtree(paths.root / name, ignore_errors=True)
+    if include_models:
+        _remove_empty_folders(paths.models)
+    db = Database(paths.database)
+    try:
+        if kept_models:
+            with db.session() as session:
+                session.execute(ModelRow.__table__.insert(), kept_models)
+    finally:
+        db.close()
+    log.info("Deleted all data in %s (%s files)", paths.root, len(removed))
+    return ResetReport(
+        root=paths.root,
+        row_counts=inventory.row_counts,
+        models_removed=inventory.models if include_models else 0,
+        models_kept=len(kept_models),
+        removed_files=tuple(removed),
+        bytes_freed=sum(sizes.get(p, 0) for p in removed),
+        kept_files=inventory.model_files_elsewhere if include_models else (),
+    )
+
+
+def plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def count_of(table: str, count: int) -> str:
+    """ "1 conversation", "3 messages", or "2 records in <table>" for a table not listed."""
+    one, many = _TABLE_WORDS.get(table, (f"record in {table}", f"records in {table}"))
+    return plural(count, one, many)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _read_database(database: Path) -> tuple[dict[str, int], list[Path]]:
+    if not database.is_file():
+        return {}, []
+    # Read-only, and without creating a WAL file for a database that has none.
+    raw = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)
+    try:
+        rows = raw.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+        ).fetchall()
+        # Virtual tables (FTS5, vector indexes) keep their data in "<name>_..." shadow tables:
+        # the virtual table's documents are counted where they came from, not twice.
+        virtual = [n for n, sql in rows if (sql or "").upper().startswith("CREATE VIRTUAL")]
+        tables = [
+            name
+            for name, _sql in rows
+            if name not in virtual and not any(name.startswith(f"{v}_") for v in virtual)
+        ]
+        counts = {
+            table: int(raw.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
+            for table in tables
+            if table not in _NOT_COUNTED
+        }
+        models = (
+            [Path(p) for (p,) in raw.execute("SELECT path FROM models")]
+            if "models" in tables
+            else []
+        )
+    finally:
+        raw.close()
+    return counts, models
+
+
+def _model_rows(database: Path) -> list[dict[str, Any]]:
+    if not database.is_file():
+        return []
+    db = Database(database)
+    try:
+        with db.session() as session:
+            return [dict(row._mapping) for row in session.execute(select(ModelRow.__table__))]
+    finally:
+        db.close()
+
+
+def _app_files(paths: DataPaths) -> list[Path]:
+    root = paths.root
+    files = [root / n for n in (paths.database.name, *SETTINGS_FILES) if (root / n).is_file()]
+    for suffix in ("-wal", "-shm", "-journal"):
+        extra = paths.database.with_name(paths.database.name + suffix)
+        if extra.is_file():
+            files.append(extra)
+    files += sorted(root.glob(f"{paths.database.stem}.backup-*.db"))
+    files += log_files(paths.logs)
+    for name in APP_FOLDERS:
+        files += _files_under(root / name)
+    files += sorted(paths.models.rglob(f"*{PARTIAL_SUFFIX}")) if paths.models.is_dir() else []
+    return files
+
+
+def _files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+
+
+def _remove_empty_folders(folder: Path) -> None:
+    if not folder.is_dir():
+        return
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        # A folder that is not empty holds something the app did not make: it stays.
+        with contextlib.suppress(OSError):
+            sub.rmdir()
+
+
+def _is_inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -1,0 +1,95 @@
+"""Where the app keeps its data: resolved in one explicit call, never at import time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from localai_desktop.core.datafolder.config import APP_NAME, AppConfigStore
+
+DATA_DIR_ENV = "LOCALAI_DATA_DIR"
+
+# The data folder's well-known names, spelled here only.
+DATABASE_FILE = "localai.db"
+SETTINGS_FILE = "settings.json"  # app-wide settings, core/datafolder/settings.py
+WINDOW_STATE_FILE = "settings.ini"  # the window's own state (QSettings)
+MODELS_FOLDER = "models"
+LOGS_FOLDER = "logs"
+ADAPTERS_FOLDER = "adapters"
+FINETUNE_FOLDER = "finetune"
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """The data folder and the well-known places inside it."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / DATABASE_FILE
+
+    @property
+    def settings(self) -> Path:
+        return self.root / SETTINGS_FILE
+
+    @property
+    def window_state(self) -> Path:
+        return self.root / WINDOW_STATE_FILE
+
+    @property
+    def models(self) -> Path:
+        return self.root / MODELS_FOLDER
+
+    @property
+    def logs(self) -> Path:
+        return self.root / LOGS_FOLDER
+
+    @property
+    def adapters(self) -> Path:
+        return self.root / ADAPTERS_FOLDER
+
+    @property
+    def finetune(self) -> Path:
+        """Fine-tuning jobs: their datasets, checkpoints and event logs."""
+        return self.root / FINETUNE_FOLDER
+
+
+def default_data_dir() -> Path:
+    """The platform's usual place for app data (~/.local/share/LocalAI Desktop on Linux)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def data_dir_source(explicit: str | os.PathLike[str] | None = None) -> str:
+    """Who picks the data folder: "option" (--data-dir), "environment" ($LOCALAI_DATA_DIR),
+    "chosen" (the folder the person chose in the app) or "default"."""
+    if explicit:
+        return "option"
+    if os.environ.get(DATA_DIR_ENV):
+        return "environment"
+    return "chosen" if AppConfigStore().load().data_dir else "default"
+
+
+def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The data folder: the explicit one, else $LOCALAI_DATA_DIR, else the one chosen in the
+    app (a pointer in the per-user config folder), else the platform's default."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    from_env = os.environ.get(DATA_DIR_ENV)
+    if from_env:
+        return Path(from_env).expanduser().resolve()
+    chosen = AppConfigStore().load().data_dir
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    return default_data_dir()
+
+
+def init_data_paths(explicit: str | os.PathLike[str] | None = None) -> DataPaths:
+    """Resolve the data folder and create it and its subfolders."""
+    paths = DataPaths(resolve_data_dir(explicit))
+    for folder in (paths.root, paths.models, paths.logs):
+        folder.mkdir(parents=True, exist_ok=True)
+    return paths

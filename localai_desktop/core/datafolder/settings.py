@@ -1,0 +1,116 @@
+"""App-wide settings (offline mode, Hub address, parallel downloads) in <data dir>/settings.json."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from localai_desktop.core.common.atomic_files import write_atomically
+from localai_desktop.core.common.errors import LocalAIError, StorageError
+from localai_desktop.core.datafolder.paths import DataPaths
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HUB_ENDPOINT = "https://huggingface.co"
+HUB_ENDPOINT_ENV = "HF_ENDPOINT"
+MAX_PARALLEL_DOWNLOADS_LIMIT = 8
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """What a person can switch for the whole app; the GUI and the CLI read the same file."""
+
+    offline_mode: bool = False
+    hub_endpoint: str = DEFAULT_HUB_ENDPOINT
+    max_parallel_downloads: int = 2
+    # Adds what people write and the answers to the log files (core/common/logs.py); off by default.
+    debug_logging: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AppSettings:
+        """Settings from stored JSON; unknown keys and values of the wrong type are ignored."""
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            value = data.get(field.name, getattr(defaults, field.name))
+            default = getattr(defaults, field.name)
+            # bool is an int in Python: compare exact types so "true" or 1 cannot sneak in.
+            values[field.name] = value if type(value) is type(default) else default
+        values["max_parallel_downloads"] = min(
+            max(1, values["max_parallel_downloads"]), MAX_PARALLEL_DOWNLOADS_LIMIT
+        )
+        return cls(**values)
+
+
+class AppSettingsStore:
+    """Reads and writes settings.json; every save replaces the file in one step."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path) -> AppSettingsStore:
+        return cls(DataPaths(Path(data_dir)).settings)
+
+    def load(self) -> AppSettings:
+        """The saved settings; defaults when there is no file or it cannot be read."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return AppSettings()
+        except (OSError, ValueError) as error:
+            # A damaged settings file must not keep the app from starting.
+            log.warning("Ignoring unreadable settings file %s: %s", self.path, error)
+            return AppSettings()
+        if not isinstance(data, dict):
+            log.warning("Ignoring settings file %s: not a JSON object", self.path)
+            return AppSettings()
+        return AppSettings.from_dict(data)
+
+    def save(self, settings: AppSettings) -> None:
+        """Write atomically: a crash mid-save leaves the old file, never half a file."""
+        check_hub_endpoint(settings.hub_endpoint)
+        text = json.dumps(settings.to_dict(), indent=2) + "\n"
+        try:
+            write_atomically(self.path, text.encode("utf-8"), temp_prefix=".settings-")
+        except OSError as error:
+            raise StorageError(
+                f"The settings could not be saved ({error.strerror or error}).",
+                "Check that the data folder exists, that you may write to it and that the "
+                "disk is not full.",
+            ) from error
+
+    def update(self, **changes: Any) -> AppSettings:
+        """Change some settings, save, and return the result."""
+        settings = replace(self.load(), **changes)
+        self.save(settings)
+        return settings
+
+
+def check_hub_endpoint(url: str) -> str:
+    """The Hub address without a trailing slash; refuses anything but http(s)://host."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise LocalAIError(
+            f"'{url}' is not a web address the app can use for Hugging Face.",
+            f"Use an address like {DEFAULT_HUB_ENDPOINT}.",
+        )
+    return url.strip().rstrip("/")
+
+
+def resolve_hub_endpoint(explicit: str | None, settings: AppSettings) -> str:
+    """The Hub address: the explicit one, else $HF_ENDPOINT, else the saved setting.
+
+    Read here, at call time, rather than by huggingface_hub at import time, so a test or a
+    command-line option can always point the app at another server.
+    """
+    chosen = explicit or os.environ.get(HUB_ENDPOINT_ENV) or settings.hub_endpoint
+    return check_hub_endpoint(chosen or DEFAULT_HUB_ENDPOINT)

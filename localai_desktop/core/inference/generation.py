@@ -1,0 +1,77 @@
+"""Plain data for one generation: the settings a person chose and what came out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+DEFAULT_CONTEXT_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """What a person can tune; stored with every answer so it can be reproduced."""
+
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    repeat_penalty: float = 1.1
+    max_tokens: int = 1024
+    context_length: int = DEFAULT_CONTEXT_LENGTH
+    seed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> GenerationSettings:
+        """Settings from stored JSON, ignoring keys this version does not know."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+    def with_seed(self, seed: int) -> GenerationSettings:
+        return replace(self, seed=seed)
+
+
+CUT_AT_LONGEST_ANSWER = "longest answer"
+CUT_AT_MEMORY = "memory"
+
+
+def cut_off_by(provenance: Mapping[str, Any]) -> str | None:
+    """What ended an answer before the model finished it, from its provenance: the longest
+    answer setting (CUT_AT_LONGEST_ANSWER), the context window filling up (CUT_AT_MEMORY), or
+    None when the model ended it itself (or it was stopped, or failed)."""
+    if provenance.get("finish_reason") != "length":
+        return None
+    limit = (provenance.get("settings") or {}).get("max_tokens")
+    tokens = provenance.get("completion_tokens")
+    if isinstance(limit, int) and isinstance(tokens, int) and tokens < limit:
+        return CUT_AT_MEMORY  # the prompt left less room than the setting asked for
+    return CUT_AT_LONGEST_ANSWER
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One message as the model sees it."""
+
+    role: str  # "system", "user" or "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """How an answer was made; becomes the answer's provenance."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    time_to_first_token_s: float | None
+    generation_time_s: float
+    tokens_per_second: float | None
+    finish_reason: str  # "stop", "length", "cancelled"
+    seed: int
+    trimmed_messages: int
+    n_ctx: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,120 @@
+"""ConversationWriter: the Chat tab's database writes, done in order off the GUI thread."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from localai_desktop.core.chat.conversations import ConversationStore
+from localai_desktop.core.common.errors import LocalAIError
+
+log = logging.getLogger(__name__)
+
+
+class ConversationWriter(QObject):
+    """Saves questions and conversation options on one helper thread, one write after another.
+
+    A commit waits for the disk (fsync), which on a busy or sleepy machine takes from a few to a
+    few hundred milliseconds; on the GUI thread that would freeze the window each time a person
+    presses Enter. Writes run in the order they were asked for; results come back as signals,
+    delivered on the GUI thread because this object lives there. `shutdown` waits for every
+    write asked for, so nothing typed is lost when the app closes.
+    """
+
+    question_saved = Signal(int, object, object)
+    """A question is committed: (request_id, conversations.Conversation without messages,
+    conversations.Message, or None when only the options were saved for a regeneration)."""
+    save_failed = Signal(int, str)
+    """A write failed and nothing of it was saved: (request_id, message for the user)."""
+
+    def __init__(self, store: ConversationStore, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._executor: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="conversation-writer"
+        )
+
+    def save_question(
+        self,
+        request_id: int,
+        conversation_id: int | None,
+        text: str | None,
+        *,
+        system_prompt: str,
+        settings: dict[str, Any],
+        model_id: int | None,
+    ) -> None:
+        """Save the question (and the options it is asked with); see ConversationStore."""
+
+        def write() -> None:
+            try:
+                conversation, message = self._store.save_question(
+                    conversation_id,
+                    text,
+                    system_prompt=system_prompt,
+                    settings=settings,
+                    model_id=model_id,
+                )
+            except LocalAIError as error:
+                self.save_failed.emit(request_id, error.message)
+            except Exception:
+                log.exception("Saving a question failed unexpectedly")
+                self.save_failed.emit(request_id, _UNEXPECTED)
+            else:
+                self.question_saved.emit(request_id, conversation, message)
+
+        self._submit(write)
+
+    def save_options(
+        self,
+        conversation_id: int,
+        *,
+        system_prompt: str | None = None,
+        settings: dict[str, Any] | None = None,
+        model_id: int | None = None,
+    ) -> None:
+        """Save a conversation's system prompt, settings or model (None: leave as is).
+
+        A failure is logged, not shown: options are saved again with the next question, which
+        reports a failure to the user.
+        """
+
+        def write() -> None:
+            try:
+                self._store.update(
+                    conversation_id,
+                    system_prompt=system_prompt,
+                    settings=settings,
+                    model_id=model_id,
+                )
+            except LocalAIError as error:
+                log.warning(
+                    "Saving the options of conversation %s failed: %s", conversation_id, error
+                )
+
+        self._submit(write)
+
+    def wait(self) -> None:
+        """Block until every write asked for so far is done (tests, and before reading back)."""
+        if self._executor is not None:
+            self._executor.submit(lambda: None).result()
+
+    def shutdown(self) -> None:
+        """Finish every write asked for, then stop the helper thread."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def _submit(self, write: Any) -> None:
+        if self._executor is None:
+            write()  # after shutdown (the app is closing): save right here rather than not at all
+        else:
+            self._executor.submit(write)
+
+
+_UNEXPECTED = (
+    "Something went wrong inside the app while saving your message. It was not sent; try again."
+)

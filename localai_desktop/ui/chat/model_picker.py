@@ -1,0 +1,137 @@
+"""Choosing the chat model: a picker of chat models and a notice for when there is none."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from localai_desktop.core.common.units import format_bytes, format_parameter_count
+from localai_desktop.core.models.registry import LocalModel
+
+
+def describe_model(model: LocalModel) -> str:
+    """A model in one tooltip: kind, size and what to know before choosing it."""
+    parts = [
+        model.architecture,
+        f"{format_parameter_count(model.parameter_count)} parameters",
+        model.quantization,
+        format_bytes(model.file_size),
+    ]
+    text = f"{model.name}: {', '.join(p for p in parts if p)}"
+    if not model.has_chat_template:
+        text += "\nThis model has no chat format of its own; a general one is used."
+    if not model.file_exists:
+        text += f"\nIts file is missing: {model.path}"
+    return text
+
+
+class ModelPicker(QWidget):
+    """A labelled list of the chat models (embedding models cannot chat and are left out)."""
+
+    model_chosen = Signal(int)
+    """The user picked a model from the list: (model_id)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.combo = QComboBox()
+        self.combo.setAccessibleName("Model")
+        self.combo.view().setAccessibleName("Chat models")
+        self.combo.setToolTip("The model that writes the answers")
+        self.combo.setMinimumContentsLength(18)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.combo.activated.connect(self._on_combo_activated)
+        label = QLabel("Model")
+        label.setBuddy(self.combo)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(label)
+        layout.addWidget(self.combo)
+        self._models: dict[int, LocalModel] = {}
+
+    def set_models(self, models: Sequence[LocalModel]) -> None:
+        """List these models, keeping the current choice when it is still there."""
+        current = self.current_id()
+        self.combo.clear()
+        self._models = {m.id: m for m in models if not m.is_embedding_model}
+        for model in models:
+            if model.is_embedding_model:
+                continue
+            label = model.name if model.file_exists else f"{model.name} (file missing)"
+            self.combo.addItem(label, model.id)
+            self.combo.setItemData(
+                self.combo.count() - 1, describe_model(model), Qt.ItemDataRole.ToolTipRole
+            )
+        self.select(current)
+        self.combo.setEnabled(self.combo.count() > 0)
+
+    def select(self, model_id: int | None) -> None:
+        """Choose a model without announcing it; the first one when it is not listed."""
+        index = self.combo.findData(model_id) if model_id is not None else -1
+        self.combo.setCurrentIndex(index if index >= 0 else 0)
+
+    def has(self, model_id: int) -> bool:
+        return self.combo.findData(model_id) >= 0
+
+    def current_id(self) -> int | None:
+        data = self.combo.currentData()
+        return int(data) if data is not None else None
+
+    def current_model(self) -> LocalModel | None:
+        """The chosen model as last listed (without asking the database again)."""
+        model_id = self.current_id()
+        return self._models.get(model_id) if model_id is not None else None
+
+    def count(self) -> int:
+        return self.combo.count()
+
+    @Slot(int)
+    def _on_combo_activated(self, _index: int) -> None:
+        model_id = self.current_id()
+        if model_id is not None:
+            self.model_chosen.emit(model_id)
+
+
+class NoModelsNotice(QFrame):
+    """Tells a person with no chat model where to get one, with a button to go there."""
+
+    models_tab_requested = Signal()
+    """The user wants to open the Models tab."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("noModels")
+        self.setStyleSheet(
+            "QFrame#noModels { border: 1px dashed palette(mid); border-radius: 6px; }"
+        )
+        self._text = QLabel()
+        self._text.setWordWrap(True)
+        go_to_models = QPushButton("Open the Models tab")
+        go_to_models.setAccessibleName("Open the Models tab")
+        go_to_models.clicked.connect(self._on_go_to_models_button_clicked)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self._text, 1)
+        layout.addWidget(go_to_models)
+
+    def update_for(self, models: Sequence[LocalModel]) -> None:
+        """Show the notice when none of these models can chat; hide it otherwise."""
+        chat_models = [m for m in models if not m.is_embedding_model]
+        if models and not chat_models:
+            self._text.setText(
+                "Your models are embedding models, which cannot chat. Import a chat model "
+                "(a GGUF file) in the Models tab."
+            )
+        else:
+            self._text.setText(
+                "You have no model yet. Import a model file (GGUF) in the Models tab to start "
+                "chatting. Everything stays on this computer."
+            )
+        self.setVisible(not chat_models)
+
+    def text(self) -> str:
+        return self._text.text()
+
+    @Slot()
+    def _on_go_to_models_button_clicked(self) -> None:
+        self.models_tab_requested.emit()

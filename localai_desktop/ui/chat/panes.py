@@ -1,0 +1,72 @@
+"""The Chat tab's three panes: conversations, the conversation itself, and its settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from localai_desktop.ui.chat.conversation_list import ConversationList
+from localai_desktop.ui.chat.message_input import Composer
+from localai_desktop.ui.chat.model_picker import ModelPicker, NoModelsNotice
+from localai_desktop.ui.chat.settings_panel import ChatSettingsPanel
+from localai_desktop.ui.chat.transcript import Transcript
+from localai_desktop.ui.widgets.adapter_picker import AdapterPicker
+from localai_desktop.ui.widgets.notices import Banner, StatusLine
+
+
+class ChatPanes(QSplitter):
+    """Builds and arranges the Chat tab's widgets; the tab wires them and holds the logic.
+
+    Left: the conversation list. Middle: model (and collection) pickers with the status line,
+    the adapter picker, notices, the transcript and the message box. Right: the settings,
+    scrollable.
+    """
+
+    def __init__(self, collection_picker: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.conversations = ConversationList()
+        self.model_picker = ModelPicker()
+        self.status = StatusLine()
+        # A long status line is cut short rather than keep the window from getting narrower.
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.adapter_picker = AdapterPicker()
+        self.no_models = NoModelsNotice()
+        self.banner = Banner()
+        self.transcript = Transcript()
+        self.composer = Composer()
+        self.settings_panel = ChatSettingsPanel()
+
+        header = QHBoxLayout()
+        header.addWidget(self.model_picker)
+        header.addWidget(collection_picker)
+        header.addWidget(self.status, 1)
+        middle = QWidget()
+        column = QVBoxLayout(middle)
+        column.setContentsMargins(6, 0, 6, 0)
+        column.addLayout(header)
+        column.addWidget(self.adapter_picker)
+        column.addWidget(self.no_models)
+        column.addWidget(self.banner)
+        column.addWidget(self.transcript, 1)
+        column.addWidget(self.composer)
+
+        side = QScrollArea()
+        side.setAccessibleName("Chat settings")
+        side.setWidgetResizable(True)
+        side.setFrameShape(QFrame.Shape.NoFrame)
+        side.setWidget(self.settings_panel)
+
+        self.addWidget(self.conversations)
+        self.addWidget(middle)
+        self.addWidget(side)
+        self.setStretchFactor(1, 1)
+        self.setSizes([220, 640, 260])
+        self.setChildrenCollapsible(False)

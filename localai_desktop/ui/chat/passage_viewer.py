@@ -1,0 +1,158 @@
+"""The passage viewer: a cited passage highlighted in the text around it, to check an answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl, Slot
+from PySide6.QtGui import QColor, QDesktopServices, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from localai_desktop.core.documents.collections import PassageContext
+from localai_desktop.ui.chat.source_cards import describe_source_location
+
+HIGHLIGHT = QColor("#ffe58a")
+GONE_NOTE = (
+    "This passage is no longer in the index (its document changed, or the collection was "
+    "deleted). It is shown as the answer quoted it."
+)
+
+
+class PassageViewer(QDialog):
+    """Shows one source: where it is, and its passage highlighted amid its neighbours."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Source")
+        self.heading = QLabel()
+        self.heading.setStyleSheet("font-weight: 600;")
+        self.heading.setTextFormat(Qt.TextFormat.PlainText)
+        self.path_label = QLabel()
+        self.path_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label.setStyleSheet("color: palette(placeholder-text);")
+        self.path_label.setWordWrap(True)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #8a5a00;")
+        self.browser = QTextBrowser()
+        self.browser.setAccessibleName("Passage in its document")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.buttons.rejected.connect(self.close)
+        self.open_button = QPushButton("Open document")
+        self.open_button.setAccessibleName("Open document")
+        self.open_button.setToolTip("Open the file in the app your computer uses for it")
+        self.open_button.clicked.connect(self._on_open_button_clicked)
+        self.buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.path_label)
+        layout.addWidget(self.note)
+        layout.addWidget(self.browser, 1)
+        layout.addWidget(self.buttons)
+        self.resize(720, 520)
+        self._path: Path | None = None
+        self._highlight = (0, 0)
+
+    def show_source(self, source: Mapping[str, Any], context: PassageContext | None) -> None:
+        """Show `source` (from an answer's provenance) in `context`, or alone when it is gone."""
+        where = describe_source_location(source)
+        self.heading.setText(f"[{source.get('n', '?')}] {where}")
+        self.setWindowTitle(f"Source: {where}")
+        self._path = Path(str(source["file"])) if source.get("file") else None
+        collection = source.get("collection")
+        in_collection = f" · collection “{collection}”" if collection else ""
+        self.path_label.setText(f"{self._path or ''}{in_collection}")
+        self.open_button.setEnabled(self._path is not None and self._path.is_file())
+        headers: list[tuple[int, int]] = []
+        if context is not None:
+            text, start, end, headers = _laid_out(context)
+        else:
+            text = str(source.get("text", ""))
+            start, end = 0, len(text)
+        self.note.setText(GONE_NOTE if context is None else "")
+        self.note.setVisible(context is None)
+        self.browser.setPlainText(text)
+        self._highlight = (start, end)
+        # Qt counts UTF-16 units, Python code points: they differ after an emoji or the like.
+        start, end = _utf16_length(text[:start]), _utf16_length(text[:end])
+        cursor = QTextCursor(self.browser.document())
+        quiet = QTextCharFormat()
+        quiet.setForeground(QColor("#6b6b6b"))
+        quiet.setFontWeight(600)
+        for header_start, header_end in headers:
+            cursor.setPosition(_utf16_length(text[:header_start]))
+            cursor.setPosition(_utf16_length(text[:header_end]), QTextCursor.MoveMode.KeepAnchor)
+            cursor.mergeCharFormat(quiet)
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        marked = QTextCharFormat()
+        marked.setBackground(HIGHLIGHT)
+        cursor.mergeCharFormat(marked)
+        # Bring the passage into view, starting at its first line.
+        cursor.setPosition(end)
+        self.browser.setTextCursor(cursor)
+        self.browser.ensureCursorVisible()
+        cursor.setPosition(start)
+        self.browser.setTextCursor(cursor)
+        self.browser.ensureCursorVisible()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def highlighted_text(self) -> str:
+        """The text shown highlighted (what the answer cited)."""
+        start, end = self._highlight
+        return self.browser.toPlainText()[start:end]
+
+    def highlight_colour_at(self, position: int) -> QColor:
+        cursor = QTextCursor(self.browser.document())
+        cursor.setPosition(position + 1)
+        return cursor.charFormat().background().color()
+
+    @Slot()
+    def _on_open_button_clicked(self) -> None:
+        if self._path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._path)))
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _laid_out(context: PassageContext) -> tuple[str, int, int, list[tuple[int, int]]]:
+    """The passages around the cited one, with a line where a page or section begins.
+
+    Returns (text, start, end of the cited passage, spans of the page/section lines).
+    """
+    text = ""
+    start = end = 0
+    headers: list[tuple[int, int]] = []
+    page: int | None = None
+    heading: str | None = None
+    for chunk in context.chunks:
+        header = ""
+        if chunk.page is not None and chunk.page != page:
+            header = f"Page {chunk.page}"
+        elif chunk.page is None and chunk.heading and chunk.heading != heading:
+            header = chunk.heading
+        page, heading = chunk.page, chunk.heading
+        if text:
+            text += "\n\n"
+        if header:
+            headers.append((len(text), len(text) + len(header)))
+            text += header + "\n"
+        if chunk.id == context.passage.id:
+            start, end = len(text), len(text) + len(chunk.text)
+        text += chunk.text
+    return text, start, end, headers

@@ -1,0 +1,311 @@
+"""The Chat tab's link to the ChatWorker: numbered requests, late results dropped by id."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from localai_desktop.core.chat.conversations import STATUS_INTERRUPTED, Conversation, Message
+from localai_desktop.core.common.clock import utcnow
+from localai_desktop.core.documents.grounding import Retrieval
+from localai_desktop.ui.chat.conversation_writer import ConversationWriter
+from localai_desktop.ui.workers.chat import ChatWorker
+from localai_desktop.ui.workers.embedding import EmbeddingWorker
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the Chat tab asks: a new message (or None to write the last answer again) in a
+    conversation (None: a new one), with the options to save with it and answer by."""
+
+    conversation_id: int | None
+    text: str | None
+    model_id: int
+    model_name: str
+    system_prompt: str
+    settings: dict[str, Any]
+    """Generation settings for the worker, with the adapter choice (see ChatWorker.generate)."""
+    saved_settings: dict[str, Any]
+    """What the conversation keeps: generation settings and attached collections."""
+    collection_ids: Sequence[int] = ()
+    lookup_text: str = ""
+    """The question to look up in the attached collections (the newest one when regenerating)."""
+
+    @property
+    def regenerate(self) -> bool:
+        return self.text is None
+
+
+class ChatRequests(QObject):
+    """Sends requests to the worker and passes on only the results of the current ones.
+
+    Lives on the GUI thread, so the worker's signals reach its slots queued; what it emits
+    goes straight to the Chat tab. It also keeps the text of the answer being written, so the
+    tab can show it again after the user looked at another conversation.
+    """
+
+    reply_requested = Signal(int, int, int, object)
+    """To the worker: answer (request_id, conversation_id, model_id, settings dict)."""
+    regeneration_requested = Signal(int, int, int, object)
+    """To the worker: write the last answer again (same arguments as reply_requested)."""
+    model_load_requested = Signal(int, int, int)
+    """To the worker: load (request_id, model_id, context_length) ahead of time."""
+    documents_answer_requested = Signal(int, int, int, object, object, bool)
+    """To the worker: answer from found passages (request_id, conversation_id, model_id,
+    settings dict, grounding.Retrieval, whether to write the last answer again)."""
+
+    model_loading = Signal(str)
+    """A model started loading for a current request: (model_name)."""
+    model_load_progress = Signal(float)
+    """The model loading for a current request progressed: (fraction from 0 to 1)."""
+    model_loaded = Signal(str, float)
+    """A model loaded ahead of time is ready: (model_name, seconds it took)."""
+    answering_changed = Signal(bool)
+    """An answer started (True) or stopped (False) being written."""
+    question_saved = Signal(object, object)
+    """A question is committed: (conversations.Conversation without messages,
+    conversations.Message, or None when the last answer is being written again)."""
+    question_not_saved = Signal(str)
+    """Saving the question failed, so nothing is asked: (message for the user)."""
+    documents_search_started = Signal()
+    """The question is being looked up in the attached collections, before the answer."""
+    answer_started = Signal(object)
+    """The answer exists, still empty: (conversations.Message)."""
+    answer_text_added = Signal(int, str)
+    """More text of the answer being written: (message_id, text to append)."""
+    answer_finished = Signal(object)
+    """The answer is saved with its final status: (conversations.Message)."""
+    request_failed = Signal(str)
+    """A current request failed: (message for the user)."""
+
+    def __init__(
+        self,
+        worker: ChatWorker,
+        writer: ConversationWriter,
+        parent: QObject | None = None,
+        *,
+        embedding: EmbeddingWorker | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._worker = worker
+        self._writer = writer
+        self._embedding = embedding
+        self._question: Question | None = None
+        self._search_id: int | None = None
+        self._search_request: tuple[int, int, dict[str, Any], bool] | None = None
+        self._ids = itertools.count(1)
+        self._reply_id: int | None = None
+        self._load_id: int | None = None
+        self._answering = False
+        self._conversation_id: int | None = None
+        self._model_name = ""
+        self._answer: Message | None = None
+        self._parts: list[str] = []
+        self.reply_requested.connect(worker.generate)
+        self.regeneration_requested.connect(worker.regenerate)
+        self.model_load_requested.connect(worker.load_model)
+        worker.model_loading.connect(self._on_worker_model_loading)
+        worker.model_load_progress.connect(self._on_worker_model_load_progress)
+        worker.model_loaded.connect(self._on_worker_model_loaded)
+        worker.reply_started.connect(self._on_worker_reply_started)
+        worker.token_batch_ready.connect(self._on_worker_token_batch_ready)
+        worker.reply_finished.connect(self._on_worker_reply_finished)
+        worker.reply_failed.connect(self._on_worker_reply_failed)
+        self.documents_answer_requested.connect(worker.answer_from_documents)
+        writer.question_saved.connect(self._on_writer_question_saved)
+        writer.save_failed.connect(self._on_writer_save_failed)
+        if embedding is not None:
+            embedding.search_finished.connect(self._on_embedding_search_finished)
+            embedding.search_failed.connect(self._on_embedding_search_failed)
+
+    # -- requests -------------------------------------------------------------------------
+
+    def ask(self, question: Question) -> None:
+        """Save the question off the GUI thread, then have the worker answer it.
+
+        The answer is asked for only once the question is committed. With attached
+        collections, the embedding worker first looks the question up in them, and the
+        answer is written from the passages it found.
+        """
+        self._reply_id = next(self._ids)
+        self._question = question
+        self._conversation_id = question.conversation_id
+        self._model_name = question.model_name
+        self._answer = None
+        self._parts = []
+        self._set_answering(True)
+        self._writer.save_question(
+            self._reply_id,
+            question.conversation_id,
+            question.text,
+            system_prompt=question.system_prompt,
+            settings=question.saved_settings,
+            model_id=question.model_id,
+        )
+
+    def load(self, model_id: int, context_length: int) -> None:
+        self._load_id = next(self._ids)
+        self.model_load_requested.emit(self._load_id, model_id, context_length)
+
+    def stop(self) -> None:
+        """Stop the answer being written; the worker saves what it has."""
+        if self._question is not None:
+            # The question is still being saved: it will be, but nothing is asked of it.
+            self._question = self._reply_id = None
+            self._set_answering(False)
+        elif self._search_id is not None:
+            # Still searching: nothing was asked of the chat worker yet, so simply forget it.
+            self._search_id = self._search_request = self._reply_id = None
+            self._set_answering(False)
+        elif self._answering and self._reply_id is not None:
+            self._worker.cancel(self._reply_id)
+
+    def abandon(self) -> None:
+        """Stop the answer and ignore whatever still comes of it."""
+        self.stop()
+        self._reply_id = None
+        self._answer = None
+        self._set_answering(False)
+
+    # -- state ----------------------------------------------------------------------------
+
+    def is_answering(self) -> bool:
+        return self._answering
+
+    def is_searching(self) -> bool:
+        """Whether the question is still being saved, or looked up in attached collections."""
+        return self._question is not None or self._search_id is not None
+
+    def answering_conversation(self) -> int | None:
+        return self._conversation_id if self._answering else None
+
+    def answer_so_far(self) -> tuple[Message | None, str]:
+        """The answer being written and its text until now (None before it started)."""
+        return (self._answer if self._answering else None), "".join(self._parts)
+
+    def _set_answering(self, answering: bool) -> None:
+        if answering != self._answering:
+            self._answering = answering
+            self.answering_changed.emit(answering)
+
+    # -- slots: the writer ----------------------------------------------------------------
+
+    @Slot(int, object, object)
+    def _on_writer_question_saved(
+        self, request_id: int, conversation: Conversation, message: Message | None
+    ) -> None:
+        self.question_saved.emit(conversation, message)
+        question = self._question
+        if request_id != self._reply_id or question is None:
+            return  # stopped while it was being saved
+        self._question = None
+        self._conversation_id = conversation.id
+        lookup = question.text if question.text is not None else question.lookup_text
+        if question.collection_ids and lookup.strip() and self._embedding is not None:
+            self._search_request = (
+                conversation.id,
+                question.model_id,
+                question.settings,
+                question.regenerate,
+            )
+            self._search_id = self._embedding.search(question.collection_ids, lookup)
+            self.documents_search_started.emit()
+            return
+        signal = self.regeneration_requested if question.regenerate else self.reply_requested
+        signal.emit(request_id, conversation.id, question.model_id, question.settings)
+
+    @Slot(int, str)
+    def _on_writer_save_failed(self, request_id: int, error_message: str) -> None:
+        if request_id != self._reply_id:
+            return
+        self._question = self._reply_id = None
+        self._set_answering(False)
+        self.question_not_saved.emit(error_message)
+
+    # -- slots: the worker ----------------------------------------------------------------
+
+    @Slot(int, str)
+    def _on_worker_model_loading(self, request_id: int, model_name: str) -> None:
+        if request_id in (self._reply_id, self._load_id):
+            self.model_loading.emit(model_name)
+
+    @Slot(int, float)
+    def _on_worker_model_load_progress(self, request_id: int, fraction: float) -> None:
+        if request_id in (self._reply_id, self._load_id):
+            self.model_load_progress.emit(fraction)
+
+    @Slot(int, str, float)
+    def _on_worker_model_loaded(self, request_id: int, model_name: str, seconds: float) -> None:
+        if request_id == self._load_id:
+            self._load_id = None
+            self.model_loaded.emit(model_name, seconds)
+
+    @Slot(int, int)
+    def _on_worker_reply_started(self, request_id: int, message_id: int) -> None:
+        if request_id != self._reply_id or self._conversation_id is None:
+            return
+        now = utcnow()
+        self._answer = Message(
+            id=message_id,
+            conversation_id=self._conversation_id,
+            role="assistant",
+            content="",
+            status=STATUS_INTERRUPTED,
+            error=None,
+            provenance={"model_name": self._model_name},
+            created_at=now,
+            updated_at=now,
+        )
+        self.answer_started.emit(self._answer)
+
+    @Slot(int, str)
+    def _on_worker_token_batch_ready(self, request_id: int, text: str) -> None:
+        if request_id == self._reply_id and self._answer is not None:
+            self._parts.append(text)
+            self.answer_text_added.emit(self._answer.id, text)
+
+    @Slot(int, object)
+    def _on_worker_reply_finished(self, request_id: int, message: Message) -> None:
+        if request_id != self._reply_id:
+            return
+        self._reply_id = None
+        self._answer = None
+        self._parts = []
+        self._set_answering(False)
+        self.answer_finished.emit(message)
+
+    @Slot(int, str)
+    def _on_worker_reply_failed(self, request_id: int, error_message: str) -> None:
+        if request_id == self._load_id:
+            self._load_id = None
+        elif request_id == self._reply_id:
+            # Keep the id: a failed answer that had started still arrives as reply_finished.
+            self._set_answering(False)
+        else:
+            return
+        self.request_failed.emit(error_message)
+
+    # -- slots: the embedding worker --------------------------------------------------------
+
+    @Slot(int, object)
+    def _on_embedding_search_finished(self, request_id: int, retrieval: Retrieval) -> None:
+        if request_id != self._search_id or self._search_request is None:
+            return
+        conversation_id, model_id, settings, regenerate = self._search_request
+        self._search_id = self._search_request = None
+        assert self._reply_id is not None
+        self.documents_answer_requested.emit(
+            self._reply_id, conversation_id, model_id, settings, retrieval, regenerate
+        )
+
+    @Slot(int, str)
+    def _on_embedding_search_failed(self, request_id: int, error_message: str) -> None:
+        if request_id != self._search_id:
+            return
+        self._search_id = self._search_request = self._reply_id = None
+        self._set_answering(False)
+        self.request_failed.emit(error_message)

@@ -1,0 +1,209 @@
+"""The Chat tab's side panel: a conversation's system prompt and how answers are generated."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from localai_desktop.core.inference.generation import GenerationSettings
+from localai_desktop.ui.widgets.settings_form import (
+    AdvancedToggle,
+    decimal_spin_box,
+    signals_blocked,
+    spin_box,
+)
+
+_RANDOM_SEED = -1  # the spin box value shown as "Random"
+
+
+class ChatSettingsPanel(QWidget):
+    """Edits a conversation's system prompt and GenerationSettings; holds no other state."""
+
+    settings_changed = Signal()
+    """The user changed the system prompt or a setting (read them with the getters)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.system_prompt_edit = QPlainTextEdit()
+        self.system_prompt_edit.setAccessibleName("System prompt")
+        self.system_prompt_edit.setPlaceholderText(
+            "Optional: tell the assistant how to behave, for example “Answer briefly, in plain "
+            "English.”"
+        )
+        self.system_prompt_edit.setToolTip(
+            "Instructions the assistant follows for the whole conversation. Saved with this "
+            "conversation."
+        )
+        self.system_prompt_edit.setTabChangesFocus(True)
+        self.system_prompt_edit.setMaximumHeight(110)
+        self.system_prompt_edit.textChanged.connect(self._on_system_prompt_text_changed)
+
+        self._temperature = decimal_spin_box(
+            0.0,
+            2.0,
+            "Creativity (temperature)",
+            "Lower values give focused, predictable answers; higher values give more varied, "
+            "creative ones. 0.7 suits most uses; 0 always gives the same answer.",
+            step=0.1,
+        )
+        self._max_tokens = spin_box(
+            16,
+            32768,
+            "Longest answer",
+            "The answer stops after this many tokens. A token is about three quarters of a "
+            "word, so 1,024 tokens is roughly 750 words.",
+            step=128,
+            suffix=" tokens",
+        )
+        self._context_length = spin_box(
+            256,
+            262144,
+            "Memory of the conversation (context length)",
+            "How much of the conversation the model can keep in mind at once. Longer uses more "
+            "memory. When a conversation grows past it, its oldest messages are left out. "
+            "It never goes beyond what the model supports.",
+            step=1024,
+            suffix=" tokens",
+        )
+        self._context_hint = QLabel()
+        self._context_hint.setWordWrap(True)
+        self._context_hint.setStyleSheet("color: palette(placeholder-text);")
+        self._model_context_length: int | None = None
+
+        self._seed = spin_box(
+            _RANDOM_SEED,
+            2**31 - 1,
+            "Seed",
+            "Random: every answer is drawn afresh. A number: the same question with the same "
+            "settings gives the same answer again.",
+        )
+        self._seed.setSpecialValueText("Random")
+        self._top_p = decimal_spin_box(
+            0.05,
+            1.0,
+            "Top P",
+            "Leave at 0.95 unless you know you need it: lower is more focused.",
+            step=0.05,
+        )
+        self._top_k = spin_box(
+            0, 500, "Top K", "Leave at 40 unless you know you need it: lower is more focused."
+        )
+        self._repeat_penalty = decimal_spin_box(
+            1.0,
+            2.0,
+            "Repeat penalty",
+            "Higher values make the model repeat itself less.",
+            step=0.05,
+        )
+
+        self._advanced = QWidget()
+        advanced_form = QFormLayout(self._advanced)
+        advanced_form.setContentsMargins(0, 0, 0, 0)
+        advanced_form.addRow("Seed", self._seed)
+        advanced_form.addRow("Top P", self._top_p)
+        advanced_form.addRow("Top K", self._top_k)
+        advanced_form.addRow("Repeat penalty", self._repeat_penalty)
+        self._advanced_toggle = AdvancedToggle(self._advanced)
+
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.addRow("Creativity", self._temperature)
+        form.addRow("Longest answer", self._max_tokens)
+        form.addRow("Memory", self._context_length)
+        form.addRow(self._context_hint)
+
+        heading = QLabel("Settings for this chat")
+        heading.setStyleSheet("font-weight: 600;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(heading)
+        layout.addWidget(QLabel("System prompt"))
+        layout.addWidget(self.system_prompt_edit)
+        layout.addLayout(form)
+        layout.addWidget(self._advanced_toggle)
+        layout.addWidget(self._advanced)
+        layout.addStretch(1)
+
+        for spin in (self._temperature, self._top_p, self._repeat_penalty):
+            spin.valueChanged.connect(self._on_setting_value_changed)
+        for spin in (self._max_tokens, self._context_length, self._seed, self._top_k):
+            spin.valueChanged.connect(self._on_setting_value_changed)
+        self.set_settings(GenerationSettings())
+
+    # -- read and write -------------------------------------------------------------------
+
+    def settings(self) -> GenerationSettings:
+        seed = self._seed.value()
+        return GenerationSettings(
+            temperature=round(self._temperature.value(), 2),
+            top_p=round(self._top_p.value(), 2),
+            top_k=self._top_k.value(),
+            repeat_penalty=round(self._repeat_penalty.value(), 2),
+            max_tokens=self._max_tokens.value(),
+            context_length=self._context_length.value(),
+            seed=None if seed == _RANDOM_SEED else seed,
+        )
+
+    def set_settings(self, settings: GenerationSettings) -> None:
+        """Show these settings without announcing a change."""
+        widgets = (
+            self._temperature,
+            self._top_p,
+            self._top_k,
+            self._repeat_penalty,
+            self._max_tokens,
+            self._context_length,
+            self._seed,
+        )
+        with signals_blocked(widgets):
+            self._temperature.setValue(settings.temperature)
+            self._top_p.setValue(settings.top_p)
+            self._top_k.setValue(settings.top_k)
+            self._repeat_penalty.setValue(settings.repeat_penalty)
+            self._max_tokens.setValue(settings.max_tokens)
+            self._context_length.setValue(settings.context_length)
+            self._seed.setValue(_RANDOM_SEED if settings.seed is None else settings.seed)
+        self._update_context_hint()
+
+    def system_prompt(self) -> str:
+        return self.system_prompt_edit.toPlainText().strip()
+
+    def set_system_prompt(self, text: str) -> None:
+        """Show a conversation's system prompt without announcing a change."""
+        self.system_prompt_edit.blockSignals(True)
+        try:
+            self.system_prompt_edit.setPlainText(text)
+        finally:
+            self.system_prompt_edit.blockSignals(False)
+
+    def set_model_context_length(self, context_length: int | None) -> None:
+        """Say how much context the chosen model supports (the setting is capped there)."""
+        self._model_context_length = context_length
+        self._update_context_hint()
+
+    def context_hint(self) -> str:
+        """What the panel says under "Memory" about the chosen model's limit."""
+        return self._context_hint.text()
+
+    def _update_context_hint(self) -> None:
+        most = self._model_context_length
+        if most and self._context_length.value() > most:
+            text = f"This model remembers at most {most:,} tokens, so it uses {most:,}."
+        elif most:
+            text = f"This model can remember up to {most:,} tokens."
+        else:
+            text = ""
+        self._context_hint.setText(text)
+        self._context_hint.setVisible(bool(text))
+
+    # -- slots ----------------------------------------------------------------------------
+
+    @Slot()
+    def _on_system_prompt_text_changed(self) -> None:
+        self.settings_changed.emit()
+
+    @Slot()
+    def _on_setting_value_changed(self) -> None:
+        self._update_context_hint()
+        self.settings_changed.emit()

@@ -1,0 +1,426 @@
+"""The Chat tab: conversations on the left, the transcript and message box in the middle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from localai_desktop.core.chat.conversations import (
+    STATUS_FAILED,
+    Conversation,
+    ConversationStore,
+    Message,
+)
+from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.documents.collections import DocumentLibrary
+from localai_desktop.core.inference.generation import GenerationSettings
+from localai_desktop.core.models.adapters import AdapterRegistry
+from localai_desktop.core.models.registry import LocalModel, ModelRegistry
+from localai_desktop.ui.chat.conversation_writer import ConversationWriter
+from localai_desktop.ui.chat.documents import ChatDocuments
+from localai_desktop.ui.chat.panes import ChatPanes
+from localai_desktop.ui.chat.requests import ChatRequests, Question
+from localai_desktop.ui.widgets.adapter_picker import ADAPTER_KEY
+from localai_desktop.ui.workers.chat import ChatWorker
+from localai_desktop.ui.workers.embedding import EmbeddingWorker
+
+# Edits to the system prompt and settings are saved this long after the last change.
+SAVE_DELAY_MS = 600
+
+
+class ChatTab(QWidget):
+    """Lets a person chat: saves what they write, asks the worker, shows what comes back."""
+
+    models_tab_requested = Signal()
+    """The user wants the Models tab, to import a model."""
+    documents_tab_requested = Signal()
+    """The user wants the Documents tab, to create or manage collections."""
+    generating_changed = Signal(bool)
+    """An answer started (True) or stopped (False) being written."""
+    answer_finished = Signal(object)
+    """An answer ended and is shown with its final status: (conversations.Message)."""
+
+    def __init__(
+        self,
+        store: ConversationStore,
+        registry: ModelRegistry,
+        worker: ChatWorker,
+        parent: QWidget | None = None,
+        adapters: AdapterRegistry | None = None,
+        *,
+        documents: DocumentLibrary | None = None,
+        embedding: EmbeddingWorker | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._registry = registry
+        self._adapters = adapters
+        self._conversation_id: int | None = None
+        self.writer = ConversationWriter(store, self)
+        self.requests = ChatRequests(worker, self.writer, self, embedding=embedding)
+        self.documents = ChatDocuments(documents if embedding is not None else None, self)
+        self._build()
+        self._connect_requests()
+        self.refresh_models()
+        self.refresh_conversations()
+
+    def _build(self) -> None:
+        panes = ChatPanes(self.documents.picker)
+        self.conversations = panes.conversations
+        self.model_picker = panes.model_picker
+        self.status = panes.status
+        self.adapter_picker = panes.adapter_picker
+        self.no_models = panes.no_models
+        self.banner = panes.banner
+        self.transcript = panes.transcript
+        self.composer = panes.composer
+        self.settings_panel = panes.settings_panel
+        layout = QVBoxLayout(self)
+        layout.addWidget(panes)
+
+        self.conversations.conversation_selected.connect(
+            self._on_conversations_conversation_selected
+        )
+        self.conversations.new_requested.connect(self._on_conversations_new_requested)
+        self.conversations.rename_requested.connect(self._on_conversations_rename_requested)
+        self.conversations.delete_requested.connect(self._on_conversations_delete_requested)
+        self.model_picker.model_chosen.connect(self._on_model_picker_model_chosen)
+        self.documents.attachment_changed.connect(self._on_settings_panel_settings_changed)
+        self.documents.documents_tab_requested.connect(self.documents_tab_requested)
+        self.no_models.models_tab_requested.connect(self.models_tab_requested)
+        self.transcript.regenerate_requested.connect(self._on_transcript_regenerate_requested)
+        self.transcript.source_requested.connect(self.documents.open_source)
+        self.composer.send_requested.connect(self._on_composer_send_requested)
+        self.composer.stop_requested.connect(self._on_composer_stop_requested)
+        self.settings_panel.settings_changed.connect(self._on_settings_panel_settings_changed)
+
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self._on_save_timer_timeout)
+        self._stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self._stop_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._stop_shortcut.activated.connect(self._on_stop_shortcut_activated)
+
+    def _connect_requests(self) -> None:
+        requests = self.requests
+        requests.model_loading.connect(self._on_requests_model_loading)
+        requests.model_load_progress.connect(self.status.set_fraction)
+        requests.model_loaded.connect(self._on_requests_model_loaded)
+        requests.answering_changed.connect(self._on_requests_answering_changed)
+        requests.question_saved.connect(self._on_requests_question_saved)
+        requests.question_not_saved.connect(self._on_requests_question_not_saved)
+        requests.documents_search_started.connect(self._on_requests_documents_search_started)
+        requests.answer_started.connect(self._on_requests_answer_started)
+        requests.answer_text_added.connect(self.transcript.append_to_answer)
+        requests.answer_finished.connect(self._on_requests_answer_finished)
+        requests.request_failed.connect(self._on_requests_request_failed)
+        self._enable_controls()
+
+    # -- what the main window calls -------------------------------------------------------
+
+    def refresh_models(self) -> None:
+        """Fill the model picker with the chat models, keeping the current choice."""
+        models = self._registry.list()
+        self.model_picker.set_models(models)
+        self.no_models.update_for(models)
+        self._show_context_limit()
+        self.refresh_adapters()
+        self._enable_controls()
+
+    def refresh_adapters(self) -> None:
+        """List the fine-tuned adapters of the chosen model, keeping the current choice."""
+        model = self._current_model()
+        if self._adapters is not None and model is not None:
+            self.adapter_picker.set_adapters(self._adapters.list(for_model=model))
+        else:
+            self.adapter_picker.set_adapters([])
+
+    def select_adapter(self, adapter_id: int | None) -> None:
+        self.adapter_picker.select(adapter_id)
+
+    def refresh_conversations(self) -> None:
+        self.conversations.set_conversations(self._store.list(), self._conversation_id)
+
+    def select_model(self, model_id: int | None) -> None:
+        self.model_picker.select(model_id)
+        self._show_context_limit()
+        self.refresh_adapters()
+
+    def select_conversation(self, conversation_id: int | None) -> None:
+        """Show a conversation (or none, for a fresh start) and mark it in the list."""
+        self.conversations.select(conversation_id)
+        self._show_conversation(conversation_id)
+
+    def current_conversation_id(self) -> int | None:
+        return self._conversation_id
+
+    def current_model_id(self) -> int | None:
+        return self.model_picker.current_id()
+
+    def is_generating(self) -> bool:
+        return self.requests.is_answering()
+
+    def stop(self) -> None:
+        """Stop the answer being written; what it has written so far is kept."""
+        if self.requests.is_searching():
+            self.requests.stop()
+            self.status.show_message("Stopped before answering.")
+        elif self.requests.is_answering():
+            self.requests.stop()
+            self.status.show_busy("Stopping…")
+
+    def save_state(self) -> None:
+        """Save edits to the system prompt and settings that are still waiting to be saved."""
+        if self._save_timer.isActive():
+            self._save_timer.stop()
+            self._save_conversation_options()
+
+    def finish_writes(self) -> None:
+        """Wait until every question and option asked to be saved is on disk (app closing)."""
+        self.save_state()
+        self.writer.shutdown()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _send(self) -> None:
+        text = self.composer.text().strip()
+        if not text or self.requests.is_answering():
+            return
+        model = self._current_model()
+        if model is None:
+            self.banner.show_error("Choose a model first: import one in the Models tab.")
+            return
+        # Saved off the GUI thread: the message is shown at once and confirmed when committed
+        # (a failure puts the text back in the message box).
+        self._save_timer.stop()
+        if self._conversation_id is None:
+            self.transcript.clear()
+        self.banner.hide()
+        self.composer.clear()
+        self.transcript.add_unsaved_question(text)
+        self._ask(model, text)
+
+    def _ask(self, model: LocalModel, text: str | None) -> None:
+        """Ask for an answer to `text` (None: write the last answer again)."""
+        self.status.show_busy("Getting ready…")
+        settings = self.settings_panel.settings().to_dict()
+        settings[ADAPTER_KEY] = self.adapter_picker.request_value()
+        self.requests.ask(
+            Question(
+                conversation_id=self._conversation_id,
+                text=text,
+                model_id=model.id,
+                model_name=model.name,
+                system_prompt=self.settings_panel.system_prompt(),
+                settings=settings,
+                saved_settings=self._conversation_settings(),
+                collection_ids=self.documents.attached_ids(),
+                lookup_text=self.transcript.last_question(),
+            )
+        )
+
+    def _show_conversation(self, conversation_id: int | None) -> None:
+        self.save_state()
+        self._conversation_id = None
+        if conversation_id is None:
+            self.transcript.clear()
+            self.settings_panel.set_system_prompt("")
+            self.documents.load({})
+            return
+        self.writer.wait()  # read back what was just saved, not what was there before
+        try:
+            conversation = self._store.get(conversation_id)
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+            return
+        self._conversation_id = conversation.id
+        self.settings_panel.set_system_prompt(conversation.system_prompt)
+        if conversation.settings:
+            self.settings_panel.set_settings(GenerationSettings.from_dict(conversation.settings))
+        self.documents.load(conversation.settings)
+        if conversation.model_id is not None and self.model_picker.has(conversation.model_id):
+            self.select_model(conversation.model_id)
+        self.adapter_picker.follow(conversation.messages)
+        self.transcript.show_messages(conversation.messages)
+        answer, text_so_far = self.requests.answer_so_far()
+        if answer is not None and answer.conversation_id == conversation.id:
+            # Back on the conversation being answered: pick the stream up where it is.
+            self.transcript.begin_answer(answer, text_so_far)
+
+    def _save_conversation_options(self) -> None:
+        if self._conversation_id is None:
+            return
+        self.writer.save_options(
+            self._conversation_id,
+            system_prompt=self.settings_panel.system_prompt(),
+            settings=self._conversation_settings(),
+        )
+
+    def _conversation_settings(self) -> dict[str, Any]:
+        """What a conversation keeps: its generation settings and attached collections."""
+        return {**self.settings_panel.settings().to_dict(), **self.documents.settings_entry()}
+
+    def _enable_controls(self) -> None:
+        answering = self.requests.is_answering()
+        self.composer.set_state(generating=answering, can_send=self.model_picker.count() > 0)
+        self._stop_shortcut.setEnabled(answering)
+        self.transcript.set_regenerate_enabled(not answering)
+
+    def _show_context_limit(self) -> None:
+        model = self._current_model()
+        self.settings_panel.set_model_context_length(model.context_length if model else None)
+
+    def _current_model(self) -> LocalModel | None:
+        return self.model_picker.current_model()
+
+    # -- slots: the user ------------------------------------------------------------------
+
+    @Slot()
+    def _on_composer_send_requested(self) -> None:
+        self._send()
+
+    @Slot()
+    def _on_composer_stop_requested(self) -> None:
+        self.stop()
+
+    @Slot()
+    def _on_stop_shortcut_activated(self) -> None:
+        self.stop()
+
+    @Slot(int)
+    def _on_conversations_conversation_selected(self, conversation_id: int) -> None:
+        self._show_conversation(conversation_id)
+
+    @Slot()
+    def _on_conversations_new_requested(self) -> None:
+        if self._conversation_id is not None and not self.transcript.views():
+            self.composer.input.setFocus()  # the current chat is still empty: use that one
+            return
+        self.save_state()
+        try:
+            conversation = self._store.create(
+                model_id=self.current_model_id(),
+                settings=self.settings_panel.settings().to_dict(),
+            )
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+            return
+        self._conversation_id = conversation.id
+        self.refresh_conversations()
+        self._show_conversation(conversation.id)
+        self.composer.input.setFocus()
+
+    @Slot(int, str)
+    def _on_conversations_rename_requested(self, conversation_id: int, title: str) -> None:
+        try:
+            self._store.rename(conversation_id, title)
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+
+    @Slot(int)
+    def _on_conversations_delete_requested(self, conversation_id: int) -> None:
+        if conversation_id == self.requests.answering_conversation():
+            self.requests.abandon()  # its answer has nowhere to go
+            self.status.clear()
+        try:
+            self._store.delete(conversation_id)
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+            return
+        if conversation_id == self._conversation_id:
+            self._save_timer.stop()
+            self._conversation_id = None
+            remaining = self._store.list()
+            self.select_conversation(remaining[0].id if remaining else None)
+        self.refresh_conversations()
+
+    @Slot(int)
+    def _on_model_picker_model_chosen(self, model_id: int) -> None:
+        self._show_context_limit()
+        self.refresh_adapters()
+        if self._conversation_id is not None:
+            self.writer.save_options(self._conversation_id, model_id=model_id)
+        # Load it now, so the first answer does not wait for it.
+        self.requests.load(model_id, self.settings_panel.settings().context_length)
+
+    @Slot()
+    def _on_settings_panel_settings_changed(self) -> None:
+        self._save_timer.start()
+
+    @Slot()
+    def _on_save_timer_timeout(self) -> None:
+        self._save_conversation_options()
+
+    @Slot(int)
+    def _on_transcript_regenerate_requested(self, message_id: int) -> None:
+        model = self._current_model()
+        if self.requests.is_answering() or model is None or self._conversation_id is None:
+            return
+        self._save_timer.stop()
+        self.transcript.remove_message(message_id)
+        self._ask(model, None)
+
+    # -- slots: the worker, through ChatRequests ------------------------------------------
+
+    @Slot(str)
+    def _on_requests_model_loading(self, model_name: str) -> None:
+        self.status.show_busy(f"Loading {model_name}… large models can take a minute.")
+
+    @Slot(str, float)
+    def _on_requests_model_loaded(self, model_name: str, seconds: float) -> None:
+        if not self.requests.is_answering():
+            self.status.show_message(f"{model_name} is ready (loaded in {seconds:.1f} s).")
+
+    @Slot(bool)
+    def _on_requests_answering_changed(self, answering: bool) -> None:
+        self._enable_controls()
+        self.generating_changed.emit(answering)
+
+    @Slot(object, object)
+    def _on_requests_question_saved(
+        self, conversation: Conversation, message: Message | None
+    ) -> None:
+        if self._conversation_id is None and self.transcript.has_unsaved_question():
+            # The new conversation on screen, which had no id until its first question.
+            self._conversation_id = conversation.id
+        if message is not None:
+            if conversation.id == self._conversation_id:
+                self.transcript.confirm_message(message)
+            self.conversations.put_first(conversation)
+        self.conversations.select(self._conversation_id)
+
+    @Slot(str)
+    def _on_requests_question_not_saved(self, error_message: str) -> None:
+        text = self.transcript.remove_unsaved_question()
+        if text and not self.composer.text().strip():
+            self.composer.set_text(text)
+        self.status.clear()
+        self.banner.show_error(error_message)
+
+    @Slot()
+    def _on_requests_documents_search_started(self) -> None:
+        names = ", ".join(f"“{n}”" for n in self.documents.picker.attached_names())
+        self.status.show_busy(f"Searching {names}…")
+
+    @Slot(object)
+    def _on_requests_answer_started(self, answer: Message) -> None:
+        self.status.show_busy("Writing the answer… (Esc stops it)")
+        if answer.conversation_id == self._conversation_id:
+            self.transcript.begin_answer(answer)
+
+    @Slot(object)
+    def _on_requests_answer_finished(self, message: Message) -> None:
+        if message.conversation_id == self._conversation_id:
+            self.transcript.finish_answer(message)
+        if message.status != STATUS_FAILED:
+            self.status.clear()
+        self.answer_finished.emit(message)
+
+    @Slot(str)
+    def _on_requests_request_failed(self, error_message: str) -> None:
+        self.status.clear()
+        self.banner.show_error(error_message)

@@ -1,0 +1,182 @@
+"""The conversation transcript: one widget per message; a streamed answer grows by appending."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from localai_desktop.core.chat.conversations import STATUS_COMPLETE, Message
+from localai_desktop.core.common.clock import utcnow
+from localai_desktop.ui.chat.message_view import MESSAGE_STYLE_SHEET, MessageView
+
+# The id a question has on screen until it is committed (SQLite's ids start at 1).
+UNSAVED_ID = 0
+
+
+class Transcript(QScrollArea):
+    """The messages of one conversation, top to bottom; follows new text while at the bottom."""
+
+    regenerate_requested = Signal(int)
+    """The user asked to regenerate an answer: (message_id)."""
+    source_requested = Signal(object)
+    """The user clicked a source card under an answer: (source dict from its provenance)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Conversation")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._page = QWidget()
+        self._page.setStyleSheet(MESSAGE_STYLE_SHEET)
+        self._layout = QVBoxLayout(self._page)
+        self._layout.setContentsMargins(8, 8, 8, 8)
+        self._layout.setSpacing(10)
+        self._empty = QLabel("Type a message below to start the conversation.")
+        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty.setStyleSheet("color: palette(placeholder-text); padding: 40px;")
+        self._layout.addWidget(self._empty)
+        self._layout.addStretch(1)
+        self.setWidget(self._page)
+        self._views: list[MessageView] = []
+        self._follow = True
+        self._regenerate_enabled = True
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(self._on_scrollbar_range_changed)
+        bar.valueChanged.connect(self._on_scrollbar_value_changed)
+
+    # -- content --------------------------------------------------------------------------
+
+    def show_messages(self, messages: Sequence[Message]) -> None:
+        """Replace the transcript with these messages."""
+        self.clear()
+        for message in messages:
+            self._add_view(message)
+        self._follow = True
+        self._refresh_regenerate()
+
+    def clear(self) -> None:
+        for view in self._views:
+            self._layout.removeWidget(view)
+            view.deleteLater()
+        self._views.clear()
+        self._empty.show()
+
+    def add_message(self, message: Message) -> MessageView:
+        view = self._add_view(message)
+        self._follow = True
+        self._refresh_regenerate()
+        return view
+
+    def add_unsaved_question(self, text: str) -> MessageView:
+        """Show the user's question at once, while it is being saved."""
+        now = utcnow()
+        question = Message(
+            id=UNSAVED_ID,
+            conversation_id=UNSAVED_ID,
+            role="user",
+            content=text,
+            status=STATUS_COMPLETE,
+            error=None,
+            provenance={},
+            created_at=now,
+            updated_at=now,
+        )
+        return self.add_message(question)
+
+    def confirm_message(self, message: Message) -> None:
+        """The question shown unsaved is committed as `message` (added if it is not shown)."""
+        view = self.view_for(UNSAVED_ID)
+        if view is not None:
+            view.message = message  # same text; only the id and times are new
+        elif self.view_for(message.id) is None:
+            self.add_message(message)
+
+    def has_unsaved_question(self) -> bool:
+        return self.view_for(UNSAVED_ID) is not None
+
+    def remove_unsaved_question(self) -> str:
+        """Take back the question that could not be saved; returns its text ("" if none)."""
+        view = self.view_for(UNSAVED_ID)
+        if view is None:
+            return ""
+        self.remove_message(UNSAVED_ID)
+        return view.message.content
+
+    def last_question(self) -> str:
+        """The newest message the user wrote in this transcript ("" if none)."""
+        return next(
+            (v.message.content for v in reversed(self._views) if v.message.role == "user"), ""
+        )
+
+    def begin_answer(self, message: Message, text_so_far: str = "") -> MessageView:
+        """Show an answer that streams in from now on."""
+        view = self.view_for(message.id) or self._add_view(message)
+        view.begin_streaming(text_so_far)
+        self._follow = True
+        self._refresh_regenerate()
+        return view
+
+    def append_to_answer(self, message_id: int, text: str) -> None:
+        view = self.view_for(message_id)
+        if view is not None and view.streaming:
+            view.append_text(text)
+
+    def finish_answer(self, message: Message) -> None:
+        """Show an answer as saved; adds it when it was not on screen yet."""
+        view = self.view_for(message.id)
+        if view is None:
+            view = self._add_view(message)
+        view.set_message(message)
+        self._refresh_regenerate()
+
+    def remove_message(self, message_id: int) -> None:
+        view = self.view_for(message_id)
+        if view is not None:
+            self._views.remove(view)
+            self._layout.removeWidget(view)
+            view.deleteLater()
+        self._empty.setVisible(not self._views)
+        self._refresh_regenerate()
+
+    def set_regenerate_enabled(self, enabled: bool) -> None:
+        """Offer Regenerate on the last answer only while nothing else is being written."""
+        self._regenerate_enabled = enabled
+        self._refresh_regenerate()
+
+    def views(self) -> list[MessageView]:
+        return list(self._views)
+
+    def view_for(self, message_id: int) -> MessageView | None:
+        return next((v for v in self._views if v.message_id == message_id), None)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _add_view(self, message: Message) -> MessageView:
+        view = MessageView(message, self._page)
+        view.regenerate_requested.connect(self.regenerate_requested)
+        view.source_requested.connect(self.source_requested)
+        # Before the trailing stretch, so messages stack from the top.
+        self._layout.insertWidget(self._layout.count() - 1, view)
+        self._views.append(view)
+        self._empty.hide()
+        return view
+
+    def _refresh_regenerate(self) -> None:
+        for view in self._views:
+            view.set_regenerate_available(False)
+        if self._views and self._regenerate_enabled:
+            last = self._views[-1]
+            last.set_regenerate_available(not last.streaming and last.message.role == "assistant")
+
+    @Slot(int, int)
+    def _on_scrollbar_range_changed(self, _minimum: int, maximum: int) -> None:
+        if self._follow:
+            self.verticalScrollBar().setValue(maximum)
+
+    @Slot(int)
+    def _on_scrollbar_value_changed(self, value: int) -> None:
+        # Someone scrolled up to read: stop following until they come back to the bottom.
+        self._follow = value >= self.verticalScrollBar().maximum() - 24

@@ -1,0 +1,7 @@
+"""The frame around the tabs: the main window that assembles them, the session, settings.
+
+`main_window` builds the tabs, gives them what they need from the Workspace and wires their
+signals in one place; `session` is the open data folder and its window (switching folders,
+starting over); `settings_dialog` is File > Settings; `self_check` runs the real window once
+for a built app's smoke test.
+"""

@@ -1,0 +1,255 @@
+"""The main window: builds the tabs, gives them what they need, and wires them together."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QByteArray, QSettings, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
+
+from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.ui.chat.tab import ChatTab
+from localai_desktop.ui.documents.tab import DocumentsTab
+from localai_desktop.ui.finetune.tab import FineTuneTab
+from localai_desktop.ui.models.discover_panel import DiscoverPanel
+from localai_desktop.ui.models.tab import ModelsTab
+from localai_desktop.ui.workers.chat import ChatWorker
+from localai_desktop.ui.workers.embedding import EmbeddingWorker
+from localai_desktop.ui.workers.finetune import FineTuneWorker
+from localai_desktop.ui.workers.hub import HubWorker
+
+log = logging.getLogger(__name__)
+
+WINDOW_TITLE = "LocalAI Desktop"
+_GEOMETRY_KEY = "window/geometry"
+_CONVERSATION_KEY = "chat/last_conversation"
+_MODEL_KEY = "chat/model"
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+class MainWindow(QMainWindow):
+    """Owns the chat worker and the stores of one data folder; the tabs do the rest."""
+
+    offline_mode_changed = Signal(bool)
+    """Offline mode was switched (already saved and applied by the Workspace): (offline)."""
+    welcome_guide_requested = Signal()
+    """Help > Show the welcome guide was chosen (the app session opens the guide)."""
+    settings_requested = Signal()
+    """File > Settings… was chosen (the app session opens the settings)."""
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(WINDOW_TITLE)
+        self.workspace = workspace
+        self.paths = workspace.paths
+        # Kept in the data folder, so each data folder (and each test) has its own.
+        self.settings = QSettings(str(self.paths.window_state), QSettings.Format.IniFormat)
+        self.store = workspace.conversations
+        self.registry = workspace.registry
+        self.adapters = workspace.adapters
+        self.documents = workspace.documents
+        self.app_settings = workspace.settings
+        self.downloads = workspace.downloads
+        self.worker = ChatWorker.start(self.store, self.registry, self.adapters)
+        self.finetune_worker = FineTuneWorker.start(workspace.finetune, self.store)
+        # Its own worker and threads own the embedding models: never the chat model's thread.
+        self.embedding_worker = EmbeddingWorker.start(self.documents)
+        self._closed = False
+        catalog, catalog_error = workspace.catalog()
+        self.hub_worker = HubWorker.start(
+            workspace.hub_endpoint(strict=False), offline=workspace.offline, catalog=catalog
+        )
+        self.discover = DiscoverPanel(
+            catalog=catalog,
+            catalog_error=catalog_error,
+            hub=self.hub_worker,
+            workspace=workspace,
+        )
+        # The Workspace owns offline mode; the window turns its news into a Qt signal.
+        self._stop_observing_offline = workspace.observe_offline(self.offline_mode_changed.emit)
+        self.offline_mode_changed.connect(self.discover.apply_offline)
+
+        self.chat_tab = ChatTab(
+            self.store,
+            self.registry,
+            self.worker,
+            adapters=self.adapters,
+            documents=self.documents,
+            embedding=self.embedding_worker,
+        )
+        self.documents_tab = DocumentsTab(self.documents, self.embedding_worker, self.settings)
+        self.models_tab = ModelsTab(self.registry, self.discover)
+        self.finetune_tab = FineTuneTab(
+            self.registry, self.store, self.adapters, workspace.jobs, self.finetune_worker
+        )
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Sections")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.chat_tab, "Chat")
+        self.tabs.addTab(self.documents_tab, "Documents")
+        self.tabs.addTab(self.models_tab, "Models")
+        self.tabs.addTab(self.finetune_tab, "Fine-tune")
+        self.setCentralWidget(self.tabs)
+
+        # Every signal that crosses from one tab to another is wired here, and only here.
+        self.models_tab.models_changed.connect(self.chat_tab.refresh_models)
+        self.chat_tab.models_tab_requested.connect(self._on_chat_tab_models_tab_requested)
+        self.discover.chat_requested.connect(self._on_discover_chat_requested)
+        self.models_tab.models_changed.connect(self._on_models_tab_models_changed)
+        self.models_tab.models_changed.connect(self.documents_tab.refresh)
+        self.documents_tab.collections_changed.connect(self.chat_tab.documents.refresh)
+        self.documents_tab.embedding_models_requested.connect(
+            self._on_documents_tab_embedding_models_requested
+        )
+        self.chat_tab.documents_tab_requested.connect(self._on_chat_tab_documents_tab_requested)
+        self.models_tab.models_changed.connect(self.finetune_tab.refresh_models)
+        self.finetune_tab.adapters_changed.connect(self.chat_tab.refresh_adapters)
+        self.finetune_tab.chat_requested.connect(self._on_finetune_tab_chat_requested)
+        self._chat_when_model_arrives: set[int] | None = None  # model ids known before
+        self._build_menus()
+
+        self._restore()
+        # After the Discover panel listens, so the resumed downloads show their progress.
+        try:
+            self.downloads.resume_unfinished()
+        except LocalAIError as error:
+            self.discover.download_list.banner.show_error(error.message)
+        # Indexing that a quit or a crash interrupted continues where it stopped.
+        self.documents_tab.resume_unfinished()
+
+    def _restore(self) -> None:
+        geometry = self.settings.value(_GEOMETRY_KEY)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1180, 760)
+        self.chat_tab.select_model(_int_or_none(self.settings.value(_MODEL_KEY)))
+        known = {c.id for c in self.store.list()}
+        last = _int_or_none(self.settings.value(_CONVERSATION_KEY))
+        if last in known:
+            self.chat_tab.select_conversation(last)
+        elif known:
+            self.chat_tab.select_conversation(self.store.list()[0].id)
+        if self.registry.list():
+            self.chat_tab.composer.input.setFocus()
+        else:
+            # Nothing to chat with yet: start where the first step happens.
+            self.tabs.setCurrentWidget(self.models_tab)
+
+    def _save(self) -> None:
+        self.settings.setValue(_GEOMETRY_KEY, self.saveGeometry())
+        conversation_id = self.chat_tab.current_conversation_id()
+        if conversation_id is None:
+            self.settings.remove(_CONVERSATION_KEY)
+        else:
+            self.settings.setValue(_CONVERSATION_KEY, conversation_id)
+        model_id = self.chat_tab.current_model_id()
+        if model_id is not None:
+            self.settings.setValue(_MODEL_KEY, model_id)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closed:
+            self._closed = True
+            self._save()
+            self.chat_tab.save_state()
+            # Stops an answer being written (the worker saves it as "stopped"), then waits for
+            # the worker's thread and any import thread, so no thread outlives the window.
+            self.chat_tab.stop()
+            # A question sent a moment ago may still be on its way to the disk.
+            self.chat_tab.finish_writes()
+            self.models_tab.shutdown()
+            # Downloads stop where they are and continue at the next start.
+            self._stop_observing_offline()
+            self.downloads.shutdown()
+            self.discover.shutdown()
+            self.hub_worker.shutdown()
+            # Indexing stops after its current batch and continues at the next start.
+            self.documents_tab.shutdown()
+            self.embedding_worker.shutdown()
+            # A training run stops at its next step and keeps a checkpoint to resume from.
+            self.finetune_worker.shutdown()
+            self.worker.shutdown()
+            log.info("Main window closed")
+        super().closeEvent(event)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        settings = QAction("&Settings…", self)
+        settings.setShortcut(QKeySequence.StandardKey.Preferences)
+        settings.triggered.connect(self.settings_requested)
+        file_menu.addAction(settings)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        guide = QAction("Show the &welcome guide", self)
+        guide.triggered.connect(self.welcome_guide_requested)
+        help_menu.addAction(guide)
+        self.settings_action, self.welcome_guide_action = settings, guide
+
+    def start_model_import(self) -> None:
+        """Open the Models tab's "Import GGUF file" flow (from the welcome guide)."""
+        self.tabs.setCurrentWidget(self.models_tab)
+        self.models_tab.sections.setCurrentIndex(0)
+        self.models_tab.import_button.click()
+
+    def open_chat_when_a_model_arrives(self, model_id: int | None) -> None:
+        """Go to the chat with `model_id` now, or with the next chat model added."""
+        if model_id is not None:
+            self._on_discover_chat_requested(model_id)
+            return
+        self._chat_when_model_arrives = {m.id for m in self.registry.list()}
+        if self.tabs.currentWidget() is not self.models_tab:
+            self.tabs.setCurrentWidget(self.models_tab)
+
+    @Slot()
+    def _on_models_tab_models_changed(self) -> None:
+        if self._chat_when_model_arrives is None:
+            return
+        new = [
+            m
+            for m in self.registry.list()
+            if m.id not in self._chat_when_model_arrives and not m.is_embedding_model
+        ]
+        if new:
+            self._chat_when_model_arrives = None
+            self._on_discover_chat_requested(new[0].id)
+            self.chat_tab.composer.input.setFocus()
+
+    @Slot()
+    def _on_chat_tab_models_tab_requested(self) -> None:
+        self.tabs.setCurrentWidget(self.models_tab)
+        if not self.registry.list():
+            self.models_tab.show_discover()  # nothing to chat with: start by getting a model
+
+    @Slot(int, int)
+    def _on_finetune_tab_chat_requested(self, model_id: int, adapter_id: int) -> None:
+        self._on_discover_chat_requested(model_id)
+        self.chat_tab.select_adapter(adapter_id)
+        self.chat_tab.composer.input.setFocus()
+
+    @Slot()
+    def _on_documents_tab_embedding_models_requested(self) -> None:
+        self.tabs.setCurrentWidget(self.models_tab)
+        self.models_tab.show_discover()
+
+    @Slot()
+    def _on_chat_tab_documents_tab_requested(self) -> None:
+        self.tabs.setCurrentWidget(self.documents_tab)
+
+    @Slot(int)
+    def _on_discover_chat_requested(self, model_id: int) -> None:
+        self.chat_tab.refresh_models()
+        self.chat_tab.select_model(model_id)
+        self.tabs.setCurrentWidget(self.chat_tab)

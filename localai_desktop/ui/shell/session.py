@@ -1,0 +1,262 @@
+"""AppSession: the open data folder and its main window; switches folders and starts over.
+
+Above the main window, because some things replace it: choosing another data folder (from the
+first-run guide or Settings) and "Delete all my data" close the window, which stops the chat
+worker (unloading the model), the downloads and every other thread, and close the database
+before a single file is touched; then a fresh window opens on the folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtGui import QGuiApplication
+
+from localai_desktop import __version__
+from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.common.logs import configure_logging
+from localai_desktop.core.datafolder.config import AppConfigStore
+from localai_desktop.core.datafolder.data_reset import ResetReport, delete_all_data
+from localai_desktop.core.datafolder.paths import (
+    DATA_DIR_ENV,
+    DATABASE_FILE,
+    DataPaths,
+    data_dir_source,
+    init_data_paths,
+)
+from localai_desktop.core.datafolder.settings import AppSettingsStore
+from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.core.hub.client import HubClient
+from localai_desktop.core.hub.download_store import DownloadProgress, DownloadRequest
+from localai_desktop.core.storage import Database
+from localai_desktop.ui.shell.main_window import MainWindow
+from localai_desktop.ui.shell.settings_dialog import SettingsDialog
+from localai_desktop.ui.welcome.guide import WelcomeGuide
+
+log = logging.getLogger(__name__)
+
+_FIXED_REASONS = {
+    "option": "This folder was given with --data-dir when the app was started, so it is "
+    "changed there, not here.",
+    "environment": f"This folder is set by the {DATA_DIR_ENV} environment variable, so it is "
+    "changed there, not here.",
+}
+
+
+class AppSession(QObject):
+    """Owns the data folder in use, its database and its main window (one at a time)."""
+
+    window_opened = Signal(object)
+    """A main window is open on a data folder (also after a switch): (MainWindow)."""
+
+    def __init__(
+        self,
+        explicit_data_dir: str | None = None,
+        *,
+        verbose: bool = False,
+        config: AppConfigStore | None = None,
+    ) -> None:
+        super().__init__()
+        self._explicit = explicit_data_dir
+        self._verbose = verbose
+        self.config = config or AppConfigStore()
+        self._workspace: Workspace | None = None
+        self.window: MainWindow | None = None
+        self.log_file: Path | None = None
+        self.guide: WelcomeGuide | None = None
+        self.settings_dialog: SettingsDialog | None = None
+
+    @property
+    def workspace(self) -> Workspace:
+        assert self._workspace is not None, "open() first"
+        return self._workspace
+
+    @property
+    def paths(self) -> DataPaths:
+        return self.workspace.paths
+
+    @property
+    def db(self) -> Database | None:
+        return self._workspace.db if self._workspace is not None else None
+
+    # -- opening and closing ------------------------------------------------------------------
+
+    def open(self, folder: Path | None = None) -> MainWindow:
+        """Open the data folder (the resolved one unless given) in a new main window.
+
+        Raises OSError when the folder cannot be created and StorageError when the database
+        cannot be opened; nothing is left open then.
+        """
+        paths = init_data_paths(folder if folder is not None else self._explicit)
+        debug = self._verbose or AppSettingsStore(paths.settings).load().debug_logging
+        self.log_file = configure_logging(paths.logs, "desktop", verbose=debug)
+        log.info("Starting LocalAI Desktop %s with data in %s", __version__, paths.root)
+        workspace = Workspace(paths)
+        self._workspace = workspace
+        window = MainWindow(workspace)
+        window.welcome_guide_requested.connect(self._on_window_welcome_guide_requested)
+        window.settings_requested.connect(self._on_window_settings_requested)
+        self.window = window
+        window.show()
+        self.window_opened.emit(window)
+        return window
+
+    def close(self) -> None:
+        """Close the guide, the window (stopping its threads) and the database."""
+        for dialog in (self.guide, self.settings_dialog):
+            if dialog is not None:
+                dialog.close()
+        if self.guide is not None:
+            self.guide.wait_for_threads()
+        self._close_window()
+
+    def _close_window(self) -> None:
+        if self.settings_dialog is not None:
+            self.settings_dialog.close()
+        if self.window is not None:
+            self.window.close()
+            self.window.deleteLater()
+            self.window = None
+        if self._workspace is not None:
+            self._workspace.close()  # after the window: its threads have ended
+
+    def _reopen(self, folder: Path, before_open: Callable[[], None] | None = None) -> None:
+        """Close the window and database, run `before_open`, open `folder` in a new window.
+
+        The window reopens even when `before_open` fails (its error is raised after).
+        """
+        quit_on_close = QGuiApplication.quitOnLastWindowClosed()
+        QGuiApplication.setQuitOnLastWindowClosed(False)  # the old window closes first
+        try:
+            self._close_window()
+            try:
+                if before_open is not None:
+                    before_open()
+            finally:
+                self.open(folder)
+        finally:
+            QGuiApplication.setQuitOnLastWindowClosed(quit_on_close)
+
+    # -- the welcome guide --------------------------------------------------------------------
+
+    def welcome_needed(self) -> bool:
+        return not self.config.load().welcome_done
+
+    def show_welcome_guide(self) -> WelcomeGuide:
+        if self.guide is not None:
+            self.guide.raise_()
+            self.guide.activateWindow()
+            return self.guide
+        guide = WelcomeGuide(self)
+        guide.setWindowModality(Qt.WindowModality.ApplicationModal)
+        guide.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        guide.closed.connect(self._on_guide_closed)
+        self.guide = guide
+        guide.show()
+        return guide
+
+    @Slot(bool)
+    def _on_guide_closed(self, _went_through: bool) -> None:
+        try:
+            self.config.update(welcome_done=True)
+        except LocalAIError as error:
+            log.warning("Could not remember that the guide was seen: %s", error.message)
+        if self.guide is not None:
+            self.guide.wait_for_threads()
+        self.guide = None
+
+    # -- WelcomeHost ----------------------------------------------------------------------------
+
+    def data_dir_fixed_reason(self) -> str | None:
+        return _FIXED_REASONS.get(data_dir_source(self._explicit))
+
+    def switch_data_folder(self, folder: Path) -> Path:
+        """Use `folder` from now on (remembered for the next start) and reopen the window."""
+        if self.data_dir_fixed_reason() is not None:
+            raise LocalAIError("The data folder was set when the app was started.", "")
+        target = data_folder_for(Path(folder))
+        if target == self.paths.root:
+            return target
+        previous = self.paths.root
+        init_data_paths(target)  # fails here, before anything is closed, if it cannot be made
+        try:
+            self._reopen(target)
+        except (LocalAIError, OSError):
+            # The folder holds a database this version cannot open: stay where we were.
+            if self.window is None:
+                self.open(previous)
+            raise
+        self.config.update(data_dir=str(target))
+        log.info("Switched the data folder from %s to %s", previous, target)
+        return target
+
+    def hub_client(self) -> HubClient:
+        return self.workspace.hub_client(timeout_s=10.0)
+
+    def start_download(self, request: DownloadRequest) -> int:
+        return self._window().downloads.start(request)
+
+    def add_download_listener(
+        self, listener: Callable[[DownloadProgress], None]
+    ) -> Callable[[], None]:
+        return self._window().downloads.add_listener(listener)
+
+    def start_model_import(self) -> None:
+        self._window().start_model_import()
+
+    def open_chat_when_a_model_arrives(self, model_id: int | None) -> None:
+        self._window().open_chat_when_a_model_arrives(model_id)
+
+    def _window(self) -> MainWindow:
+        assert self.window is not None, "no window is open"
+        return self.window
+
+    # -- settings -------------------------------------------------------------------------------
+
+    def show_settings(self) -> SettingsDialog:
+        if self.settings_dialog is not None:
+            self.settings_dialog.raise_()
+            return self.settings_dialog
+        dialog = SettingsDialog(self, self._window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.destroyed.connect(self._on_settings_dialog_destroyed)
+        self.settings_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def delete_all_data(self, *, include_models: bool) -> ResetReport:
+        """Stop everything, delete the data, and open a fresh window on the same folder."""
+        paths = self.paths
+        outcome: list[ResetReport] = []
+
+        def delete() -> None:
+            outcome.append(delete_all_data(paths, include_models=include_models))
+
+        self._reopen(paths.root, delete)
+        return outcome[0]
+
+    @Slot()
+    def _on_settings_dialog_destroyed(self) -> None:
+        self.settings_dialog = None
+
+    @Slot()
+    def _on_window_welcome_guide_requested(self) -> None:
+        self.show_welcome_guide()
+
+    @Slot()
+    def _on_window_settings_requested(self) -> None:
+        self.show_settings()
+
+
+def data_folder_for(chosen: Path) -> Path:
+    """The folder to use when a person picks `chosen`: itself when it is empty or already a
+    data folder, else a "LocalAI Desktop" folder inside it (never mixed with their files)."""
+    chosen = chosen.expanduser().resolve()
+    if not chosen.exists() or (chosen / DATABASE_FILE).exists():
+        return chosen
+    if any(chosen.iterdir()):
+        return chosen / "LocalAI Desktop"
+    return chosen
