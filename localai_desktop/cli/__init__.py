@@ -18,6 +18,7 @@ from localai_desktop.cli import (
 from localai_desktop.cli.exit_codes import EXIT_ERROR
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.common.logs import DEBUG_LOGGING_WARNING, configure_logging
+from localai_desktop.core.common.private_files import keep_new_files_private
 from localai_desktop.core.datafolder.workspace import Workspace
 
 
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_new_files_private()  # everything written from here on is this user's alone
     workspace: Workspace | None = None
     try:
         workspace = Workspace.open(args.data_dir)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from localai_desktop import __version__
 from localai_desktop.core.common.errors import StorageError
+from localai_desktop.core.common.private_files import keep_new_files_private
 from localai_desktop.core.datafolder.config import APP_NAME
 from localai_desktop.core.datafolder.paths import resolve_data_dir
 from localai_desktop.ui.shell.main_window import MainWindow
@@ -98,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         print(f"localai-desktop {__version__}")
         return EXIT_OK
+    keep_new_files_private()  # everything written from here on is this user's alone
     app = _application()
     on_screen = not args.smoke_test and QGuiApplication.platformName() != "offscreen"
     # The session opens the data folder and the window, and replaces the window when the

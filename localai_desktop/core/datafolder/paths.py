@@ -8,6 +8,7 @@ from pathlib import Path
 
 import platformdirs
 
+from localai_desktop.core.common.private_files import make_private_folder
 from localai_desktop.core.datafolder.config import APP_NAME, AppConfigStore
 
 DATA_DIR_ENV = "LOCALAI_DATA_DIR"
@@ -90,6 +91,7 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 def init_data_paths(explicit: str | os.PathLike[str] | None = None) -> DataPaths:
     """Resolve the data folder and create it and its subfolders."""
     paths = DataPaths(resolve_data_dir(explicit))
-    for folder in (paths.root, paths.models, paths.logs):
-        folder.mkdir(parents=True, exist_ok=True)
+    make_private_folder(paths.root)  # readable by this user alone, and so is all inside
+    for folder in (paths.models, paths.logs):
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return paths
