@@ -229,6 +229,36 @@ def _m006_model_load_options(conn: Connection) -> None:
     _run(conn, "ALTER TABLE models ADD COLUMN plain_buffers BOOLEAN NOT NULL DEFAULT 0")
 
 
+def _m007_audit_trail(conn: Connection) -> None:
+    # The audit trail (core.audit): append-only, each entry chained to the one before by its
+    # sha256. Ids of conversations and messages are plain numbers, not foreign keys: an entry
+    # must outlive what it names (a deleted conversation stays on the record). The triggers
+    # refuse changes through SQL; the chain catches whatever goes around them.
+    _run(
+        conn,
+        """
+        CREATE TABLE audit_entries (
+            id INTEGER PRIMARY KEY,
+            recorded_at VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            conversation_id INTEGER,
+            message_id INTEGER,
+            facts TEXT NOT NULL DEFAULT '{}',
+            previous_hash VARCHAR NOT NULL,
+            hash VARCHAR NOT NULL UNIQUE
+        );
+        CREATE INDEX ix_audit_entries_message_id ON audit_entries (message_id)
+        """,
+    )
+    for trigger in (
+        """CREATE TRIGGER audit_entries_append_only_update BEFORE UPDATE ON audit_entries
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+        """CREATE TRIGGER audit_entries_append_only_delete BEFORE DELETE ON audit_entries
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+    ):
+        conn.execute(text(trigger))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
@@ -236,4 +266,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "document collections for chat with your documents", _m004_documents),
     Migration(5, "fine-tuning jobs and LoRA adapters", _m005_finetune),
     Migration(6, "how each model loads safely on this computer", _m006_model_load_options),
+    Migration(7, "the audit trail: answers, exports, imports and deletions", _m007_audit_trail),
 )

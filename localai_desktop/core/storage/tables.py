@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 table mappings: models, conversations, messages, downloads, adapters, documents."""
+"""SQLAlchemy 2 table mappings: models, chats, downloads, adapters, documents, the audit trail."""
 
 from __future__ import annotations
 
@@ -208,3 +208,19 @@ class DocumentChunkRow(Base):
     heading: Mapped[str | None] = mapped_column(Text, nullable=True)
     text: Mapped[str] = mapped_column(Text)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, unit length
+
+
+class AuditEntryRow(Base):
+    """One entry of the audit trail (core.audit): what happened, as hashes, chained by sha256."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1, 2, 3, ... with no gaps
+    recorded_at: Mapped[str] = mapped_column(String)  # ISO 8601 UTC text, hashed as stored
+    kind: Mapped[str] = mapped_column(String)
+    # Plain numbers, not foreign keys: the entry outlives the conversation it names.
+    conversation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    facts: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+    previous_hash: Mapped[str] = mapped_column(String)
+    hash: Mapped[str] = mapped_column(String, unique=True)
