@@ -49,11 +49,15 @@ step=$SECONDS
 "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
     --distpath dist --workpath build/pyinstaller packaging/localai_desktop.spec
 freeze_s=$((SECONDS - step))
-# Desktop integration files travel inside the folder, for install-desktop-entry.sh.
-mkdir -p "$app/share"
-cp packaging/linux/localai-desktop.desktop packaging/icons/localai-desktop.svg \
-    packaging/icons/localai-desktop.png "$app/share/"
-cp packaging/linux/install-desktop-entry.sh "$app/"
+# Desktop integration from resources/ travels inside the folder as share/, laid out as in
+# /usr/share: the .deb installs it there, the tarball's install-desktop-entry.sh in ~/.local.
+share="$app/share"
+mkdir -p "$share/applications" "$share/metainfo" "$share/icons/hicolor/scalable/apps"
+cp resources/linux/org.localai.desktop.desktop "$share/applications/"
+cp resources/linux/org.localai.desktop.metainfo.xml "$share/metainfo/"
+cp -R resources/icons/hicolor/. "$share/icons/hicolor/"
+cp resources/icons/localai-desktop.svg "$share/icons/hicolor/scalable/apps/"
+cp resources/linux/install-desktop-entry.sh "$app/"
 cp LICENSE "$app/LICENSE.txt"
 "$app/localai" --version >/dev/null  # a bundle that cannot start is not worth packing
 
@@ -68,14 +72,13 @@ if [ "$make_deb" = 1 ] && command -v dpkg-deb >/dev/null; then
     echo "== .deb"
     root=build/deb-root
     rm -rf "$root"
-    mkdir -p "$root/DEBIAN" "$root/opt" "$root/usr/bin" "$root/usr/share/applications" \
-        "$root/usr/share/icons/hicolor/scalable/apps"
+    mkdir -p "$root/DEBIAN" "$root/opt" "$root/usr/bin"
     cp -a "$app" "$root/opt/localai-desktop"
-    rm "$root/opt/localai-desktop/install-desktop-entry.sh"  # the package installs the entry
+    # The package installs the entry, metadata and icons itself, into /usr/share.
+    mv "$root/opt/localai-desktop/share" "$root/usr/share"
+    rm "$root/opt/localai-desktop/install-desktop-entry.sh"
     ln -s /opt/localai-desktop/localai-desktop "$root/usr/bin/localai-desktop"
     ln -s /opt/localai-desktop/localai "$root/usr/bin/localai"
-    cp packaging/linux/localai-desktop.desktop "$root/usr/share/applications/"
-    cp packaging/icons/localai-desktop.svg "$root/usr/share/icons/hicolor/scalable/apps/"
     # The oldest glibc the bundle can run on: the newest GLIBC_ symbol version it uses.
     # (objdump fails on the few files that are not ELF; that is fine.)
     glibc=$( { find "$app" -type f -name "*.so*" -exec objdump -T {} + 2>/dev/null || true; } \

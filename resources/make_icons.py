@@ -1,8 +1,20 @@
-"""Render localai-desktop.svg into the PNG, Windows .ico and macOS .icns icons (run by hand).
+"""Render the app icon's SVG into every PNG, .ico and .icns the app and its packages use.
 
-Both .ico (Windows Vista and later) and .icns (macOS 10.7 and later) may hold PNG images, so
-no image library beyond Qt is needed. Run after changing the SVG and commit the results:
-    QT_QPA_PLATFORM=offscreen .venv/bin/python packaging/icons/make_icons.py
+The sources are drawn by hand: `resources/icons/localai-desktop.svg`, and
+`localai-desktop-16.svg`, the same picture redrawn on the 16 px grid for the smallest size (a
+scaled-down drawing blurs there). Run this after changing either, look at the PNGs, and commit
+the results with the SVGs:
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python resources/make_icons.py
+
+It writes
+- `resources/icons/hicolor/NxN/apps/localai-desktop.png` (16 to 512 px): the Linux icon theme
+  layout, copied as it is into the .deb and the tarball (build_linux.sh);
+- `resources/icons/localai-desktop.ico` (Windows executables and installer) and
+  `resources/icons/localai-desktop.icns` (the macOS bundle); both formats may hold PNG images
+  (Windows Vista and later, macOS 10.7 and later), so Qt is the only library needed;
+- `localai_desktop/resources/icons/localai-desktop-N.png`: the few sizes the running window
+  shows (title bar, task bar, switcher), package data read by `ui.shell.app_icon`.
 """
 
 from __future__ import annotations
@@ -15,11 +27,30 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
-HERE = Path(__file__).resolve().parent
-SVG = HERE / "localai-desktop.svg"
+RESOURCES = Path(__file__).resolve().parent
+ICONS = RESOURCES / "icons"
+SVG = ICONS / "localai-desktop.svg"
+SVG_16 = ICONS / "localai-desktop-16.svg"
+PACKAGE_ICONS = RESOURCES.parent / "localai_desktop" / "resources" / "icons"
+NAME = "localai-desktop"
+
+HICOLOR_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
-# .icns chunk types holding PNG data, by pixel size.
-ICNS_TYPES = {16: b"icp4", 32: b"icp5", 64: b"icp6", 128: b"ic07", 256: b"ic08", 512: b"ic09"}
+WINDOW_SIZES = (16, 32, 48, 256)
+# .icns chunk types that hold PNG data, with their pixel size (the @2x ones for Retina).
+ICNS_CHUNKS = (
+    (b"icp4", 16),
+    (b"icp5", 32),
+    (b"icp6", 64),
+    (b"ic07", 128),
+    (b"ic08", 256),
+    (b"ic09", 512),
+    (b"ic10", 1024),
+    (b"ic11", 32),
+    (b"ic12", 64),
+    (b"ic13", 256),
+    (b"ic14", 512),
+)
 
 
 def render_png(renderer: QSvgRenderer, size: int) -> bytes:
@@ -50,25 +81,38 @@ def ico(images: dict[int, bytes]) -> bytes:
 
 def icns(images: dict[int, bytes]) -> bytes:
     chunks = b"".join(
-        ICNS_TYPES[size] + struct.pack(">I", len(png) + 8) + png for size, png in images.items()
+        kind + struct.pack(">I", len(images[size]) + 8) + images[size] for kind, size in ICNS_CHUNKS
     )
     return b"icns" + struct.pack(">I", len(chunks) + 8) + chunks
 
 
 def main() -> int:
     app = QGuiApplication(sys.argv[:1])
-    renderer = QSvgRenderer(str(SVG))
-    if not renderer.isValid():
-        print(f"cannot read {SVG}", file=sys.stderr)
-        return 1
-    (HERE / "localai-desktop.png").write_bytes(render_png(renderer, 256))
-    (HERE / "localai-desktop.ico").write_bytes(
-        ico({size: render_png(renderer, size) for size in ICO_SIZES})
-    )
-    (HERE / "localai-desktop.icns").write_bytes(
-        icns({size: render_png(renderer, size) for size in ICNS_TYPES})
-    )
+    renderer, renderer_16 = QSvgRenderer(str(SVG)), QSvgRenderer(str(SVG_16))
+    for source, checked in ((SVG, renderer), (SVG_16, renderer_16)):
+        if not checked.isValid():
+            print(f"cannot read {source}", file=sys.stderr)
+            return 1
+    sizes = {*HICOLOR_SIZES, *ICO_SIZES, *WINDOW_SIZES, *(size for _, size in ICNS_CHUNKS)}
+    pngs = {
+        size: render_png(renderer_16 if size == 16 else renderer, size) for size in sorted(sizes)
+    }
+    written = []
+    for size in HICOLOR_SIZES:
+        written.append(ICONS / "hicolor" / f"{size}x{size}" / "apps" / f"{NAME}.png")
+        written[-1].parent.mkdir(parents=True, exist_ok=True)
+        written[-1].write_bytes(pngs[size])
+    PACKAGE_ICONS.mkdir(parents=True, exist_ok=True)
+    for size in WINDOW_SIZES:
+        written.append(PACKAGE_ICONS / f"{NAME}-{size}.png")
+        written[-1].write_bytes(pngs[size])
+    written.append(ICONS / f"{NAME}.ico")
+    written[-1].write_bytes(ico({size: pngs[size] for size in ICO_SIZES}))
+    written.append(ICONS / f"{NAME}.icns")
+    written[-1].write_bytes(icns(pngs))
     del app
+    for path in written:
+        print(f"{path.relative_to(RESOURCES.parent)} ({path.stat().st_size} bytes)")
     return 0
 
 

@@ -17,6 +17,7 @@ from localai_desktop.core.common.errors import StorageError
 from localai_desktop.core.common.private_files import keep_new_files_private
 from localai_desktop.core.datafolder.config import APP_NAME
 from localai_desktop.core.datafolder.paths import resolve_data_dir
+from localai_desktop.ui.shell.app_icon import DESKTOP_ENTRY, app_icon
 from localai_desktop.ui.shell.main_window import MainWindow
 from localai_desktop.ui.shell.session import AppSession
 
@@ -63,6 +64,8 @@ def _application() -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName(DESKTOP_ENTRY)
+    app.setWindowIcon(app_icon())  # every window and dialog, unless it sets its own
     return app
 
 

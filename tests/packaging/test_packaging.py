@@ -11,10 +11,13 @@ import importlib.util
 import json
 import os
 import re
+import shutil
+import struct
 import subprocess
 import sys
 import sysconfig
 import tarfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import ModuleType
 
@@ -28,6 +31,17 @@ from localai_desktop.launcher import wants_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = REPO_ROOT / "packaging"
+RESOURCES = REPO_ROOT / "resources"
+ICON = "localai-desktop"
+ENTRY = "org.localai.desktop"
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+# The desktop integration, as laid out under share/ in the app folder and /usr/share by the .deb.
+SHARED_FILES = (
+    f"applications/{ENTRY}.desktop",
+    f"metainfo/{ENTRY}.metainfo.xml",
+    f"icons/hicolor/scalable/apps/{ICON}.svg",
+    *(f"icons/hicolor/{n}x{n}/apps/{ICON}.png" for n in ICON_SIZES),
+)
 FROZEN_APP_ENV = "LOCALAI_FROZEN_APP"
 PROBE_MODULE = "localai_desktop.core.models.probe"
 
@@ -194,6 +208,69 @@ def test_shell_scripts_parse(script: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
+# -- resources/: icons, desktop entry, AppStream metadata ------------------------------------
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_the_icon_is_made_in_every_size_the_packages_use() -> None:
+    icons = RESOURCES / "icons"
+    for n in ICON_SIZES:
+        assert png_size(icons / "hicolor" / f"{n}x{n}" / "apps" / f"{ICON}.png") == (n, n)
+    # The window's own copy, package data (pyproject.toml) that the bundle collects.
+    package_icons = REPO_ROOT / "localai_desktop" / "resources" / "icons"
+    for n in (16, 32, 48, 256):
+        assert png_size(package_icons / f"{ICON}-{n}.png") == (n, n)
+    ico = (icons / f"{ICON}.ico").read_bytes()
+    reserved, kind, count = struct.unpack("<HHH", ico[:6])
+    sides = [ico[6 + 16 * i] or 256 for i in range(count)]
+    assert (reserved, kind) == (0, 1) and sides == [16, 24, 32, 48, 64, 128, 256]
+    icns = (icons / f"{ICON}.icns").read_bytes()
+    assert icns[:4] == b"icns" and struct.unpack(">I", icns[4:8])[0] == len(icns)
+    assert b"ic10" in icns and b"icp4" in icns  # 1024 px (512 @2x) down to 16 px
+
+
+def test_the_desktop_entry_and_metadata_name_the_same_app() -> None:
+    from localai_desktop.ui.shell.app_icon import DESKTOP_ENTRY  # the app's Wayland app id
+
+    entry_file = RESOURCES / "linux" / f"{DESKTOP_ENTRY}.desktop"
+    entry = dict(line.split("=", 1) for line in entry_file.read_text().splitlines() if "=" in line)
+    assert entry["Icon"] == ICON and entry["Exec"] == "localai-desktop"
+    # X11 matches windows to the entry by WM_CLASS, whose first part is the program's name.
+    assert entry["StartupWMClass"] == "localai-desktop"
+    assert entry["Categories"] and entry["Keywords"]
+    component = ET.parse(RESOURCES / "linux" / f"{DESKTOP_ENTRY}.metainfo.xml").getroot()
+    assert component.findtext("id") == DESKTOP_ENTRY
+    assert component.findtext("launchable") == entry_file.name
+    assert component.findtext("project_license") == "MIT"
+    assert component.find("content_rating") is not None
+    newest = component.find("releases/release")
+    assert newest is not None and newest.get("version") == __version__
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "name"),
+    [
+        ("desktop-file-validate", (), f"{ENTRY}.desktop"),
+        ("appstreamcli", ("validate", "--no-net"), f"{ENTRY}.metainfo.xml"),
+    ],
+)
+def test_the_desktop_files_pass_their_validators(
+    tool: str, args: tuple[str, ...], name: str
+) -> None:
+    # Where installed (apt-get install desktop-file-utils appstream); CI does not need them.
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} is not installed")
+    result = subprocess.run(
+        [tool, *args, str(RESOURCES / "linux" / name)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 # -- the wheel --------------------------------------------------------------------------------
 
 
@@ -299,6 +376,7 @@ def test_the_built_app_holds_llama_cpp_qt_plugins_and_resources(frozen_app: Path
         assert plugin in platforms
     catalog = json.loads((inside / "localai_desktop" / "resources" / "catalog.json").read_text())
     assert catalog
+    assert (inside / "localai_desktop" / "resources" / "icons" / f"{ICON}-16.png").is_file()
     # Left out on purpose: Qt modules we do not use, and the GTK theme with its own GLib.
     names = {p.name for p in inside.rglob("*")}
     assert not {n for n in names if n.startswith(("libQt6Network", "libQt6Pdf", "libQt6Qml"))}
@@ -383,6 +461,7 @@ def test_the_built_app_window_answers_a_chat(
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["ok"] and report["status"] == "complete" and report["completion_tokens"] == 32
     assert report["qt_platform"] == "offscreen" and report["answer"].strip()
+    assert report["window_icon_sizes"] == [16, 32, 48, 256]
     assert screenshot.stat().st_size > 10_000  # a real window, painted with text
 
 
@@ -396,7 +475,8 @@ def test_the_tarball_and_the_deb_hold_the_app(frozen_app: Path, tmp_path: Path) 
     top = "localai-desktop"
     for name in ("localai-desktop", "localai", "install-desktop-entry.sh", "LICENSE.txt"):
         assert f"{top}/{name}" in names
-    assert f"{top}/share/localai-desktop.desktop" in names
+    for name in SHARED_FILES:
+        assert f"{top}/share/{name}" in names
     debs = sorted(dist.glob(f"localai-desktop_{__version__}_*.deb"))
     if not debs:
         return
@@ -404,8 +484,9 @@ def test_the_tarball_and_the_deb_hold_the_app(frozen_app: Path, tmp_path: Path) 
     subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(root)], check=True, timeout=300)
     assert os.readlink(root / "usr/bin/localai") == "/opt/localai-desktop/localai"
     assert os.readlink(root / "usr/bin/localai-desktop") == "/opt/localai-desktop/localai-desktop"
-    assert (root / "usr/share/applications/localai-desktop.desktop").is_file()
-    assert (root / "usr/share/icons/hicolor/scalable/apps/localai-desktop.svg").is_file()
+    for name in SHARED_FILES:
+        assert (root / "usr/share" / name).is_file(), name
+    assert not (root / "opt/localai-desktop/share").exists()
     version = run_frozen(root / "opt/localai-desktop", "localai", "--version", cwd=tmp_path)
     assert version.stdout.strip() == f"localai {__version__}"
     depends = subprocess.run(
@@ -420,11 +501,12 @@ def test_the_tarball_adds_itself_to_the_application_menu(frozen_app: Path, tmp_p
         pytest.skip("the app folder was not made by build_linux.sh")
     env = clean_env(XDG_DATA_HOME=str(tmp_path))
     subprocess.run([str(script)], check=True, env=env, capture_output=True)
-    entry = (tmp_path / "applications" / "localai-desktop.desktop").read_text()
+    entry = (tmp_path / "applications" / f"{ENTRY}.desktop").read_text()
     assert f'Exec="{frozen_app}/localai-desktop"' in entry
-    assert (tmp_path / "icons/hicolor/scalable/apps/localai-desktop.svg").is_file()
+    for name in SHARED_FILES:
+        assert (tmp_path / name).is_file(), name
     subprocess.run([str(script), "--remove"], check=True, env=env, capture_output=True)
-    assert not (tmp_path / "applications" / "localai-desktop.desktop").exists()
+    assert not [path for path in tmp_path.rglob("*") if path.is_file()]
 
 
 def test_programs_the_built_app_starts_get_the_users_library_path(

@@ -3,5 +3,5 @@
 `main_window` builds the tabs, gives them what they need from the Workspace and wires their
 signals in one place; `session` is the open data folder and its window (switching folders,
 starting over); `settings_dialog` is File > Settings; `self_check` runs the real window once
-for a built app's smoke test.
+for a built app's smoke test; `app_icon` gives the windows their icon.
 """

@@ -15,6 +15,7 @@ from localai_desktop.ui.documents.tab import DocumentsTab
 from localai_desktop.ui.finetune.tab import FineTuneTab
 from localai_desktop.ui.models.discover_panel import DiscoverPanel
 from localai_desktop.ui.models.tab import ModelsTab
+from localai_desktop.ui.shell.app_icon import app_icon
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
 from localai_desktop.ui.workers.finetune import FineTuneWorker
@@ -48,6 +49,9 @@ class MainWindow(QMainWindow):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(WINDOW_TITLE)
+        # Also set here, not only on the application: the window is built without app.py too
+        # (the self-check, tests).
+        self.setWindowIcon(app_icon())
         self.workspace = workspace
         self.paths = workspace.paths
         # Kept in the data folder, so each data folder (and each test) has its own.

@@ -107,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             workspace.registry.import_model(Path(args.model), name="self-check")
             window = MainWindow(workspace)
             window.show()
+            # The icon is package data: an empty list means the bundle left it out.
+            icon_sizes = {size.width() for size in window.windowIcon().availableSizes()}
+            report["window_icon_sizes"] = sorted(icon_sizes)
             try:
                 report.update(_chat_once(window, args))
                 if args.screenshot:

@@ -21,8 +21,9 @@ from pytestqt.qtbot import QtBot
 
 from localai_desktop import __version__
 from localai_desktop.core.storage import Database
-from localai_desktop.ui.app import main
+from localai_desktop.ui.app import _application, main
 from localai_desktop.ui.models.model_import import ImportModelDialog
+from localai_desktop.ui.shell.app_icon import DESKTOP_ENTRY
 from tests.support.gui_support import OpenWindow, no_thread_left_running, window_opener
 
 CONTROLS = (
@@ -69,6 +70,23 @@ def test_smoke_test_opens_the_window_and_exits_0(
     assert "Smoke test passed" in out and "Chat, Documents, Models" in out
     assert (data_dir / "localai.db").is_file()
     assert "Starting LocalAI Desktop" in (data_dir / "logs" / "desktop.log").read_text()
+
+
+def test_the_window_shows_the_app_icon_drawn_for_each_size(
+    open_window: OpenWindow, data_dir: Path
+) -> None:
+    window = open_window(data_dir)
+    icon = window.windowIcon()
+    assert not icon.isNull()
+    # The title bar's 16 px is the one drawn on the 16 px grid, not the large one scaled down.
+    assert {16, 32, 48, 256} <= {size.width() for size in icon.availableSizes()}
+
+
+def test_the_app_gives_every_window_its_icon_and_names_its_desktop_entry(qapp: object) -> None:
+    app = _application()
+    assert not app.windowIcon().isNull()
+    # On Wayland the icon comes from the desktop entry with this name, not from the window.
+    assert app.desktopFileName() == DESKTOP_ENTRY
 
 
 def test_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
