@@ -13,11 +13,28 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from localai_desktop.core.common.errors import DatabaseTooNewError, StorageError
+from localai_desktop.core.common.file_lock import FileLock
 from localai_desktop.core.storage.migrations import MIGRATIONS, Migration
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
+# How long one process waits for another that holds the database: SQLite's own busy wait for
+# a write, and the wait for another copy of the app that is migrating (a backup copy of a
+# large database comes first).
+BUSY_TIMEOUT_S = 15.0
+MIGRATION_WAIT_S = 120.0
+
+
+def busy_error(waited_s: float) -> StorageError:
+    """The plain message when another process kept the database past our patience."""
+    seconds = max(1, round(waited_s))
+    return StorageError(
+        f"The app's database stayed busy for {seconds} "
+        f"{'second' if seconds == 1 else 'seconds'}: another copy of LocalAI Desktop or a "
+        "'localai' command is working on it.",
+        "Wait until it has finished, then try again. Nothing was lost.",
+    )
 
 
 def storage_error_from(error: BaseException) -> StorageError:
@@ -29,10 +46,7 @@ def storage_error_from(error: BaseException) -> StorageError:
             "Free some disk space, then try again. Everything saved before is still there.",
         )
     if "locked" in text or "busy" in text:
-        return StorageError(
-            "The app's database is busy (another copy of LocalAI Desktop may be open).",
-            "Close other copies of the app and try again.",
-        )
+        return busy_error(BUSY_TIMEOUT_S)
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return StorageError(
             "The app cannot write to its data folder.",
@@ -61,7 +75,7 @@ class Database:
     def _create_engine(self) -> Engine:
         engine = create_engine(
             f"sqlite:///{self.path}",
-            connect_args={"check_same_thread": False, "timeout": 15},
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S},
         )
 
         @event.listens_for(engine, "connect")
@@ -111,7 +125,7 @@ class Database:
         """
         try:
             connection = sqlite3.connect(
-                self.path, isolation_level=None, timeout=15, check_same_thread=False
+                self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
             )
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute(f"PRAGMA synchronous = {'FULL' if flush_to_disk else 'NORMAL'}")
@@ -125,20 +139,64 @@ class Database:
     # -- migrations -------------------------------------------------------------------------
 
     def _migrate(self, target_version: int) -> None:
+        """Bring the schema to `target_version`, one copy of the app at a time.
+
+        Two copies started together (a double click, the app beside a script) would otherwise
+        both create the tables or add the same column. The first takes the lock file beside
+        the database and migrates; the others wait, then find the work done. Each migration
+        also checks the version inside its own write transaction, so it runs once even for a
+        copy of an older app that knows nothing of the lock.
+        """
+        version = self._version_now()
+        self._refuse_if_too_new(version)
+        if version >= target_version:
+            return
+        lock = FileLock(self.lock_path)
         try:
-            raw = sqlite3.connect(self.path, isolation_level=None, timeout=15)
+            got_it = lock.acquire(timeout=MIGRATION_WAIT_S)
+        except OSError as error:
+            raise storage_error_from(error) from error
+        if not got_it:
+            raise busy_error(MIGRATION_WAIT_S)
+        try:
+            self._migrate_locked(target_version)
+        finally:
+            lock.release()
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock file that one copy of the app holds while it migrates the database."""
+        return self.path.with_name(self.path.name + ".lock")
+
+    def _version_now(self) -> int:
+        try:
+            raw = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+            try:
+                return self._read_version(raw)
+            finally:
+                raw.close()
+        except sqlite3.Error as error:
+            raise storage_error_from(error) from error
+
+    @staticmethod
+    def _refuse_if_too_new(version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise DatabaseTooNewError(
+                f"This data folder was used by a newer version of LocalAI Desktop "
+                f"(database version {version}; this version understands up to "
+                f"{SCHEMA_VERSION}).",
+                "Install the newer version again, or start this one with another data "
+                "folder. Nothing was changed.",
+            )
+
+    def _migrate_locked(self, target_version: int) -> None:
+        try:
+            raw = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         except sqlite3.Error as error:
             raise storage_error_from(error) from error
         try:
-            version = self._read_version(raw)
-            if version > SCHEMA_VERSION:
-                raise DatabaseTooNewError(
-                    f"This data folder was used by a newer version of LocalAI Desktop "
-                    f"(database version {version}; this version understands up to "
-                    f"{SCHEMA_VERSION}).",
-                    "Install the newer version again, or start this one with another data "
-                    "folder. Nothing was changed.",
-                )
+            version = self._read_version(raw)  # again: another copy may have migrated meanwhile
+            self._refuse_if_too_new(version)
             if version >= target_version:
                 return
             if version > 0:
@@ -171,7 +229,7 @@ class Database:
     def _apply(self, migration: Migration) -> None:
         # A throwaway engine on the same file gives migrations a SQLAlchemy Connection; the
         # whole migration and the version bump commit together or not at all.
-        engine = create_engine(f"sqlite:///{self.path}")
+        engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": BUSY_TIMEOUT_S})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -183,6 +241,11 @@ class Database:
 
         try:
             with engine.begin() as conn:
+                # Read inside the write transaction: if someone applied it meanwhile, skip it.
+                if int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0) >= (
+                    migration.version
+                ):
+                    return
                 migration.apply(conn)
                 conn.exec_driver_sql(f"PRAGMA user_version = {int(migration.version)}")
         finally:
