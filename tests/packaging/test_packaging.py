@@ -285,7 +285,7 @@ REPO = str(REPO_ROOT)
 
 
 @pytest.mark.slow
-def test_the_wheel_installs_both_commands_and_the_catalog(tmp_path: Path) -> None:
+def test_the_wheel_installs_both_commands_the_catalog_and_the_icon(tmp_path: Path) -> None:
     if setuptools_version() < (77,):
         pytest.skip("building the wheel needs setuptools>=77: pip install -e '.[package]'")
     wheels = tmp_path / "wheels"
@@ -335,6 +335,8 @@ def test_the_wheel_installs_both_commands_and_the_catalog(tmp_path: Path) -> Non
     assert Path(origin.strip()).is_relative_to(venv)
     catalog = run("localai", "--data-dir", str(tmp_path / "data"), "models", "catalog")
     assert "Qwen2.5 0.5B Instruct" in catalog
+    count_icons = "from localai_desktop.ui.shell import app_icon; print(len(app_icon.icon_files()))"
+    assert run("python", "-c", count_icons).strip() == "4"  # the window's icon, package data
     assert "Smoke test passed" in run(
         "localai-desktop", "--data-dir", str(tmp_path / "data"), "--smoke-test"
     )
