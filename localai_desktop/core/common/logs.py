@@ -36,8 +36,12 @@ def content_logging_enabled() -> bool:
     return _content_logging
 
 
-def _our_handlers() -> list[logging.Handler]:
-    return [h for h in logging.getLogger().handlers if getattr(h, "_localai", False)]
+class _AppLogHandler(logging.handlers.RotatingFileHandler):
+    """The app's own log file, told apart from handlers others (pytest, Qt) install."""
+
+
+def _our_handlers() -> list[_AppLogHandler]:
+    return [h for h in logging.getLogger().handlers if isinstance(h, _AppLogHandler)]
 
 
 def configure_logging(logs_dir: Path, name: str, *, verbose: bool = False) -> Path:
@@ -47,7 +51,7 @@ def configure_logging(logs_dir: Path, name: str, *, verbose: bool = False) -> Pa
     """
     logs_dir.mkdir(parents=True, exist_ok=True)
     path = logs_dir / f"{name}.log"
-    handler = logging.handlers.RotatingFileHandler(
+    handler = _AppLogHandler(
         path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUP_COUNT, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -55,7 +59,6 @@ def configure_logging(logs_dir: Path, name: str, *, verbose: bool = False) -> Pa
     for old in _our_handlers():
         root.removeHandler(old)
         old.close()
-    handler._localai = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     set_debug_logging(verbose, logs_dir=logs_dir)
     return path
@@ -93,8 +96,8 @@ def log_files(logs_dir: Path) -> list[Path]:
 
 def delete_log_files(logs_dir: Path) -> list[Path]:
     """Delete the log files (for "Delete all my data"); logging goes on into a fresh file."""
-    removed = []
-    handlers = [h for h in _our_handlers() if isinstance(h, logging.FileHandler)]
+    removed: list[Path] = []
+    handlers = _our_handlers()
     for handler in handlers:
         handler.acquire()
     try:
@@ -103,7 +106,7 @@ def delete_log_files(logs_dir: Path) -> list[Path]:
             # at the next record.
             if handler.stream is not None:
                 handler.stream.close()
-                handler.stream = None  # type: ignore[assignment]
+                handler.stream = None
         for path in log_files(logs_dir):
             path.unlink(missing_ok=True)
             removed.append(path)

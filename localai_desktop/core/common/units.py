@@ -21,9 +21,10 @@ def format_parameter_count(n: int) -> str:
     """A parameter count as model names write it: "260K", "1.1B", "494M", "70B"."""
     if n < 1000:
         return str(n)
-    for divisor, unit in ((1e3, "K"), (1e6, "M"), (1e9, "B"), (1e12, "T")):
-        value = n / divisor
-        if round(value) < 1000 or unit == "T":
+    value, unit = n / 1e12, "T"
+    for divisor, name in ((1e3, "K"), (1e6, "M"), (1e9, "B")):
+        if round(n / divisor) < 1000:
+            value, unit = n / divisor, name
             break
     text = f"{value:.1f}" if round(value, 1) < 10 else f"{value:.0f}"
     return text.removesuffix(".0") + unit

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from localai_desktop.core.common.logs import delete_log_files, log_files
 from localai_desktop.core.common.units import format_bytes
@@ -162,7 +162,7 @@ def delete_all_data(paths: DataPaths, *, include_models: bool = False) -> ResetR
     try:
         if kept_models:
             with db.session() as session:
-                session.execute(ModelRow.__table__.insert(), kept_models)
+                session.execute(insert(ModelRow), kept_models)
     finally:
         db.close()
     log.info("Deleted all data in %s (%s files)", paths.root, len(removed))

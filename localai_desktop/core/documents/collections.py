@@ -15,6 +15,7 @@ Everything returned is plain, frozen data. Embedding models are loaded once per 
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import threading
@@ -111,7 +112,7 @@ class DocumentLibrary:
         self.retriever.forget(collection.id)
         return collection
 
-    def files(self, name_or_id: str | int) -> list[DocumentFile]:
+    def files(self, name_or_id: str | int) -> builtins.list[DocumentFile]:
         return self.store.files(self.get(name_or_id).id)
 
     # -- files --------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ class DocumentLibrary:
         *,
         k: int = 5,
         mode: str = "hybrid",
-    ) -> list[SearchHit]:
+    ) -> builtins.list[SearchHit]:
         collections = [self.store.get_collection(n, counts=False) for n in names_or_ids]
         return self.retriever.search(collections, query, k=k, mode=mode)
 

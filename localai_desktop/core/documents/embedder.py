@@ -27,6 +27,7 @@ from localai_desktop.core.inference.llama_runtime import (
 
 if TYPE_CHECKING:
     import numpy as np  # imported where vectors are used: 0.15 s at start-up
+    from llama_cpp import Llama
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
@@ -89,7 +90,7 @@ class Embedder:
         # (the lock alone is not fair, and a chat's search would wait for a whole run).
         self._turn = threading.Condition()
         self._queries_waiting = 0
-        self._llm: object | None = None
+        self._llm: Llama | None = None
         self._dimension = 0
         self._context_length = 0
         self._query_prefix, self._document_prefix = prefixes_for(self.model_path)
@@ -121,7 +122,7 @@ class Embedder:
                     model_params_for_load(llama_cpp, plain_buffers=True),
                     contextlib.redirect_stderr(captured),
                 ):
-                    llm = llama_cpp.Llama(  # type: ignore[attr-defined]
+                    llm: Llama = llama_cpp.Llama(
                         model_path=str(self.model_path),
                         embedding=True,
                         n_ctx=self.batch_tokens,
@@ -143,10 +144,10 @@ class Embedder:
             finally:
                 for line in captured.getvalue().splitlines():
                     llama_log.debug(line)
-            llm.verbose = False  # type: ignore[attr-defined]
+            llm.verbose = False
             self._llm = llm
-            self._dimension = int(llm.n_embd())  # type: ignore[attr-defined]
-            self._context_length = int(llm._model.n_ctx_train())  # type: ignore[attr-defined]
+            self._dimension = int(llm.n_embd())
+            self._context_length = int(llm._model.n_ctx_train())
             log.info(
                 "Loaded embedding model %s (%d dims) in %.2f s",
                 self.model_path.name,
@@ -157,7 +158,7 @@ class Embedder:
     def close(self) -> None:
         with self._lock:
             if self._llm is not None:
-                self._llm.close()  # type: ignore[attr-defined]
+                self._llm.close()
             self._llm = None
 
     @property
@@ -177,7 +178,7 @@ class Embedder:
         """Tokens the model sees for this passage (with its special tokens)."""
         with self._lock:
             llm = self._require()
-            return len(llm.tokenize(text.encode("utf-8"), add_bos=True))  # type: ignore[attr-defined]
+            return len(llm.tokenize(text.encode("utf-8"), add_bos=True))
 
     def embed_query(self, text: str) -> np.ndarray:
         """The unit vector of a search query (on one thread: see QUERY_THREADS)."""
@@ -243,7 +244,7 @@ class Embedder:
             if threads is not None:
                 self._set_threads(threads)
             try:
-                raw, tokens = llm.embed(texts, truncate=True, return_count=True)  # type: ignore[attr-defined]
+                raw, tokens = llm.embed(texts, truncate=True, return_count=True)
             except (RuntimeError, ValueError) as error:
                 raise ModelLoadError(
                     "The embedding model failed while reading the text.",
@@ -259,10 +260,9 @@ class Embedder:
         return vectors / np.maximum(norms, 1e-12)
 
     def _set_threads(self, threads: int) -> None:
-        ctx = self._llm._ctx.ctx  # type: ignore[attr-defined]
-        llama_cpp_module().llama_set_n_threads(ctx, threads, threads)  # type: ignore[attr-defined]
+        llama_cpp_module().llama_set_n_threads(self._require()._ctx.ctx, threads, threads)
 
-    def _require(self) -> object:
+    def _require(self) -> Llama:
         if self._llm is None:
             self.load()
         assert self._llm is not None

@@ -76,10 +76,11 @@ def ground_question(
         if cost > room:
             if entries or room < MIN_SOURCE_TOKENS:
                 continue  # a later, shorter passage may still fit
-            entry, cost = _shortened(number, hit, room, tokenize)
-            truncated = True
-            if entry is None:
+            shortened = _shortened(number, hit, room, tokenize)
+            if shortened is None:
                 break
+            entry, cost = shortened
+            truncated = True
         entries.append(entry)
         room -= cost
         sources.append(_source(number, hit, truncated))
@@ -175,7 +176,7 @@ def _entry(number: int, hit: SearchHit, text: str) -> str:
 
 def _shortened(
     number: int, hit: SearchHit, room: int, tokenize: Tokenize
-) -> tuple[str | None, int]:
+) -> tuple[str, int] | None:
     words = hit.text.split()
     keep = len(words)
     while keep > 8:
@@ -184,7 +185,7 @@ def _shortened(
         cost = len(tokenize(entry)) + 2
         if cost <= room:
             return entry, cost
-    return None, 0
+    return None
 
 
 def _source(number: int, hit: SearchHit, truncated: bool) -> dict[str, Any]:

@@ -13,9 +13,9 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
@@ -269,9 +269,14 @@ class IndexStore:
     def clear_chunks(self, file_id: int, **file_values: Any) -> None:
         """Delete a file's chunks and update its row, together."""
         with self._db.session() as session:
-            removed = session.execute(
-                delete(DocumentChunkRow).where(DocumentChunkRow.file_id == file_id)
-            ).rowcount
+            # A DELETE's result is a CursorResult (its row count); Session.execute says Result.
+            deleted = cast(
+                CursorResult[Any],
+                session.execute(
+                    delete(DocumentChunkRow).where(DocumentChunkRow.file_id == file_id)
+                ),
+            )
+            removed = deleted.rowcount
             file_values.setdefault("chunks", 0)
             file_values.setdefault("words", 0)
             row = session.get(DocumentFileRow, file_id)
@@ -447,7 +452,9 @@ class IndexStore:
         """
         raw = self._db.engine.raw_connection()
         try:
-            yield raw.driver_connection  # type: ignore[misc]
+            connection = raw.driver_connection
+            assert connection is not None  # None only once a connection is invalidated
+            yield connection
         except sqlite3.Error as error:
             raise storage_error_from(error) from error
         finally:

@@ -274,10 +274,10 @@ class Indexer:
         if parsed.page_count:
             run.pages += parsed.page_count
         if total_chunks == 0:
-            reason = NO_TEXT_PDF_REASON if parsed.kind == "pdf" else NO_TEXT_REASON
-            self.store.clear_chunks(file.id, status=FILE_SKIPPED, reason=reason)
+            no_text = NO_TEXT_PDF_REASON if parsed.kind == "pdf" else NO_TEXT_REASON
+            self.store.clear_chunks(file.id, status=FILE_SKIPPED, reason=no_text)
             return "skipped"
-        reason = None
+        reason: str | None = None
         if parsed.kind == "pdf" and parsed.pages_without_text:
             reason = (
                 f"{parsed.pages_without_text} of {parsed.page_count} pages had no text (scanned?) "

@@ -29,7 +29,7 @@ class GgufTokenizer:
         llama_cpp = llama_cpp_module()
         from llama_cpp._internals import LlamaModel
 
-        params = llama_cpp.llama_model_default_params()  # type: ignore[attr-defined]
+        params = llama_cpp.llama_model_default_params()
         params.vocab_only = True
         try:
             # verbose=True: llama.cpp's log is already routed to Python logging; False would
@@ -41,26 +41,25 @@ class GgufTokenizer:
                 "The file may be damaged; import the model again.",
             ) from error
         vocab = self._model.vocab
-        bos = int(llama_cpp.llama_vocab_bos(vocab))  # type: ignore[attr-defined]
-        eos = int(llama_cpp.llama_vocab_eos(vocab))  # type: ignore[attr-defined]
-        eot = int(llama_cpp.llama_vocab_eot(vocab))  # type: ignore[attr-defined]
-        adds_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))  # type: ignore[attr-defined]
+        bos = int(llama_cpp.llama_vocab_bos(vocab))
+        eos = int(llama_cpp.llama_vocab_eos(vocab))
+        eot = int(llama_cpp.llama_vocab_eot(vocab))
+        adds_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))
         self.bos_ids: tuple[int, ...] = (bos,) if adds_bos and bos >= 0 else ()
         # Without a template the answer is followed by the token chat stops on.
         self.eos_id: int | None = eos if eos >= 0 else (eot if eot >= 0 else None)
         self.bos_text = self.token_text(bos)
         self.eos_text = self.token_text(eos)
-        self.vocab_size = int(llama_cpp.llama_vocab_n_tokens(vocab))  # type: ignore[attr-defined]
+        self.vocab_size = int(llama_cpp.llama_vocab_n_tokens(vocab))
 
     def tokenize(self, text: str) -> list[int]:
         """Token ids of `text`, special tokens recognised, no BOS added (as chat tokenizes)."""
         return list(self._model.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def token_text(self, token: int) -> str:
-        if token is None or token < 0:
+        if token < 0:  # LLAMA_TOKEN_NULL: the model has no such token
             return ""
-        piece = self._model.token_get_text(token)
-        return piece if isinstance(piece, str) else piece.decode("utf-8", errors="replace")
+        return self._model.token_get_text(token)
 
     def close(self) -> None:
         self._model.close()

@@ -177,7 +177,9 @@ def run_job(job_dir: Path, emit: Emit) -> int:
     final_val = evaluate(model, validation, settings.batch_size, device) if validation else None
     emit(TrainingEvent("exporting", step=step, total_steps=total_steps))
     state = _lora_state(model)
-    model = optimizer = None  # free the float32 weights before llama.cpp loads the model
+    # Free the float32 weights before llama.cpp loads the model (the optimizer holds only the
+    # small LoRA matrices).
+    model = None
     _return_freed_memory()
     info = read_gguf_info(base_path)
     export_lora_adapter(
@@ -275,7 +277,8 @@ def load_base_model(path: Path, device: str) -> Any:
     pad = getattr(config, "pad_token_id", None)
     if isinstance(pad, int) and not 0 <= pad < config.vocab_size:
         config.pad_token_id = None  # llama.cpp writes "unset" as 2**32-1; transformers refuses it
-    model = AutoModelForCausalLM.from_pretrained(
+    # Any: transformers' decorator on PreTrainedModel.to hides its signature from mypy.
+    model: Any = AutoModelForCausalLM.from_pretrained(
         path.parent, gguf_file=path.name, config=config, dtype=torch.float32
     )
     return model.to(device)

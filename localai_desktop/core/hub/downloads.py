@@ -8,6 +8,8 @@ and the next run continues from the partial files' sizes.
 
 from __future__ import annotations
 
+import builtins
+import functools
 import logging
 import threading
 import time
@@ -179,7 +181,7 @@ class DownloadManager:
             result.append(live or self._store.get(download_id).progress())
         return result
 
-    def resume_unfinished(self) -> list[int]:
+    def resume_unfinished(self) -> builtins.list[int]:
         """At start-up: continue the downloads that were running when the app last stopped.
 
         Paused and failed ones wait for the person; in offline mode nothing happens.
@@ -222,7 +224,7 @@ class DownloadManager:
             if download.thread is not None:
                 download.thread.join(timeout)
 
-    def _stop_all(self) -> list[_RunningDownload]:
+    def _stop_all(self) -> builtins.list[_RunningDownload]:
         """Stop running and queued downloads without changing their stored state."""
         with self._lock:
             self._waiting.clear()
@@ -233,7 +235,7 @@ class DownloadManager:
             self._changed.notify_all()
         return running
 
-    def clean_up_leftovers(self) -> list[Path]:
+    def clean_up_leftovers(self) -> builtins.list[Path]:
         """Delete partial files that no download owns; runs at construction too."""
         return self._store.clean_up_leftovers()
 
@@ -322,7 +324,7 @@ class DownloadManager:
                     sha256=hub_file.sha256,
                     target=target,
                 )
-                fetch_file(remote, http, download.stop, lambda n, i=index: report(i, n))
+                fetch_file(remote, http, download.stop, functools.partial(report, index))
         if download.stop.is_set():
             raise DownloadStopped
         self._publish(replace(base, state=REGISTERING, bytes_done=stored.total_bytes))

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import GenerationError, ModelLoadError
@@ -27,6 +29,9 @@ from localai_desktop.core.inference.llama_runtime import (
 from localai_desktop.core.inference.prompt import ChatFormatter, PromptPlan
 from localai_desktop.core.inference.token_stream import stream_tokens
 from localai_desktop.core.models.gguf_info import read_gguf_info
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
@@ -69,7 +74,7 @@ class LlamaEngine:
     def __init__(self, *, n_threads: int | None = None, flash_attn: bool = True) -> None:
         self.n_threads = n_threads or default_thread_count()
         self.flash_attn = flash_attn
-        self._llm: object | None = None
+        self._llm: Llama | None = None
         self._loaded: LoadedModel | None = None
         self._formatter: ChatFormatter | None = None
         self._abort_flag = ctypes.create_string_buffer(2)  # [flag, NUL], read by llama.cpp
@@ -121,7 +126,7 @@ class LlamaEngine:
                 model_params_for_load(llama_cpp, on_progress, plain_buffers=plain_buffers),
                 contextlib.redirect_stderr(captured),
             ):
-                llm = llama_cpp.Llama(  # type: ignore[attr-defined]
+                llm: Llama = llama_cpp.Llama(
                     model_path=str(path),
                     n_ctx=n_ctx,
                     n_threads=self.n_threads,
@@ -140,19 +145,19 @@ class LlamaEngine:
         finally:
             for line in captured.getvalue().splitlines():
                 llama_log.debug(line)
-        llm.verbose = False  # type: ignore[attr-defined]
+        llm.verbose = False
         self._llm = llm
         self._install_abort_callback(llama_cpp, llm)
         self._formatter = ChatFormatter(
             chat_template,
-            bos_token=self._token_text(llm.token_bos()),  # type: ignore[attr-defined]
-            eos_token=self._token_text(llm.token_eos()),  # type: ignore[attr-defined]
+            bos_token=self._token_text(llm.token_bos()),
+            eos_token=self._token_text(llm.token_eos()),
         )
         self._loaded = LoadedModel(
             path=path,
-            n_ctx=llm.n_ctx(),  # type: ignore[attr-defined]
+            n_ctx=llm.n_ctx(),
             load_seconds=time.perf_counter() - started,
-            gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),  # type: ignore[attr-defined]
+            gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),
             n_threads=self.n_threads,
             backend=compute_backend(),
         )
@@ -165,7 +170,7 @@ class LlamaEngine:
         self._adapter = None
         self._pieces = {}
         if self._llm is not None:
-            self._llm.close()  # type: ignore[attr-defined]
+            self._llm.close()
         self._llm = None
         self._loaded = None
         self._formatter = None
@@ -194,28 +199,28 @@ class LlamaEngine:
         if wanted == self._adapter:
             return
         if wanted is None:
-            llama_cpp.llama_set_adapters_lora(llm.ctx, None, 0, None)  # type: ignore[attr-defined]
+            llama_cpp.llama_set_adapters_lora(llm.ctx, None, 0, None)
         else:
             handle = self._adapters.get(wanted.path)
             if handle is None:
                 handle = self._load_adapter(llama_cpp, llm, wanted.path, expected_sha256)
-            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle)  # type: ignore[attr-defined]
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle)
             scales = (ctypes.c_float * 1)(wanted.scale)
-            llama_cpp.llama_set_adapters_lora(llm.ctx, adapters, 1, scales)  # type: ignore[attr-defined]
-        llm.reset()  # type: ignore[attr-defined]
+            llama_cpp.llama_set_adapters_lora(llm.ctx, adapters, 1, scales)
+        llm.reset()
         self._adapter = wanted
 
     def _load_adapter(
-        self, llama_cpp: object, llm: object, path: Path, expected_sha256: str | None
+        self, llama_cpp: ModuleType, llm: Llama, path: Path, expected_sha256: str | None
     ) -> object:
         from localai_desktop.core.models.adapter_file import AdapterFileError, check_adapter_file
 
         assert self._loaded is not None
         info = read_gguf_info(self._loaded.path)
         check_adapter_file(path, architecture=info.architecture, expected_sha256=expected_sha256)
-        handle = llama_cpp.llama_adapter_lora_init(  # type: ignore[attr-defined]
+        handle = llama_cpp.llama_adapter_lora_init(
             llm.model,
-            str(path).encode("utf-8"),  # type: ignore[attr-defined]
+            str(path).encode("utf-8"),
         )
         # A failed load is a NULL pointer, which is falsy but not None.
         if not handle:
@@ -226,15 +231,15 @@ class LlamaEngine:
         self._adapters[path] = handle
         return handle
 
-    def _install_abort_callback(self, llama_cpp: object, llm: object) -> None:
+    def _install_abort_callback(self, llama_cpp: ModuleType, llm: Llama) -> None:
         # llama.cpp polls the abort callback inside llama_decode, from its compute threads,
         # for every graph node. A Python callback there would take the GIL thousands of times
         # per token (slowing decoding and the GUI) and could run during interpreter shutdown.
         # Instead the callback is libc's strlen() on a two-byte buffer: it returns 1 once the
         # first byte is set, 0 before, entirely in C. Stop works mid-prompt within milliseconds.
-        callback = llama_cpp.ggml_abort_callback(_strlen_address())  # type: ignore[attr-defined]
-        llama_cpp.llama_set_abort_callback(  # type: ignore[attr-defined]
-            llm.ctx,  # type: ignore[attr-defined]
+        callback = llama_cpp.ggml_abort_callback(_strlen_address())
+        llama_cpp.llama_set_abort_callback(
+            llm.ctx,
             callback,
             ctypes.cast(self._abort_flag, ctypes.c_void_p),
         )
@@ -244,13 +249,11 @@ class LlamaEngine:
         self._abort_flag[0] = b"\x01"
 
     def _token_text(self, token: int) -> str:
-        if token is None or token < 0:
+        if token < 0:  # LLAMA_TOKEN_NULL: the model has no such token
             return ""
-        llm = self._require_llm()
-        piece = llm._model.token_get_text(token)  # type: ignore[attr-defined]
-        return piece if isinstance(piece, str) else piece.decode("utf-8", errors="replace")
+        return self._require_llm()._model.token_get_text(token)
 
-    def _require_llm(self) -> object:
+    def _require_llm(self) -> Llama:
         if self._llm is None:
             raise GenerationError("No model is loaded.", "Choose a model first.")
         return self._llm
@@ -266,16 +269,16 @@ class LlamaEngine:
     def tokenize(self, text: str) -> list[int]:
         """Tokens of `text`, special tokens recognised, no BOS added."""
         llm = self._require_llm()
-        return list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))  # type: ignore[attr-defined]
+        return list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     @property
     def bos_token_ids(self) -> tuple[int, ...]:
         llm = self._require_llm()
         llama_cpp = llama_cpp_module()
-        if not llama_cpp.llama_vocab_get_add_bos(llm._model.vocab):  # type: ignore[attr-defined]
+        if not llama_cpp.llama_vocab_get_add_bos(llm._model.vocab):
             return ()
-        bos = llm.token_bos()  # type: ignore[attr-defined]
-        return (bos,) if bos is not None and bos >= 0 else ()
+        bos = llm.token_bos()
+        return (bos,) if bos >= 0 else ()
 
     # -- generation -------------------------------------------------------------------------
 
@@ -295,11 +298,11 @@ class LlamaEngine:
         llm = self._require_llm()
         llama_cpp = llama_cpp_module()
         seed = settings.seed if settings.seed is not None else random.randrange(2**31 - 1)
-        llm.set_seed(seed)  # type: ignore[attr-defined]
-        vocab = llm._model.vocab  # type: ignore[attr-defined]
-        is_eog = llama_cpp.llama_vocab_is_eog  # type: ignore[attr-defined]
+        llm.set_seed(seed)
+        vocab = llm._model.vocab
+        is_eog = llama_cpp.llama_vocab_is_eog
         pieces = self._pieces
-        detokenize = llm._model.detokenize  # type: ignore[attr-defined]
+        detokenize = llm._model.detokenize
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         emitter = _StopStringFilter(plan.stop_strings, on_text)
         self._abort_flag[0] = b"\x00"

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
+from types import ModuleType
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
@@ -22,15 +23,20 @@ LOAD_LOCK = threading.Lock()
 _log_callback_ref: object | None = None
 
 
-def llama_cpp_module() -> object:
-    """Import llama_cpp lazily: start-up should not wait for its large shared library."""
+def llama_cpp_module() -> ModuleType:
+    """Import llama_cpp lazily: start-up should not wait for its large shared library.
+
+    Typed as a plain module, so its attributes are `Any` to mypy: llama.cpp's C functions are
+    loosely typed ctypes bindings anyway. Objects that matter (`llama_cpp.Llama`) are
+    annotated with their own class where they are kept.
+    """
     import llama_cpp
 
     _route_llama_logs(llama_cpp)
     return llama_cpp
 
 
-def _route_llama_logs(llama_cpp: object) -> None:
+def _route_llama_logs(llama_cpp: ModuleType) -> None:
     # llama.cpp prints to stderr by default; `verbose=False` would instead redirect the whole
     # process's file descriptors while loading, which races with other threads. Send its log
     # to Python logging once, instead.
@@ -41,7 +47,7 @@ def _route_llama_logs(llama_cpp: object) -> None:
     levels = {1: logging.DEBUG, 2: logging.DEBUG, 3: logging.WARNING, 4: logging.ERROR}
     last_level = [logging.DEBUG]
 
-    @llama_cpp.llama_log_callback  # type: ignore[attr-defined, misc]
+    @llama_cpp.llama_log_callback
     def _on_log(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
         # llama.cpp's info lines are chatty (every tensor at load): they go to DEBUG.
         python_level = last_level[0] if level == 5 else levels.get(level, logging.DEBUG)
@@ -50,7 +56,7 @@ def _route_llama_logs(llama_cpp: object) -> None:
         if message:
             llama_log.log(python_level, message)
 
-    llama_cpp.llama_log_set(_on_log, ctypes.c_void_p(0))  # type: ignore[attr-defined]
+    llama_cpp.llama_log_set(_on_log, ctypes.c_void_p(0))
     _log_callback_ref = _on_log
 
 
@@ -67,14 +73,14 @@ def default_thread_count() -> int:
 
 def gpu_offload_supported() -> bool:
     """Whether this llama.cpp build can put layers on a GPU (CUDA, Metal, Vulkan)."""
-    return bool(llama_cpp_module().llama_supports_gpu_offload())  # type: ignore[attr-defined]
+    return bool(llama_cpp_module().llama_supports_gpu_offload())
 
 
 def compute_backend() -> str:
     """Where models run: the GPU backend this llama.cpp was built with ("CUDA", "Metal",
     "Vulkan", ...), or "CPU". Models are loaded with every layer on the GPU when there is one.
     """
-    info = llama_cpp_module().llama_print_system_info()  # type: ignore[attr-defined]
+    info = llama_cpp_module().llama_print_system_info()
     text = info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
     # "CUDA : ARCHS = 890 | USE_GRAPHS = 1 | CPU : SSE3 = 1 | AVX = 1 | ...": a backend's name
     # opens the first of its fields.
@@ -85,7 +91,7 @@ def compute_backend() -> str:
 
 @contextlib.contextmanager
 def model_params_for_load(
-    llama_cpp: object,
+    llama_cpp: ModuleType,
     on_progress: Callable[[float], bool] | None = None,
     *,
     plain_buffers: bool = False,
@@ -97,7 +103,7 @@ def model_params_for_load(
     loads are serialized) that function returns params carrying our callback. Returning False
     from the callback makes llama.cpp abandon the load, which is how a load is cancelled.
     """
-    low_level = llama_cpp.llama_cpp  # type: ignore[attr-defined]
+    low_level = llama_cpp.llama_cpp
     original = low_level.llama_model_default_params
 
     @low_level.llama_progress_callback

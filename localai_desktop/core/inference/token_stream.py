@@ -3,19 +3,22 @@
 `Llama.generate` rebuilds its batch in Python, trims the KV cache and updates numpy state for
 every token: about 45 us per token, 4-6% of a tiny model's time per token on this kind of CPU.
 `stream_tokens` yields the same tokens (same sampler chain, same seed; see
-tests/core/inference/test_token_stream.py) but decodes each new token with one `llama_decode` call on a
-prepared one-token batch, and keeps the `Llama`'s own bookkeeping (`input_ids`, `n_tokens`) as
-`generate` would, so the cached prefix is reused by the next answer either way.
+tests/core/inference/test_token_stream.py) but decodes each new token with one `llama_decode`
+call on a prepared one-token batch, and keeps the `Llama`'s own bookkeeping (`input_ids`,
+`n_tokens`) as `generate` would, so the cached prefix is reused by the next answer either way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
 
 
 def stream_tokens(
-    llm: Any,
+    llm: Llama,
     prompt: Sequence[int],
     *,
     top_k: int,
@@ -23,7 +26,7 @@ def stream_tokens(
     min_p: float,
     temp: float,
     repeat_penalty: float,
-) -> Iterator[int]:
+) -> Generator[int, None, None]:
     """Sampled tokens that follow `prompt`, one per step, until the caller stops iterating.
 
     The seed is the `Llama`'s (`llm.set_seed`). A failed or aborted decode raises
@@ -67,7 +70,7 @@ def stream_tokens(
         llm.n_tokens = position + 1
 
 
-def _evaluate_prompt(llm: Any, tokens: list[int]) -> None:
+def _evaluate_prompt(llm: Llama, tokens: list[int]) -> None:
     """Decode the prompt, reusing the longest prefix already in the KV cache.
 
     At least the prompt's last token is decoded again, so sampling starts from fresh logits.

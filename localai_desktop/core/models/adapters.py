@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -135,7 +136,7 @@ class AdapterRegistry:
         dataset: dict[str, Any],
         final_loss: float | None,
         final_val_loss: float | None,
-        samples: list[dict[str, str]],
+        samples: builtins.list[dict[str, str]],
     ) -> Adapter:
         """Record a finished adapter file after checking it is complete and fits `base`."""
         info = check_adapter_file(
