@@ -16,10 +16,14 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.blocks import TextBlock
 from localai_desktop.core.documents.markup import HtmlBlocks, markdown_blocks
+
+if TYPE_CHECKING:
+    from docx.document import Document as WordDocument
 
 STATUS_SKIPPED = "skipped"
 STATUS_FAILED = "failed"
@@ -158,11 +162,12 @@ def _open_pdf(path: Path) -> ParsedFile:
     return parsed
 
 
-def _pdf_pages(document: object, parsed: ParsedFile) -> Iterator[TextBlock]:
+def _pdf_pages(document: Any, parsed: ParsedFile) -> Iterator[TextBlock]:
+    # Any: pypdfium2 ships no type hints (a pdfium.PdfDocument).
     try:
         for index in range(parsed.page_count or 0):
             with _PDFIUM_LOCK:
-                page = document[index]  # type: ignore[index]
+                page = document[index]
                 try:
                     textpage = page.get_textpage()
                     try:
@@ -181,7 +186,7 @@ def _pdf_pages(document: object, parsed: ParsedFile) -> Iterator[TextBlock]:
                 yield TextBlock(paragraph, page=index + 1)
     finally:
         with _PDFIUM_LOCK:
-            document.close()  # type: ignore[attr-defined]
+            document.close()
 
 
 _HYPHENATED_BREAK = re.compile(r"(\w)-\r?\n(\w)")
@@ -238,11 +243,11 @@ def _open_docx(path: Path, size: int) -> ParsedFile:
     return ParsedFile(path, "docx", None, _docx_blocks(document), title=title)
 
 
-def _docx_blocks(document: object) -> Iterator[TextBlock]:
+def _docx_blocks(document: WordDocument) -> Iterator[TextBlock]:
     from docx.table import Table
 
     heading: str | None = None
-    for item in document.iter_inner_content():  # type: ignore[attr-defined]
+    for item in document.iter_inner_content():
         if isinstance(item, Table):
             for row in item.rows:
                 cells = [" ".join(cell.text.split()) for cell in row.cells]
