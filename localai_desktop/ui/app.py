@@ -16,10 +16,12 @@ from localai_desktop import __version__
 from localai_desktop.core.common.errors import StorageError
 from localai_desktop.core.common.private_files import keep_new_files_private
 from localai_desktop.core.datafolder.config import APP_NAME
+from localai_desktop.core.datafolder.desktop_app_lock import DataFolderInUseError
 from localai_desktop.core.datafolder.paths import resolve_data_dir
 from localai_desktop.ui.shell.app_icon import DESKTOP_ENTRY, app_icon
 from localai_desktop.ui.shell.main_window import MainWindow
 from localai_desktop.ui.shell.session import AppSession
+from localai_desktop.ui.shell.single_instance import ask_running_app_to_show
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_ERROR
         except StorageError as error:
             log.error("Cannot open the database: %s", error.message)
+            _tell_user(error.message, on_screen=on_screen)
+            return EXIT_ERROR
+        except DataFolderInUseError as error:
+            # A double click on the icon, or a second start from a script: show the first.
+            if ask_running_app_to_show(error.root):
+                print(
+                    f"LocalAI Desktop is already open on the data folder {error.root}; "
+                    "its window was brought to the front."
+                )
+                return EXIT_OK
             _tell_user(error.message, on_screen=on_screen)
             return EXIT_ERROR
         if args.smoke_test:

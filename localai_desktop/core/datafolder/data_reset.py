@@ -24,6 +24,7 @@ from sqlalchemy import insert, select
 
 from localai_desktop.core.common.logs import delete_log_files, log_files
 from localai_desktop.core.common.units import format_bytes
+from localai_desktop.core.datafolder.desktop_app_lock import desktop_app_closed
 from localai_desktop.core.datafolder.paths import (
     ADAPTERS_FOLDER,
     FINETUNE_FOLDER,
@@ -139,8 +140,15 @@ def take_inventory(paths: DataPaths) -> DataInventory:
 def delete_all_data(paths: DataPaths, *, include_models: bool = False) -> ResetReport:
     """Delete conversations, indexes, adapters, downloads, settings and logs (and models).
 
-    The database is recreated empty; kept models are registered again, unchanged.
+    The database is recreated empty; kept models are registered again, unchanged. Refused
+    with DataFolderInUseError while the desktop app has the folder open (a `localai` command
+    beside it): the app would go on writing into files that are gone.
     """
+    with desktop_app_closed(paths, "deleted"):
+        return _delete_all_data(paths, include_models)
+
+
+def _delete_all_data(paths: DataPaths, include_models: bool) -> ResetReport:
     inventory = take_inventory(paths)
     kept_models = [] if include_models else _model_rows(paths.database)
     doomed = list(inventory.files)

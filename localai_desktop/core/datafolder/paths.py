@@ -21,6 +21,8 @@ MODELS_FOLDER = "models"
 LOGS_FOLDER = "logs"
 ADAPTERS_FOLDER = "adapters"
 FINETUNE_FOLDER = "finetune"
+# Held by the desktop app while it has the folder open (core/datafolder/desktop_app_lock.py).
+DESKTOP_APP_LOCK_FILE = "desktop-app.lock"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ class DataPaths:
     @property
     def settings(self) -> Path:
         return self.root / SETTINGS_FILE
+
+    @property
+    def desktop_app_lock(self) -> Path:
+        return self.root / DESKTOP_APP_LOCK_FILE
 
     @property
     def window_state(self) -> Path:

@@ -4,6 +4,9 @@ Above the main window, because some things replace it: choosing another data fol
 first-run guide or Settings) and "Delete all my data" close the window, which stops the chat
 worker (unloading the model), the downloads and every other thread, and close the database
 before a single file is touched; then a fresh window opens on the folder.
+
+One session per data folder: it holds the folder's desktop-app lock while it has it open, and a
+second start on the folder brings this window to the front (single_instance.py).
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from PySide6.QtGui import QGuiApplication
 
 from localai_desktop import __version__
 from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.common.file_lock import FileLock
 from localai_desktop.core.common.logs import configure_logging
 from localai_desktop.core.datafolder.config import AppConfigStore
 from localai_desktop.core.datafolder.data_reset import ResetReport, delete_all_data
+from localai_desktop.core.datafolder.desktop_app_lock import claim_for_desktop_app
 from localai_desktop.core.datafolder.paths import (
     DATA_DIR_ENV,
     DATABASE_FILE,
@@ -34,6 +39,7 @@ from localai_desktop.core.hub.download_store import DownloadProgress, DownloadRe
 from localai_desktop.core.storage import Database
 from localai_desktop.ui.shell.main_window import MainWindow
 from localai_desktop.ui.shell.settings_dialog import SettingsDialog
+from localai_desktop.ui.shell.single_instance import ShowRequestListener
 from localai_desktop.ui.welcome.guide import WelcomeGuide
 
 log = logging.getLogger(__name__)
@@ -51,6 +57,9 @@ class AppSession(QObject):
 
     window_opened = Signal(object)
     """A main window is open on a data folder (also after a switch): (MainWindow)."""
+    show_requested = Signal()
+    """Another start of the app on this data folder asked to see the window, which was
+    brought to the front: ()."""
 
     def __init__(
         self,
@@ -68,6 +77,8 @@ class AppSession(QObject):
         self.log_file: Path | None = None
         self.guide: WelcomeGuide | None = None
         self.settings_dialog: SettingsDialog | None = None
+        self._folder_lock: FileLock | None = None
+        self._show_requests: ShowRequestListener | None = None
 
     @property
     def workspace(self) -> Workspace:
@@ -87,14 +98,23 @@ class AppSession(QObject):
     def open(self, folder: Path | None = None) -> MainWindow:
         """Open the data folder (the resolved one unless given) in a new main window.
 
-        Raises OSError when the folder cannot be created and StorageError when the database
-        cannot be opened; nothing is left open then.
+        Raises OSError when the folder cannot be created, DataFolderInUseError when another
+        start of the app has it open, and StorageError when the database cannot be opened;
+        nothing is left open then.
         """
         paths = init_data_paths(folder if folder is not None else self._explicit)
-        debug = self._verbose or AppSettingsStore(paths.settings).load().debug_logging
-        self.log_file = configure_logging(paths.logs, "desktop", verbose=debug)
-        log.info("Starting LocalAI Desktop %s with data in %s", __version__, paths.root)
-        workspace = Workspace(paths)
+        folder_lock = claim_for_desktop_app(paths)  # one app per folder: single_instance.py
+        try:
+            debug = self._verbose or AppSettingsStore(paths.settings).load().debug_logging
+            self.log_file = configure_logging(paths.logs, "desktop", verbose=debug)
+            log.info("Starting LocalAI Desktop %s with data in %s", __version__, paths.root)
+            workspace = Workspace(paths)
+        except BaseException:
+            folder_lock.release()
+            raise
+        self._folder_lock = folder_lock
+        self._show_requests = ShowRequestListener(paths.root, self)
+        self._show_requests.show_requested.connect(self._on_show_requests_show_requested)
         self._workspace = workspace
         window = MainWindow(workspace)
         window.welcome_guide_requested.connect(self._on_window_welcome_guide_requested)
@@ -122,6 +142,13 @@ class AppSession(QObject):
             self.window = None
         if self._workspace is not None:
             self._workspace.close()  # after the window: its threads have ended
+        if self._show_requests is not None:
+            self._show_requests.close()
+            self._show_requests.deleteLater()
+            self._show_requests = None
+        if self._folder_lock is not None:
+            self._folder_lock.release()  # last: the folder is free for another start now
+            self._folder_lock = None
 
     def _reopen(self, folder: Path, before_open: Callable[[], None] | None = None) -> None:
         """Close the window and database, run `before_open`, open `folder` in a new window.
@@ -237,6 +264,16 @@ class AppSession(QObject):
 
         self._reopen(paths.root, delete)
         return outcome[0]
+
+    @Slot()
+    def _on_show_requests_show_requested(self) -> None:
+        if self.window is not None:
+            if self.window.isMinimized():
+                self.window.showNormal()
+            self.window.raise_()
+            self.window.activateWindow()
+            log.info("Another start of the app on this folder brought the window to the front")
+        self.show_requested.emit()
 
     @Slot()
     def _on_settings_dialog_destroyed(self) -> None:

@@ -7,6 +7,8 @@ import json
 import logging
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -244,3 +246,30 @@ def _outcome_box() -> QMessageBox | None:
         if is_outcome and widget.isVisible():
             return widget  # type: ignore[return-value]
     return None
+
+
+def test_the_command_line_will_not_delete_under_the_open_desktop_app(
+    open_session: OpenSession, data_dir: Path
+) -> None:
+    db = Database(init_data_paths(data_dir).database)
+    ConversationStore(db).create("Letter to Dr Smith")
+    db.close()
+    session = open_session(data_dir)
+    command = [sys.executable, "-m", "localai_desktop.cli", "--data-dir", str(data_dir)]
+
+    refused = subprocess.run(
+        [*command, "data", "delete-all", "--yes"], capture_output=True, text=True, timeout=120
+    )
+
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        f"Error: LocalAI Desktop is open on the data folder {data_dir}, so nothing was "
+        "deleted. Close the app (or use its Settings to do this), then try again.\n"
+    )
+    assert [c.title for c in session.window.store.list()] == ["Letter to Dr Smith"]
+    session.close()
+    deleted = subprocess.run(
+        [*command, "data", "delete-all", "--yes"], capture_output=True, text=True, timeout=120
+    )
+    assert deleted.returncode == 0, deleted.stderr
+    assert take_inventory(init_data_paths(data_dir)).row_counts["conversations"] == 0
