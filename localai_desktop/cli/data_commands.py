@@ -76,7 +76,7 @@ _SOURCE_WORDS = {
 def _export(workspace: Workspace, args: argparse.Namespace) -> int:
     from localai_desktop.core.datafolder.backup import export_backup
 
-    report = export_backup(workspace.db, workspace.settings, args.file)
+    report = export_backup(workspace.db, workspace.settings, args.file, audit=workspace.audit)
     if args.json:
         print_json(
             {
@@ -102,6 +102,7 @@ def _import(workspace: Workspace, args: argparse.Namespace) -> int:
         workspace.settings,
         args.file,
         restore_settings=not args.no_settings,
+        audit=workspace.audit,
     )
     if args.json:
         print_json(report.to_json())

@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from localai_desktop.core.audit.entries import ANSWER, CONVERSATION_DELETED, MESSAGE_DELETED
+from localai_desktop.core.audit.facts import answer_facts
+from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import NotFoundError
 from localai_desktop.core.storage.db import Database, storage_error_from
@@ -116,10 +119,15 @@ def title_from_text(text: str) -> str:
 
 
 class ConversationStore:
-    """Reads and writes conversations; every call is its own short, committed transaction."""
+    """Reads and writes conversations; every call is its own short, committed transaction.
 
-    def __init__(self, db: Database) -> None:
+    With an audit trail, finished answers and deletions are recorded in it, each in the same
+    transaction as the change it records.
+    """
+
+    def __init__(self, db: Database, audit: AuditTrail | None = None) -> None:
         self._db = db
+        self.audit = audit
 
     def list(self) -> list[Conversation]:
         """All conversations, most recently used first, without their messages."""
@@ -180,7 +188,20 @@ class ConversationStore:
 
     def delete(self, conversation_id: int) -> None:
         with self._db.session() as session:
-            session.delete(self._row(session, conversation_id))
+            row = self._row(session, conversation_id)
+            messages = session.scalar(
+                select(func.count(MessageRow.id)).where(
+                    MessageRow.conversation_id == conversation_id
+                )
+            )
+            session.delete(row)
+            if self.audit is not None:
+                self.audit.append(
+                    session,
+                    CONVERSATION_DELETED,
+                    conversation_id=conversation_id,
+                    facts={"messages": int(messages or 0)},
+                )
 
     def add_message(
         self,
@@ -244,19 +265,38 @@ class ConversationStore:
         provenance: dict[str, Any] | None = None,
     ) -> Message:
         with self._db.session() as session:
-            row = session.get(MessageRow, message_id)
-            if row is None:
-                raise NotFoundError(f"Message {message_id} does not exist.")
-            if content is not None:
-                row.content = content
-            if status is not None:
-                row.status = status
-            if error is not None:
-                row.error = error
-            if provenance is not None:
-                row.provenance = json.dumps(provenance)
-            row.updated_at = utcnow()
-            session.flush()
+            row = _updated_message(session, message_id, content, status, error, provenance)
+            return _message(row)
+
+    def finish_answer(
+        self,
+        message_id: int,
+        *,
+        question: Message | None,
+        content: str,
+        status: str,
+        error: str | None = None,
+        provenance: dict[str, Any],
+    ) -> Message:
+        """Save an answer's final text, status and provenance; with an audit trail, record the
+        answer (hashes of `question` and of `content`, see core.audit.facts) in the same
+        transaction."""
+        with self._db.session() as session:
+            row = _updated_message(session, message_id, content, status, error, provenance)
+            if self.audit is not None:
+                self.audit.append(
+                    session,
+                    ANSWER,
+                    conversation_id=row.conversation_id,
+                    message_id=row.id,
+                    facts=answer_facts(
+                        question=question.content if question is not None else "",
+                        question_message_id=question.id if question is not None else None,
+                        answer=content,
+                        status=status,
+                        provenance=provenance,
+                    ),
+                )
             return _message(row)
 
     def partial_answer_writer(self, message_id: int) -> PartialAnswerWriter:
@@ -268,6 +308,14 @@ class ConversationStore:
             row = session.get(MessageRow, message_id)
             if row is not None:
                 session.delete(row)
+                if self.audit is not None:
+                    self.audit.append(
+                        session,
+                        MESSAGE_DELETED,
+                        conversation_id=row.conversation_id,
+                        message_id=row.id,
+                        facts={"role": row.role, "status": row.status},
+                    )
 
     @staticmethod
     def _row(session: Any, conversation_id: int) -> ConversationRow:
@@ -279,6 +327,31 @@ class ConversationStore:
                 "(or 'localai chats list').",
             )
         return row
+
+
+def _updated_message(
+    session: Session,
+    message_id: int,
+    content: str | None,
+    status: str | None,
+    error: str | None,
+    provenance: dict[str, Any] | None,
+) -> MessageRow:
+    """The message row with the given fields changed (None: left as it is), flushed."""
+    row = session.get(MessageRow, message_id)
+    if row is None:
+        raise NotFoundError(f"Message {message_id} does not exist.")
+    if content is not None:
+        row.content = content
+    if status is not None:
+        row.status = status
+    if error is not None:
+        row.error = error
+    if provenance is not None:
+        row.provenance = json.dumps(provenance)
+    row.updated_at = utcnow()
+    session.flush()
+    return row
 
 
 def _append_message(

@@ -229,7 +229,8 @@ class ChatService:
         conversation = self.store.get(conversation_id)
         if not any(m.role == "user" for m in conversation.messages):
             raise LocalAIError("There is no question to answer yet.", "Type a message first.")
-        question = next(m.content for m in reversed(conversation.messages) if m.role == "user")
+        question_message = next(m for m in reversed(conversation.messages) if m.role == "user")
+        question = question_message.content
         log.debug("Answering in conversation %s: %s", conversation_id, content_for_log(question))
         model = self.registry.get(model_id)
         loaded = self.load_model(
@@ -299,7 +300,13 @@ class ChatService:
             error = failure
         except KeyboardInterrupt:
             writer.close()
-            self.store.update_message(answer.id, content=writer.text, status=STATUS_STOPPED)
+            self.store.finish_answer(
+                answer.id,
+                question=question_message,
+                content=writer.text,
+                status=STATUS_STOPPED,
+                provenance=provenance,
+            )
             raise
         finally:
             writer.close()
@@ -317,8 +324,10 @@ class ChatService:
             status = STATUS_STOPPED
         else:
             status = STATUS_COMPLETE
-        return self.store.update_message(
+        # Recorded in the audit trail (when the store keeps one) as it is saved.
+        return self.store.finish_answer(
             answer.id,
+            question=question_message,
             content=writer.text,
             status=status,
             error=error.message if error else None,

@@ -26,6 +26,8 @@ from typing import Any
 from sqlalchemy import select
 
 from localai_desktop import __version__
+from localai_desktop.core.audit.entries import BACKUP_EXPORTED, BACKUP_IMPORTED, sha256_bytes
+from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.chat.conversations import STATUSES, ConversationStore
 from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.clock import utcnow
@@ -89,8 +91,15 @@ class ImportReport:
 # -- export ---------------------------------------------------------------------------------
 
 
-def export_backup(db: Database, settings_store: AppSettingsStore, path: Path) -> ExportReport:
-    """Write every conversation (with its messages) and the settings to `path`, atomically."""
+def export_backup(
+    db: Database,
+    settings_store: AppSettingsStore,
+    path: Path,
+    *,
+    audit: AuditTrail | None = None,
+) -> ExportReport:
+    """Write every conversation (with its messages) and the settings to `path`, atomically;
+    with an audit trail, record the export (the file's sha256 and what it holds)."""
     store = ConversationStore(db)
     with db.session() as session:
         sha_by_model = {row.id: row.sha256 for row in session.scalars(select(ModelRow))}
@@ -117,9 +126,18 @@ def export_backup(db: Database, settings_store: AppSettingsStore, path: Path) ->
         "conversations": conversations,
     }
     text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
-    _write_atomically(Path(path), text.encode("utf-8"))
+    encoded = text.encode("utf-8")
+    _write_atomically(Path(path), encoded)
     log.info("Exported %s conversations to %s", len(conversations), path)
-    return ExportReport(Path(path), len(conversations), messages, len(text.encode("utf-8")))
+    if audit is not None:
+        audit.record(
+            BACKUP_EXPORTED,
+            file_sha256=sha256_bytes(encoded),
+            conversations=len(conversations),
+            messages=messages,
+            bytes=len(encoded),
+        )
+    return ExportReport(Path(path), len(conversations), messages, len(encoded))
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -243,9 +261,15 @@ def _message_key(message: dict[str, Any]) -> tuple[str, str, datetime | None]:
 
 
 def import_backup(
-    db: Database, settings_store: AppSettingsStore, path: Path, *, restore_settings: bool = True
+    db: Database,
+    settings_store: AppSettingsStore,
+    path: Path,
+    *,
+    restore_settings: bool = True,
+    audit: AuditTrail | None = None,
 ) -> ImportReport:
-    """Merge a backup file into this data folder (see the module docstring)."""
+    """Merge a backup file into this data folder (see the module docstring); with an audit
+    trail, record the import (the file's sha256 and what it added) with the merge itself."""
     data = read_backup(path)
     restored: AppSettings | None = None
     if restore_settings and data.get("settings"):
@@ -261,6 +285,8 @@ def import_backup(
                 f"({error.what})",
                 "Nothing was changed.",
             ) from error
+    # Hashed before the write transaction, which should hold the database for no longer.
+    file_sha256 = _file_sha256(Path(path)) if audit is not None else None
     added = extended = already = messages_added = 0
     with db.session() as session:
         model_by_sha = {row.sha256: row.id for row in session.scalars(select(ModelRow))}
@@ -298,10 +324,30 @@ def import_backup(
             updated = _parse_time(conversation["updated_at"])
             if updated is not None and updated > target.updated_at:
                 target.updated_at = updated
+        if audit is not None:
+            audit.append(
+                session,
+                BACKUP_IMPORTED,
+                facts={
+                    "file_sha256": file_sha256,
+                    "conversations_added": added,
+                    "conversations_extended": extended,
+                    "conversations_already_here": already,
+                    "messages_added": messages_added,
+                    "settings_restored": restored is not None,
+                },
+            )
     if restored is not None:
         settings_store.save(restored)
     log.info("Imported a backup: %s added, %s extended, %s already here", added, extended, already)
     return ImportReport(added, extended, already, messages_added, restored is not None)
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return sha256_bytes(path.read_bytes())
+    except OSError:
+        return None  # read moments ago; gone now: the import itself is still recorded
 
 
 def _row_key(row: MessageRow) -> tuple[str, str, datetime | None]:

@@ -3,7 +3,9 @@
 Conversations, document indexes, adapters, downloads and settings live in the database and a
 few known files and folders of the data folder; those are removed (the database file itself,
 its write-ahead log and its backups, so no deleted text stays behind in free pages). Models are
-kept unless asked: their records are carried over into the fresh database.
+kept unless asked: their records are carried over into the fresh database. The audit trail
+lives in the database too and goes with it: nothing is left to record the deletion in (a
+person who must keep the trail exports it first, with `localai audit export`).
 
 Nothing may have the database open while `delete_all_data` runs (the GUI closes its window,
 which stops the chat worker and unloads the model; the CLI closes its connection first).
@@ -51,6 +53,7 @@ _TABLE_WORDS = {
     "doc_files": ("indexed document", "indexed documents"),
     "adapters": ("fine-tuned adapter", "fine-tuned adapters"),
     "finetune_jobs": ("fine-tuning job", "fine-tuning jobs"),
+    "audit_entries": ("audit trail entry", "audit trail entries"),
 }
 _NOT_COUNTED = {"models", "doc_chunks"}  # models: counted apart; chunks: parts of documents
 

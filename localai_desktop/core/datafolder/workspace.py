@@ -2,8 +2,9 @@
 
 The command line opens one per command; the desktop app opens one per window and hands it to
 the main window, which only assembles the tabs. The workspace builds every store and service
-of the folder once, owns the offline switch (saved in the settings, applied to downloads, and
-told to whoever observes it), and closes what it opened in order.
+of the folder once (and the audit trail, handed to those that record answers and deletions),
+owns the offline switch (saved in the settings, applied to downloads, and told to whoever
+observes it), and closes what it opened in order.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.chat.conversations import ConversationStore
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.datafolder.paths import DataPaths, init_data_paths
@@ -47,10 +49,12 @@ class Workspace:
         self.paths = paths
         self.db = Database(paths.database)
         self.settings = AppSettingsStore(paths.settings)
-        self.conversations = ConversationStore(self.db)
-        self.registry = ModelRegistry(self.db, paths.models)
-        self.adapters = AdapterRegistry(self.db, paths.adapters)
-        self.documents = DocumentLibrary(self.db, self.registry)
+        # Kept in the folder's own database: it moves with the folder's data.
+        self.audit = AuditTrail(self.db)
+        self.conversations = ConversationStore(self.db, audit=self.audit)
+        self.registry = ModelRegistry(self.db, paths.models, audit=self.audit)
+        self.adapters = AdapterRegistry(self.db, paths.adapters, audit=self.audit)
+        self.documents = DocumentLibrary(self.db, self.registry, audit=self.audit)
         self.jobs = JobStore(self.db)
         self.finetune = FineTuneService(self.db, self.registry, self.adapters, paths.finetune)
         self._offline = self.settings.load().offline_mode

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from localai_desktop.core.audit.entries import COLLECTION_DELETED, DOCUMENT_REMOVED
+from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.documents.chunking import chunk_tokens_for
 from localai_desktop.core.documents.embedder import Embedder
@@ -70,9 +72,12 @@ class PassageContext:
 class DocumentLibrary:
     """Document collections: create, add files, index, search. Thread-safe."""
 
-    def __init__(self, db: Database, registry: ModelRegistry) -> None:
+    def __init__(
+        self, db: Database, registry: ModelRegistry, audit: AuditTrail | None = None
+    ) -> None:
         self.store = IndexStore(db)
         self.registry = registry
+        self._audit = audit  # records deleted collections and removed documents
         self._embedders: dict[Path, Embedder] = {}
         self._lock = threading.Lock()
         self._indexing: set[int] = set()
@@ -108,8 +113,16 @@ class DocumentLibrary:
     def delete(self, name_or_id: str | int) -> CollectionInfo:
         """Forget a collection and its index; the documents themselves are never touched."""
         collection = self.get(name_or_id)
+        documents = self.store.files(collection.id)
         self.store.delete_collection(collection.id)
         self.retriever.forget(collection.id)
+        if self._audit is not None:
+            self._audit.record(
+                COLLECTION_DELETED,
+                collection_id=collection.id,
+                documents=len(documents),
+                file_sha256s=sorted({f.sha256 for f in documents if f.sha256}),
+            )
         return collection
 
     def files(self, name_or_id: str | int) -> builtins.list[DocumentFile]:
@@ -179,6 +192,13 @@ class DocumentLibrary:
         for file in self.store.files(collection.id):
             if file.path == wanted or str(file.id) == str(path):
                 self.store.remove_file(file.id)
+                if self._audit is not None:
+                    self._audit.record(
+                        DOCUMENT_REMOVED,
+                        collection_id=collection.id,
+                        file_id=file.id,
+                        file_sha256=file.sha256,
+                    )
                 return file
         raise NotFoundError(
             f"'{path}' is not in the collection '{collection.name}'.",

@@ -195,6 +195,7 @@ def _source(number: int, hit: SearchHit, truncated: bool) -> dict[str, Any]:
         "collection": hit.collection_name,
         "file": str(hit.file_path),
         "file_name": hit.file_name,
+        "file_sha256": hit.file_sha256,
         "page": hit.page,
         "heading": hit.heading,
         "text": hit.text,

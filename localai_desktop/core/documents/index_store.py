@@ -422,7 +422,7 @@ class IndexStore:
         marks = ", ".join("?" for _ in chunk_ids)
         sql = (
             "SELECT c.id, c.collection_id, c.file_id, f.path, c.ordinal, c.page, c.heading, "
-            "c.text FROM doc_chunks AS c JOIN doc_files AS f ON f.id = c.file_id "
+            "c.text, f.sha256 FROM doc_chunks AS c JOIN doc_files AS f ON f.id = c.file_id "
             f"WHERE c.id IN ({marks})"
         )
         with self._reading() as raw:
@@ -437,6 +437,7 @@ class IndexStore:
                 page=row[5],
                 heading=row[6],
                 text=row[7],
+                file_sha256=row[8],
             )
             for row in rows
         }

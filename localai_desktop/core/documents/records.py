@@ -103,6 +103,7 @@ class StoredChunk:
     page: int | None
     heading: str | None
     text: str
+    file_sha256: str | None = None  # the file as indexed, for citations on the record
 
 
 def collection_record(

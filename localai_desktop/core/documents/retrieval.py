@@ -98,6 +98,7 @@ class SearchHit:
     keyword_rank: int | None
     vector_rank: int | None
     relevant: bool
+    file_sha256: str | None = None  # the file as indexed (an answer's audit entry cites it)
 
     @property
     def file_name(self) -> str:
@@ -268,6 +269,7 @@ class Retriever:
                     keyword_rank=keyword_rank.get(chunk_id),
                     vector_rank=vector_rank.get(chunk_id),
                     relevant=relevant,
+                    file_sha256=chunk.file_sha256,
                 )
             )
         self.last_timings = {

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from localai_desktop.core.audit.entries import ADAPTER_DELETED
+from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError, StorageError
 from localai_desktop.core.models.adapter_file import AdapterFileError, check_adapter_file
@@ -98,9 +100,10 @@ def _adapter(row: AdapterRow) -> Adapter:
 class AdapterRegistry:
     """Adapters made by fine-tuning; each is registered only once its file is complete."""
 
-    def __init__(self, db: Database, adapters_dir: Path) -> None:
+    def __init__(self, db: Database, adapters_dir: Path, audit: AuditTrail | None = None) -> None:
         self._db = db
         self.adapters_dir = Path(adapters_dir)
+        self._audit = audit  # records each removal
 
     def list(self, *, for_model: LocalModel | None = None) -> list[Adapter]:
         """All adapters, or those trained on `for_model`'s exact file."""
@@ -210,4 +213,15 @@ class AdapterRegistry:
             row = session.get(AdapterRow, adapter.id)
             if row is not None:
                 session.delete(row)
+            if self._audit is not None:
+                self._audit.append(
+                    session,
+                    ADAPTER_DELETED,
+                    facts={
+                        "adapter_name": adapter.name,
+                        "adapter_sha256": adapter.sha256,
+                        "base_model_sha256": adapter.base_model_sha256,
+                        "file_deleted": delete_file,
+                    },
+                )
         return adapter

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from localai_desktop.core.audit.entries import MODEL_REMOVED
+from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError, StorageError
 from localai_desktop.core.common.units import format_bytes
@@ -137,9 +139,10 @@ def _no_progress(_stage: str, _done: int, _total: int) -> None:
 class ModelRegistry:
     """Models the user has added, with the facts read from their GGUF headers."""
 
-    def __init__(self, db: Database, models_dir: Path) -> None:
+    def __init__(self, db: Database, models_dir: Path, audit: AuditTrail | None = None) -> None:
         self._db = db
         self.models_dir = Path(models_dir)
+        self._audit = audit  # records each removal
 
     def list(self) -> list[LocalModel]:
         with self._db.session() as session:
@@ -233,6 +236,16 @@ class ModelRegistry:
             row = session.get(ModelRow, model.id)
             if row is not None:
                 session.delete(row)
+            if self._audit is not None:
+                self._audit.append(
+                    session,
+                    MODEL_REMOVED,
+                    facts={
+                        "model_name": model.name,
+                        "model_sha256": model.sha256,
+                        "file_deleted": delete_file,
+                    },
+                )
         return model
 
     def set_source(self, name_or_id: str | int, source: dict[str, Any]) -> None:

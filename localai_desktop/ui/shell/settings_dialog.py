@@ -266,7 +266,12 @@ class SettingsDialog(QDialog):
         if path is None:
             return
         try:
-            report = export_backup(self._session_db(), self._window.app_settings, path)
+            report = export_backup(
+                self._session_db(),
+                self._window.app_settings,
+                path,
+                audit=self._session.workspace.audit,
+            )
         except LocalAIError as error:
             self.banner.show_error(error.message)
             return
@@ -283,7 +288,12 @@ class SettingsDialog(QDialog):
         if path is None:
             return
         try:
-            report = import_backup(self._session_db(), self._window.app_settings, path)
+            report = import_backup(
+                self._session_db(),
+                self._window.app_settings,
+                path,
+                audit=self._session.workspace.audit,
+            )
         except LocalAIError as error:
             self.banner.show_error(error.message)
             return
