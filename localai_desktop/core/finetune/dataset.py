@@ -19,6 +19,8 @@ import csv
 import itertools
 import json
 import random
+import stat
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +46,8 @@ CSV_HEADER_WORDS = {
 # Validation share used when a person does not choose one; small datasets keep every example.
 DEFAULT_VALIDATION_SHARE = 0.1
 MIN_EXAMPLES_FOR_VALIDATION = 5
+# Far more than a LoRA run on a desktop can learn from; the file is read whole into memory.
+MAX_DATASET_BYTES = 512 * 1024**2
 
 
 class DatasetError(LocalAIError):
@@ -118,8 +122,23 @@ class DatasetReport:
 def load_dataset_file(path: str | Path) -> DatasetReport:
     """Read a .jsonl/.json or .csv file; rows that cannot be used are reported, not dropped."""
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise DatasetError(f"There is no file at {path}.", "Check the path and try again.")
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise DatasetError(
+            f"There is no file at {path}.", "Check the path and try again."
+        ) from None
+    if not stat.S_ISREG(mode):
+        # A folder, a pipe or a device: reading a pipe would wait for ever.
+        raise DatasetError(
+            f"{path.name} is not a regular file.", "Choose a .jsonl or .csv file instead."
+        )
+    if path.stat().st_size > MAX_DATASET_BYTES:
+        raise DatasetError(
+            f"{path.name} is too large for a fine-tuning dataset "
+            f"(over {MAX_DATASET_BYTES // 1024**2} MB).",
+            "Use a smaller file: a few thousand good examples are plenty.",
+        )
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -154,8 +173,20 @@ def parse_jsonl(text: str, *, name: str = "dataset") -> DatasetReport:
         source = f"line {number}"
         try:
             data = json.loads(line)
-        except ValueError as error:
+        except RecursionError:
+            report.problems.append(RowProblem(source, "is nested too deeply to be an example."))
+            continue
+        except json.JSONDecodeError as error:
             report.problems.append(RowProblem(source, f"is not valid JSON ({error.msg})."))
+            continue
+        except ValueError:  # an integer past Python's digit limit
+            report.problems.append(
+                RowProblem(
+                    source,
+                    f"holds a number too long to read (over {sys.get_int_max_str_digits():,} "
+                    "digits).",
+                )
+            )
             continue
         turns_or_reason = _turns_from_json(data)
         if isinstance(turns_or_reason, str):

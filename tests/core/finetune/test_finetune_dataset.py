@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,34 @@ def test_chat_template_masks_everything_but_the_assistant_turns(models_dir: Path
                 runs, current = [*runs, current], ""
         learned = [run.strip() for run in [*runs, current] if run]
         assert learned == ["Hello there<|end|>", "Goodbye<|end|>"]
+
+
+def test_a_row_with_a_huge_number_or_deep_nesting_is_one_bad_row() -> None:
+    text = "\n".join(
+        [
+            '{"prompt": "Greet me", "completion": "Hello"}',
+            '{"prompt": "Count", "completion": "Done", "n": ' + "7" * 5000 + "}",
+            '{"messages": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            '{"prompt": "Thank me", "completion": "You are welcome"}',
+        ]
+    )
+    report = parse_jsonl(text)
+    assert [e.source for e in report.examples] == ["line 1", "line 4"]
+    assert _reasons(report) == {
+        "line 2": "holds a number too long to read (over 4,300 digits).",
+        "line 3": "is nested too deeply to be an example.",
+    }
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_pipe_or_a_folder_is_refused_without_waiting(tmp_path: Path) -> None:
+    pipe = tmp_path / "examples.jsonl"
+    os.mkfifo(pipe)  # reading it would wait for a writer that never comes
+    with pytest.raises(DatasetError) as caught:
+        load_dataset_file(pipe)
+    assert caught.value.message == (
+        "examples.jsonl is not a regular file. Choose a .jsonl or .csv file instead."
+    )
+    with pytest.raises(DatasetError, match=r"folder\.jsonl is not a regular file"):
+        (tmp_path / "folder.jsonl").mkdir()
+        load_dataset_file(tmp_path / "folder.jsonl")
