@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from localai_desktop import __version__
 from localai_desktop.cli import (
+    audit_commands,
     chat_commands,
     data_commands,
     docs_commands,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune_commands.add_commands(commands)
     data_commands.add_commands(commands)
     docs_commands.add_commands(commands)
+    audit_commands.add_commands(commands)
     return parser
 
 
