@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from localai_desktop.core.common.clock import utcnow
+from localai_desktop.core.common.enums import StrEnum
 from localai_desktop.core.common.errors import StorageError
 from localai_desktop.core.common.units import format_bytes
 from localai_desktop.core.hub.download_transfer import (
@@ -32,15 +33,22 @@ from localai_desktop.core.storage.tables import DownloadRow
 
 log = logging.getLogger(__name__)
 
-# States a listener sees; queued, downloading, paused and failed are also stored in the row.
-QUEUED = "queued"
-DOWNLOADING = "downloading"
-REGISTERING = "registering"
-PAUSED = "paused"
-FAILED = "failed"
-DONE = "done"
-CANCELLED = "cancelled"
-FINISHED_STATES = frozenset({PAUSED, FAILED, DONE, CANCELLED})
+
+class DownloadState(StrEnum):
+    """States a listener sees; queued, downloading, paused and failed are also stored in the row."""
+
+    QUEUED = "queued"
+    DOWNLOADING = "downloading"
+    REGISTERING = "registering"
+    PAUSED = "paused"
+    FAILED = "failed"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+FINISHED_STATES = frozenset(
+    {DownloadState.PAUSED, DownloadState.FAILED, DownloadState.DONE, DownloadState.CANCELLED}
+)
 
 DISK_SPACE_MARGIN = 256 * 1024 * 1024  # the system and the database need room too
 _SPLIT_SUFFIX = re.compile(r"-\d{5}-of-\d{5}$", re.IGNORECASE)
@@ -54,7 +62,7 @@ class DownloadProgress:
     repo_id: str
     name: str
     quantization: str
-    state: str
+    state: DownloadState
     bytes_done: int
     bytes_total: int
     bytes_per_second: float | None = None
@@ -124,7 +132,7 @@ class StoredDownload:
     revision: str
     quantization: str
     name: str
-    status: str
+    status: DownloadState
     error: str | None
     folder: Path
     files: tuple[HubFile, ...]
@@ -138,7 +146,7 @@ class StoredDownload:
     def total_bytes(self) -> int:
         return sum(f.size for f in self.files)
 
-    def progress(self, state: str | None = None) -> DownloadProgress:
+    def progress(self, state: DownloadState | None = None) -> DownloadProgress:
         """Progress as the disk shows it (no speed: nothing is running)."""
         return DownloadProgress(
             download_id=self.id,
@@ -160,7 +168,7 @@ def _stored(row: DownloadRow) -> StoredDownload:
         revision=row.revision,
         quantization=row.quantization,
         name=row.name,
-        status=row.status,
+        status=DownloadState(row.status),
         error=row.error,
         folder=Path(row.folder),
         files=files,
@@ -197,7 +205,7 @@ class DownloadStore:
                 first_file=request.files[0].path,
                 files=json.dumps([asdict(f) for f in request.files]),
                 folder=str(self.folder_for(request.repo_id)),
-                status=QUEUED,
+                status=DownloadState.QUEUED,
                 source=json.dumps(request.source),
                 created_at=now,
                 updated_at=now,
@@ -216,14 +224,14 @@ class DownloadStore:
                 )
             return _stored(row)
 
-    def ids(self, statuses: Iterable[str] | None = None) -> list[int]:
+    def ids(self, statuses: Iterable[DownloadState] | None = None) -> list[int]:
         query = select(DownloadRow.id).order_by(DownloadRow.id)
         if statuses is not None:
             query = query.where(DownloadRow.status.in_(list(statuses)))
         with self._db.session() as session:
             return list(session.scalars(query))
 
-    def set_status(self, download_id: int, status: str, error: str | None = None) -> None:
+    def set_status(self, download_id: int, status: DownloadState, error: str | None = None) -> None:
         with self._db.session() as session:
             row = session.get(DownloadRow, download_id)
             if row is not None:

@@ -22,15 +22,9 @@ from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.hub.client import offline_mode_error, resolve_url
 from localai_desktop.core.hub.download_store import (
-    CANCELLED,
-    DONE,
-    DOWNLOADING,
-    FAILED,
-    PAUSED,
-    QUEUED,
-    REGISTERING,
     DownloadProgress,
     DownloadRequest,
+    DownloadState,
     DownloadStore,
     StoredDownload,
     check_disk_space,
@@ -144,8 +138,8 @@ class DownloadManager:
                 self._waiting.remove(download_id)
                 self._changed.notify_all()
         if was_waiting:
-            self._store.set_status(download_id, PAUSED)
-            self._publish(self._store.get(download_id).progress(PAUSED))
+            self._store.set_status(download_id, DownloadState.PAUSED)
+            self._publish(self._store.get(download_id).progress(DownloadState.PAUSED))
 
     def resume(self, download_id: int) -> None:
         """Queue a paused, failed or interrupted download; it continues where it stopped."""
@@ -188,7 +182,7 @@ class DownloadManager:
         """
         if self.offline:
             return []
-        ids = self._store.ids([QUEUED, DOWNLOADING])
+        ids = self._store.ids([DownloadState.QUEUED, DownloadState.DOWNLOADING])
         for download_id in ids:
             self.resume(download_id)
         return ids
@@ -244,8 +238,8 @@ class DownloadManager:
     def _enqueue(self, download_id: int) -> None:
         if self.is_active(download_id):
             return
-        self._store.set_status(download_id, QUEUED)
-        self._publish(self._store.get(download_id).progress(QUEUED))
+        self._store.set_status(download_id, DownloadState.QUEUED)
+        self._publish(self._store.get(download_id).progress(DownloadState.QUEUED))
         with self._lock:
             if download_id not in self._running and download_id not in self._waiting:
                 self._waiting.append(download_id)
@@ -268,7 +262,9 @@ class DownloadManager:
         download_id = download.download_id
         try:
             model = self._download_and_register(download)
-            self._publish(replace(self._latest[download_id], state=DONE, model_id=model.id))
+            self._publish(
+                replace(self._latest[download_id], state=DownloadState.DONE, model_id=model.id)
+            )
         except DownloadStopped:
             self._on_stopped(download)
         except LocalAIError as error:
@@ -293,8 +289,8 @@ class DownloadManager:
         stored = self._store.get(download.download_id)
         targets = stored.targets
         check_disk_space(stored.files, targets, stored.repo_id)
-        self._store.set_status(stored.id, DOWNLOADING)
-        base = stored.progress(DOWNLOADING)
+        self._store.set_status(stored.id, DownloadState.DOWNLOADING)
+        base = stored.progress(DownloadState.DOWNLOADING)
         on_disk = [bytes_on_disk(t) for t in targets]
         speed, last_report = SpeedMeter(), 0.0
 
@@ -327,7 +323,7 @@ class DownloadManager:
                 fetch_file(remote, http, download.stop, functools.partial(report, index))
         if download.stop.is_set():
             raise DownloadStopped
-        self._publish(replace(base, state=REGISTERING, bytes_done=stored.total_bytes))
+        self._publish(replace(base, state=DownloadState.REGISTERING, bytes_done=stored.total_bytes))
         model = self._register(stored, targets[0])
         self._store.delete_row(stored.id)
         return model
@@ -360,24 +356,24 @@ class DownloadManager:
             self._discard(download_id)
             return
         if download.stop_reason == "pause":
-            self._store.set_status(download_id, PAUSED)
+            self._store.set_status(download_id, DownloadState.PAUSED)
         # On shutdown the row keeps "downloading", so the next start resumes it.
-        self._publish(self._store.get(download_id).progress(PAUSED))
+        self._publish(self._store.get(download_id).progress(DownloadState.PAUSED))
 
     def _fail(self, download_id: int, message: str) -> None:
-        self._store.set_status(download_id, FAILED, error=message)
+        self._store.set_status(download_id, DownloadState.FAILED, error=message)
         try:
-            progress = self._store.get(download_id).progress(FAILED)
+            progress = self._store.get(download_id).progress(DownloadState.FAILED)
         except DownloadError:  # the row itself is gone
             previous = self._latest.get(download_id)
             if previous is None:
                 return
-            progress = replace(previous, state=FAILED)
+            progress = replace(previous, state=DownloadState.FAILED)
         self._publish(replace(progress, error=message))
 
     def _discard(self, download_id: int) -> None:
         try:
-            progress = self._store.get(download_id).progress(CANCELLED)
+            progress = self._store.get(download_id).progress(DownloadState.CANCELLED)
         except DownloadError:
             return
         self._store.discard(download_id, keep={m.path for m in self._registry.list()})

@@ -9,7 +9,6 @@ from typing import Any
 
 from PySide6.QtCore import QSizeF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
-    QColor,
     QGuiApplication,
     QTextBlockFormat,
     QTextCharFormat,
@@ -39,24 +38,28 @@ from localai_desktop.core.inference.generation import (
     cut_off_by,
 )
 from localai_desktop.ui.chat.source_cards import SourceCards
+from localai_desktop.ui.widgets.theme import ACCENT_TINT, CODE_TINT, NEUTRAL_TINT, ThemeColours
 
 INTERRUPTED_TEXT = "Interrupted — the app closed before this answer finished"
-_CODE_BACKGROUND = QColor(0, 0, 0, 18)
 # Qt's Markdown headings are sized for documents; a chat answer wants them closer to the text.
 _HEADING_SCALE = {1: 1.35, 2: 1.2, 3: 1.1}
 
-# The look of every message, set once on the transcript that holds them: a style sheet set on
-# each new message (and re-set on each status change) costs milliseconds of re-styling on the
-# GUI thread, just when a person presses Enter or an answer begins.
-MESSAGE_STYLE_SHEET = """
-QFrame#userMessage { background: rgba(40, 110, 220, 0.09); border-radius: 8px; }
-QFrame#assistantMessage { background: rgba(0, 0, 0, 0.035); border-radius: 8px; }
-QTextBrowser#messageBody { background: transparent; }
-QLabel#messageHeader { font-weight: 600; }
-QLabel#messageStats { color: palette(placeholder-text); }
-QLabel#messageStatus { color: #8a5a00; }
-QLabel#messageStatus[kind="failed"] { color: #b3261e; }
-QLabel#messageStatus[kind="writing"] { color: palette(placeholder-text); }
+
+# The look of every message, set on the transcript that holds them (again when the theme
+# changes): a style sheet set on each new message (and re-set on each status change) costs
+# milliseconds of re-styling on the GUI thread, just when a person presses Enter or an answer
+# begins.
+def message_style_sheet(colours: ThemeColours) -> str:
+    """The style sheet of the transcript's page, in the current theme's colours."""
+    return f"""
+QFrame#userMessage {{ background: {ACCENT_TINT}; border-radius: 8px; }}
+QFrame#assistantMessage {{ background: {NEUTRAL_TINT}; border-radius: 8px; }}
+QTextBrowser#messageBody {{ background: transparent; }}
+QLabel#messageHeader {{ font-weight: 600; }}
+QLabel#messageStats {{ color: palette(placeholder-text); }}
+QLabel#messageStatus {{ color: {colours.warning_text}; }}
+QLabel#messageStatus[kind="failed"] {{ color: {colours.error_text}; }}
+QLabel#messageStatus[kind="writing"] {{ color: palette(placeholder-text); }}
 """
 
 
@@ -193,7 +196,7 @@ class MessageBody(QTextBrowser):
             block_format = block.blockFormat()
             if block_format.hasProperty(QTextFormat.Property.BlockCodeLanguage):
                 shaded = QTextBlockFormat(block_format)
-                shaded.setBackground(_CODE_BACKGROUND)
+                shaded.setBackground(CODE_TINT)
                 shaded.setNonBreakableLines(False)
                 shaded.setLeftMargin(6)
                 cursor.setPosition(block.position())

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Slot
-from PySide6.QtGui import QColor, QDesktopServices, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QColor, QDesktopServices, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from localai_desktop.core.documents.collections import PassageContext
+from localai_desktop.ui.widgets.theme import colours, on_theme_changed, themed_style_sheet
 from localai_desktop.ui.chat.source_cards import describe_source_location
 
-HIGHLIGHT = QColor("#ffe58a")
 GONE_NOTE = (
     "This passage is no longer in the index (its document changed, or the collection was "
     "deleted). It is shown as the answer quoted it."
@@ -44,8 +44,8 @@ class PassageViewer(QDialog):
         self.path_label.setWordWrap(True)
         self.note = QLabel()
         self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #8a5a00;")
         self.browser = QTextBrowser()
+        themed_style_sheet(self.note, lambda theme: f"color: {theme.warning_text};")
         self.browser.setAccessibleName("Passage in its document")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.buttons.rejected.connect(self.close)
@@ -62,7 +62,16 @@ class PassageViewer(QDialog):
         layout.addWidget(self.buttons)
         self.resize(720, 520)
         self._path: Path | None = None
+        self._shown: tuple[Mapping[str, Any], PassageContext | None] | None = None
+        on_theme_changed(self, self._on_theme_changed)
         self._highlight = (0, 0)
+        self._shown = (source, context)
+        self._render(source, context)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def _render(self, source: Mapping[str, Any], context: PassageContext | None) -> None:
 
     def show_source(self, source: Mapping[str, Any], context: PassageContext | None) -> None:
         """Show `source` (from an answer's provenance) in `context`, or alone when it is gone."""
@@ -77,6 +86,7 @@ class PassageViewer(QDialog):
         headers: list[tuple[int, int]] = []
         if context is not None:
             text, start, end, headers = _laid_out(context)
+        theme = colours()
         else:
             text = str(source.get("text", ""))
             start, end = 0, len(text)
@@ -88,7 +98,7 @@ class PassageViewer(QDialog):
         start, end = _utf16_length(text[:start]), _utf16_length(text[:end])
         cursor = QTextCursor(self.browser.document())
         quiet = QTextCharFormat()
-        quiet.setForeground(QColor("#6b6b6b"))
+        quiet.setForeground(self.palette().color(QPalette.ColorRole.PlaceholderText))
         quiet.setFontWeight(600)
         for header_start, header_end in headers:
             cursor.setPosition(_utf16_length(text[:header_start]))
@@ -97,7 +107,8 @@ class PassageViewer(QDialog):
         cursor.setPosition(start)
         cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
         marked = QTextCharFormat()
-        marked.setBackground(HIGHLIGHT)
+        marked.setBackground(theme.qcolor("marked_background"))
+        marked.setForeground(theme.qcolor("marked_text"))
         cursor.mergeCharFormat(marked)
         # Bring the passage into view, starting at its first line.
         cursor.setPosition(end)
@@ -106,11 +117,12 @@ class PassageViewer(QDialog):
         cursor.setPosition(start)
         self.browser.setTextCursor(cursor)
         self.browser.ensureCursorVisible()
-        self.show()
-        self.raise_()
-        self.activateWindow()
 
     def highlighted_text(self) -> str:
+    def _on_theme_changed(self) -> None:
+        if self._shown is not None:
+            self._render(*self._shown)
+
         """The text shown highlighted (what the answer cited)."""
         start, end = self._highlight
         return self.browser.toPlainText()[start:end]

@@ -8,6 +8,8 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from localai_desktop.ui.widgets.theme import ACCENT_BORDER, NEUTRAL_BORDER, NEUTRAL_TINT
+
 
 EXCERPT_CHARS = 180
 
@@ -45,10 +47,10 @@ class SourceCard(QFrame):
         super().__init__(parent)
         self.setObjectName("sourceCard")
         self.setStyleSheet(
-            "QFrame#sourceCard { border: 1px solid rgba(0, 0, 0, 0.12); border-radius: 6px;"
-            " background: rgba(255, 255, 255, 0.6); }"
+            f"QFrame#sourceCard {{ border: 1px solid {NEUTRAL_BORDER}; border-radius: 6px;"
+            f" background: {NEUTRAL_TINT}; }}"
             "QFrame#sourceCard:hover, QFrame#sourceCard:focus {"
-            " border-color: rgba(40, 110, 220, 0.7); }"
+            f" border-color: {ACCENT_BORDER}; }}"
         )
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)

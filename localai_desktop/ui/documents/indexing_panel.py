@@ -6,6 +6,7 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
 from localai_desktop.core.common.units import format_duration
+from localai_desktop.ui.widgets.theme import ACCENT_TINT
 from localai_desktop.core.documents.indexer import IndexProgress
 
 _STEPS = 1000  # the bar's resolution
@@ -45,7 +46,7 @@ class IndexingPanel(QFrame):
         super().__init__()
         self.setObjectName("indexingPanel")
         self.setStyleSheet(
-            "QFrame#indexingPanel { background: rgba(40, 110, 220, 0.07); border-radius: 6px; }"
+            f"QFrame#indexingPanel {{ background: {ACCENT_TINT}; border-radius: 6px; }}"
         )
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: 600;")

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from localai_desktop.ui.widgets.theme import themed_style_sheet
 from localai_desktop.core.models.adapters import Adapter
 
 _EMPTY = (
@@ -126,8 +127,10 @@ class CompareView(QWidget):
             f"Your example answer: {sample.get('expected', '')}",
             style="color: palette(placeholder-text);",
         )
-        before_title = _text(f"Before: {adapter.base_model_name} alone", style="color: #6b4e00;")
-        after_title = _text(f"After: with “{adapter.name}”", style="color: #1d5c2e;")
+        before_title = _text(f"Before: {adapter.base_model_name} alone")
+        themed_style_sheet(before_title, lambda theme: f"color: {theme.warning_text};")
+        after_title = _text(f"After: with “{adapter.name}”")
+        themed_style_sheet(after_title, lambda theme: f"color: {theme.success_text};")
         before = _text(sample.get("base", ""))
         before.setAccessibleName("Answer before")
         after = _text(sample.get("tuned", ""))

@@ -26,10 +26,10 @@ from localai_desktop.ui.widgets.settings_form import (
     decimal_spin_box,
     signals_blocked,
     spin_box,
+from localai_desktop.ui.widgets.theme import themed_style_sheet
 )
 
 _HINT_STYLE = "color: palette(placeholder-text);"
-_REFUSAL_STYLE = "color: #b3261e;"
 
 
 def untrainable_reasons(models: Sequence[LocalModel]) -> dict[int, str]:
@@ -100,7 +100,9 @@ class BaseModelChooser(QWidget):
     def show_estimate(self, text: str, *, refusal: bool) -> None:
         """The forecast for this computer, or (refusal) why the run will not be started."""
         self.estimate.setText(text)
-        self.estimate.setStyleSheet(_REFUSAL_STYLE if refusal else "")
+        themed_style_sheet(
+            self.estimate, lambda theme: f"color: {theme.error_text};" if refusal else ""
+        )
         self.estimate.setVisible(bool(text))
 
     def estimate_text(self) -> str:

@@ -21,16 +21,7 @@ from PySide6.QtWidgets import (
 
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.common.units import format_bytes, format_duration
-from localai_desktop.core.hub.download_store import (
-    CANCELLED,
-    DONE,
-    DOWNLOADING,
-    FAILED,
-    PAUSED,
-    QUEUED,
-    REGISTERING,
-    DownloadProgress,
-)
+from localai_desktop.core.hub.download_store import DownloadProgress, DownloadState
 from localai_desktop.core.hub.downloads import DownloadManager
 from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.ui.widgets.notices import Banner
@@ -41,23 +32,23 @@ log = logging.getLogger(__name__)
 def describe_progress(progress: DownloadProgress, *, offline: bool) -> str:
     """The line under a download's progress bar, in words."""
     amount = f"{format_bytes(progress.bytes_done)} of {format_bytes(progress.bytes_total)}"
-    if progress.state == DOWNLOADING:
+    if progress.state == DownloadState.DOWNLOADING:
         parts = [amount]
         if progress.bytes_per_second:
             parts.append(f"{format_bytes(int(progress.bytes_per_second))}/s")
         if progress.seconds_left is not None and progress.bytes_per_second:
             parts.append(f"{format_duration(progress.seconds_left)} left")
         return " · ".join(parts)
-    if progress.state == QUEUED:
+    if progress.state == DownloadState.QUEUED:
         return f"Waiting for another download to finish · {amount}"
-    if progress.state == PAUSED:
+    if progress.state == DownloadState.PAUSED:
         why = " (offline mode is on)" if offline else ""
         return f"Paused{why} · {amount}"
-    if progress.state == REGISTERING:
+    if progress.state == DownloadState.REGISTERING:
         return "Checking the model and adding it to your models…"
-    if progress.state == FAILED:
+    if progress.state == DownloadState.FAILED:
         return progress.error or "The download failed. Try again."
-    if progress.state == DONE:
+    if progress.state == DownloadState.DONE:
         return "Downloaded, verified and added to your models."
     return amount
 
@@ -107,29 +98,40 @@ class _DownloadRow(QFrame):
     def show_progress(self, progress: DownloadProgress, *, offline: bool) -> None:
         self.progress = progress
         state = progress.state
-        if state in (QUEUED, DOWNLOADING, PAUSED, FAILED) and progress.bytes_total:
+        if (
+            state
+            in (
+                DownloadState.QUEUED,
+                DownloadState.DOWNLOADING,
+                DownloadState.PAUSED,
+                DownloadState.FAILED,
+            )
+            and progress.bytes_total
+        ):
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(1000 * progress.fraction))
-        elif state == REGISTERING:
+        elif state == DownloadState.REGISTERING:
             self.bar.setRange(0, 0)  # busy: hashing and checking take a moment
-        elif state == DONE:
+        elif state == DownloadState.DONE:
             self.bar.setRange(0, 1000)
             self.bar.setValue(1000)
         self.set_text(describe_progress(progress, offline=offline))
-        self.text.setStyleSheet("color: #b3261e;" if state == FAILED else "")
+        self.text.setStyleSheet("color: #b3261e;" if state == DownloadState.FAILED else "")
         buttons = {
-            QUEUED: ("Pause", "Cancel"),
-            DOWNLOADING: ("Pause", "Cancel"),
-            PAUSED: ("Resume", "Cancel"),
-            FAILED: ("Try again", "Remove"),
-            REGISTERING: ("", ""),
-            DONE: ("Chat with it", "Dismiss"),
+            DownloadState.QUEUED: ("Pause", "Cancel"),
+            DownloadState.DOWNLOADING: ("Pause", "Cancel"),
+            DownloadState.PAUSED: ("Resume", "Cancel"),
+            DownloadState.FAILED: ("Try again", "Remove"),
+            DownloadState.REGISTERING: ("", ""),
+            DownloadState.DONE: ("Chat with it", "Dismiss"),
         }.get(state, ("", ""))
         for button, text in zip((self.primary, self.secondary), buttons, strict=True):
             button.setText(text)
             button.setAccessibleName(f"{text} {progress.name}" if text else "")
             button.setVisible(bool(text))
-        self.primary.setEnabled(not (offline and state in (PAUSED, FAILED)))
+        self.primary.setEnabled(
+            not (offline and state in (DownloadState.PAUSED, DownloadState.FAILED))
+        )
         self.primary.setToolTip("Turn offline mode off to continue the download" if offline else "")
 
     def set_text(self, text: str) -> None:
@@ -240,7 +242,7 @@ class DownloadList(QWidget):
     def _on_bridge_progress_changed(self, progress: DownloadProgress) -> None:
         self._show(progress)
         self._update_summary()
-        if progress.state == DONE and progress.model_id is not None:
+        if progress.state == DownloadState.DONE and progress.model_id is not None:
             self.model_downloaded.emit(progress.model_id)
         self.progress_shown.emit(progress)
 
@@ -250,11 +252,11 @@ class DownloadList(QWidget):
         if row is None:
             return
         state = row.progress.state
-        if state == DONE and row.progress.model_id is not None:
+        if state == DownloadState.DONE and row.progress.model_id is not None:
             self.chat_requested.emit(row.progress.model_id)
-        elif state in (QUEUED, DOWNLOADING):
+        elif state in (DownloadState.QUEUED, DownloadState.DOWNLOADING):
             self._call(self._downloads.pause, row.download_id)
-        elif state in (PAUSED, FAILED):
+        elif state in (DownloadState.PAUSED, DownloadState.FAILED):
             self._call(self._downloads.resume, row.download_id)
 
     @Slot()
@@ -263,9 +265,9 @@ class DownloadList(QWidget):
         if row is None:
             return
         state = row.progress.state
-        if state == DONE:
+        if state == DownloadState.DONE:
             self._remove_row(row.download_id)
-        elif state == FAILED or row.progress.bytes_done == 0:
+        elif state == DownloadState.FAILED or row.progress.bytes_done == 0:
             self._call(self._downloads.cancel, row.download_id)
         else:
             self._confirm_cancel(row)
@@ -285,7 +287,7 @@ class DownloadList(QWidget):
     # -- helpers ----------------------------------------------------------------------------------
 
     def _show(self, progress: DownloadProgress) -> None:
-        if progress.state == CANCELLED:
+        if progress.state == DownloadState.CANCELLED:
             self._remove_row(progress.download_id)
             return
         row = self._rows.get(progress.download_id)
@@ -297,7 +299,7 @@ class DownloadList(QWidget):
             position = sorted(self._rows).index(progress.download_id) + 1  # after empty_label
             self._rows_layout.insertWidget(position, row)
         row.show_progress(progress, offline=self._offline)
-        if progress.state == DONE and progress.model_id is not None:
+        if progress.state == DownloadState.DONE and progress.model_id is not None:
             self._describe_done(row, progress.model_id)
         self.empty_label.setVisible(not self._rows)
 
@@ -326,12 +328,16 @@ class DownloadList(QWidget):
     def _update_summary(self) -> None:
         states = [r.progress.state for r in self._rows.values()]
         parts = []
-        for state, word in ((DOWNLOADING, "downloading"), (QUEUED, "waiting"), (PAUSED, "paused")):
+        for state, word in (
+            (DownloadState.DOWNLOADING, "downloading"),
+            (DownloadState.QUEUED, "waiting"),
+            (DownloadState.PAUSED, "paused"),
+        ):
             count = states.count(state)
             if count:
                 parts.append(f"{count} {word}")
-        if states.count(FAILED):
-            parts.append(f"{states.count(FAILED)} failed")
+        if states.count(DownloadState.FAILED):
+            parts.append(f"{states.count(DownloadState.FAILED)} failed")
         self.summary.setText(" · ".join(parts))
 
     def _confirm_cancel(self, row: _DownloadRow) -> None:

@@ -29,7 +29,8 @@ from localai_desktop.core.models.hardware import (
     fit_verdict,
     recommend_quant,
 )
-from localai_desktop.ui.models.discover_tables import WARNING_COLOUR, license_tooltip, warning_icon
+from localai_desktop.ui.models.discover_tables import license_tooltip, warning_icon
+from localai_desktop.ui.widgets.theme import colours, themed_style_sheet
 from localai_desktop.ui.widgets.notices import Banner, StatusLine
 
 RECOMMENDED_MARK = "Recommended"
@@ -251,9 +252,12 @@ class RepoDetailsView(QWidget):
             text = f"⚠ {text}. Do not use it for paid work or in a product."
         self.license_label.setText(text)
         self.license_label.setToolTip(license_tooltip(license_id, commercial))
-        colour = WARNING_COLOUR.name() if commercial is not True else ""
-        self.license_label.setStyleSheet(
-            f"color: {colour}; font-weight: bold;" if colour else "font-weight: bold;"
+        warn = commercial is not True
+        themed_style_sheet(
+            self.license_label,
+            lambda theme: (
+                f"color: {theme.warning_text}; font-weight: bold;" if warn else "font-weight: bold;"
+            ),
         )
 
     def _show_rows(self) -> None:
@@ -299,7 +303,7 @@ class RepoDetailsView(QWidget):
             for cell in cells:
                 cell.setFont(bold)
         if not fits:
-            cells[2].setForeground(WARNING_COLOUR)
+            cells[2].setForeground(colours().qcolor("warning_text"))
             cells[2].setIcon(warning_icon())
             cells[2].setToolTip("This file needs more memory than this computer has.")
         for column, cell in enumerate(cells):

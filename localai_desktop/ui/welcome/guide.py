@@ -17,11 +17,9 @@ from PySide6.QtWidgets import QWidget, QWizard
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.hub.catalog import Catalog, load_catalog
 from localai_desktop.core.hub.download_store import (
-    CANCELLED,
-    DONE,
-    FAILED,
     DownloadProgress,
     DownloadRequest,
+    DownloadState,
 )
 from localai_desktop.core.hub.starter_models import (
     StarterPick,
@@ -233,12 +231,12 @@ class WelcomeGuide(QWizard):
             return  # the bar follows the chat model, the one the person waits for
         page = self.model_page
         page.progress.setValue(int(1000 * progress.fraction))
-        if progress.state == DONE and progress.model_id is not None:
+        if progress.state == DownloadState.DONE and progress.model_id is not None:
             self.model_id = progress.model_id
             page.status.setText(f"{progress.name} is ready. Click Next to start chatting.")
-        elif progress.state == FAILED:
+        elif progress.state == DownloadState.FAILED:
             page.banner.show_error(progress.error or "The download failed.")
-        elif progress.state == CANCELLED:
+        elif progress.state == DownloadState.CANCELLED:
             page.status.setText("The download was cancelled.")
         self._describe_finish()
 
