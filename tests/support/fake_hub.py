@@ -65,6 +65,11 @@ class FakeHub:
         self.drop_after: dict[str, int] = {}  # file path -> bytes to send before hanging up once
         self.wrong_bytes: set[str] = set()  # file paths served with damaged content
         self.claimed_sizes: dict[str, int] = {}  # file path -> size the metadata announces
+        # A malicious or broken Hub for the API answers: "redirect-loop" (each answer sends
+        # the client back to the same address), "endless" (an answer that never ends) or
+        # "drip" (the real answer, one byte every 50 ms).
+        self.hostile: str | None = None
+        self.bytes_sent = 0  # by the hostile answers
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
 
@@ -134,6 +139,8 @@ class _HubHandler(BaseHTTPRequestHandler):
     def _route(self, send_body: bool) -> None:
         parts = urlsplit(self.path)
         path, query = unquote(parts.path), parse_qs(parts.query)
+        if path.startswith("/api/") and self.fake.hostile is not None:
+            return self._hostile(path, query)
         if path == "/api/models":
             self.fake.record(SeenRequest(self.command, path, None))
             return self._json(200, self._search(query))
@@ -165,6 +172,35 @@ class _HubHandler(BaseHTTPRequestHandler):
             self.end_headers()
             return None
         return self._send_file(repo, match["file"], send_body)
+
+    def _hostile(self, path: str, query: dict[str, list[str]]) -> None:
+        self.fake.record(SeenRequest(self.command, path, None))
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            if self.fake.hostile == "redirect-loop":
+                self.send_response(302)
+                self.send_header("Location", self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif self.fake.hostile == "endless":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()  # no length: the answer ends when the connection does
+                self.wfile.write(b'{"id": "test/endless", "padding": "')
+                while True:
+                    self.wfile.write(b"x" * _PIECE * 8)
+                    self.fake.bytes_sent += _PIECE * 8
+            elif self.fake.hostile == "drip":
+                repo = next(iter(self.fake.repos.values()))
+                body = json.dumps(self._info(repo, blobs="blobs" in query)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for byte in body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    self.fake.bytes_sent += 1
+                    time.sleep(0.05)
 
     def _search(self, query: dict[str, list[str]]) -> list[dict[str, Any]]:
         wanted = (query.get("search") or [""])[0].lower()

@@ -8,6 +8,7 @@ touches the network until a method is called, and nothing does when offline mode
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 
@@ -26,6 +27,7 @@ from huggingface_hub import constants
 from localai_desktop import __version__
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.hub.catalog import Catalog
+from localai_desktop.core.hub.hub_http import AnswerTooLargeError, AnswerTooSlowError, get_bounded
 from localai_desktop.core.hub.licenses import commercial_use_allowed
 from localai_desktop.core.hub.repos import (
     HubFile,
@@ -37,7 +39,7 @@ from localai_desktop.core.models.gguf_prefix import model_facts_from_prefix, rea
 from localai_desktop.core.models.hardware import ModelFacts
 
 if TYPE_CHECKING:
-    from huggingface_hub import HfApi, ModelInfo
+    from huggingface_hub import ModelInfo
 
 # Also when huggingface_hub was imported before this module (by a plugin, a test).
 constants.HF_HUB_DISABLE_TELEMETRY = True
@@ -105,22 +107,8 @@ class HubClient:
         self.endpoint = endpoint.rstrip("/")
         self.offline = offline
         self.catalog = catalog
+        # Each answer must arrive whole within it, not only each piece (hub_http.py).
         self.timeout_s = timeout_s
-        self._hf_api: HfApi | None = None  # made on first use: see the imports above
-
-    @property
-    def _api(self) -> HfApi:
-        if self._hf_api is None:
-            from huggingface_hub import HfApi
-
-            # token=False: never send a token found on this machine to whatever endpoint is set.
-            self._hf_api = HfApi(
-                endpoint=self.endpoint,
-                token=False,
-                library_name="localai-desktop",
-                library_version=__version__,
-            )
-        return self._hf_api
 
     def search(
         self, query: str, *, sort: str = "downloads", limit: int = 30
@@ -142,26 +130,36 @@ class HubClient:
         # One plain GET instead of HfApi.list_models: that one retries a failed connection five
         # times with back-off (23 s) before it says anything, far too long for a search box.
         from huggingface_hub import ModelInfo
-        from huggingface_hub.utils import get_session, hf_raise_for_status
 
         with _hub_errors(f"searching for '{query}'"):
-            response = get_session().get(
+            body = get_bounded(
                 f"{self.endpoint}/api/models",
                 params=params,
                 headers=self._headers(),
-                timeout=self.timeout_s,
+                timeout_s=self.timeout_s,
             )
-            hf_raise_for_status(response)
-            items = response.json()
-        return [_summary(ModelInfo(**item)) for item in items if isinstance(item, dict)]
+            items = json.loads(body)
+            if not isinstance(items, list):
+                raise ValueError("a search answer is a list")
+            return [_summary(ModelInfo(**item)) for item in items if isinstance(item, dict)]
 
     def details(self, repo_id: str, *, revision: str | None = None) -> RepoDetails:
         """A repo's GGUF files with sizes and sha256, license and the facts the Hub knows."""
         self._check_online()
+        # What HfApi.model_info(files_metadata=True) asks, read within hub_http's limits.
+        from huggingface_hub import ModelInfo
+
+        url = f"{self.endpoint}/api/models/{repo_id}"
+        if revision is not None:
+            url += f"/revision/{quote(revision, safe='')}"
         with _hub_errors(repo_id):
-            info = self._api.model_info(
-                repo_id, revision=revision, files_metadata=True, timeout=self.timeout_s
+            body = get_bounded(
+                url, params={"blobs": True}, headers=self._headers(), timeout_s=self.timeout_s
             )
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValueError("model info is an object")
+            info = ModelInfo(**data)
         files = [
             HubFile(
                 s.rfilename,
@@ -212,7 +210,10 @@ class HubClient:
         try:
             with _hub_errors(details.repo_id):
                 prefix = self._read_prefix(url, headers)
-        except (HubUnreachableError, OfflineModeError):
+        except (HubUnreachableError, OfflineModeError) as error:
+            if isinstance(error.__cause__, AnswerTooSlowError):
+                log.info("The header of %s came too slowly", smallest.first_file)
+                return details.facts  # the estimate from the parameter count still works
             raise
         except HubError as error:
             log.info("Could not read the header of %s: %s", smallest.first_file, error)
@@ -230,26 +231,22 @@ class HubClient:
         )
 
     def _read_prefix(self, url: str, headers: dict[str, str]) -> bytes:
-        # Streamed, and cut off after the prefix: a server that ignores Range would otherwise
-        # send a multi-gigabyte file into memory.
-        from huggingface_hub.utils import get_session, hf_raise_for_status
+        # Cut off after the prefix: a server that ignores Range would otherwise send a
+        # multi-gigabyte file.
+        parsed_at = 0
 
-        prefix = bytearray()
-        with get_session().stream("GET", url, headers=headers, timeout=self.timeout_s) as response:
-            if response.status_code >= 400:
-                response.read()
-                hf_raise_for_status(response)
-            parsed_at = 0
-            for chunk in response.iter_bytes():
-                prefix += chunk
-                if len(prefix) >= _HEADER_PREFIX_BYTES:
-                    break
-                if len(prefix) - parsed_at >= 32 * 1024:
-                    # Stop at the tokenizer: the hyperparameters are written before it.
-                    parsed_at = len(prefix)
-                    if any(k.startswith("tokenizer.") for k in read_metadata_prefix(prefix)):
-                        break
-        return bytes(prefix[:_HEADER_PREFIX_BYTES])
+        def enough(prefix: bytearray) -> bool:
+            nonlocal parsed_at
+            if len(prefix) >= _HEADER_PREFIX_BYTES:
+                return True
+            if len(prefix) - parsed_at >= 32 * 1024:
+                # Stop at the tokenizer: the hyperparameters are written before it.
+                parsed_at = len(prefix)
+                return any(k.startswith("tokenizer.") for k in read_metadata_prefix(prefix))
+            return False
+
+        prefix = get_bounded(url, headers=headers, timeout_s=self.timeout_s, enough=enough)
+        return prefix[:_HEADER_PREFIX_BYTES]
 
     def _check_online(self) -> None:
         if self.offline:
@@ -311,6 +308,24 @@ def hub_error_from(error: BaseException, subject: str) -> HubError | None:
             "Hugging Face did not answer in time.",
             "Check your internet connection, or try again in a moment.",
         )
+    if isinstance(error, AnswerTooSlowError):
+        return HubUnreachableError(
+            f"Hugging Face answered too slowly: the answer was not complete after "
+            f"{error.seconds:.0f} seconds, so the app stopped waiting.",
+            "Check your internet connection, or try again in a moment.",
+        )
+    if isinstance(error, AnswerTooLargeError):
+        return HubError(
+            f"The Hugging Face server sent a far larger answer than any real one (over "
+            f"{error.limit // 1024**2} MB), so the app stopped reading it.",
+            "Check the Hub address in the settings; it should be https://huggingface.co.",
+        )
+    if isinstance(error, httpx2.TooManyRedirects):
+        return HubError(
+            "The Hugging Face server kept sending the app on to other addresses (too many "
+            "redirects), so it gave up.",
+            "Check the Hub address in the settings; it should be https://huggingface.co.",
+        )
     if isinstance(error, (httpx2.TransportError, ConnectionError)):
         return HubUnreachableError(
             "You appear to be offline: Hugging Face could not be reached.",
@@ -347,7 +362,8 @@ def hub_error_from(error: BaseException, subject: str) -> HubError | None:
                 "Try again in a few minutes.",
             )
         return HubError(f"Hugging Face refused the request for {subject} (error {status}).", "")
-    if isinstance(error, ValueError):  # a body that is not the JSON the Hub sends
+    # A body that is not the JSON the Hub sends (or JSON nested beyond reason).
+    if isinstance(error, (ValueError, TypeError, RecursionError)):
         return HubError(
             "The answer from the Hugging Face server could not be understood.",
             "Check the Hub address in the settings; it should be https://huggingface.co.",
