@@ -1,4 +1,4 @@
-"""`localai docs ...`: document collections from the command line (create, add, search)."""
+"""`localai docs ...`: document collections from the command line (create, add, search, remove)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     search.add_argument("--mode", choices=MODES, default="hybrid")
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler=_search)
+    remove = actions.add_parser(
+        "remove",
+        help="take files out of a collection with their passages (the files are not touched)",
+    )
+    remove.add_argument("name", metavar="COLLECTION")
+    remove.add_argument(
+        "files", nargs="+", metavar="FILE", help="a path, or a file name as 'docs status' lists it"
+    )
+    remove.set_defaults(handler=_remove)
     rm = actions.add_parser("rm", help="delete a collection (your files are not touched)")
     rm.add_argument("name")
     rm.set_defaults(handler=_rm)
@@ -255,6 +264,28 @@ def _search(workspace: Workspace, args: argparse.Namespace) -> int:
         print(f"[{hit.rank}] {hit.location}  score {hit.score:.4f}{marker}")
         text = " ".join(hit.text.split())
         print(f"    {text[:400]}{'…' if len(text) > 400 else ''}\n")
+    return 0
+
+
+def _remove(workspace: Workspace, args: argparse.Namespace) -> int:
+    library = workspace.documents
+    collection = library.get(args.name)
+    removed = library.remove_files(collection.id, args.files)
+    for file in removed:
+        passages = ""
+        if file.chunks:
+            passages = (
+                " and its passage" if file.chunks == 1 else f" and its {file.chunks} passages"
+            )
+        print(f"Removed {file.path}{passages} from '{collection.name}'.")
+    print("Searches and chats no longer find them; the files themselves were not touched.")
+    for file in removed:
+        if file.folder is not None and file.path.exists():
+            print(
+                f"Note: {file.name} is still in {file.folder}, a folder this collection follows: "
+                f"'localai docs refresh' adds it again unless you move it out of that folder.",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -153,3 +153,43 @@ def _stored_chunks(database: Path) -> int:
             return int(raw.execute("SELECT count(*) FROM doc_chunks").fetchone()[0])
     except sqlite3.Error:
         return 0
+
+
+def test_docs_remove_takes_a_file_out_of_search_and_out_of_the_database(
+    collection: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "ward"
+    folder.mkdir()
+    docs.write_pdf(folder / "guideline.pdf", docs.GUIDELINE_PAGES)
+    letter = folder / "letter-wrong-patient.txt"
+    letter.write_text("Discharge letter for patient QX77ZB, who broke a wrist.\n", "utf-8")
+    localai(collection, "docs", "add", "Ward", str(folder))
+    found = json.loads(localai(collection, "docs", "search", "Ward", "QX77ZB", "--json").stdout)
+    assert found[0]["file_name"] == letter.name
+
+    unknown = localai(collection, "docs", "remove", "Ward", letter.name, "nope.pdf", check=False)
+    assert unknown.returncode == 1
+    assert "Error: 'nope.pdf' is not in the collection 'Ward'; nothing was removed." in (
+        unknown.stderr
+    )
+    assert "localai docs status" in unknown.stderr
+
+    removed = localai(collection, "docs", "remove", "Ward", letter.name)
+    assert f"Removed {letter} and its passage from 'Ward'." in removed.stdout
+    assert "the files themselves were not touched" in removed.stdout
+    assert "'localai docs refresh' adds it again" in removed.stderr  # it is in a followed folder
+    assert letter.is_file()
+    searched = localai(collection, "docs", "search", "Ward", "QX77ZB", "--mode", "bm25", "--json")
+    assert json.loads(searched.stdout) == []
+    status = json.loads(localai(collection, "docs", "status", "Ward", "--json").stdout)
+    assert [f["name"] for f in status["files"]] == ["guideline.pdf"]
+    with sqlite3.connect(collection / "localai.db") as raw:
+        matches = raw.execute(
+            "SELECT count(*) FROM doc_chunks_fts WHERE doc_chunks_fts MATCH 'qx77zb OR wrist'"
+        ).fetchone()[0]
+        left = raw.execute("SELECT count(*) FROM doc_chunks WHERE text LIKE '%QX77ZB%'").fetchone()
+    assert matches == 0 and left[0] == 0
+
+    by_path = localai(collection, "docs", "remove", "Ward", str(folder / "guideline.pdf"))
+    assert "guideline.pdf and its" in by_path.stdout
+    assert json.loads(localai(collection, "docs", "list", "--json").stdout)[0]["files"] == 0

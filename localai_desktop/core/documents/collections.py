@@ -205,6 +205,24 @@ class DocumentLibrary:
             f"See its files with 'localai docs status {collection.name}'.",
         )
 
+    def remove_files(
+        self, name_or_id: str | int, files: Sequence[int | str | os.PathLike[str]]
+    ) -> builtins.list[DocumentFile]:
+        """Take files out of a collection: their passages, vectors and keyword index go with
+        them, all in one transaction. The files on disk are never touched.
+
+        Each of `files` is a file id (int), a path, or a file name as the collection lists it.
+        Nothing is removed unless every one is found. An indexing run of the collection skips
+        them (the index store refuses passages of a removed file); answers that quoted them
+        keep their quotes, which are stored with the answer.
+        """
+        collection = self.get(name_or_id)
+        chosen = _find_files(collection, self.store.files(collection.id), files)
+        removed = self.store.remove_files([f.id for f in chosen], audit=self._audit)
+        if removed:
+            log.info("Removed %d document(s) from collection %d", len(removed), collection.id)
+        return removed
+
     def index(self, name_or_id: str | int, state: IndexingState | None = None) -> IndexReport:
         """Index what is pending (blocking; cancel through ``state``).
 
@@ -316,6 +334,45 @@ class DocumentLibrary:
             f"You have several embedding models ({names}).",
             "Say which one this collection should use (--embedding-model NAME).",
         )
+
+
+def _find_files(
+    collection: CollectionInfo,
+    known: Sequence[DocumentFile],
+    wanted: Sequence[int | str | os.PathLike[str]],
+) -> list[DocumentFile]:
+    """The collection's files that `wanted` names (ids, paths or names), each once."""
+    by_id = {f.id: f for f in known}
+    found: dict[int, DocumentFile] = {}
+    for ref in wanted:
+        if isinstance(ref, int):
+            match = by_id.get(ref)
+            matches = [match] if match is not None else []
+        else:
+            path = Path(ref).expanduser()
+            matches = [f for f in known if f.path == path.resolve()]
+            if not matches:
+                matches = [f for f in known if f.name == str(ref)]
+        if not matches and isinstance(ref, int):
+            raise NotFoundError(
+                f"A document you chose is no longer in the collection '{collection.name}'; "
+                "nothing was removed.",
+                "Look at the collection's list of documents again and choose anew.",
+            )
+        if not matches:
+            raise NotFoundError(
+                f"'{ref}' is not in the collection '{collection.name}'; nothing was removed.",
+                f"See its files with 'localai docs status \"{collection.name}\"'.",
+            )
+        if len(matches) > 1:
+            places = ", ".join(str(f.path) for f in matches)
+            raise LocalAIError(
+                f"Several files of '{collection.name}' are called '{ref}' ({places}); "
+                "nothing was removed.",
+                "Give the full path of the one to remove.",
+            )
+        found[matches[0].id] = matches[0]
+    return list(found.values())
 
 
 def _scan_folder(folder: Path) -> Iterable[Path]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, delete, func, insert, select, update
 
+from localai_desktop.core.audit.entries import DOCUMENT_REMOVED
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.documents.chunking import Chunk
@@ -43,6 +44,8 @@ from localai_desktop.core.storage.tables import (
 if TYPE_CHECKING:
     import numpy as np  # imported where vectors are used: 0.15 s at start-up
 
+    from localai_desktop.core.audit.trail import AuditTrail
+
 __all__ = [
     "FILE_FAILED",
     "FILE_INDEXED",
@@ -52,11 +55,16 @@ __all__ = [
     "FILE_STATUSES",
     "CollectionInfo",
     "DocumentFile",
+    "FileRemovedError",
     "IndexStore",
     "StoredChunk",
     "file_signature",
     "phrase",
 ]
+
+
+class FileRemovedError(NotFoundError):
+    """A file left its collection while it was being indexed: its passages are not stored."""
 
 
 class IndexStore:
@@ -296,6 +304,42 @@ class IndexStore:
             session.delete(row)
             self._bump_revision(session, row.collection_id)
 
+    def remove_files(
+        self, file_ids: Sequence[int], *, audit: AuditTrail | None = None
+    ) -> list[DocumentFile]:
+        """Delete files with their passages, vectors and FTS5 rows, in one transaction.
+
+        Returns the files removed (ids already gone are left out). With an audit trail, each
+        removal is recorded in the same transaction (the file's sha256, never its name).
+        """
+        removed: list[DocumentFile] = []
+        with self._db.session() as session:
+            rows = session.scalars(
+                select(DocumentFileRow).where(DocumentFileRow.id.in_(list(file_ids)))
+            ).all()
+            if not rows:
+                return []
+            ids = [row.id for row in rows]
+            # One statement: the FTS5 delete trigger runs for every passage it takes.
+            session.execute(delete(DocumentChunkRow).where(DocumentChunkRow.file_id.in_(ids)))
+            for row in rows:
+                removed.append(file_record(row))
+                session.delete(row)
+            for collection_id in sorted({row.collection_id for row in rows}):
+                self._bump_revision(session, collection_id)
+            if audit is not None:
+                for file in removed:
+                    audit.append(
+                        session,
+                        DOCUMENT_REMOVED,
+                        facts={
+                            "collection_id": file.collection_id,
+                            "file_id": file.id,
+                            "file_sha256": file.sha256,
+                        },
+                    )
+        return removed
+
     def stored_chunk_count(self, file_id: int) -> int:
         with self._db.session() as session:
             return int(
@@ -329,6 +373,11 @@ class IndexStore:
             for i, chunk in enumerate(new_chunks)
         ]
         with self._db.session() as session:
+            # Inside the write transaction, so a removal commits wholly before or after it.
+            if session.get(DocumentFileRow, file_id) is None:
+                raise FileRemovedError(
+                    "The document was removed from its collection while it was being indexed."
+                )
             if rows:
                 session.execute(insert(DocumentChunkRow), rows)
             if file_values:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from localai_desktop.core.common.clock import utcnow
-from localai_desktop.core.common.errors import ModelLoadError
+from localai_desktop.core.common.errors import ModelLoadError, NotFoundError
 from localai_desktop.core.documents.chunking import Chunk, chunk_blocks
 from localai_desktop.core.documents.embedder import Embedder, EmbeddingCancelled
 from localai_desktop.core.documents.index_store import (
@@ -30,6 +30,7 @@ from localai_desktop.core.documents.index_store import (
     FILE_SKIPPED,
     CollectionInfo,
     DocumentFile,
+    FileRemovedError,
     IndexStore,
     file_signature,
 )
@@ -150,24 +151,35 @@ class Indexer:
         run = _Run(collection.id, files, state)
         cancelled = False
         run.report()
-        for file in files:
+        for listed in files:
             if state.is_interruption_requested():
                 cancelled = True
                 break
-            run.current, run.current_page, run.current_pages = file, None, None
-            run.report()
-            try:
-                outcome = self._index_file(collection, file, embedder, run)
-            except _Cancelled:
-                cancelled = True
-                state.file_finished(self.store.file(file.id))
-                break
-            run.counts[outcome] += 1
+            # Read again: the person may have removed it from the collection meanwhile.
+            file = self._still_there(listed.id)
+            done: DocumentFile | None = None
+            if file is not None:
+                run.current, run.current_page, run.current_pages = file, None, None
+                run.report()
+                try:
+                    outcome = self._index_file(collection, file, embedder, run)
+                except _Cancelled:
+                    cancelled = True
+                    stopped = self._still_there(file.id)
+                    if stopped is not None:
+                        state.file_finished(stopped)
+                    break
+                except FileRemovedError:
+                    log.info("%s was removed from its collection while being indexed", file.path)
+                else:
+                    done = self._still_there(file.id)
+                    if done is not None:
+                        run.counts[outcome] += 1
             run.files_done += 1
-            run.bytes_done += run.sizes.get(file.id, 0)
-            done = self.store.file(file.id)
-            run.finished.append(done)
-            state.file_finished(done)
+            run.bytes_done += run.sizes.get(listed.id, 0)
+            if done is not None:
+                run.finished.append(done)
+                state.file_finished(done)
             run.current = None
             run.report()
         return IndexReport(
@@ -259,6 +271,8 @@ class Indexer:
             return self._give_up(file, error, sha256=sha256)
         except (_Cancelled, EmbeddingCancelled):
             raise _Cancelled from None
+        except FileRemovedError:
+            raise  # the person took it out of the collection: nothing to give up on
         except ModelLoadError:
             raise  # the model, not this file, is the problem: stop the run, resumable
         except Exception as error:  # a parser library failing on one odd file must not stop all
@@ -356,6 +370,13 @@ class Indexer:
                 raise _Cancelled
             flush()
         return total_chunks, total_words
+
+    def _still_there(self, file_id: int) -> DocumentFile | None:
+        """The file as stored now, or None once it was removed from its collection."""
+        try:
+            return self.store.file(file_id)
+        except NotFoundError:
+            return None
 
     def _give_up(self, file: DocumentFile, error: UnreadableFileError, **values: object) -> str:
         status = FILE_SKIPPED if error.status != STATUS_FAILED else FILE_FAILED

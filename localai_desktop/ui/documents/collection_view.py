@@ -6,13 +6,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QPoint, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -32,9 +34,11 @@ from localai_desktop.core.documents.records import (
 from localai_desktop.ui.documents.collection_list import describe_collection
 from localai_desktop.ui.documents.document_table import DocumentTableModel
 from localai_desktop.ui.documents.indexing_panel import IndexingPanel
+from localai_desktop.ui.widgets.confirm import confirm_delete
 from localai_desktop.ui.workers.embedding import IndexingOutcome
 
 _NAME_FILTER = "Documents ({})".format(" ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES)))
+_NAMED_IN_FULL = 8  # the confirmation names this many documents, then says how many more
 
 
 def unfinished_count(collection: CollectionInfo) -> int:
@@ -69,6 +73,40 @@ def describe_outcome(outcome: IndexingOutcome, collection: CollectionInfo | None
     return text.strip()
 
 
+def describe_removal(collection_name: str, files: Sequence[DocumentFile]) -> tuple[str, str]:
+    """(question, details) for the box that asks before documents leave a collection."""
+    if len(files) == 1:
+        question = f"Remove “{files[0].name}” from “{collection_name}”?"
+    else:
+        question = f"Remove these {len(files)} documents from “{collection_name}”?"
+    lines = []
+    if len(files) > 1:
+        named = [f"• {f.name}" for f in files[:_NAMED_IN_FULL]]
+        if len(files) > _NAMED_IN_FULL:
+            named.append(f"• and {len(files) - _NAMED_IN_FULL} more")
+        lines.append("\n".join(named))
+    if len(files) == 1:
+        lines.append(
+            "Its passages are deleted from the collection's index, so searches and chats no "
+            "longer find it. The file itself stays where it is on this computer, and answers "
+            "that already quoted it keep their quotes."
+        )
+    else:
+        lines.append(
+            "Their passages are deleted from the collection's index, so searches and chats no "
+            "longer find them. The files themselves stay where they are on this computer, and "
+            "answers that already quoted them keep their quotes."
+        )
+    followed = [f.name for f in files if f.folder is not None and f.path.exists()]
+    if followed:
+        which = f"“{followed[0]}” is" if len(followed) == 1 else "Some of them are"
+        lines.append(
+            f"{which} in a folder this collection follows: “Check for changes” adds it again "
+            "unless you move it out of that folder first."
+        )
+    return question, "\n\n".join(lines)
+
+
 class CollectionView(QWidget):
     """Shows a collection's files with their status, and offers to add, check and resume."""
 
@@ -78,6 +116,8 @@ class CollectionView(QWidget):
     """The user wants changed files indexed again and deleted ones dropped."""
     resume_requested = Signal()
     """The user wants the files not indexed yet indexed now."""
+    remove_confirmed = Signal(list)
+    """The user confirmed taking documents out of the collection: (list of file ids)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +125,7 @@ class CollectionView(QWidget):
         self.title.setStyleSheet("font-weight: 600; font-size: 15px;")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setStyleSheet("color: palette(placeholder-text);")
         self.add_files_button = QPushButton("Add files…")
         self.add_files_button.setToolTip("Add PDF, Word, text, Markdown or HTML files")
@@ -108,12 +149,33 @@ class CollectionView(QWidget):
             button.clicked.connect(slot)
             actions.addWidget(button)
         actions.addStretch(1)
+        self.remove_button = QPushButton("Remove…")
+        self.remove_button.setAccessibleName("Remove the selected documents")
+        self.remove_button.setToolTip(
+            "Take the selected documents and their passages out of this collection (Delete); "
+            "the files themselves are not touched"
+        )
+        self.remove_button.clicked.connect(self._on_remove_button_clicked)
+        actions.addWidget(self.remove_button)
         self.indexing_panel = IndexingPanel()
         self.table_model = DocumentTableModel(self)
         self.table = QTableView()
         self.table.setAccessibleName("Documents in the collection")
         self.table.setModel(self.table_model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        # One action for the context menu and the Delete key (Backspace on a Mac keyboard).
+        self.remove_action = QAction("Remove from the collection…", self.table)
+        self.remove_action.setShortcuts(
+            [QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)]
+        )
+        self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.remove_action.triggered.connect(self._on_remove_action_triggered)
+        self.table.addAction(self.remove_action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_table_context_menu_requested)
+        self.context_menu: QMenu | None = None
+        self.removal_box: QWidget | None = None
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setAccessibleName("Row numbers")
@@ -134,6 +196,11 @@ class CollectionView(QWidget):
         layout.addWidget(self.table, 1)
         self._unfinished = 0
         self._collection: CollectionInfo | None = None
+        self.table.selectionModel().selectionChanged.connect(
+            self._on_selection_model_selection_changed
+        )
+        self.table_model.modelReset.connect(self._on_table_model_model_reset)
+        self._enable_removal()
 
     def show_collection(
         self, collection: CollectionInfo, files: Sequence[DocumentFile], *, running: bool
@@ -167,6 +234,62 @@ class CollectionView(QWidget):
         """Whether the collection is being indexed or waits for it (then Resume is pointless)."""
         self.resume_button.setVisible(bool(self._unfinished) and not queued)
         self.check_button.setEnabled(not queued)
+
+    def selected_files(self) -> list[DocumentFile]:
+        """The documents selected in the table, in the order shown."""
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.table_model.file_at(row) for row in rows]
+
+    def ask_to_remove_selected(self) -> None:
+        """Ask (naming the documents) whether to remove the selected documents."""
+        files = self.selected_files()
+        if not files or self._collection is None:
+            return
+        question, details = describe_removal(self._collection.name, files)
+        ids = [f.id for f in files]
+        self.removal_box = confirm_delete(
+            self,
+            "Remove documents",
+            question,
+            details,
+            lambda: self.remove_confirmed.emit(ids),
+            action="Remove",
+        )
+
+    def _enable_removal(self) -> None:
+        chosen = self.table.selectionModel().hasSelection()
+        self.remove_button.setEnabled(chosen)
+        self.remove_action.setEnabled(chosen)
+
+    @Slot()
+    def _on_remove_button_clicked(self) -> None:
+        self.ask_to_remove_selected()
+
+    @Slot()
+    def _on_remove_action_triggered(self) -> None:
+        self.ask_to_remove_selected()
+
+    @Slot()
+    def _on_selection_model_selection_changed(self) -> None:
+        self._enable_removal()
+
+    @Slot()
+    def _on_table_model_model_reset(self) -> None:
+        self._enable_removal()
+
+    @Slot(QPoint)
+    def _on_table_context_menu_requested(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if not index.isValid():
+            return
+        if not self.table.selectionModel().isRowSelected(index.row()):
+            self.table.selectRow(index.row())
+        menu = QMenu(self.table)
+        menu.setAccessibleName("Document actions")
+        menu.addAction(self.remove_action)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.context_menu = menu
+        menu.popup(self.table.viewport().mapToGlobal(position))
 
     @Slot()
     def _on_add_files_button_clicked(self) -> None:

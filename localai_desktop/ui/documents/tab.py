@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.documents.indexer import IndexProgress
-from localai_desktop.core.documents.records import CollectionInfo
+from localai_desktop.core.documents.records import CollectionInfo, DocumentFile
 from localai_desktop.ui.documents.collection_dialog import NewCollectionDialog
 from localai_desktop.ui.documents.collection_list import CollectionList
 from localai_desktop.ui.documents.collection_view import (
@@ -57,6 +57,8 @@ class DocumentsTab(QWidget):
         self._runs: dict[int, int] = {}  # request id -> collection id, running or waiting
         self._running: tuple[int, int] | None = None
         self._current_id: int | None = None
+        # Files taken out by the person: a run's late news about them is not shown again.
+        self._removed_ids: set[int] = set()
         self.new_dialog: NewCollectionDialog | None = None
         self._build()
         worker.indexing_started.connect(self._on_worker_indexing_started)
@@ -106,6 +108,7 @@ class DocumentsTab(QWidget):
         self.view.paths_chosen.connect(self._on_view_paths_chosen)
         self.view.check_requested.connect(self._on_view_check_requested)
         self.view.resume_requested.connect(self._on_view_resume_requested)
+        self.view.remove_confirmed.connect(self._on_view_remove_confirmed)
         self.view.indexing_panel.cancel_requested.connect(self._on_indexing_panel_cancel_requested)
         self.indexing_panel = self.view.indexing_panel
         self.table_model = self.view.table_model
@@ -297,6 +300,32 @@ class DocumentsTab(QWidget):
             self.banner.hide()
             self._index(self._current_id)
 
+    @Slot(list)
+    def _on_view_remove_confirmed(self, file_ids: list[int]) -> None:
+        collection_id = self._current_id
+        if collection_id is None:
+            return
+        name = self._collection_name(collection_id)
+        try:
+            removed = self._library.remove_files(collection_id, file_ids)
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+        else:
+            self._removed_ids.update(f.id for f in removed)
+            if len(removed) == 1:
+                text = (
+                    f"Removed “{removed[0].name}” from “{name}”: searches and chats no longer "
+                    "find it. The file itself was not touched."
+                )
+            else:
+                text = (
+                    f"Removed {len(removed)} documents from “{name}”: searches and chats no "
+                    "longer find them. The files themselves were not touched."
+                )
+            self.banner.show_info(text)
+        self.refresh()
+        self.collections_changed.emit()
+
     @Slot()
     def _on_indexing_panel_cancel_requested(self) -> None:
         for collection_id in set(self._runs.values()):
@@ -328,9 +357,13 @@ class DocumentsTab(QWidget):
             )
 
     @Slot(int, int, object)
-    def _on_worker_files_changed(self, request_id: int, collection_id: int, files: object) -> None:
+    def _on_worker_files_changed(
+        self, request_id: int, collection_id: int, files: Sequence[DocumentFile]
+    ) -> None:
         if request_id in self._runs and collection_id == self._current_id:
-            self.view.update_files(files)  # type: ignore[arg-type]
+            shown = [f for f in files if f.id not in self._removed_ids]
+            if shown:
+                self.view.update_files(shown)
 
     @Slot(int, object)
     def _on_worker_indexing_finished(self, request_id: int, outcome: IndexingOutcome) -> None:
