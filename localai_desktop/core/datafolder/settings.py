@@ -1,4 +1,4 @@
-"""App-wide settings (offline mode, Hub address, parallel downloads) in <data dir>/settings.json."""
+"""App-wide settings (offline mode, the Hub, downloads, appearance) in <data dir>/settings.json."""
 
 from __future__ import annotations
 
@@ -19,6 +19,16 @@ log = logging.getLogger(__name__)
 DEFAULT_HUB_ENDPOINT = "https://huggingface.co"
 HUB_ENDPOINT_ENV = "HF_ENDPOINT"
 MAX_PARALLEL_DOWNLOADS_LIMIT = 8
+# The window's colours: as the operating system's, or always light or always dark.
+THEME_SYSTEM = "system"
+THEME_LIGHT = "light"
+THEME_DARK = "dark"
+THEMES = (THEME_SYSTEM, THEME_LIGHT, THEME_DARK)
+# The text size in points; 0 means the operating system's size. Outside these limits a
+# window no longer fits its controls (too big) or cannot be read (too small).
+SYSTEM_TEXT_SIZE = 0
+MIN_TEXT_SIZE = 7
+MAX_TEXT_SIZE = 24
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,10 @@ class AppSettings:
     max_parallel_downloads: int = 2
     # Adds what people write and the answers to the log files (core/common/logs.py); off by default.
     debug_logging: bool = False
+    theme: str = THEME_SYSTEM
+    text_size: int = SYSTEM_TEXT_SIZE
+    # Underline misspelt words in the message box (where a dictionary is available).
+    spell_check: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,6 +61,10 @@ class AppSettings:
         values["max_parallel_downloads"] = min(
             max(1, values["max_parallel_downloads"]), MAX_PARALLEL_DOWNLOADS_LIMIT
         )
+        if values["theme"] not in THEMES:
+            values["theme"] = THEME_SYSTEM
+        if values["text_size"] != SYSTEM_TEXT_SIZE:
+            values["text_size"] = min(max(MIN_TEXT_SIZE, values["text_size"]), MAX_TEXT_SIZE)
         return cls(**values)
 
 

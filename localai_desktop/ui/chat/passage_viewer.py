@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from localai_desktop.core.documents.collections import PassageContext
-from localai_desktop.ui.widgets.theme import colours, on_theme_changed, themed_style_sheet
 from localai_desktop.ui.chat.source_cards import describe_source_location
+from localai_desktop.ui.widgets.theme import colours, on_theme_changed, themed_style_sheet
 
 GONE_NOTE = (
     "This passage is no longer in the index (its document changed, or the collection was "
@@ -62,9 +62,12 @@ class PassageViewer(QDialog):
         layout.addWidget(self.buttons)
         self.resize(720, 520)
         self._path: Path | None = None
+        self._highlight = (0, 0)
         self._shown: tuple[Mapping[str, Any], PassageContext | None] | None = None
         on_theme_changed(self, self._on_theme_changed)
-        self._highlight = (0, 0)
+
+    def show_source(self, source: Mapping[str, Any], context: PassageContext | None) -> None:
+        """Show `source` (from an answer's provenance) in `context`, or alone when it is gone."""
         self._shown = (source, context)
         self._render(source, context)
         self.show()
@@ -72,9 +75,6 @@ class PassageViewer(QDialog):
         self.activateWindow()
 
     def _render(self, source: Mapping[str, Any], context: PassageContext | None) -> None:
-
-    def show_source(self, source: Mapping[str, Any], context: PassageContext | None) -> None:
-        """Show `source` (from an answer's provenance) in `context`, or alone when it is gone."""
         where = describe_source_location(source)
         self.heading.setText(f"[{source.get('n', '?')}] {where}")
         self.setWindowTitle(f"Source: {where}")
@@ -86,7 +86,6 @@ class PassageViewer(QDialog):
         headers: list[tuple[int, int]] = []
         if context is not None:
             text, start, end, headers = _laid_out(context)
-        theme = colours()
         else:
             text = str(source.get("text", ""))
             start, end = 0, len(text)
@@ -97,6 +96,7 @@ class PassageViewer(QDialog):
         # Qt counts UTF-16 units, Python code points: they differ after an emoji or the like.
         start, end = _utf16_length(text[:start]), _utf16_length(text[:end])
         cursor = QTextCursor(self.browser.document())
+        theme = colours()
         quiet = QTextCharFormat()
         quiet.setForeground(self.palette().color(QPalette.ColorRole.PlaceholderText))
         quiet.setFontWeight(600)
@@ -119,10 +119,6 @@ class PassageViewer(QDialog):
         self.browser.ensureCursorVisible()
 
     def highlighted_text(self) -> str:
-    def _on_theme_changed(self) -> None:
-        if self._shown is not None:
-            self._render(*self._shown)
-
         """The text shown highlighted (what the answer cited)."""
         start, end = self._highlight
         return self.browser.toPlainText()[start:end]
@@ -131,6 +127,10 @@ class PassageViewer(QDialog):
         cursor = QTextCursor(self.browser.document())
         cursor.setPosition(position + 1)
         return cursor.charFormat().background().color()
+
+    def _on_theme_changed(self) -> None:
+        if self._shown is not None:
+            self._render(*self._shown)
 
     @Slot()
     def _on_open_button_clicked(self) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
-from localai_desktop.ui.widgets.theme import ACCENT_BORDER, NEUTRAL_BORDER, NEUTRAL_TINT
 
+from localai_desktop.ui.widgets.theme import ACCENT_BORDER, NEUTRAL_BORDER, NEUTRAL_TINT
 
 EXCERPT_CHARS = 180
 

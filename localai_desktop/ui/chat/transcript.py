@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from localai_desktop.core.chat.conversations import STATUS_COMPLETE, Message
 from localai_desktop.core.common.clock import utcnow
-from localai_desktop.ui.chat.message_view import MESSAGE_STYLE_SHEET, MessageView
+from localai_desktop.ui.chat.message_view import MessageView, message_style_sheet
+from localai_desktop.ui.widgets.theme import themed_style_sheet
 
 # The id a question has on screen until it is committed (SQLite's ids start at 1).
 UNSAVED_ID = 0
@@ -30,7 +31,7 @@ class Transcript(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._page = QWidget()
-        self._page.setStyleSheet(MESSAGE_STYLE_SHEET)
+        themed_style_sheet(self._page, message_style_sheet)
         self._layout = QVBoxLayout(self._page)
         self._layout.setContentsMargins(8, 8, 8, 8)
         self._layout.setSpacing(10)

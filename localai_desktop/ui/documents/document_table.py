@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
-from PySide6.QtGui import QColor
 
 from localai_desktop.core.documents.records import (
     FILE_FAILED,
@@ -18,6 +17,7 @@ from localai_desktop.core.documents.records import (
     DocumentFile,
 )
 from localai_desktop.ui.widgets.table_columns import RIGHT_ALIGNED, ColumnsTableModel, Index
+from localai_desktop.ui.widgets.theme import colours
 
 COLUMNS = (
     ("Document", "The file's name; hover to see where it is"),
@@ -28,7 +28,7 @@ COLUMNS = (
 )
 STATUS_COLUMN = 1
 _ID_ROLE = Qt.ItemDataRole.UserRole
-_COLOURS = {FILE_FAILED: QColor("#b3261e"), FILE_SKIPPED: QColor("#8a5a00")}
+_COLOURS = {FILE_FAILED: "error_text", FILE_SKIPPED: "warning_text"}
 
 
 def describe_file_status(
@@ -142,7 +142,8 @@ class DocumentTableModel(ColumnsTableModel):
                 return describe_file_status(file, running=self._running)[1] or None
             return str(file.path)
         if role == Qt.ItemDataRole.ForegroundRole and column in (1, 4):
-            return _COLOURS.get(file.status)
+            colour = _COLOURS.get(file.status)
+            return colours().qcolor(colour) if colour else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (2, 3):
             return RIGHT_ALIGNED
         if role == _ID_ROLE:

@@ -6,8 +6,8 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
 from localai_desktop.core.common.units import format_duration
-from localai_desktop.ui.widgets.theme import ACCENT_TINT
 from localai_desktop.core.documents.indexer import IndexProgress
+from localai_desktop.ui.widgets.theme import ACCENT_TINT
 
 _STEPS = 1000  # the bar's resolution
 

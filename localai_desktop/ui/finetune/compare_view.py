@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from localai_desktop.ui.widgets.theme import themed_style_sheet
 from localai_desktop.core.models.adapters import Adapter
+from localai_desktop.ui.widgets.theme import themed_style_sheet
 
 _EMPTY = (
     "When a training finishes, the model answers a few of your examples before and after "

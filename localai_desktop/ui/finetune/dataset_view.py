@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Slot
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -21,11 +20,10 @@ from localai_desktop.core.finetune.dataset_rows import (
     describe_summary,
     problem_sentence,
 )
+from localai_desktop.ui.widgets.theme import colours
 
 _PREVIEW_CHARS = 240
 _TOOLTIP_CHARS = 2000
-_PROBLEM_BACKGROUND = QColor("#fdecea")
-_PROBLEM_TEXT = QColor("#5f1612")
 _COLUMNS = ("Row", "Used for", "Question", "Answer", "Tokens")
 _SPANNED_FROM = 2  # a flagged row shows its reason across Question, Answer and Tokens
 _NO_EXAMPLES = (
@@ -90,9 +88,9 @@ class DatasetTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, column)
         if role == Qt.ItemDataRole.BackgroundRole and row.problem:
-            return _PROBLEM_BACKGROUND
+            return colours().qcolor("banner_error_background")
         if role == Qt.ItemDataRole.ForegroundRole and row.problem:
-            return _PROBLEM_TEXT
+            return colours().qcolor("banner_error_text")
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 4:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -8,8 +8,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-TRAIN_COLOUR = QColor("#2c6fbb")
-VALIDATION_COLOUR = QColor("#d9730d")
+from localai_desktop.ui.widgets.theme import colours
+
 # QtCharts lives in the PySide6 Addons (60 MB more); a line chart needs only this much code.
 _MARGIN_LEFT, _MARGIN_RIGHT, _MARGIN_TOP, _MARGIN_BOTTOM = 56, 16, 30, 40
 
@@ -140,9 +140,10 @@ class LossChart(QWidget):
 
         self._draw_axes(painter, plot, x_ticks, y_ticks, text_colour)
         painter.setClipRect(plot.adjusted(-3, -3, 3, 3))
-        self._draw_line(painter, [at(s, v) for s, v in self._train], TRAIN_COLOUR, dots=False)
+        training = colours().qcolor("chart_training")
+        self._draw_line(painter, [at(s, v) for s, v in self._train], training, dots=False)
         points = [at(s, v) for s, v in self._validation]
-        self._draw_line(painter, points, VALIDATION_COLOUR, dots=True)
+        self._draw_line(painter, points, colours().qcolor("chart_validation"), dots=True)
         painter.end()
 
     def _draw_legend(self, painter: QPainter, text_colour: QColor) -> None:
@@ -151,9 +152,9 @@ class LossChart(QWidget):
         painter.drawText(QPointF(8, 8 + metrics.ascent()), "Loss (lower is better)")
         x = float(self.width() - _MARGIN_RIGHT)
         baseline = 8 + metrics.ascent()
-        lines = [("Training", TRAIN_COLOUR)]
+        lines = [("Training", colours().qcolor("chart_training"))]
         if self._validation:  # runs without held-back examples have no validation line
-            lines.insert(0, ("Validation", VALIDATION_COLOUR))
+            lines.insert(0, ("Validation", colours().qcolor("chart_validation")))
         for label, colour in lines:
             x -= metrics.horizontalAdvance(label)
             painter.setPen(text_colour)

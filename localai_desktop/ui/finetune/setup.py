@@ -26,8 +26,8 @@ from localai_desktop.ui.widgets.settings_form import (
     decimal_spin_box,
     signals_blocked,
     spin_box,
-from localai_desktop.ui.widgets.theme import themed_style_sheet
 )
+from localai_desktop.ui.widgets.theme import themed_style_sheet
 
 _HINT_STYLE = "color: palette(placeholder-text);"
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QStyle
 
 from localai_desktop.core.common.units import format_bytes, format_parameter_count
@@ -20,8 +19,8 @@ from localai_desktop.core.models.hardware import (
     recommend_quant,
 )
 from localai_desktop.ui.widgets.table_columns import RIGHT_ALIGNED, ColumnsTableModel, Index
+from localai_desktop.ui.widgets.theme import colours
 
-WARNING_COLOUR = QColor("#a13b00")  # dark orange: readable on light and dark rows
 KIND_LABELS = {
     "chat": "Chat",
     "reasoning": "Reasoning",
@@ -124,7 +123,7 @@ class CatalogTableModel(ColumnsTableModel):
                 "Hugging Face when you open the model."
             )
         if role == Qt.ItemDataRole.ForegroundRole and column == 1 and restricted:
-            return WARNING_COLOUR
+            return colours().qcolor("warning_text")
         if role == Qt.ItemDataRole.DecorationRole and column == 1 and restricted:
             return warning_icon()
         return None
@@ -186,7 +185,7 @@ class SearchResultsTableModel(ColumnsTableModel):
                 return license_tooltip(result.license, commercial)
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column == 4 and commercial is False:
-            return WARNING_COLOUR
+            return colours().qcolor("warning_text")
         if role == Qt.ItemDataRole.DecorationRole and column == 4 and commercial is False:
             return warning_icon()
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 2):

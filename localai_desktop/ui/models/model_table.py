@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QStyle
 
 from localai_desktop.core.common.units import format_bytes, format_parameter_count
 from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.ui.widgets.table_columns import RIGHT_ALIGNED, ColumnsTableModel, Index
+from localai_desktop.ui.widgets.theme import colours
 
 COLUMNS = (
     ("Name", "The name you gave the model"),
@@ -105,7 +105,7 @@ class ModelTableModel(ColumnsTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == 0 and not model.file_exists:
             return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         if role == Qt.ItemDataRole.ForegroundRole and not model.file_exists:
-            return QColor("#b3261e")
+            return colours().qcolor("error_text")
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (2, 4, 5):
             return RIGHT_ALIGNED
         return None

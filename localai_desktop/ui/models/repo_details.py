@@ -30,8 +30,8 @@ from localai_desktop.core.models.hardware import (
     recommend_quant,
 )
 from localai_desktop.ui.models.discover_tables import license_tooltip, warning_icon
-from localai_desktop.ui.widgets.theme import colours, themed_style_sheet
 from localai_desktop.ui.widgets.notices import Banner, StatusLine
+from localai_desktop.ui.widgets.theme import colours, themed_style_sheet
 
 RECOMMENDED_MARK = "Recommended"
 CHOICE_COLUMNS = ("Download", "Size", "On this computer")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QFrame,
@@ -12,11 +14,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-# (background, border, text) per kind: fixed light colours, readable in light and dark themes.
-_BANNER_COLOURS = {
-    "error": ("#fdecea", "#f1b0ab", "#5f1612"),
-    "info": ("#e8f2fc", "#b3d4f2", "#0d3557"),
-}
+from localai_desktop.ui.widgets.theme import ThemeColours, themed_style_sheet
+
+
+def _banner_style(kind: str) -> Callable[[ThemeColours], str]:
+    def make(colours: ThemeColours) -> str:
+        background = getattr(colours, f"banner_{kind}_background")
+        border = getattr(colours, f"banner_{kind}_border")
+        text = getattr(colours, f"banner_{kind}_text")
+        return (
+            f"QFrame#banner {{ background: {background}; border: 1px solid {border};"
+            f" border-radius: 4px; }} QFrame#banner QLabel, QFrame#banner QToolButton"
+            f" {{ color: {text}; }}"
+        )
+
+    return make
 
 
 class Banner(QFrame):
@@ -56,11 +68,7 @@ class Banner(QFrame):
 
     def _show(self, text: str, kind: str) -> None:
         self.setProperty("kind", kind)
-        background, border, text_colour = _BANNER_COLOURS[kind]
-        self.setStyleSheet(
-            f"QFrame#banner {{ background: {background}; border: 1px solid {border};"
-            f" border-radius: 4px; }} QFrame#banner QLabel {{ color: {text_colour}; }}"
-        )
+        themed_style_sheet(self, _banner_style(kind))
         self._label.setText(text)
         self.setAccessibleDescription(text)
         self.show()

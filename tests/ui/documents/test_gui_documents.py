@@ -18,9 +18,10 @@ from localai_desktop.core.documents.indexer import IndexingState
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.storage import Database
-from localai_desktop.ui.chat.passage_viewer import HIGHLIGHT, PassageViewer
+from localai_desktop.ui.chat.passage_viewer import PassageViewer
 from localai_desktop.ui.documents.tab import DocumentsTab
 from localai_desktop.ui.shell.main_window import MainWindow
+from localai_desktop.ui.widgets.theme import colours
 from tests.support import documents_support as docs
 from tests.support.gui_support import OpenWindow, last_view, window_opener
 
@@ -296,8 +297,9 @@ def test_chat_with_a_collection_cites_sources_that_open_highlighted_and_survive_
     text = viewer.browser.toPlainText()
     assert len(text) > len(viewer.highlighted_text())  # shown amid its neighbours
     start = text.index(viewer.highlighted_text())
-    assert viewer.highlight_colour_at(start) == HIGHLIGHT
-    assert viewer.highlight_colour_at(0) != HIGHLIGHT or start == 0
+    highlight = colours().qcolor("marked_background")
+    assert viewer.highlight_colour_at(start) == highlight
+    assert viewer.highlight_colour_at(0) != highlight or start == 0
     viewer.grab().save(str(SCREENSHOTS / "passage-viewer.png"))
     viewer.close()
 

@@ -17,13 +17,13 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from localai_desktop.core.datafolder.settings import AppSettingsStore
-from localai_desktop.core.hub.catalog import load_catalog
 from localai_desktop.core.hub import download_store
+from localai_desktop.core.hub.catalog import load_catalog
 from localai_desktop.core.hub.client import HubClient
 from localai_desktop.ui.models.discover_panel import DiscoverPanel
-from localai_desktop.ui.models.discover_tables import WARNING_COLOUR
 from localai_desktop.ui.models.repo_details import RECOMMENDED_MARK
 from localai_desktop.ui.shell.main_window import MainWindow
+from localai_desktop.ui.widgets.theme import colours
 from tests.support.fake_hub import FakeHub, NetworkGuard, running_fake_hub
 from tests.support.gui_support import OpenWindow, window_opener
 from tests.ui.shell.test_gui_app import unnamed_controls
@@ -135,7 +135,7 @@ def test_recommended_models_are_browsed_offline_with_licenses_and_fit(
         restricted = next(i for i, e in enumerate(catalog.entries) if not e.commercial_use)
         license_cell = model.index(restricted, 1)
         assert "Not for commercial use" in license_cell.data()
-        assert license_cell.data(Qt.ItemDataRole.ForegroundRole) == WARNING_COLOUR
+        assert license_cell.data(Qt.ItemDataRole.ForegroundRole) == colours().qcolor("warning_text")
         assert "does not allow commercial use" in license_cell.data(Qt.ItemDataRole.ToolTipRole)
 
         panel.catalog_table.selectRow(0)
@@ -186,7 +186,8 @@ def test_search_runs_off_the_gui_thread_and_late_results_are_dropped(
         RESTRICTED_REPO,
     ]  # most downloaded first
     assert panel.results_model.index(1, 4).data() == "cc-by-nc-4.0"
-    assert panel.results_model.index(1, 4).data(Qt.ItemDataRole.ForegroundRole) == WARNING_COLOUR
+    warning = colours().qcolor("warning_text")
+    assert panel.results_model.index(1, 4).data(Qt.ItemDataRole.ForegroundRole) == warning
 
     first_answer = [panel.results_model.result_at(r) for r in range(2)]
     panel.search("research")
