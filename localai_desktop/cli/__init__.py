@@ -17,6 +17,7 @@ from localai_desktop.cli import (
     model_commands,
 )
 from localai_desktop.cli.exit_codes import EXIT_ERROR
+from localai_desktop.cli.output import TerminalSafeStream
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.common.logs import DEBUG_LOGGING_WARNING, configure_logging
 from localai_desktop.core.common.private_files import keep_new_files_private
@@ -56,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     keep_new_files_private()  # everything written from here on is this user's alone
+    # Names, passages and answers may hold terminal control characters: printed escaped.
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalSafeStream(stdout), TerminalSafeStream(stderr)
     workspace: Workspace | None = None
     try:
         workspace = Workspace.open(args.data_dir)
@@ -74,3 +78,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if workspace is not None:
             workspace.close()
+        sys.stdout, sys.stderr = stdout, stderr
