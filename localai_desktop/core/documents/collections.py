@@ -29,9 +29,9 @@ from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.documents.chunking import chunk_tokens_for
 from localai_desktop.core.documents.embedder import Embedder
 from localai_desktop.core.documents.index_store import (
-    FILE_INDEXED,
     CollectionInfo,
     DocumentFile,
+    FileStatus,
     IndexStore,
     StoredChunk,
     file_signature,
@@ -176,7 +176,7 @@ class DocumentLibrary:
                 signature = file_signature(file.path)
             except OSError:
                 signature = (-1, -1)
-            if file.status != FILE_INDEXED or signature != (file.size, file.mtime_ns):
+            if file.status != FileStatus.INDEXED or signature != (file.size, file.mtime_ns):
                 pending.append(self.store.upsert_file(collection.id, file.path, file.folder))
         known = {f.path for f in self.store.files(collection.id)}
         for folder in sorted(folders):

@@ -22,14 +22,9 @@ from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.documents.chunking import Chunk
 from localai_desktop.core.documents.records import (
-    FILE_FAILED,
-    FILE_INDEXED,
-    FILE_INDEXING,
-    FILE_PENDING,
-    FILE_SKIPPED,
-    FILE_STATUSES,
     CollectionInfo,
     DocumentFile,
+    FileStatus,
     StoredChunk,
     collection_record,
     file_record,
@@ -47,15 +42,10 @@ if TYPE_CHECKING:
     from localai_desktop.core.audit.trail import AuditTrail
 
 __all__ = [
-    "FILE_FAILED",
-    "FILE_INDEXED",
-    "FILE_INDEXING",
-    "FILE_PENDING",
-    "FILE_SKIPPED",
-    "FILE_STATUSES",
     "CollectionInfo",
     "DocumentFile",
     "FileRemovedError",
+    "FileStatus",
     "IndexStore",
     "StoredChunk",
     "file_signature",
@@ -224,21 +214,21 @@ class IndexStore:
                     collection_id=collection_id,
                     path=str(path),
                     folder=str(folder) if folder else None,
-                    status=FILE_PENDING,
+                    status=FileStatus.PENDING,
                     added_at=now,
                 )
                 session.add(row)
             else:
-                if row.status in (FILE_INDEXED, FILE_SKIPPED, FILE_FAILED):
+                if row.status in (FileStatus.INDEXED, FileStatus.SKIPPED, FileStatus.FAILED):
                     # Indexing hashes it and leaves an unchanged file alone.
-                    row.status = FILE_PENDING
+                    row.status = FileStatus.PENDING
                 if folder and not row.folder:
                     row.folder = str(folder)
             session.flush()
             return file_record(row)
 
     def files(
-        self, collection_id: int, statuses: Iterable[str] | None = None
+        self, collection_id: int, statuses: Iterable[FileStatus] | None = None
     ) -> list[DocumentFile]:
         with self._db.session() as session:
             query = select(DocumentFileRow).where(DocumentFileRow.collection_id == collection_id)
@@ -269,7 +259,7 @@ class IndexStore:
                     DocumentFileRow.collection_id == collection_id,
                     DocumentFileRow.sha256 == sha256,
                     DocumentFileRow.id != other_than,
-                    DocumentFileRow.status.in_((FILE_INDEXED, FILE_INDEXING)),
+                    DocumentFileRow.status.in_((FileStatus.INDEXED, FileStatus.INDEXING)),
                 )
             )
             return file_record(row) if row is not None else None

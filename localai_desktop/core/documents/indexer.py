@@ -23,14 +23,10 @@ from localai_desktop.core.common.errors import ModelLoadError, NotFoundError
 from localai_desktop.core.documents.chunking import Chunk, chunk_blocks
 from localai_desktop.core.documents.embedder import Embedder, EmbeddingCancelled
 from localai_desktop.core.documents.index_store import (
-    FILE_FAILED,
-    FILE_INDEXED,
-    FILE_INDEXING,
-    FILE_PENDING,
-    FILE_SKIPPED,
     CollectionInfo,
     DocumentFile,
     FileRemovedError,
+    FileStatus,
     IndexStore,
     file_signature,
 )
@@ -40,7 +36,6 @@ from localai_desktop.core.documents.indexing_state import (
     IndexReport,
 )
 from localai_desktop.core.documents.parsers import (
-    STATUS_FAILED,
     ParsedFile,
     UnreadableFileError,
     open_document,
@@ -147,7 +142,7 @@ class Indexer:
         embed_before = embedder.embed_seconds
         if collection.embedding_dimension == 0:
             self.store.set_dimension(collection.id, embedder.dimension)
-        files = self.store.files(collection.id, statuses=(FILE_PENDING, FILE_INDEXING))
+        files = self.store.files(collection.id, statuses=(FileStatus.PENDING, FileStatus.INDEXING))
         run = _Run(collection.id, files, state)
         cancelled = False
         run.report()
@@ -207,10 +202,10 @@ class Indexer:
             size, mtime_ns = file_signature(file.path)
             if (
                 file.indexed_at is not None
-                and file.status == FILE_PENDING
+                and file.status == FileStatus.PENDING
                 and (size, mtime_ns) == (file.size, file.mtime_ns)
             ):
-                self.store.update_file(file.id, status=FILE_INDEXED)
+                self.store.update_file(file.id, status=FileStatus.INDEXED)
                 return "unchanged"
             sha256 = sha256_of(file.path, run.state)
         except FileNotFoundError:
@@ -223,14 +218,18 @@ class Indexer:
                     "Check that you may read it.",
                 ),
             )
-        if sha256 == file.sha256 and file.indexed_at is not None and file.status == FILE_PENDING:
-            self.store.update_file(file.id, status=FILE_INDEXED, size=size, mtime_ns=mtime_ns)
+        if (
+            sha256 == file.sha256
+            and file.indexed_at is not None
+            and file.status == FileStatus.PENDING
+        ):
+            self.store.update_file(file.id, status=FileStatus.INDEXED, size=size, mtime_ns=mtime_ns)
             return "unchanged"
         twin = self.store.file_with_content(collection.id, sha256, other_than=file.id)
         if twin is not None:
             self.store.clear_chunks(
                 file.id,
-                status=FILE_SKIPPED,
+                status=FileStatus.SKIPPED,
                 reason=f"Same content as '{twin.name}', which is already in this collection.",
                 sha256=sha256,
                 size=size,
@@ -239,14 +238,14 @@ class Indexer:
             )
             return "skipped"
         resume_from = 0
-        if file.status == FILE_INDEXING and file.sha256 == sha256:
+        if file.status == FileStatus.INDEXING and file.sha256 == sha256:
             resume_from = self.store.stored_chunk_count(file.id)
         try:
             parsed = open_document(file.path)
         except UnreadableFileError as error:
             return self._give_up(file, error, sha256=sha256, size=size, mtime_ns=mtime_ns)
         file_values = {
-            "status": FILE_INDEXING,
+            "status": FileStatus.INDEXING,
             "reason": None,
             "sha256": sha256,
             "size": size,
@@ -289,7 +288,7 @@ class Indexer:
             run.pages += parsed.page_count
         if total_chunks == 0:
             no_text = NO_TEXT_PDF_REASON if parsed.kind == "pdf" else NO_TEXT_REASON
-            self.store.clear_chunks(file.id, status=FILE_SKIPPED, reason=no_text)
+            self.store.clear_chunks(file.id, status=FileStatus.SKIPPED, reason=no_text)
             return "skipped"
         reason: str | None = None
         if parsed.kind == "pdf" and parsed.pages_without_text:
@@ -299,7 +298,7 @@ class Indexer:
             )
         self.store.update_file(
             file.id,
-            status=FILE_INDEXED,
+            status=FileStatus.INDEXED,
             reason=reason,
             chunks=total_chunks,
             words=total_words,
@@ -379,8 +378,8 @@ class Indexer:
             return None
 
     def _give_up(self, file: DocumentFile, error: UnreadableFileError, **values: object) -> str:
-        status = FILE_SKIPPED if error.status != STATUS_FAILED else FILE_FAILED
+        status = FileStatus.SKIPPED if error.status != FileStatus.FAILED else FileStatus.FAILED
         self.store.clear_chunks(
             file.id, status=status, reason=error.message, indexed_at=None, **values
         )
-        return "skipped" if status == FILE_SKIPPED else "failed"
+        return "skipped" if status == FileStatus.SKIPPED else "failed"

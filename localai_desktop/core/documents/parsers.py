@@ -21,12 +21,10 @@ from typing import TYPE_CHECKING, Any
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.blocks import TextBlock
 from localai_desktop.core.documents.markup import HtmlBlocks, markdown_blocks
+from localai_desktop.core.documents.records import FileStatus
 
 if TYPE_CHECKING:
     from docx.document import Document as WordDocument
-
-STATUS_SKIPPED = "skipped"
-STATUS_FAILED = "failed"
 
 PDF_SUFFIXES = frozenset({".pdf"})
 DOCX_SUFFIXES = frozenset({".docx"})
@@ -55,9 +53,11 @@ _PDFIUM_LOCK = threading.Lock()
 
 
 class UnreadableFileError(LocalAIError):
-    """A file that cannot be indexed; ``status`` is "skipped" or "failed"."""
+    """A file that cannot be indexed; ``status`` is FileStatus.SKIPPED or FileStatus.FAILED."""
 
-    def __init__(self, what: str, todo: str = "", *, status: str = STATUS_FAILED) -> None:
+    def __init__(
+        self, what: str, todo: str = "", *, status: FileStatus = FileStatus.FAILED
+    ) -> None:
         super().__init__(what, todo)
         self.status = status
 
@@ -92,10 +92,10 @@ def open_document(path: Path) -> ParsedFile:
         raise UnreadableFileError(
             "Old Word documents (.doc) are not supported.",
             "Open it in Word and save it as .docx, then add it again.",
-            status=STATUS_SKIPPED,
+            status=FileStatus.SKIPPED,
         )
     if suffix not in SUPPORTED_SUFFIXES:
-        raise UnreadableFileError(UNSUPPORTED_REASON, status=STATUS_SKIPPED)
+        raise UnreadableFileError(UNSUPPORTED_REASON, status=FileStatus.SKIPPED)
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -106,7 +106,7 @@ def open_document(path: Path) -> ParsedFile:
             "Check that you may read it.",
         ) from error
     if size == 0:
-        raise UnreadableFileError("The file is empty.", status=STATUS_SKIPPED)
+        raise UnreadableFileError("The file is empty.", status=FileStatus.SKIPPED)
     if suffix in PDF_SUFFIXES:
         return _open_pdf(path)
     if suffix in DOCX_SUFFIXES:
@@ -115,7 +115,7 @@ def open_document(path: Path) -> ParsedFile:
         raise UnreadableFileError(
             f"The file is too large to index ({size // (1024 * 1024)} MB of text).",
             "Split it into smaller files.",
-            status=STATUS_SKIPPED,
+            status=FileStatus.SKIPPED,
         )
     text = _read_text(path)
     if suffix in HTML_SUFFIXES:
@@ -283,10 +283,10 @@ def _read_text(path: Path) -> str:
         raise UnreadableFileError(
             "This file has a text name but holds binary data (not text).",
             "Check that it is the file you meant to add.",
-            status=STATUS_SKIPPED,
+            status=FileStatus.SKIPPED,
         )
     if not text.strip():
-        raise UnreadableFileError("The file is empty.", status=STATUS_SKIPPED)
+        raise UnreadableFileError("The file is empty.", status=FileStatus.SKIPPED)
     return text
 
 

@@ -7,16 +7,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from localai_desktop.core.common.enums import StrEnum
 from localai_desktop.core.storage.tables import DocumentCollectionRow, DocumentFileRow
 
-# A file's life. "indexing" with chunks stored means interrupted (cancelled or killed): the
-# next run resumes it after its last stored chunk.
-FILE_PENDING = "pending"
-FILE_INDEXING = "indexing"
-FILE_INDEXED = "indexed"
-FILE_SKIPPED = "skipped"
-FILE_FAILED = "failed"
-FILE_STATUSES = (FILE_PENDING, FILE_INDEXING, FILE_INDEXED, FILE_SKIPPED, FILE_FAILED)
+
+class FileStatus(StrEnum):
+    """A file's life, stored as these strings. "indexing" with chunks stored means interrupted
+    (cancelled or killed): the next run resumes it after its last stored chunk."""
+
+    PENDING = "pending"
+    INDEXING = "indexing"
+    INDEXED = "indexed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class DocumentFile:
     mtime_ns: int
     sha256: str | None
     kind: str | None
-    status: str
+    status: FileStatus
     reason: str | None
     pages: int
     chunks: int
@@ -137,7 +140,7 @@ def file_record(row: DocumentFileRow) -> DocumentFile:
         mtime_ns=row.mtime_ns,
         sha256=row.sha256,
         kind=row.kind,
-        status=row.status,
+        status=FileStatus(row.status),
         reason=row.reason,
         pages=row.pages,
         chunks=row.chunks,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
-from localai_desktop.core.documents.records import FILE_INDEXED, CollectionInfo
+from localai_desktop.core.documents.records import CollectionInfo, FileStatus
 from localai_desktop.ui.widgets.named_list import ListPanelTexts, NamedList, NamedListPanel
 
 _DELETE_TIP = "Delete the selected collection's index (your documents themselves are not touched)"
@@ -30,7 +30,7 @@ def describe_collection(collection: CollectionInfo) -> str:
     """ "12 documents, 10 indexed · 340 passages · embedding model: all-MiniLM-L6-v2"."""
     total = collection.file_count
     documents = "1 document" if total == 1 else f"{total:,} documents"
-    indexed = dict(collection.status_counts).get(FILE_INDEXED, 0)
+    indexed = dict(collection.status_counts).get(FileStatus.INDEXED, 0)
     if total and indexed != total:
         documents += f", {indexed:,} indexed"
     passages = (

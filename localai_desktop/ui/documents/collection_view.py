@@ -22,15 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from localai_desktop.core.documents.parsers import SUPPORTED_SUFFIXES
-from localai_desktop.core.documents.records import (
-    FILE_FAILED,
-    FILE_INDEXED,
-    FILE_INDEXING,
-    FILE_PENDING,
-    FILE_SKIPPED,
-    CollectionInfo,
-    DocumentFile,
-)
+from localai_desktop.core.documents.records import CollectionInfo, DocumentFile, FileStatus
 from localai_desktop.ui.documents.collection_list import describe_collection
 from localai_desktop.ui.documents.document_table import DocumentTableModel
 from localai_desktop.ui.documents.indexing_panel import IndexingPanel
@@ -44,13 +36,13 @@ _NAMED_IN_FULL = 8  # the confirmation names this many documents, then says how 
 def unfinished_count(collection: CollectionInfo) -> int:
     """Files of the collection still waiting for indexing, or stopped part-way."""
     counts = dict(collection.status_counts)
-    return counts.get(FILE_PENDING, 0) + counts.get(FILE_INDEXING, 0)
+    return counts.get(FileStatus.PENDING, 0) + counts.get(FileStatus.INDEXING, 0)
 
 
 def describe_outcome(outcome: IndexingOutcome, collection: CollectionInfo | None) -> str:
     """What an indexing run did and where the collection stands, in a sentence or two."""
     counts = dict(collection.status_counts) if collection is not None else {}
-    unfinished = counts.get(FILE_PENDING, 0) + counts.get(FILE_INDEXING, 0)
+    unfinished = counts.get(FileStatus.PENDING, 0) + counts.get(FileStatus.INDEXING, 0)
     if outcome.cancelled:
         return (
             f"Indexing stopped. Everything indexed so far is kept; {unfinished} document(s) "
@@ -58,11 +50,11 @@ def describe_outcome(outcome: IndexingOutcome, collection: CollectionInfo | None
         )
     text = ""
     if collection is not None:
-        indexed = counts.get(FILE_INDEXED, 0)
+        indexed = counts.get(FileStatus.INDEXED, 0)
         text = f"Done: {indexed} of {collection.file_count} documents are indexed"
         troubles = [
             f"{counts[status]} {word}"
-            for status, word in ((FILE_SKIPPED, "skipped"), (FILE_FAILED, "failed"))
+            for status, word in ((FileStatus.SKIPPED, "skipped"), (FileStatus.FAILED, "failed"))
             if counts.get(status)
         ]
         text += f"; {' and '.join(troubles)} (the Details column says why)." if troubles else "."

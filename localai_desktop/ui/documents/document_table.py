@@ -8,14 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
 
-from localai_desktop.core.documents.records import (
-    FILE_FAILED,
-    FILE_INDEXED,
-    FILE_INDEXING,
-    FILE_PENDING,
-    FILE_SKIPPED,
-    DocumentFile,
-)
+from localai_desktop.core.documents.records import DocumentFile, FileStatus
 from localai_desktop.ui.widgets.table_columns import RIGHT_ALIGNED, ColumnsTableModel, Index
 from localai_desktop.ui.widgets.theme import colours
 
@@ -28,24 +21,24 @@ COLUMNS = (
 )
 STATUS_COLUMN = 1
 _ID_ROLE = Qt.ItemDataRole.UserRole
-_COLOURS = {FILE_FAILED: "error_text", FILE_SKIPPED: "warning_text"}
+_COLOURS = {FileStatus.FAILED: "error_text", FileStatus.SKIPPED: "warning_text"}
 
 
 def describe_file_status(
     file: DocumentFile, *, running: bool, current_page: str = ""
 ) -> tuple[str, str]:
     """(status, details) in plain words; `running` says whether its collection is indexing."""
-    if file.status == FILE_INDEXED:
+    if file.status == FileStatus.INDEXED:
         return "Indexed", file.reason or ""
-    if file.status == FILE_SKIPPED:
+    if file.status == FileStatus.SKIPPED:
         return "Skipped", file.reason or ""
-    if file.status == FILE_FAILED:
+    if file.status == FileStatus.FAILED:
         return "Failed", file.reason or ""
-    if file.status == FILE_INDEXING:
+    if file.status == FileStatus.INDEXING:
         if running:
             return f"Indexing…{current_page}", ""
         return "Stopped part-way", "Indexing continues where it stopped when you resume it."
-    if file.status == FILE_PENDING:
+    if file.status == FileStatus.PENDING:
         return ("Waiting", "") if running else ("Not indexed yet", "Resume indexing to add it.")
     return file.status, file.reason or ""
 
@@ -95,8 +88,8 @@ class DocumentTableModel(ColumnsTableModel):
         self._current_name = name
         self._current_page = f" page {page} of {pages}" if page and pages else ""
         for row, file in enumerate(self._files):
-            if file.name == name and file.status != FILE_INDEXING:
-                self._files[row] = replace(file, status=FILE_INDEXING)
+            if file.name == name and file.status != FileStatus.INDEXING:
+                self._files[row] = replace(file, status=FileStatus.INDEXING)
                 self._changed(row)
             elif file.name == name:
                 self._changed(row)

@@ -9,8 +9,7 @@ import pytest
 from localai_desktop.core.documents import parsers
 from localai_desktop.core.documents.chunking import chunk_blocks, chunk_tokens_for
 from localai_desktop.core.documents.parsers import (
-    STATUS_FAILED,
-    STATUS_SKIPPED,
+    FileStatus,
     TextBlock,
     UnreadableFileError,
     open_document,
@@ -91,7 +90,7 @@ def reason_for(path: Path) -> UnreadableFileError:
 
 def test_password_protected_pdf_is_refused_with_what_to_do(tmp_path: Path) -> None:
     error = reason_for(docs.write_encrypted_pdf(tmp_path / "secret.pdf"))
-    assert error.status == STATUS_FAILED
+    assert error.status == FileStatus.FAILED
     assert "password" in error.what and "unprotected copy" in error.todo
 
 
@@ -99,7 +98,7 @@ def test_damaged_pdf_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "broken.pdf"
     path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 20)
     error = reason_for(path)
-    assert error.status == STATUS_FAILED and "damaged" in error.what
+    assert error.status == FileStatus.FAILED and "damaged" in error.what
 
 
 def test_scanned_pdf_has_pages_without_text(tmp_path: Path) -> None:
@@ -113,17 +112,17 @@ def test_empty_file_is_skipped(tmp_path: Path) -> None:
         path = tmp_path / name
         path.write_text("" if name != "blank.md" else "\n   \n")
         error = reason_for(path)
-        assert error.status == STATUS_SKIPPED and "empty" in error.what
+        assert error.status == FileStatus.SKIPPED and "empty" in error.what
 
 
 def test_binary_file_with_a_text_name_is_skipped(tmp_path: Path) -> None:
     error = reason_for(docs.write_binary_named_txt(tmp_path / "data.txt"))
-    assert error.status == STATUS_SKIPPED and "binary" in error.what
+    assert error.status == FileStatus.SKIPPED and "binary" in error.what
 
 
 def test_zip_bomb_docx_is_not_opened(tmp_path: Path) -> None:
     error = reason_for(docs.write_zip_bomb_docx(tmp_path / "bomb.docx"))
-    assert error.status == STATUS_FAILED and "zip bomb" in error.what
+    assert error.status == FileStatus.FAILED and "zip bomb" in error.what
 
 
 def test_docx_over_the_unpacked_size_limit_is_not_opened(
@@ -138,7 +137,7 @@ def test_a_file_that_is_not_really_a_docx_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "fake.docx"
     path.write_text("I am plain text pretending to be Word.")
     error = reason_for(path)
-    assert error.status == STATUS_FAILED and "not a valid Word document" in error.what
+    assert error.status == FileStatus.FAILED and "not a valid Word document" in error.what
 
 
 def test_old_word_and_unknown_types_are_skipped_with_a_reason(tmp_path: Path) -> None:
@@ -148,12 +147,12 @@ def test_old_word_and_unknown_types_are_skipped_with_a_reason(tmp_path: Path) ->
     image = tmp_path / "photo.jpg"
     image.write_bytes(b"\xff\xd8\xff" + b"\0" * 100)
     error = reason_for(image)
-    assert error.status == STATUS_SKIPPED and "not supported" in error.what
+    assert error.status == FileStatus.SKIPPED and "not supported" in error.what
 
 
 def test_a_vanished_file_says_so(tmp_path: Path) -> None:
     error = reason_for(tmp_path / "gone.pdf")
-    assert error.status == STATUS_FAILED and "moved or deleted" in error.what
+    assert error.status == FileStatus.FAILED and "moved or deleted" in error.what
 
 
 # -- chunking ---------------------------------------------------------------------------------
