@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 
 from localai_desktop.core.chat.conversations import ConversationStore, Message
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
-from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.grounding import Retrieval
 from localai_desktop.core.inference.engine import LlamaEngine
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import ModelRegistry
+from localai_desktop.ui.workers.base import ThreadWorker
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ class _TokenBatcher:
             self._worker.token_batch_ready.emit(self._request_id, text)
 
 
-class ChatWorker(QObject):
+class ChatWorker(ThreadWorker):
     """Loads models and answers conversations off the GUI thread; plain data in and out.
 
     Requests arrive through queued calls of the slots below and carry an id chosen by the
@@ -71,57 +70,31 @@ class ChatWorker(QObject):
     reply_failed = Signal(int, str)
     """The request failed before or while answering: (request_id, message for the user)."""
 
+    thread_name = "chat-worker"
+
     def __init__(
         self,
         store: ConversationStore,
         registry: ModelRegistry,
-        engine: LlamaEngine | None = None,
         adapters: AdapterRegistry | None = None,
+        *,
+        engine: LlamaEngine | None = None,
     ) -> None:
         super().__init__()
         self._service = ChatService(store, registry, engine or LlamaEngine(), adapters)
-        self._lock = threading.Lock()
-        self._cancel_events: dict[int, Cancellation] = {}
-        self._cancelled_through = 0
-        self._thread: QThread | None = None
-
-    @classmethod
-    def start(
-        cls,
-        store: ConversationStore,
-        registry: ModelRegistry,
-        adapters: AdapterRegistry | None = None,
-    ) -> ChatWorker:
-        """Create a worker on its own, already running thread."""
-        worker = cls(store, registry, adapters=adapters)
-        thread = QThread()
-        thread.setObjectName("chat-worker")
-        worker.moveToThread(thread)
-        thread.start()
-        worker._thread = thread
-        return worker
 
     # -- called from the GUI thread -----------------------------------------------------------
 
     def cancel(self, request_id: int | None = None) -> None:
         """Stop a request (or, with None, every request so far). Safe from any thread."""
-        with self._lock:
-            if request_id is None:
-                self._cancelled_through = max([self._cancelled_through, *self._cancel_events])
-                for event in self._cancel_events.values():
-                    event.set()
-            else:
-                self._event_for(request_id).set()
+        if request_id is None:
+            self._requests.cancel_all()
+        else:
+            self._requests.cancel(request_id)
 
-    def shutdown(self, timeout_ms: int = 15000) -> None:
-        """Stop whatever runs (its partial answer is saved), end the thread and free the model."""
-        self.cancel()
-        if self._thread is not None:
-            self._thread.quit()
-            if not self._thread.wait(timeout_ms):
-                log.error("The chat worker did not stop within %s ms", timeout_ms)
-            self._thread = None
-        # The thread has ended, so nothing else touches the engine now.
+    def _release(self) -> None:
+        # What ran was stopped (its partial answer saved) and the thread has ended, so nothing
+        # else touches the engine now.
         self._service.engine.unload()
 
     # -- slots, run on the worker's thread ------------------------------------------------------
@@ -129,25 +102,25 @@ class ChatWorker(QObject):
     @Slot(int, int, int)
     def load_model(self, request_id: int, model_id: int, context_length: int) -> None:
         """Load a model ahead of the first message, so the first answer starts at once."""
-        cancel = self._begin(request_id)
-        try:
-            model = self._service.registry.get(model_id)
-            self.model_loading.emit(request_id, model.name)
-            settings = GenerationSettings(context_length=context_length)
-            loaded = self._service.load_model(
-                model,
-                self._service.context_length_for(model, settings),
-                progress=lambda f: self.model_load_progress.emit(request_id, f),
-                cancel=cancel,
-            )
-            self.model_loaded.emit(request_id, model.name, loaded.load_seconds)
-        except LocalAIError as error:
-            self.reply_failed.emit(request_id, error.message)
-        except Exception:
-            log.exception("Loading a model failed unexpectedly")
-            self.reply_failed.emit(request_id, _UNEXPECTED)
-        finally:
-            self._end(request_id)
+        with self._requests.running(request_id) as cancel:
+            if cancel.is_set():
+                return
+            try:
+                model = self._service.registry.get(model_id)
+                self.model_loading.emit(request_id, model.name)
+                settings = GenerationSettings(context_length=context_length)
+                loaded = self._service.load_model(
+                    model,
+                    self._service.context_length_for(model, settings),
+                    progress=lambda f: self.model_load_progress.emit(request_id, f),
+                    cancel=cancel,
+                )
+                self.model_loaded.emit(request_id, model.name, loaded.load_seconds)
+            except LocalAIError as error:
+                self.reply_failed.emit(request_id, error.message)
+            except Exception:
+                log.exception("Loading a model failed unexpectedly")
+                self.reply_failed.emit(request_id, _UNEXPECTED)
 
     @Slot(int, int, int, object)
     def generate(
@@ -197,60 +170,41 @@ class ChatWorker(QObject):
         regenerate: bool,
         retrieval: Retrieval | None = None,
     ) -> None:
-        cancel = self._begin(request_id)
         batcher = _TokenBatcher(self, request_id)
 
         def on_started(message: Message) -> None:
             self.reply_started.emit(request_id, message.id)
 
-        try:
+        with self._requests.running(request_id) as cancel:
             if cancel.is_set():
                 return
-            model = self._service.registry.get(model_id)
-            loaded = self._service.engine.loaded
-            if loaded is None or loaded.path != model.path:
-                self.model_loading.emit(request_id, model.name)
-            run = self._service.regenerate if regenerate else self._service.reply
-            message = run(
-                conversation_id,
-                model_id=model_id,
-                settings=GenerationSettings.from_dict(settings),
-                on_text=batcher.add,
-                cancel=cancel,
-                on_started=on_started,
-                retrieval=retrieval,
-                adapter=_adapter_choice(settings),
-            )
-            batcher.flush()
-            if message.status == "failed":
-                self.reply_failed.emit(request_id, message.error or _UNEXPECTED)
-            self.reply_finished.emit(request_id, message)
-        except LocalAIError as error:
-            batcher.flush()
-            self.reply_failed.emit(request_id, error.message)
-        except Exception:
-            log.exception("Answering failed unexpectedly")
-            batcher.flush()
-            self.reply_failed.emit(request_id, _UNEXPECTED)
-        finally:
-            self._end(request_id)
-
-    def _begin(self, request_id: int) -> Cancellation:
-        with self._lock:
-            event = self._event_for(request_id)
-            if request_id <= self._cancelled_through:
-                event.set()
-            return event
-
-    def _end(self, request_id: int) -> None:
-        with self._lock:
-            self._cancel_events.pop(request_id, None)
-
-    def _event_for(self, request_id: int) -> Cancellation:
-        event = self._cancel_events.get(request_id)
-        if event is None:
-            event = self._cancel_events[request_id] = Cancellation()
-        return event
+            try:
+                model = self._service.registry.get(model_id)
+                loaded = self._service.engine.loaded
+                if loaded is None or loaded.path != model.path:
+                    self.model_loading.emit(request_id, model.name)
+                run = self._service.regenerate if regenerate else self._service.reply
+                message = run(
+                    conversation_id,
+                    model_id=model_id,
+                    settings=GenerationSettings.from_dict(settings),
+                    on_text=batcher.add,
+                    cancel=cancel,
+                    on_started=on_started,
+                    retrieval=retrieval,
+                    adapter=_adapter_choice(settings),
+                )
+                batcher.flush()
+                if message.status == "failed":
+                    self.reply_failed.emit(request_id, message.error or _UNEXPECTED)
+                self.reply_finished.emit(request_id, message)
+            except LocalAIError as error:
+                batcher.flush()
+                self.reply_failed.emit(request_id, error.message)
+            except Exception:
+                log.exception("Answering failed unexpectedly")
+                batcher.flush()
+                self.reply_failed.emit(request_id, _UNEXPECTED)
 
 
 def _adapter_choice(settings: dict[str, Any]) -> AdapterChoice | None:

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import AddResult, DocumentLibrary
 from localai_desktop.core.documents.grounding import retrieve
 from localai_desktop.core.documents.indexer import IndexingState, IndexProgress, IndexReport
 from localai_desktop.core.documents.records import DocumentFile
+from localai_desktop.ui.workers.base import ThreadWorker
 
 log = logging.getLogger(__name__)
 
 # Progress reaches the view at most this often (a file's end always gets through at once), so
 # a folder of thousands of tiny files cannot flood the event loop.
 PROGRESS_SECONDS = 0.1
-_SHUTDOWN_WAIT_MS = 30_000
 
 UNEXPECTED_INDEXING_ERROR = (
     "Something went wrong inside the app while indexing. What was indexed is kept; try again, "
@@ -84,41 +82,39 @@ class _IndexingRunner(QObject):
     @Slot(int, int, object, bool)
     def run(self, request_id: int, collection_id: int, paths: object, refresh: bool) -> None:
         worker = self._worker
-        cancel = worker._begin_indexing(request_id)
-        if cancel is None:  # cancelled while it waited its turn
-            worker.indexing_finished.emit(
-                request_id, IndexingOutcome(collection_id, None, cancelled=True)
-            )
-            return
-        reporter = _Reporter(worker, request_id, collection_id)
-        state = IndexingState(reporter.on_progress, reporter.on_file, cancel)
-        worker.indexing_started.emit(request_id, collection_id)
-        library = worker.library
-        try:
-            added: AddResult | None = None
-            if refresh:
-                added = library.refresh(collection_id)
-            elif paths:
-                added = library.add_paths(collection_id, list(paths))  # type: ignore[call-overload]
-            if added is not None and added.pending:
-                worker.files_changed.emit(request_id, collection_id, added.pending)
-            report = library.index(collection_id, state)
-            reporter.flush()
-            worker.indexing_finished.emit(
-                request_id, IndexingOutcome(collection_id, report, added, report.cancelled)
-            )
-        except LocalAIError as error:
-            reporter.flush()
-            worker.indexing_failed.emit(request_id, collection_id, error.message)
-        except Exception:
-            log.exception("Indexing failed unexpectedly")
-            reporter.flush()
-            worker.indexing_failed.emit(request_id, collection_id, UNEXPECTED_INDEXING_ERROR)
-        finally:
-            worker._end_indexing(request_id)
+        with worker._requests.running(request_id) as cancel:
+            if cancel.is_set():  # cancelled while it waited its turn
+                worker.indexing_finished.emit(
+                    request_id, IndexingOutcome(collection_id, None, cancelled=True)
+                )
+                return
+            reporter = _Reporter(worker, request_id, collection_id)
+            state = IndexingState(reporter.on_progress, reporter.on_file, cancel)
+            worker.indexing_started.emit(request_id, collection_id)
+            library = worker.library
+            try:
+                added: AddResult | None = None
+                if refresh:
+                    added = library.refresh(collection_id)
+                elif paths:
+                    added = library.add_paths(collection_id, list(paths))  # type: ignore[call-overload]
+                if added is not None and added.pending:
+                    worker.files_changed.emit(request_id, collection_id, added.pending)
+                report = library.index(collection_id, state)
+                reporter.flush()
+                worker.indexing_finished.emit(
+                    request_id, IndexingOutcome(collection_id, report, added, report.cancelled)
+                )
+            except LocalAIError as error:
+                reporter.flush()
+                worker.indexing_failed.emit(request_id, collection_id, error.message)
+            except Exception:
+                log.exception("Indexing failed unexpectedly")
+                reporter.flush()
+                worker.indexing_failed.emit(request_id, collection_id, UNEXPECTED_INDEXING_ERROR)
 
 
-class EmbeddingWorker(QObject):
+class EmbeddingWorker(ThreadWorker):
     """Owns the document library's embedding models; indexes and searches off the GUI thread.
 
     Searches run on this object's thread and indexing on a second one, so a long indexing run
@@ -148,29 +144,15 @@ class EmbeddingWorker(QObject):
     _search_requested = Signal(int, object, str)
     """To this object's thread: (request_id, collection ids, question)."""
 
+    thread_name = "embedding-worker"
+    shutdown_wait_ms = 30_000
+
     def __init__(self, library: DocumentLibrary) -> None:
         super().__init__()
         self.library = library
-        self._lock = threading.Lock()
-        self._last_id = 0
-        self._current: tuple[int, Cancellation] | None = None
-        self._cancelled_through = 0
         self._runner = _IndexingRunner(self)
-        self._threads: list[QThread] = []
         self._indexing_requested.connect(self._runner.run)
         self._search_requested.connect(self._on_self_search_requested)
-
-    @classmethod
-    def start(cls, library: DocumentLibrary) -> EmbeddingWorker:
-        """Create a worker with its search and indexing threads already running."""
-        worker = cls(library)
-        for name, target in (("embedding-worker", worker), ("document-indexing", worker._runner)):
-            thread = QThread()
-            thread.setObjectName(name)
-            target.moveToThread(thread)
-            thread.start()
-            worker._threads.append(thread)
-        return worker
 
     # -- called from the GUI thread -----------------------------------------------------------
 
@@ -180,54 +162,27 @@ class EmbeddingWorker(QObject):
         With `refresh`, first look again at every file: changed ones are indexed again and
         deleted ones dropped. Requests run one after another, in order.
         """
-        request_id = self._next_id()
+        request_id = self._requests.next_id()
         self._indexing_requested.emit(request_id, collection_id, tuple(paths), refresh)
         return request_id
 
     def search(self, collection_ids: Sequence[int], question: str) -> int:
         """Find the passages that may answer `question`; returns the request id."""
-        request_id = self._next_id()
+        request_id = self._requests.next_id()
         self._search_requested.emit(request_id, tuple(collection_ids), question)
         return request_id
 
     def cancel_indexing(self) -> None:
         """Stop the indexing run and drop the queued ones; what was indexed is kept."""
-        with self._lock:
-            self._cancelled_through = self._last_id
-            if self._current is not None:
-                self._current[1].set()
+        self._requests.cancel_all()
 
-    def shutdown(self) -> None:
-        """Stop indexing, end both threads, then free the embedding models."""
-        self.cancel_indexing()
-        for thread in self._threads:
-            thread.quit()
-        for thread in self._threads:
-            if not thread.wait(_SHUTDOWN_WAIT_MS):
-                log.error("The embedding worker did not stop within %s ms", _SHUTDOWN_WAIT_MS)
-        self._threads.clear()
+    def _start_threads(self) -> None:
+        super()._start_threads()
+        self._run_on_own_thread(self._runner, "document-indexing")
+
+    def _release(self) -> None:
         # Both threads have ended, so nothing else touches the models now.
         self.library.close()
-
-    # -- the indexing thread ------------------------------------------------------------------
-
-    def _next_id(self) -> int:
-        with self._lock:
-            self._last_id += 1
-            return self._last_id
-
-    def _begin_indexing(self, request_id: int) -> Cancellation | None:
-        with self._lock:
-            if request_id <= self._cancelled_through:
-                return None
-            cancel = Cancellation()
-            self._current = (request_id, cancel)
-            return cancel
-
-    def _end_indexing(self, request_id: int) -> None:
-        with self._lock:
-            if self._current is not None and self._current[0] == request_id:
-                self._current = None
 
     # -- this object's thread -----------------------------------------------------------------
 

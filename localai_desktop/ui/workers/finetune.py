@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import copy
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 
 from localai_desktop.core.chat.conversations import ConversationStore
-from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.finetune.dataset import (
     DatasetReport,
@@ -29,6 +27,7 @@ from localai_desktop.core.finetune.dataset_rows import (
 from localai_desktop.core.finetune.estimate import TrainingEstimate
 from localai_desktop.core.finetune.events import TrainingEvent, TrainingSettings
 from localai_desktop.core.finetune.runner import CANCEL_GRACE_S, FineTuneService
+from localai_desktop.ui.workers.base import ThreadWorker
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ class PreparedDataset:
     problem: str | None = None  # why this base model cannot be used with these examples
 
 
-class FineTuneWorker(QObject):
+class FineTuneWorker(ThreadWorker):
     """Owns the FineTuneService on its own thread; plain data in through queued slots and out
     through signals. A run blocks this thread until it ends, so cancelling goes through
     `cancel_training`, a plain method any thread may call.
@@ -65,49 +64,25 @@ class FineTuneWorker(QObject):
     job_discarded = Signal(int)
     """An unfinished job and its files were deleted: (job_id)."""
 
+    thread_name = "finetune-worker"
+    # The trainer stops at its next step; the runner kills it after CANCEL_GRACE_S.
+    shutdown_wait_ms = int((CANCEL_GRACE_S + 15) * 1000)
+
     def __init__(self, service: FineTuneService, store: ConversationStore) -> None:
         super().__init__()
         self._service = service
         self._store = store
-        self._lock = threading.Lock()
-        self._cancel: Cancellation | None = None
-        self._closing = False
-        self._thread: QThread | None = None
         # The dataset as read (never changed: each check works on a copy), and the last check.
         self._raw: DatasetReport | None = None
         self._prepared: tuple[int, DatasetReport] | None = None
 
-    @classmethod
-    def start(cls, service: FineTuneService, store: ConversationStore) -> FineTuneWorker:
-        """Create a worker on its own, already running thread."""
-        worker = cls(service, store)
-        thread = QThread()
-        thread.setObjectName("finetune-worker")
-        worker.moveToThread(thread)
-        thread.start()
-        worker._thread = thread
-        return worker
-
     # -- called from the GUI thread -----------------------------------------------------------
 
     def cancel_training(self) -> None:
-        """Ask the running trainer to stop after its current step, keeping a checkpoint."""
-        with self._lock:
-            cancel = self._cancel
-        if cancel is not None:
-            cancel.set()
+        """Ask the running trainer to stop after its current step, keeping a checkpoint.
 
-    def shutdown(self) -> None:
-        """Stop a run (its checkpoint is kept, so it resumes next time) and end the thread."""
-        with self._lock:
-            self._closing = True
-        self.cancel_training()
-        if self._thread is not None:
-            self._thread.quit()
-            # The trainer stops at its next step; the runner kills it after CANCEL_GRACE_S.
-            if not self._thread.wait(int((CANCEL_GRACE_S + 15) * 1000)):
-                log.error("The fine-tuning worker did not stop in time")
-            self._thread = None
+        `shutdown` stops a run the same way, so it resumes next time."""
+        self._requests.cancel_all()
 
     # -- slots, run on the worker's thread ------------------------------------------------------
 
@@ -196,27 +171,22 @@ class FineTuneWorker(QObject):
         self.job_discarded.emit(job_id)
 
     def _run(self, request_id: int, job_id: int) -> None:
-        cancel = Cancellation()
-        with self._lock:
-            if self._closing:
+        with self._requests.running(request_id) as cancel:
+            if cancel.is_set():  # the app is closing
                 return
-            self._cancel = cancel
-        try:
-            self.training_started.emit(request_id, self._service.jobs.get(job_id))
-            result = self._service.run(
-                job_id,
-                on_event=lambda event: self._on_trainer_event(job_id, event),
-                cancel=cancel,
-            )
-            self.training_ended.emit(job_id, result)
-        except LocalAIError as error:
-            self.training_failed.emit(job_id, error.message)
-        except Exception:
-            log.exception("Fine-tuning failed unexpectedly")
-            self.training_failed.emit(job_id, _UNEXPECTED)
-        finally:
-            with self._lock:
-                self._cancel = None
+            try:
+                self.training_started.emit(request_id, self._service.jobs.get(job_id))
+                result = self._service.run(
+                    job_id,
+                    on_event=lambda event: self._on_trainer_event(job_id, event),
+                    cancel=cancel,
+                )
+                self.training_ended.emit(job_id, result)
+            except LocalAIError as error:
+                self.training_failed.emit(job_id, error.message)
+            except Exception:
+                log.exception("Fine-tuning failed unexpectedly")
+                self.training_failed.emit(job_id, _UNEXPECTED)
 
     def _on_trainer_event(self, job_id: int, event: TrainingEvent) -> None:
         self.training_event.emit(job_id, event)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-import threading
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.hub.catalog import Catalog
 from localai_desktop.core.hub.client import HubClient, HubError, OfflineModeError
 from localai_desktop.core.models.hardware import detect_machine
+from localai_desktop.ui.workers.base import RequestCancellations, ThreadWorker
 
 log = logging.getLogger(__name__)
 
@@ -18,11 +18,9 @@ UNEXPECTED_HUB_ERROR = (
     "Something went wrong inside the app while asking Hugging Face. Try again; if it keeps "
     "happening, the log file in the app's data folder says more."
 )
-# How long closing the app waits for a request in flight: the client's own timeout, plus a bit.
-_SHUTDOWN_WAIT_MS = 25_000
 
 
-class HubWorker(QObject):
+class HubWorker(ThreadWorker):
     """Owns one HubClient on its own thread; requests come in queued, results go out as data.
 
     Every request carries an id chosen by the view, repeated in the result, so the view can drop
@@ -40,23 +38,16 @@ class HubWorker(QObject):
     """A search or details request failed: (request_id, message for the user, whether it
     failed because offline mode is on)."""
 
+    thread_name = "hub-worker"
+    # A request in flight cannot be interrupted: the client's own timeout, plus a bit.
+    shutdown_wait_ms = 25_000
+
     def __init__(self, endpoint: str, *, offline: bool, catalog: Catalog | None) -> None:
         super().__init__()
         self._client = HubClient(endpoint, offline=offline, catalog=catalog)
-        self._lock = threading.Lock()
-        self._newest: dict[str, int] = {}
-        self._thread: QThread | None = None
-
-    @classmethod
-    def start(cls, endpoint: str, *, offline: bool, catalog: Catalog | None) -> HubWorker:
-        """Create a worker on its own, already running thread."""
-        worker = cls(endpoint, offline=offline, catalog=catalog)
-        thread = QThread()
-        thread.setObjectName("hub-worker")
-        worker.moveToThread(thread)
-        thread.start()
-        worker._thread = thread
-        return worker
+        # Only the newest request of each kind counts; an older one is skipped when its turn
+        # comes, without going online.
+        self._requests_by_kind = {kind: RequestCancellations() for kind in ("search", "details")}
 
     @property
     def endpoint(self) -> str:
@@ -66,19 +57,13 @@ class HubWorker(QObject):
 
     def note_request(self, kind: str, request_id: int) -> None:
         """Say that `request_id` is now the newest request of `kind` ("search", "details")."""
-        with self._lock:
-            self._newest[kind] = max(request_id, self._newest.get(kind, 0))
+        self._requests_by_kind[kind].supersede(request_id)
 
-    def shutdown(self) -> None:
-        """End the thread after the request in flight, if any (it cannot be interrupted)."""
-        with self._lock:
-            # Everything still queued is now stale: skip it without going online.
-            self._newest = {kind: 1 << 62 for kind in ("search", "details")}
-        if self._thread is not None:
-            self._thread.quit()
-            if not self._thread.wait(_SHUTDOWN_WAIT_MS):
-                log.error("The Hub worker did not stop within %s ms", _SHUTDOWN_WAIT_MS)
-            self._thread = None
+    def _stop_work(self) -> None:
+        # The request in flight ends by itself; everything still queued is skipped.
+        super()._stop_work()
+        for requests in self._requests_by_kind.values():
+            requests.close()
 
     # -- slots, run on the worker's thread ------------------------------------------------------
 
@@ -100,7 +85,7 @@ class HubWorker(QObject):
     @Slot(int, str, str)
     def search(self, request_id: int, query: str, sort: str) -> None:
         """Search GGUF repos on the Hub."""
-        if self._is_stale("search", request_id):
+        if self._requests_by_kind["search"].is_cancelled(request_id):
             return
         try:
             results = self._client.search(query, sort=sort)
@@ -115,7 +100,7 @@ class HubWorker(QObject):
     @Slot(int, str)
     def fetch_details(self, request_id: int, repo_id: str) -> None:
         """A repo's GGUF files with sizes, and its layer shapes for the memory estimate."""
-        if self._is_stale("details", request_id):
+        if self._requests_by_kind["details"].is_cancelled(request_id):
             return
         try:
             details = self._client.details(repo_id)
@@ -132,10 +117,6 @@ class HubWorker(QObject):
             self.request_failed.emit(request_id, UNEXPECTED_HUB_ERROR, False)
         else:
             self.details_ready.emit(request_id, details, facts)
-
-    def _is_stale(self, kind: str, request_id: int) -> bool:
-        with self._lock:
-            return request_id < self._newest.get(kind, 0)
 
     def _fail(self, request_id: int, error: LocalAIError) -> None:
         self.request_failed.emit(request_id, error.message, isinstance(error, OfflineModeError))
