@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from localai_desktop.core.documents.grounding import Retrieval
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
+from localai_desktop.ui.workers.request_ids import CurrentRequest, RequestIds
 
 
 @dataclass(frozen=True)
@@ -95,11 +95,11 @@ class ChatRequests(QObject):
         self._writer = writer
         self._embedding = embedding
         self._question: Question | None = None
-        self._search_id: int | None = None
+        self._search = CurrentRequest()  # numbered by the embedding worker
         self._search_request: tuple[int, int, dict[str, Any], bool] | None = None
-        self._ids = itertools.count(1)
-        self._reply_id: int | None = None
-        self._load_id: int | None = None
+        ids = RequestIds()
+        self._reply = CurrentRequest(ids)
+        self._load = CurrentRequest(ids)
         self._answering = False
         self._conversation_id: int | None = None
         self._model_name = ""
@@ -131,7 +131,7 @@ class ChatRequests(QObject):
         collections, the embedding worker first looks the question up in them, and the
         answer is written from the passages it found.
         """
-        self._reply_id = next(self._ids)
+        request_id = self._reply.new()
         self._question = question
         self._conversation_id = question.conversation_id
         self._model_name = question.model_name
@@ -139,7 +139,7 @@ class ChatRequests(QObject):
         self._parts = []
         self._set_answering(True)
         self._writer.save_question(
-            self._reply_id,
+            request_id,
             question.conversation_id,
             question.text,
             system_prompt=question.system_prompt,
@@ -148,26 +148,26 @@ class ChatRequests(QObject):
         )
 
     def load(self, model_id: int, context_length: int) -> None:
-        self._load_id = next(self._ids)
-        self.model_load_requested.emit(self._load_id, model_id, context_length)
+        self.model_load_requested.emit(self._load.new(), model_id, context_length)
 
     def stop(self) -> None:
         """Stop the answer being written; the worker saves what it has."""
         if self._question is not None:
             # The question is still being saved: it will be, but nothing is asked of it.
-            self._question = self._reply_id = None
+            self._question = None
+            self._reply.forget()
             self._set_answering(False)
-        elif self._search_id is not None:
+        elif self._search.is_pending():
             # Still searching: nothing was asked of the chat worker yet, so simply forget it.
-            self._search_id = self._search_request = self._reply_id = None
+            self._forget_search()
             self._set_answering(False)
-        elif self._answering and self._reply_id is not None:
-            self._worker.cancel(self._reply_id)
+        elif self._answering and self._reply.id is not None:
+            self._worker.cancel(self._reply.id)
 
     def abandon(self) -> None:
         """Stop the answer and ignore whatever still comes of it."""
         self.stop()
-        self._reply_id = None
+        self._reply.forget()
         self._answer = None
         self._set_answering(False)
 
@@ -178,7 +178,7 @@ class ChatRequests(QObject):
 
     def is_searching(self) -> bool:
         """Whether the question is still being saved, or looked up in attached collections."""
-        return self._question is not None or self._search_id is not None
+        return self._question is not None or self._search.is_pending()
 
     def answering_conversation(self) -> int | None:
         return self._conversation_id if self._answering else None
@@ -186,6 +186,12 @@ class ChatRequests(QObject):
     def answer_so_far(self) -> tuple[Message | None, str]:
         """The answer being written and its text until now (None before it started)."""
         return (self._answer if self._answering else None), "".join(self._parts)
+
+    def _forget_search(self) -> None:
+        """The search and the answer it was for no longer count."""
+        self._search.forget()
+        self._search_request = None
+        self._reply.forget()
 
     def _set_answering(self, answering: bool) -> None:
         if answering != self._answering:
@@ -200,7 +206,7 @@ class ChatRequests(QObject):
     ) -> None:
         self.question_saved.emit(conversation, message)
         question = self._question
-        if request_id != self._reply_id or question is None:
+        if not self._reply.is_answered_by(request_id) or question is None:
             return  # stopped while it was being saved
         self._question = None
         self._conversation_id = conversation.id
@@ -212,7 +218,7 @@ class ChatRequests(QObject):
                 question.settings,
                 question.regenerate,
             )
-            self._search_id = self._embedding.search(question.collection_ids, lookup)
+            self._search.track(self._embedding.search(question.collection_ids, lookup))
             self.documents_search_started.emit()
             return
         signal = self.regeneration_requested if question.regenerate else self.reply_requested
@@ -220,9 +226,10 @@ class ChatRequests(QObject):
 
     @Slot(int, str)
     def _on_writer_save_failed(self, request_id: int, error_message: str) -> None:
-        if request_id != self._reply_id:
+        if not self._reply.is_answered_by(request_id):
             return
-        self._question = self._reply_id = None
+        self._question = None
+        self._reply.forget()
         self._set_answering(False)
         self.question_not_saved.emit(error_message)
 
@@ -230,23 +237,23 @@ class ChatRequests(QObject):
 
     @Slot(int, str)
     def _on_worker_model_loading(self, request_id: int, model_name: str) -> None:
-        if request_id in (self._reply_id, self._load_id):
+        if self._reply.is_answered_by(request_id) or self._load.is_answered_by(request_id):
             self.model_loading.emit(model_name)
 
     @Slot(int, float)
     def _on_worker_model_load_progress(self, request_id: int, fraction: float) -> None:
-        if request_id in (self._reply_id, self._load_id):
+        if self._reply.is_answered_by(request_id) or self._load.is_answered_by(request_id):
             self.model_load_progress.emit(fraction)
 
     @Slot(int, str, float)
     def _on_worker_model_loaded(self, request_id: int, model_name: str, seconds: float) -> None:
-        if request_id == self._load_id:
-            self._load_id = None
+        if self._load.is_answered_by(request_id):
+            self._load.forget()
             self.model_loaded.emit(model_name, seconds)
 
     @Slot(int, int)
     def _on_worker_reply_started(self, request_id: int, message_id: int) -> None:
-        if request_id != self._reply_id or self._conversation_id is None:
+        if not self._reply.is_answered_by(request_id) or self._conversation_id is None:
             return
         now = utcnow()
         self._answer = Message(
@@ -264,15 +271,15 @@ class ChatRequests(QObject):
 
     @Slot(int, str)
     def _on_worker_token_batch_ready(self, request_id: int, text: str) -> None:
-        if request_id == self._reply_id and self._answer is not None:
+        if self._reply.is_answered_by(request_id) and self._answer is not None:
             self._parts.append(text)
             self.answer_text_added.emit(self._answer.id, text)
 
     @Slot(int, object)
     def _on_worker_reply_finished(self, request_id: int, message: Message) -> None:
-        if request_id != self._reply_id:
+        if not self._reply.is_answered_by(request_id):
             return
-        self._reply_id = None
+        self._reply.forget()
         self._answer = None
         self._parts = []
         self._set_answering(False)
@@ -280,9 +287,9 @@ class ChatRequests(QObject):
 
     @Slot(int, str)
     def _on_worker_reply_failed(self, request_id: int, error_message: str) -> None:
-        if request_id == self._load_id:
-            self._load_id = None
-        elif request_id == self._reply_id:
+        if self._load.is_answered_by(request_id):
+            self._load.forget()
+        elif self._reply.is_answered_by(request_id):
             # Keep the id: a failed answer that had started still arrives as reply_finished.
             self._set_answering(False)
         else:
@@ -293,19 +300,20 @@ class ChatRequests(QObject):
 
     @Slot(int, object)
     def _on_embedding_search_finished(self, request_id: int, retrieval: Retrieval) -> None:
-        if request_id != self._search_id or self._search_request is None:
+        if not self._search.is_answered_by(request_id) or self._search_request is None:
             return
         conversation_id, model_id, settings, regenerate = self._search_request
-        self._search_id = self._search_request = None
-        assert self._reply_id is not None
+        self._search.forget()
+        self._search_request = None
+        assert self._reply.id is not None
         self.documents_answer_requested.emit(
-            self._reply_id, conversation_id, model_id, settings, retrieval, regenerate
+            self._reply.id, conversation_id, model_id, settings, retrieval, regenerate
         )
 
     @Slot(int, str)
     def _on_embedding_search_failed(self, request_id: int, error_message: str) -> None:
-        if request_id != self._search_id:
+        if not self._search.is_answered_by(request_id):
             return
-        self._search_id = self._search_request = self._reply_id = None
+        self._forget_search()
         self._set_answering(False)
         self.request_failed.emit(error_message)

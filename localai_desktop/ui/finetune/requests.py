@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -11,6 +10,7 @@ from localai_desktop.core.finetune.events import TrainingEvent
 from localai_desktop.core.finetune.jobs import FineTuneJob
 from localai_desktop.core.finetune.runner import FineTuneResult
 from localai_desktop.ui.workers.finetune import FineTuneWorker, PreparedDataset
+from localai_desktop.ui.workers.request_ids import CurrentRequest, RequestIds
 
 
 class FineTuneRequests(QObject):
@@ -52,11 +52,11 @@ class FineTuneRequests(QObject):
     def __init__(self, worker: FineTuneWorker, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._worker = worker
-        self._ids = itertools.count(1)
-        self._check_id: int | None = None  # the newest check asked for
+        self._ids = RequestIds()
+        self._check = CurrentRequest(self._ids)  # the newest check asked for
         self._prepared: PreparedDataset | None = None
         self._prepared_id: int | None = None  # the check `_prepared` answers; None: outdated
-        self._start_id: int | None = None
+        self._start = CurrentRequest(self._ids)  # the run asked for, until it ends
         self._running_job: int | None = None
         self.prepare_requested.connect(worker.prepare)
         self.start_requested.connect(worker.start_training)
@@ -75,9 +75,8 @@ class FineTuneRequests(QObject):
     def check(self, source: object, base_model_id: int | None, settings: dict[str, Any]) -> None:
         """Have the examples (a file path or answer ids) checked against a base model (None:
         none chosen yet) and settings; only the newest check's answer is passed on."""
-        self._check_id = next(self._ids)
         base = base_model_id if base_model_id is not None else -1
-        self.prepare_requested.emit(self._check_id, source, base, settings)
+        self.prepare_requested.emit(self._check.new(), source, base, settings)
 
     def mark_outdated(self) -> None:
         """The settings changed: the last answer no longer fits them until checked again."""
@@ -85,27 +84,25 @@ class FineTuneRequests(QObject):
 
     def start(self, name: str, base_model_id: int, settings: dict[str, Any]) -> None:
         """Train a new adapter on the examples of the newest check."""
-        if self._check_id is None:
+        if self._check.id is None:
             return
-        self._start_id = next(self._ids)
-        self.start_requested.emit(self._start_id, self._check_id, name, base_model_id, settings)
+        self.start_requested.emit(self._start.new(), self._check.id, name, base_model_id, settings)
 
     def resume(self, job_id: int) -> None:
-        self._start_id = next(self._ids)
-        self.resume_requested.emit(self._start_id, job_id)
+        self.resume_requested.emit(self._start.new(), job_id)
 
     def cancel(self) -> None:
         """Stop the run after its current step; it ends through `training_ended`."""
         self._worker.cancel_training()
 
     def discard(self, job_id: int) -> None:
-        self.discard_requested.emit(next(self._ids), job_id)
+        self.discard_requested.emit(self._ids.next(), job_id)
 
     # -- state ----------------------------------------------------------------------------
 
     def is_training(self) -> bool:
         """A run was asked for and has not ended (it may not have started yet)."""
-        return self._running_job is not None or self._start_id is not None
+        return self._running_job is not None or self._start.is_pending()
 
     def is_running(self) -> bool:
         """A run has started, so it can be cancelled."""
@@ -117,31 +114,31 @@ class FineTuneRequests(QObject):
 
     def dataset_is_current(self) -> bool:
         """Whether `dataset()` answers the newest check, with the settings as they are."""
-        return self._prepared_id is not None and self._prepared_id == self._check_id
+        return self._prepared_id is not None and self._check.is_answered_by(self._prepared_id)
 
     # -- slots: the worker ----------------------------------------------------------------
 
     @Slot(int, object)
     def _on_worker_dataset_ready(self, request_id: int, prepared: PreparedDataset) -> None:
-        if request_id != self._check_id:
+        if not self._check.is_answered_by(request_id):
             return  # an older check; a newer one is on its way
         self._prepared, self._prepared_id = prepared, request_id
         self.dataset_checked.emit(prepared)
 
     @Slot(int, str)
     def _on_worker_request_failed(self, request_id: int, message: str) -> None:
-        if request_id == self._check_id:
+        if self._check.is_answered_by(request_id):
             self._prepared = self._prepared_id = None
             self.dataset_check_failed.emit(message)
-        elif request_id == self._start_id:
-            self._start_id = None
+        elif self._start.is_answered_by(request_id):
+            self._start.forget()
             self.training_start_failed.emit(message)
         else:
             self.request_failed.emit(message)
 
     @Slot(int, object)
     def _on_worker_training_started(self, request_id: int, job: FineTuneJob) -> None:
-        if request_id != self._start_id:
+        if not self._start.is_answered_by(request_id):
             return
         self._running_job = job.id
         self.training_started.emit(job)
@@ -155,14 +152,16 @@ class FineTuneRequests(QObject):
     def _on_worker_training_ended(self, job_id: int, result: FineTuneResult) -> None:
         if job_id != self._running_job:
             return
-        self._running_job = self._start_id = None
+        self._running_job = None
+        self._start.forget()
         self.training_ended.emit(result)
 
     @Slot(int, str)
     def _on_worker_training_failed(self, job_id: int, message: str) -> None:
         if job_id != self._running_job:
             return
-        self._running_job = self._start_id = None
+        self._running_job = None
+        self._start.forget()
         self.training_failed.emit(message)
 
     @Slot(int)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal, Slot
@@ -36,6 +35,7 @@ from localai_desktop.ui.models.download_list import DownloadList
 from localai_desktop.ui.models.repo_details import RepoDetailsView
 from localai_desktop.ui.widgets.notices import Banner, StatusLine
 from localai_desktop.ui.workers.hub import HubWorker
+from localai_desktop.ui.workers.request_ids import CurrentRequest, RequestIds
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +100,9 @@ class DiscoverPanel(QWidget):
         self._downloads = workspace.downloads
         offline = self._offline = workspace.offline
         self._machine: Machine | None = None
-        self._ids = itertools.count(1)
-        self._search_id = 0
-        self._details_id = 0
+        ids = RequestIds()
+        self._search = CurrentRequest(ids)
+        self._details = CurrentRequest(ids)
         self._details_repo: str | None = None
 
         self.machine_label = QLabel("Checking this computer…")
@@ -272,8 +272,8 @@ class DiscoverPanel(QWidget):
         self.details.set_offline(offline)
         self._update_offline_controls()
         if offline:
-            self._search_id = next(self._ids)  # drop answers still on their way
-            self._details_id = next(self._ids)
+            self._search.forget()  # drop answers still on their way
+            self._details.forget()
             self.search_status.clear()
         else:
             try:
@@ -298,7 +298,7 @@ class DiscoverPanel(QWidget):
 
     @Slot()
     def _on_back_button_clicked(self) -> None:
-        self._search_id = next(self._ids)
+        self._search.forget()
         self.search_status.clear()
         self._show_catalog()
 
@@ -347,7 +347,7 @@ class DiscoverPanel(QWidget):
 
     @Slot(int, object)
     def _on_hub_search_finished(self, request_id: int, results: list[HubModelSummary]) -> None:
-        if request_id != self._search_id:
+        if not self._search.is_answered_by(request_id):
             return  # an older search: the user asked something else since
         self.results_model.set_results(results)
         query = self.query.text().strip()
@@ -366,16 +366,16 @@ class DiscoverPanel(QWidget):
     def _on_hub_details_ready(
         self, request_id: int, details: RepoDetails, facts: ModelFacts
     ) -> None:
-        if request_id != self._details_id:
+        if not self._details.is_answered_by(request_id):
             return
         self.details.show_details(details, facts)
 
     @Slot(int, str, bool)
     def _on_hub_request_failed(self, request_id: int, message: str, offline: bool) -> None:
-        if request_id == self._search_id:
+        if self._search.is_answered_by(request_id):
             self.search_status.clear()
             self.list_banner.show_error(OFFLINE_SEARCH_MESSAGE if offline else message)
-        elif request_id == self._details_id:
+        elif self._details.is_answered_by(request_id):
             if offline:
                 self.details.show_offline()
             else:
@@ -387,7 +387,7 @@ class DiscoverPanel(QWidget):
         query = self.query.text().strip()
         self.list_banner.hide()
         self._show_results(query)
-        self._search_id = next(self._ids)
+        request_id = self._search.new()
         if self._offline:
             self.results_model.set_results([])
             self.search_status.clear()
@@ -396,20 +396,20 @@ class DiscoverPanel(QWidget):
         sort = str(self.sort.currentData())
         what = f"“{query}”" if query else "popular GGUF models"
         self.search_status.show_busy(f"Searching Hugging Face for {what}…")
-        self._hub.note_request("search", self._search_id)
-        self.search_requested.emit(self._search_id, query, sort)
+        self._hub.note_request("search", request_id)
+        self.search_requested.emit(request_id, query, sort)
 
     def _schedule_details(self, repo_id: str) -> None:
         self._details_repo = repo_id
-        self._details_id = next(self._ids)  # whatever is on its way is for another row
+        self._details.forget()  # whatever is on its way is for another row
         if not self._offline:
             self._details_timer.start()
 
     def _request_details(self, repo_id: str) -> None:
-        self._details_id = next(self._ids)
+        request_id = self._details.new()
         self.details.status.show_busy("Reading the list of files from Hugging Face…")
-        self._hub.note_request("details", self._details_id)
-        self.details_requested.emit(self._details_id, repo_id)
+        self._hub.note_request("details", request_id)
+        self.details_requested.emit(request_id, repo_id)
 
     def _show_catalog(self) -> None:
         self.lists.setCurrentWidget(self.catalog_table)
