@@ -12,18 +12,27 @@ import psutil
 from sqlalchemy import select
 
 from localai_desktop.core.common.clock import utcnow
+from localai_desktop.core.common.enums import StrEnum
 from localai_desktop.core.common.errors import NotFoundError
 from localai_desktop.core.finetune.events import TrainingSettings
 from localai_desktop.core.storage.db import Database
 from localai_desktop.core.storage.tables import FineTuneJobRow
 
-JOB_READY = "ready"  # prepared, never started
-JOB_RUNNING = "running"
-JOB_CANCELLED = "cancelled"  # stopped by the person; resumes from its checkpoint
-JOB_INTERRUPTED = "interrupted"  # the app or the computer went away mid-run; resumes too
-JOB_FAILED = "failed"  # an error; resumes from the last checkpoint once the cause is fixed
-JOB_FINISHED = "finished"  # the adapter is registered
-RESUMABLE_STATUSES = (JOB_READY, JOB_CANCELLED, JOB_INTERRUPTED, JOB_FAILED)
+
+class JobStatus(StrEnum):
+    """Where a fine-tuning job stands, stored as these strings."""
+
+    READY = "ready"  # prepared, never started
+    RUNNING = "running"
+    CANCELLED = "cancelled"  # stopped by the person; resumes from its checkpoint
+    INTERRUPTED = "interrupted"  # the app or the computer went away mid-run; resumes too
+    FAILED = "failed"  # an error; resumes from the last checkpoint once the cause is fixed
+    FINISHED = "finished"  # the adapter is registered
+
+
+RESUMABLE_STATUSES = frozenset(
+    {JobStatus.READY, JobStatus.CANCELLED, JobStatus.INTERRUPTED, JobStatus.FAILED}
+)
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,7 @@ class FineTuneJob:
     base_model_id: int | None
     base_model_sha256: str
     folder: Path
-    status: str
+    status: JobStatus
     settings: TrainingSettings
     step: int
     total_steps: int
@@ -72,7 +81,7 @@ def _job(row: FineTuneJobRow) -> FineTuneJob:
         base_model_id=row.base_model_id,
         base_model_sha256=row.base_model_sha256,
         folder=Path(row.folder),
-        status=row.status,
+        status=JobStatus(row.status),
         settings=TrainingSettings.from_dict(json.loads(row.settings or "{}")),
         step=row.step,
         total_steps=row.total_steps,
@@ -106,7 +115,7 @@ class JobStore:
                 base_model_id=base_model_id,
                 base_model_sha256=base_model_sha256,
                 folder="",
-                status=JOB_READY,
+                status=JobStatus.READY,
                 settings=json.dumps(settings.to_dict()),
                 dataset=json.dumps(dataset),
                 created_at=now,
@@ -158,11 +167,11 @@ class JobStore:
         """Jobs marked running whose trainer process is gone were cut off: say so."""
         with self._db.session() as session:
             rows = session.scalars(
-                select(FineTuneJobRow).where(FineTuneJobRow.status == JOB_RUNNING)
+                select(FineTuneJobRow).where(FineTuneJobRow.status == JobStatus.RUNNING)
             )
             for row in rows:
                 if row.pid is None or not _trainer_alive(row.pid, Path(row.folder)):
-                    row.status = JOB_INTERRUPTED
+                    row.status = JobStatus.INTERRUPTED
                     row.pid = None
                     row.updated_at = utcnow()
 

@@ -46,14 +46,7 @@ from localai_desktop.core.finetune.events import (
     TrainingEvent,
     TrainingSettings,
 )
-from localai_desktop.core.finetune.jobs import (
-    JOB_CANCELLED,
-    JOB_FAILED,
-    JOB_FINISHED,
-    JOB_RUNNING,
-    FineTuneJob,
-    JobStore,
-)
+from localai_desktop.core.finetune.jobs import FineTuneJob, JobStatus, JobStore
 from localai_desktop.core.finetune.stack import (
     TrainingUnavailableError,
     require_training_stack,
@@ -230,7 +223,7 @@ class FineTuneService:
     def discard_job(self, job_id: int) -> None:
         """Forget an unfinished job and delete its folder (data copy and checkpoints)."""
         job = self.jobs.get(job_id)
-        if job.status == JOB_RUNNING:
+        if job.status == JobStatus.RUNNING:
             raise LocalAIError("This training is still running.", "Cancel it first.")
         shutil.rmtree(job.folder, ignore_errors=True)
         self.jobs.delete(job_id)
@@ -265,7 +258,7 @@ class FineTuneService:
                 env=child_env(),
                 creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
             )
-        job = self.jobs.update(job.id, status=JOB_RUNNING, pid=child.pid, error=None)
+        job = self.jobs.update(job.id, status=JobStatus.RUNNING, pid=child.pid, error=None)
         killer: list[threading.Timer] = []
 
         def request_stop() -> None:
@@ -307,7 +300,7 @@ class FineTuneService:
         if last is not None and last.kind == "finished" and code == 0:
             return self._register(job, last)
         if (last is not None and last.kind == "cancelled") or code == EXIT_CANCELLED:
-            job = self.jobs.update(job_id, status=JOB_CANCELLED, pid=None)
+            job = self.jobs.update(job_id, status=JobStatus.CANCELLED, pid=None)
             return FineTuneResult(job, None, last)
         if last is not None and last.kind == "error":
             error = FineTuneFailed(last.message, last.todo)
@@ -319,7 +312,7 @@ class FineTuneService:
                 "other programs or lower the maximum length. Details: "
                 f"{job.folder / 'trainer.log'}",
             )
-        self.jobs.update(job_id, status=JOB_FAILED, pid=None, error=error.message)
+        self.jobs.update(job_id, status=JobStatus.FAILED, pid=None, error=error.message)
         raise error
 
     def _register(self, job: FineTuneJob, finished: TrainingEvent) -> FineTuneResult:
@@ -340,9 +333,9 @@ class FineTuneService:
             )
         except LocalAIError as error:
             path.unlink(missing_ok=True)
-            self.jobs.update(job.id, status=JOB_FAILED, pid=None, error=error.message)
+            self.jobs.update(job.id, status=JobStatus.FAILED, pid=None, error=error.message)
             raise FineTuneFailed(f"The adapter could not be saved: {error.message}") from error
-        job = self.jobs.update(job.id, status=JOB_FINISHED, pid=None, adapter_id=adapter.id)
+        job = self.jobs.update(job.id, status=JobStatus.FINISHED, pid=None, adapter_id=adapter.id)
         # The data copy and checkpoints have served their purpose; the adapter keeps the facts.
         for leftover in (CHECKPOINT_FILE, "train.jsonl", "validation.jsonl"):
             (job.folder / leftover).unlink(missing_ok=True)

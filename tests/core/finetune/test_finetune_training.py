@@ -16,7 +16,7 @@ from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.finetune.events import TrainingEvent, TrainingSettings
-from localai_desktop.core.finetune.jobs import JOB_CANCELLED, JOB_FINISHED
+from localai_desktop.core.finetune.jobs import JobStatus
 from localai_desktop.core.finetune.runner import (
     FineTuneFailed,
     FineTuneResult,
@@ -115,7 +115,7 @@ def test_the_adapter_is_registered_with_its_origin(trained: Trained) -> None:
     assert adapter.dataset["train_examples"] == 8 and adapter.dataset["validation_examples"] == 2
     assert adapter.final_loss is not None and adapter.final_val_loss is not None
     assert adapter.final_val_loss < 0.2
-    assert trained.result.job.status == JOB_FINISHED
+    assert trained.result.job.status == JobStatus.FINISHED
     assert not (trained.result.job.folder / "checkpoint.pt").exists()
 
 
@@ -159,7 +159,7 @@ def test_cancel_registers_nothing_and_resume_continues_from_the_checkpoint(
             cancel.set()
 
     stopped = service.run(job.id, on_event=stop_after_three, cancel=cancel)
-    assert stopped.adapter is None and stopped.job.status == JOB_CANCELLED
+    assert stopped.adapter is None and stopped.job.status == JobStatus.CANCELLED
     assert first[-1].kind == "cancelled"
     assert service.adapters.list() == []
     adapter_path = Path(json.loads((job.folder / "job.json").read_text())["adapter_path"])
@@ -176,7 +176,7 @@ def test_cancel_registers_nothing_and_resume_continues_from_the_checkpoint(
     assert started.resumed_from_step == checkpoint_step
     assert next(e for e in second if e.kind == "step").step == checkpoint_step + 1
     assert finished.adapter is not None and finished.adapter.name == "resumed"
-    assert finished.job.status == JOB_FINISHED
+    assert finished.job.status == JobStatus.FINISHED
 
 
 def test_a_failing_trainer_reports_plainly_and_the_job_can_resume(

@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 from localai_desktop.core.chat.conversations import STATUS_COMPLETE, ConversationStore, Message
 from localai_desktop.core.datafolder.paths import init_data_paths
 from localai_desktop.core.finetune.events import TrainingEvent, TrainingSettings
-from localai_desktop.core.finetune.jobs import JOB_CANCELLED, JobStore
+from localai_desktop.core.finetune.jobs import JobStatus, JobStore
 from localai_desktop.core.finetune.stack import INSTALL_HINT
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.adapters import Adapter, AdapterRegistry
@@ -223,7 +223,7 @@ def test_cancel_mid_run_keeps_the_progress_and_resume_finishes_it(
     db = Database(data_dir / "localai.db")
     job = JobStore(db).list()[0]
     db.close()
-    assert job.status == JOB_CANCELLED and job.step == stopped_at
+    assert job.status == JobStatus.CANCELLED and job.step == stopped_at
     window.grab().save(str(tmp_path / "cancelled.png"))
 
     recorder.events.clear()
