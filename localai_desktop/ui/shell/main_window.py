@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.ui.audit.dialog import AuditDialog
 from localai_desktop.ui.chat.tab import ChatTab
 from localai_desktop.ui.documents.tab import DocumentsTab
 from localai_desktop.ui.finetune.tab import FineTuneTab
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         self.finetune_tab.adapters_changed.connect(self.chat_tab.refresh_adapters)
         self.finetune_tab.chat_requested.connect(self._on_finetune_tab_chat_requested)
         self._chat_when_model_arrives: set[int] | None = None  # model ids known before
+        self.audit_dialog: AuditDialog | None = None  # made when first opened
         self._build_menus()
 
         self._restore()
@@ -182,11 +184,20 @@ class MainWindow(QMainWindow):
             # A training run stops at its next step and keeps a checkpoint to resume from.
             self.finetune_worker.shutdown()
             self.worker.shutdown()
+            if self.audit_dialog is not None:
+                self.audit_dialog.close()
+                self.audit_dialog.shutdown()
             log.info("Main window closed")
         super().closeEvent(event)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        audit = QAction("&Audit trail…", self)
+        audit.setStatusTip(
+            "What was answered, exported, imported and deleted, and whether it checks out"
+        )
+        audit.triggered.connect(self._on_audit_action_triggered)
+        file_menu.addAction(audit)
         settings = QAction("&Settings…", self)
         settings.setShortcut(QKeySequence.StandardKey.Preferences)
         settings.triggered.connect(self.settings_requested)
@@ -201,6 +212,17 @@ class MainWindow(QMainWindow):
         guide.triggered.connect(self.welcome_guide_requested)
         help_menu.addAction(guide)
         self.settings_action, self.welcome_guide_action = settings, guide
+        self.audit_action = audit
+
+    @Slot()
+    def _on_audit_action_triggered(self) -> None:
+        if self.audit_dialog is None:
+            self.audit_dialog = AuditDialog(self.workspace.audit, self)
+        else:
+            self.audit_dialog.reload()  # answers and deletions since it was last open
+        self.audit_dialog.show()
+        self.audit_dialog.raise_()
+        self.audit_dialog.activateWindow()
 
     def start_model_import(self) -> None:
         """Open the Models tab's "Import GGUF file" flow (from the welcome guide)."""
