@@ -49,6 +49,14 @@ else:
 POLL_SECONDS = 0.05
 
 
+def try_lock_descriptor(fd: int) -> bool:
+    """Lock an open file without waiting (its own writer marks it busy); False if taken."""
+    try:
+        return _try_lock(fd)
+    except OSError:
+        return False  # a file system without locks: the file just looks stale sooner
+
+
 class FileLock:
     """An exclusive lock on `path`; `acquire(timeout)` waits at most that long for it."""
 

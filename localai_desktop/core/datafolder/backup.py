@@ -11,13 +11,17 @@ Importing merges: a conversation is recognised by its creation time and its mess
 importing the same file twice, or a backup of conversations that are still here, adds nothing;
 a conversation that went on after the backup gets only its new messages. The whole file is
 checked before anything is written, and written in one transaction: a damaged file changes
-nothing and is refused with a message saying what is wrong with it.
+nothing and is refused with a message saying what is wrong with it. The file is read in
+bounded memory, one conversation at a time (backup_reader.py), once to check it and once to
+import it; a hostile file (gigabytes, deep nesting, a named pipe) is refused plainly.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +36,7 @@ from localai_desktop.core.chat.conversations import STATUSES, ConversationStore
 from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, StorageError
+from localai_desktop.core.datafolder.backup_reader import BackupFileError, BackupReader
 from localai_desktop.core.datafolder.settings import (
     AppSettings,
     AppSettingsStore,
@@ -44,7 +49,6 @@ log = logging.getLogger(__name__)
 
 BACKUP_FORMAT = "localai-desktop-backup"
 BACKUP_FORMAT_VERSION = 1
-MAX_BACKUP_BYTES = 2 * 1024**3
 ROLES = ("system", "user", "assistant")
 # Never restored from a file: a backup must not switch on writing messages into log files.
 _SETTINGS_NOT_IMPORTED = ("debug_logging",)
@@ -154,66 +158,122 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def read_backup(path: Path) -> dict[str, Any]:
-    """The parsed and checked backup file; BackupError with the first problems otherwise."""
+    """The checked backup: its top-level keys, with "conversations" read from the file again,
+    one at a time, whenever it is walked; BackupError with the first problems otherwise."""
     path = Path(path)
     todo = "Choose a file made with “Export conversations and settings”. Nothing was changed."
+    data: dict[str, Any] = {}
+    problems: list[str] = []
+    count = 0
     try:
-        size = path.stat().st_size
-        if size > MAX_BACKUP_BYTES:
-            raise BackupError(f"{path.name} is too large to be a backup of this app.", todo)
-        data = json.loads(path.read_text(encoding="utf-8"))
+        reader = BackupReader(path)
+        for kind, item in reader.events():
+            if kind == "key":
+                data[item[0]] = item[1]
+                _refuse_other_files(path, data, todo)  # at once: not read to the end first
+            elif kind == "list":
+                data["conversations"] = []
+            else:
+                count += 1
+                problems += _conversation_problems(count, item)[: _MAX_PROBLEMS_SHOWN + 1]
+                del problems[_MAX_PROBLEMS_SHOWN + 1 :]  # enough to say "and more"
     except FileNotFoundError as error:
         raise BackupError(f"There is no file {path}.", todo) from error
     except OSError as error:
         raise BackupError(f"{path} could not be read ({error.strerror or error}).", todo) from error
-    except (UnicodeDecodeError, ValueError) as error:
-        raise BackupError(
-            f"{path.name} is not a backup of this app: it is not valid JSON ({error}).", todo
-        ) from error
-    if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
-        raise BackupError(f"{path.name} is not a backup of LocalAI Desktop.", todo)
-    version = data.get("format_version")
-    if not isinstance(version, int) or version > BACKUP_FORMAT_VERSION:
-        raise BackupError(
-            f"{path.name} was made by a newer version of LocalAI Desktop.",
-            "Update the app, then import it again. Nothing was changed.",
-        )
-    problems = backup_problems(data)
+    except BackupFileError as error:
+        raise BackupError(f"{path.name} is not a backup of this app: {error.why}.", todo) from error
+    _refuse_other_files(path, data, todo, complete=True)
+    problems = _header_problems(data) + problems
     if problems:
         shown = "; ".join(problems[:_MAX_PROBLEMS_SHOWN])
-        more = f" (and {len(problems) - _MAX_PROBLEMS_SHOWN} more)" if len(problems) > 3 else ""
+        more = " (and more)" if len(problems) > _MAX_PROBLEMS_SHOWN else ""
         raise BackupError(f"{path.name} is damaged: {shown}{more}.", "Nothing was changed.")
+    if isinstance(data.get("conversations"), list):
+        data["conversations"] = _Conversations(reader, count, todo)
     return data
+
+
+def _refuse_other_files(
+    path: Path, data: dict[str, Any], todo: str, *, complete: bool = False
+) -> None:
+    if (complete or "format" in data) and data.get("format") != BACKUP_FORMAT:
+        raise BackupError(f"{path.name} is not a backup of LocalAI Desktop.", todo)
+    if complete or "format_version" in data:
+        version = data.get("format_version")
+        if not isinstance(version, int) or version > BACKUP_FORMAT_VERSION:
+            raise BackupError(
+                f"{path.name} was made by a newer version of LocalAI Desktop.",
+                "Update the app, then import it again. Nothing was changed.",
+            )
+
+
+class _Conversations:
+    """The conversations of a checked backup, read from the file again at each walk."""
+
+    def __init__(self, reader: BackupReader, count: int, todo: str) -> None:
+        self._reader = reader
+        self._count = count
+        self._todo = todo
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        name = self._reader.path.name
+        seen = 0
+        try:
+            for kind, item in self._reader.events():
+                if kind != "conversation":
+                    continue
+                seen += 1
+                # Checked again: the file may have been replaced since it was checked.
+                if seen > self._count or _conversation_problems(seen, item):
+                    raise BackupError(f"{name} changed while it was being imported.", self._todo)
+                yield item
+        except (OSError, BackupFileError) as error:
+            raise BackupError(f"{name} could not be read again.", self._todo) from error
+        if seen != self._count:
+            raise BackupError(f"{name} changed while it was being imported.", self._todo)
 
 
 def backup_problems(data: dict[str, Any]) -> list[str]:
     """Everything wrong with a parsed backup, as short phrases; [] when it can be imported."""
+    problems = _header_problems(data)
+    conversations = data.get("conversations")
+    if isinstance(conversations, list):
+        for index, conversation in enumerate(conversations, start=1):
+            problems += _conversation_problems(index, conversation)
+    return problems
+
+
+def _header_problems(data: dict[str, Any]) -> list[str]:
     problems = []
     if not isinstance(data.get("settings", {}), dict):
         problems.append("'settings' is not an object")
-    conversations = data.get("conversations")
-    if not isinstance(conversations, list):
-        return [*problems, "'conversations' is not a list"]
-    for index, conversation in enumerate(conversations, start=1):
-        where = f"conversation {index}"
-        if not isinstance(conversation, dict):
-            problems.append(f"{where} is not an object")
+    if not isinstance(data.get("conversations"), list):
+        problems.append("'conversations' is not a list")
+    return problems
+
+
+def _conversation_problems(index: int, conversation: object) -> list[str]:
+    where = f"conversation {index}"
+    if not isinstance(conversation, dict):
+        return [f"{where} is not an object"]
+    problems = [f"{where}: {p}" for p in _record_problems(conversation, _CONVERSATION)]
+    messages = conversation.get("messages")
+    if not isinstance(messages, list):
+        return [*problems, f"{where}: 'messages' is not a list"]
+    for number, message in enumerate(messages, start=1):
+        if not isinstance(message, dict):
+            problems.append(f"{where}, message {number} is not an object")
             continue
-        problems += [f"{where}: {p}" for p in _record_problems(conversation, _CONVERSATION)]
-        messages = conversation.get("messages")
-        if not isinstance(messages, list):
-            problems.append(f"{where}: 'messages' is not a list")
-            continue
-        for number, message in enumerate(messages, start=1):
-            if not isinstance(message, dict):
-                problems.append(f"{where}, message {number} is not an object")
-                continue
-            found = _record_problems(message, _MESSAGE)
-            if message.get("role") not in ROLES:
-                found.append(f"'role' must be one of {', '.join(ROLES)}")
-            if message.get("status") not in STATUSES:
-                found.append(f"'status' must be one of {', '.join(STATUSES)}")
-            problems += [f"{where}, message {number}: {p}" for p in found]
+        found = _record_problems(message, _MESSAGE)
+        if message.get("role") not in ROLES:
+            found.append(f"'role' must be one of {', '.join(ROLES)}")
+        if message.get("status") not in STATUSES:
+            found.append(f"'status' must be one of {', '.join(STATUSES)}")
+        problems += [f"{where}, message {number}: {p}" for p in found]
     return problems
 
 
@@ -291,6 +351,8 @@ def import_backup(
     with db.session() as session:
         model_by_sha = {row.sha256: row.id for row in session.scalars(select(ModelRow))}
         for conversation in data["conversations"]:
+            session.flush()
+            session.expunge_all()  # one conversation's rows in memory at a time
             created = _parse_time(conversation["created_at"])
             keys = [_message_key(m) for m in conversation["messages"]]
             candidates = list(
@@ -344,10 +406,14 @@ def import_backup(
 
 
 def _file_sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
     try:
-        return sha256_bytes(path.read_bytes())
+        with path.open("rb") as handle:  # in pieces: a backup can be gigabytes
+            while block := handle.read(1024**2):
+                digest.update(block)
     except OSError:
         return None  # read moments ago; gone now: the import itself is still recorded
+    return digest.hexdigest()
 
 
 def _row_key(row: MessageRow) -> tuple[str, str, datetime | None]:

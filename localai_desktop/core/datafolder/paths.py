@@ -23,6 +23,9 @@ ADAPTERS_FOLDER = "adapters"
 FINETUNE_FOLDER = "finetune"
 # Held by the desktop app while it has the folder open (core/datafolder/desktop_app_lock.py).
 DESKTOP_APP_LOCK_FILE = "desktop-app.lock"
+# How the temporary files of writes in the data folder start (core/common/atomic_files.py):
+# settings, backups exported into it, the audit trail's export, vault keys.
+TEMP_FILE_PREFIXES = (".settings-", ".backup-", ".audit-", ".key-", ".tmp-")
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.chat.conversations import ConversationStore
+from localai_desktop.core.common.atomic_files import remove_stale_temp_files
 from localai_desktop.core.common.errors import LocalAIError
-from localai_desktop.core.datafolder.paths import DataPaths, init_data_paths
+from localai_desktop.core.datafolder.paths import TEMP_FILE_PREFIXES, DataPaths, init_data_paths
 from localai_desktop.core.datafolder.settings import (
     DEFAULT_HUB_ENDPOINT,
     AppSettings,
@@ -47,6 +48,8 @@ class Workspace:
 
     def __init__(self, paths: DataPaths) -> None:
         self.paths = paths
+        # What an earlier process killed mid-write left (a half-written settings file).
+        remove_stale_temp_files(paths.root, TEMP_FILE_PREFIXES)
         self.db = Database(paths.database)
         self.settings = AppSettingsStore(paths.settings)
         # Kept in the folder's own database: it moves with the folder's data.
