@@ -350,7 +350,7 @@ def hub_error_from(error: BaseException, subject: str) -> HubError | None:
             "Look the model up again to get its current files.",
         )
     if isinstance(error, HfHubHTTPError):
-        status = error.response.status_code if error.response is not None else 0
+        status = error.response.status_code  # always set: the error is built from it
         if status == 429:
             return HubError(
                 "Hugging Face is receiving too many requests from this computer right now.",
