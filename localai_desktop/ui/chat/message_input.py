@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from localai_desktop.ui.widgets.spelling import SpellingHighlighter
+
 
 class MessageInput(QPlainTextEdit):
     """A few lines of plain text that grow with what is typed, up to a limit."""
@@ -23,6 +25,12 @@ class MessageInput(QPlainTextEdit):
     """Esc was pressed: stop the answer being written."""
 
     MAX_LINES = 8
+    # The keys handled below, as Help > Keyboard shortcuts lists them: (keys, what they do).
+    KEYS = (
+        ("Enter", "Send the message"),
+        ("Shift+Enter", "Start a new line"),
+        ("Esc", "Stop the answer being written"),
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,6 +89,8 @@ class Composer(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.input = MessageInput()
+        # Off until the window says the data folder wants it (Settings > Check spelling).
+        self.spelling = SpellingHighlighter(self.input.document())
         self.input.send_requested.connect(self.send_requested)
         self.input.stop_requested.connect(self.stop_requested)
         self.send_button = QPushButton("Send")
@@ -110,6 +120,10 @@ class Composer(QWidget):
         """Put text back in the box (a message that could not be sent), cursor at its end."""
         self.input.setPlainText(text)
         self.input.moveCursor(QTextCursor.MoveOperation.End)
+
+    def set_spell_check(self, enabled: bool) -> None:
+        """Underline misspelt words in the message box (where a dictionary is available)."""
+        self.spelling.set_enabled(enabled)
 
     def set_state(self, *, generating: bool, can_send: bool) -> None:
         self.send_button.setEnabled(can_send and not generating)

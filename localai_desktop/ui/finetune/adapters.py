@@ -19,6 +19,7 @@ from localai_desktop.core.common.units import format_bytes
 from localai_desktop.core.models.adapters import Adapter
 from localai_desktop.ui.widgets.adapter_picker import describe_adapter
 from localai_desktop.ui.widgets.confirm import confirm_delete
+from localai_desktop.ui.widgets.list_actions import ButtonMenu
 
 _EMPTY = "No adapters yet. When a training finishes, its adapter is listed here."
 
@@ -53,6 +54,9 @@ class AdapterList(QWidget):
         self.remove_button.setAccessibleName("Remove adapter")
         self.remove_button.setToolTip("Remove the selected adapter and delete its file")
         self.remove_button.clicked.connect(self._on_remove_button_clicked)
+        self.list_menu = ButtonMenu(
+            self.list, [self.remove_button], "Adapter actions", delete=self.remove_button
+        )
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.remove_button)

@@ -24,7 +24,9 @@ from localai_desktop.core.common.units import format_bytes, format_duration
 from localai_desktop.core.hub.download_store import DownloadProgress, DownloadState
 from localai_desktop.core.hub.downloads import DownloadManager
 from localai_desktop.core.models.registry import ModelRegistry
+from localai_desktop.ui.widgets.list_actions import ButtonMenu
 from localai_desktop.ui.widgets.notices import Banner
+from localai_desktop.ui.widgets.theme import themed_style_sheet
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ class _DownloadRow(QFrame):
         layout.setSpacing(2)
         layout.addLayout(top)
         layout.addWidget(self.text)
+        self.row_menu = ButtonMenu(self, [self.primary, self.secondary], "Download actions")
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -116,7 +119,8 @@ class _DownloadRow(QFrame):
             self.bar.setRange(0, 1000)
             self.bar.setValue(1000)
         self.set_text(describe_progress(progress, offline=offline))
-        self.text.setStyleSheet("color: #b3261e;" if state == DownloadState.FAILED else "")
+        failed = state == DownloadState.FAILED
+        themed_style_sheet(self.text, lambda theme: f"color: {theme.error_text};" if failed else "")
         buttons = {
             DownloadState.QUEUED: ("Pause", "Cancel"),
             DownloadState.DOWNLOADING: ("Pause", "Cancel"),

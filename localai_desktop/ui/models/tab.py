@@ -37,6 +37,7 @@ from localai_desktop.ui.models.model_import import (
 )
 from localai_desktop.ui.models.model_table import ModelTableModel
 from localai_desktop.ui.widgets.confirm import confirm_delete
+from localai_desktop.ui.widgets.list_actions import ButtonMenu
 from localai_desktop.ui.widgets.notices import Banner
 
 # Quick imports finish before this; only slower ones show a progress bar (no flashing).
@@ -118,6 +119,9 @@ class ModelsTab(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
+        self.table_menu = ButtonMenu(
+            self.table, [self.remove_button], "Model actions", delete=self.remove_button
+        )
         self.empty_label = QLabel("No models yet. Click “Import GGUF file…” to add one.")
         self.empty_label.setStyleSheet("color: palette(placeholder-text); padding: 24px;")
 

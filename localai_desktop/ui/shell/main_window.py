@@ -17,6 +17,8 @@ from localai_desktop.ui.finetune.tab import FineTuneTab
 from localai_desktop.ui.models.discover_panel import DiscoverPanel
 from localai_desktop.ui.models.tab import ModelsTab
 from localai_desktop.ui.shell.app_icon import app_icon
+from localai_desktop.ui.shell.appearance import Appearance
+from localai_desktop.ui.shell.window_actions import WindowActions
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
 from localai_desktop.ui.workers.finetune import FineTuneWorker
@@ -57,6 +59,9 @@ class MainWindow(QMainWindow):
         self.paths = workspace.paths
         # Kept in the data folder, so each data folder (and each test) has its own.
         self.settings = QSettings(str(self.paths.window_state), QSettings.Format.IniFormat)
+        # The folder's theme and text size, before any widget is made: each starts in them.
+        self.appearance = Appearance(workspace.settings, self)
+        self.appearance.apply_saved()
         self.store = workspace.conversations
         self.registry = workspace.registry
         self.adapters = workspace.adapters
@@ -103,6 +108,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.models_tab, "Models")
         self.tabs.addTab(self.finetune_tab, "Fine-tune")
         self.setCentralWidget(self.tabs)
+        self.chat_tab.composer.set_spell_check(self.appearance.spell_check())
+        self.appearance.spell_check_changed.connect(self._on_appearance_spell_check_changed)
 
         # Every signal that crosses from one tab to another is wired here, and only here.
         self.models_tab.models_changed.connect(self.chat_tab.refresh_models)
@@ -212,6 +219,7 @@ class MainWindow(QMainWindow):
         guide.triggered.connect(self.welcome_guide_requested)
         help_menu.addAction(guide)
         self.settings_action, self.welcome_guide_action = settings, guide
+        self.window_actions = WindowActions(self, file_menu, help_menu, settings)
         self.audit_action = audit
 
     @Slot()
@@ -223,6 +231,10 @@ class MainWindow(QMainWindow):
         self.audit_dialog.show()
         self.audit_dialog.raise_()
         self.audit_dialog.activateWindow()
+
+    @Slot(bool)
+    def _on_appearance_spell_check_changed(self, enabled: bool) -> None:
+        self.chat_tab.composer.set_spell_check(enabled)
 
     def start_model_import(self) -> None:
         """Open the Models tab's "Import GGUF file" flow (from the welcome guide)."""

@@ -1,4 +1,4 @@
-"""Settings: offline mode, debug logging, the data folder, backups and "Delete all my data"."""
+"""Settings: appearance, offline mode, debug logging, the data folder, backups, "Delete all"."""
 
 from __future__ import annotations
 
@@ -35,9 +35,11 @@ from localai_desktop.core.datafolder.backup import export_backup, import_backup
 from localai_desktop.core.datafolder.data_reset import ResetReport, plural, take_inventory
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.storage import Database
+from localai_desktop.ui.shell.appearance_settings import AppearanceSettings
 from localai_desktop.ui.shell.main_window import MainWindow
 from localai_desktop.ui.welcome.guide import choose_folder_with_dialog
 from localai_desktop.ui.widgets.notices import Banner
+from localai_desktop.ui.widgets.theme import themed_style_sheet
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +129,7 @@ class SettingsDialog(QDialog):
             DEBUG_LOGGING_WARNING.format(folder=session.workspace.paths.logs),
             "Debug logging warning",
         )
-        self.debug_warning.setStyleSheet("color: #b00020;")
+        themed_style_sheet(self.debug_warning, lambda theme: f"color: {theme.error_text};")
         self.debug_warning.setVisible(debug_on)
         privacy = QGroupBox("Privacy")
         privacy_layout = QVBoxLayout(privacy)
@@ -167,7 +169,7 @@ class SettingsDialog(QDialog):
         self.delete_button = _button(
             "Delete all my data…", "Delete all my data", self._on_delete_button_clicked
         )
-        self.delete_button.setStyleSheet("color: #b00020;")
+        themed_style_sheet(self.delete_button, lambda theme: f"color: {theme.error_text};")
         backup_row = QHBoxLayout()
         backup_row.addWidget(self.export_button)
         backup_row.addWidget(self.import_button)
@@ -181,18 +183,20 @@ class SettingsDialog(QDialog):
         data_layout.addLayout(backup_row)
 
         self.banner = Banner()
+        self.appearance = AppearanceSettings(window.appearance, self.banner)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         close.setAccessibleName("Close settings")
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.appearance)
         layout.addWidget(privacy)
         layout.addWidget(data)
         layout.addWidget(self.banner)
         layout.addStretch(1)
         layout.addWidget(buttons)
         self.setMinimumWidth(640)
-        self.resize(680, 470)  # room for the wrapped notes (a top-level dialog sizes by hints)
+        self.resize(680, 600)  # room for the wrapped notes (a top-level dialog sizes by hints)
 
     def _session_db(self) -> Database:
         return self._session.workspace.db

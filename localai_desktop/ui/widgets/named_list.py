@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from localai_desktop.ui.widgets.confirm import confirm_delete
+from localai_desktop.ui.widgets.list_actions import ButtonMenu
 
 _ID_ROLE = Qt.ItemDataRole.UserRole
 _NAME_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -32,6 +33,9 @@ class NamedList(QListWidget):
 
     rename_committed = Signal(int, str)
     """The user gave a row a new name: (id, name)."""
+
+    # Keys Qt's list handles itself, as Help > Keyboard shortcuts lists them.
+    KEYS = (("F2", "Rename the selected conversation or collection"),)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,6 +153,13 @@ class NamedListPanel(QWidget):
         self.delete_button.setAccessibleName(f"Delete {texts.noun}")
         self.delete_button.setToolTip(texts.delete_tip)
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
+        # Right click: New, Rename, Delete; the Delete key asks to delete the selected row.
+        self.list_menu = ButtonMenu(
+            self.list,
+            [self.new_button, self.rename_button, self.delete_button],
+            f"{texts.heading} actions",
+            delete=self.delete_button,
+        )
 
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)

@@ -307,14 +307,17 @@ def on_theme_changed(owner: QObject, callback: Callable[[], None]) -> None:
 
 
 def restyle_all() -> None:
-    """Rebuild every themed look, and re-read `palette(...)` in every style sheet."""
+    """Rebuild every themed look, and apply every other style sheet again.
+
+    A widget under a style sheet reads `palette(...)` and takes its font once, when the sheet
+    is applied; a new theme or text size reaches it only when the sheet is applied again.
+    """
     theme = colours()
     themed = set()
     for widget, make in list(_style_sheets.items()):
         if shiboken6.isValid(widget):
             themed.add(id(widget))
-            _set_style_sheet(widget, make(theme))
-    # A style sheet reads palette(...) once, when it is applied: apply the others again.
+            widget.setStyleSheet(make(theme))
     for widget in QApplication.allWidgets():
         sheet = widget.styleSheet()
         if sheet and id(widget) not in themed:
