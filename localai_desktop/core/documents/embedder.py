@@ -202,12 +202,23 @@ class Embedder:
 
         ``on_batch(n)`` is called after each batch with the number of texts done so far.
         """
+        prefixed = [self._document_prefix + t for t in texts]
+        return self.embed_texts(prefixed, cancel=cancel, on_batch=on_batch)
+
+    def embed_texts(
+        self,
+        texts: Sequence[str],
+        *,
+        cancel: Cancellation | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """As ``embed_documents``, but the texts exactly as given, with no query or document
+        prefix (for API clients, who add their model's prefix themselves)."""
         import numpy as np
 
-        prefixed = [self._document_prefix + t for t in texts]
         rows: list[np.ndarray] = []
         start = 0
-        for group in self._groups(prefixed):
+        for group in self._groups(texts):
             if cancel is not None and cancel.is_set():
                 raise EmbeddingCancelled
             with self._turn:

@@ -31,7 +31,7 @@ from localai_desktop.core.inference.token_stream import stream_tokens
 from localai_desktop.core.models.gguf_info import read_gguf_info
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
+    from llama_cpp import Llama, LlamaGrammar
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
@@ -289,14 +289,17 @@ class LlamaEngine:
         on_text: TextCallback,
         *,
         cancel: Cancellation | None = None,
+        grammar: str | None = None,
     ) -> GenerationStats:
         """Stream an answer for a prepared prompt; `on_text` gets each new piece of text.
 
         Setting `cancel` stops within a token (or mid-prompt, via llama.cpp's abort callback);
-        what was generated so far has already been passed to `on_text`.
+        what was generated so far has already been passed to `on_text`. `grammar` (GBNF, rule
+        `root`) limits the answer to what it allows, such as JSON matching a schema.
         """
         llm = self._require_llm()
         llama_cpp = llama_cpp_module()
+        rules = self._checked_grammar(llama_cpp, llm, grammar) if grammar else None
         seed = settings.seed if settings.seed is not None else random.randrange(2**31 - 1)
         llm.set_seed(seed)
         vocab = llm._model.vocab
@@ -319,6 +322,7 @@ class LlamaEngine:
             min_p=0.05,
             temp=settings.temperature,
             repeat_penalty=settings.repeat_penalty,
+            grammar=rules,
         )
         try:
             if cancel is not None and cancel.is_set():
@@ -372,6 +376,21 @@ class LlamaEngine:
             trimmed_messages=plan.trimmed_messages,
             n_ctx=self._loaded.n_ctx if self._loaded else 0,
         )
+
+    @staticmethod
+    def _checked_grammar(llama_cpp: ModuleType, llm: Llama, grammar: str) -> LlamaGrammar:
+        # llama.cpp returns no sampler for a grammar it cannot parse, and a sampler chain given
+        # none crashes the process: parse it once here first.
+        probe = llama_cpp.llama_sampler_init_grammar(
+            llm._model.vocab, grammar.encode("utf-8"), b"root"
+        )
+        if not probe:
+            raise GenerationError(
+                "The format the answer must follow (a grammar) could not be read.",
+                "Check the JSON schema or grammar that was sent with the request.",
+            )
+        llama_cpp.llama_sampler_free(probe)
+        return llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
 
 
 class _StopStringFilter:

@@ -14,7 +14,7 @@ from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
+    from llama_cpp import Llama, LlamaGrammar
 
 
 def stream_tokens(
@@ -26,19 +26,27 @@ def stream_tokens(
     min_p: float,
     temp: float,
     repeat_penalty: float,
+    grammar: LlamaGrammar | None = None,
 ) -> Generator[int, None, None]:
     """Sampled tokens that follow `prompt`, one per step, until the caller stops iterating.
 
     The seed is the `Llama`'s (`llm.set_seed`). A failed or aborted decode raises
     RuntimeError("llama_decode returned N"), as `Llama.generate` does; closing the generator
-    after any token leaves the `Llama` ready for the next prompt.
+    after any token leaves the `Llama` ready for the next prompt. A grammar (checked
+    beforehand: llama.cpp crashes on one it cannot parse) limits the tokens that can follow.
     """
     import llama_cpp
 
     # The chain Llama.generate builds for these arguments: penalties, top-k, typical, top-p,
-    # min-p, temperature, then a draw seeded from llm.set_seed.
+    # min-p, temperature, then a draw seeded from llm.set_seed; a grammar goes right after the
+    # penalties.
     sampler = llm._init_sampler(
-        top_k=top_k, top_p=top_p, min_p=min_p, temp=temp, repeat_penalty=repeat_penalty
+        top_k=top_k,
+        top_p=top_p,
+        min_p=min_p,
+        temp=temp,
+        repeat_penalty=repeat_penalty,
+        grammar=grammar,
     )
     _evaluate_prompt(llm, list(prompt))
 
