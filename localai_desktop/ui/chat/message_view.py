@@ -1,0 +1,389 @@
+"""One message on screen: who wrote it, its text (Markdown for answers), speed and actions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QSizeF, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import (
+    QGuiApplication,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextFormat,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from localai_desktop.core.chat.conversations import (
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+    STATUS_STOPPED,
+    Message,
+)
+from localai_desktop.core.inference.generation import (
+    CUT_AT_LONGEST_ANSWER,
+    CUT_AT_MEMORY,
+    cut_off_by,
+)
+from localai_desktop.ui.chat.source_cards import SourceCards
+from localai_desktop.ui.widgets.theme import ACCENT_TINT, CODE_TINT, NEUTRAL_TINT, ThemeColours
+
+INTERRUPTED_TEXT = "Interrupted — the app closed before this answer finished"
+# Qt's Markdown headings are sized for documents; a chat answer wants them closer to the text.
+_HEADING_SCALE = {1: 1.35, 2: 1.2, 3: 1.1}
+
+
+# The look of every message, set on the transcript that holds them (again when the theme
+# changes): a style sheet set on each new message (and re-set on each status change) costs
+# milliseconds of re-styling on the GUI thread, just when a person presses Enter or an answer
+# begins.
+def message_style_sheet(colours: ThemeColours) -> str:
+    """The style sheet of the transcript's page, in the current theme's colours."""
+    return f"""
+QFrame#userMessage {{ background: {ACCENT_TINT}; border-radius: 8px; }}
+QFrame#assistantMessage {{ background: {NEUTRAL_TINT}; border-radius: 8px; }}
+QTextBrowser#messageBody {{ background: transparent; }}
+QLabel#messageHeader {{ font-weight: 600; }}
+QLabel#messageStats {{ color: palette(placeholder-text); }}
+QLabel#messageStatus {{ color: {colours.warning_text}; }}
+QLabel#messageStatus[kind="failed"] {{ color: {colours.error_text}; }}
+QLabel#messageStatus[kind="writing"] {{ color: palette(placeholder-text); }}
+"""
+
+
+# -- plain-language descriptions (no Qt) --------------------------------------------------------
+
+
+def describe_speed(provenance: Mapping[str, Any]) -> str:
+    """How fast an answer came and where: "42.1 tokens/s · 0.12 s to first token · 230 tokens
+    · on the CPU" (or "on the GPU (CUDA)")."""
+    parts = []
+    speed = provenance.get("tokens_per_second")
+    if isinstance(speed, (int, float)) and speed > 0:
+        parts.append(f"{speed:.1f} tokens/s")
+    first = provenance.get("time_to_first_token_s")
+    if isinstance(first, (int, float)):
+        parts.append(f"{first:.2f} s to first token")
+    tokens = provenance.get("completion_tokens")
+    if isinstance(tokens, int):
+        parts.append("1 token" if tokens == 1 else f"{tokens:,} tokens")
+    backend = provenance.get("backend")
+    if isinstance(backend, str) and backend:
+        parts.append("on the CPU" if backend == "CPU" else f"on the GPU ({backend})")
+    return " · ".join(parts)
+
+
+def describe_adapter_use(provenance: Mapping[str, Any]) -> str:
+    """Which fine-tuned adapter wrote an answer: "Adapter “bluebell” at 0.80"; "" for none."""
+    name = provenance.get("adapter_name")
+    if not name:
+        return ""
+    scale = provenance.get("adapter_scale")
+    if isinstance(scale, (int, float)) and scale != 1.0:
+        return f"Adapter “{name}” at {scale:.2f}"
+    return f"Adapter “{name}”"
+
+
+def describe_status(message: Message) -> str:
+    """What happened to an answer that did not finish normally; "" when it did."""
+    if message.status == STATUS_STOPPED:
+        return "Stopped"
+    if message.status == STATUS_INTERRUPTED:
+        return INTERRUPTED_TEXT
+    if message.status == STATUS_FAILED:
+        return f"Failed: {message.error}" if message.error else "Failed"
+    provenance = message.provenance
+    cut = cut_off_by(provenance)
+    if cut == CUT_AT_LONGEST_ANSWER:
+        limit = (provenance.get("settings") or {}).get("max_tokens")
+        limit_text = f" ({limit:,} tokens)" if isinstance(limit, int) else ""
+        return (
+            f"Cut off at the longest-answer limit{limit_text}. For longer answers, raise "
+            "“Longest answer” in the chat's settings, then Regenerate."
+        )
+    if cut == CUT_AT_MEMORY:
+        n_ctx = provenance.get("n_ctx")
+        memory = f" ({n_ctx:,} tokens)" if isinstance(n_ctx, int) and n_ctx else ""
+        return (
+            f"Cut off: the conversation filled the model's memory{memory}. Start a new chat, "
+            "or raise “Memory” in the chat's settings if the model allows more."
+        )
+    return ""
+
+
+def describe_provenance(provenance: Mapping[str, Any]) -> str:
+    """How an answer was made, for its tooltip: model, file, settings and seed."""
+    lines = []
+    if provenance.get("model_name"):
+        lines.append(f"Model: {provenance['model_name']}")
+    if provenance.get("model_file"):
+        lines.append(f"File: {Path(str(provenance['model_file'])).name}")
+    if provenance.get("model_sha256"):
+        lines.append(f"File fingerprint (SHA-256): {str(provenance['model_sha256'])[:16]}…")
+    if provenance.get("adapter_name"):
+        lines.append(
+            f"Fine-tuned adapter: {provenance['adapter_name']}, strength "
+            f"{provenance.get('adapter_scale', 1.0)}"
+        )
+        if provenance.get("adapter_sha256"):
+            lines.append(f"Adapter fingerprint: {str(provenance['adapter_sha256'])[:16]}…")
+    settings = provenance.get("settings") or {}
+    if settings:
+        lines.append(
+            "Settings: creativity {temperature}, longest answer {max_tokens} tokens, "
+            "memory {context_length} tokens".format_map(
+                {"temperature": "?", "max_tokens": "?", "context_length": "?", **settings}
+            )
+        )
+    seed = provenance.get("seed", settings.get("seed"))
+    if seed is not None:
+        lines.append(f"Seed: {seed}")
+    if provenance.get("prompt_tokens") is not None:
+        lines.append(f"Tokens read: {provenance['prompt_tokens']:,}")
+    return "\n".join(lines)
+
+
+# -- widgets -------------------------------------------------------------------------------------
+
+
+class MessageBody(QTextBrowser):
+    """Read-only message text that is exactly as tall as its content (the page scrolls)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setObjectName("messageBody")
+        self.viewport().setAutoFillBackground(False)
+        self.document().setDocumentMargin(2)
+        self.document().documentLayout().documentSizeChanged.connect(
+            self._on_layout_document_size_changed
+        )
+        self.setFixedHeight(self._height_for(self.document().size()))
+
+    def append_plain_text(self, text: str) -> None:
+        """Add text at the end without touching the selection or re-laying out the rest."""
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(text)
+
+    def show_markdown(self, text: str) -> None:
+        self.setMarkdown(text)
+        self._restyle_blocks()
+
+    def _restyle_blocks(self) -> None:
+        # Qt's Markdown gives code blocks a monospace font but no background, and keeps long
+        # lines unbroken, which a chat view then cuts off: shade them and let them wrap.
+        base_size = self.font().pointSizeF()
+        block = self.document().begin()
+        cursor = QTextCursor(self.document())
+        while block.isValid():
+            block_format = block.blockFormat()
+            if block_format.hasProperty(QTextFormat.Property.BlockCodeLanguage):
+                shaded = QTextBlockFormat(block_format)
+                shaded.setBackground(CODE_TINT)
+                shaded.setNonBreakableLines(False)
+                shaded.setLeftMargin(6)
+                cursor.setPosition(block.position())
+                cursor.setBlockFormat(shaded)
+            elif block_format.headingLevel() and base_size > 0:
+                scale = _HEADING_SCALE.get(block_format.headingLevel(), 1.0)
+                # Markdown sizes headings with a relative adjustment that wins over a point
+                # size, so each run of the heading gets its format replaced, not merged.
+                runs = []
+                fragments = block.begin()
+                while not fragments.atEnd():
+                    fragment = fragments.fragment()
+                    runs.append((fragment.position(), fragment.length(), fragment.charFormat()))
+                    fragments += 1
+                for position, length, char_format in runs:
+                    heading = QTextCharFormat(char_format)
+                    heading.clearProperty(QTextFormat.Property.FontSizeAdjustment)
+                    heading.setFontPointSize(base_size * scale)
+                    cursor.setPosition(position)
+                    cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+                    cursor.setCharFormat(heading)
+                spaced = QTextBlockFormat(block_format)
+                spaced.setTopMargin(6)
+                spaced.setBottomMargin(2)
+                cursor.setPosition(block.position())
+                cursor.setBlockFormat(spaced)
+            block = block.next()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._restyle_blocks()  # headings are sized from the text size, which changed
+
+    def _height_for(self, size: QSizeF) -> int:
+        margins = self.contentsMargins()
+        return math.ceil(size.height()) + margins.top() + margins.bottom()
+
+    @Slot(QSizeF)
+    def _on_layout_document_size_changed(self, size: QSizeF) -> None:
+        height = self._height_for(size)
+        if height != self.height():
+            self.setFixedHeight(height)
+
+
+class MessageView(QFrame):
+    """One message: who wrote it, its text, and (for answers) speed, status and actions."""
+
+    regenerate_requested = Signal(int)
+    """The user asked for a new version of this answer: (message_id)."""
+    source_requested = Signal(object)
+    """The user clicked one of the answer's source cards: (source dict from its provenance)."""
+
+    def __init__(self, message: Message, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.message = message
+        self.streaming = False
+        self._parts: list[str] = []
+        is_user = message.role == "user"
+        self.setObjectName("userMessage" if is_user else "assistantMessage")
+        self._header = QLabel()
+        self._header.setObjectName("messageHeader")
+        self._header.setTextFormat(Qt.TextFormat.PlainText)
+        self.body = MessageBody()
+        self.body.setAccessibleName("Your message" if is_user else "Answer")
+        self.sources = SourceCards()
+        self.sources.source_opened.connect(self.source_requested)
+
+        self._stats = QLabel()
+        self._stats.setObjectName("messageStats")
+        self._stats.setTextFormat(Qt.TextFormat.PlainText)
+        self._status = QLabel()
+        self._status.setObjectName("messageStatus")
+        self._status.setTextFormat(Qt.TextFormat.PlainText)
+        self._status.setWordWrap(True)
+        self._copy = QToolButton()
+        self._copy.setText("Copy")
+        self._copy.setAccessibleName("Copy answer" if not is_user else "Copy message")
+        self._copy.setToolTip("Copy this text to the clipboard")
+        self._copy.setAutoRaise(True)
+        self._copy.clicked.connect(self._on_copy_clicked)
+        self._regenerate = QToolButton()
+        self._regenerate.setText("Regenerate")
+        self._regenerate.setAccessibleName("Regenerate answer")
+        self._regenerate.setToolTip("Write this answer again")
+        self._regenerate.setAutoRaise(True)
+        self._regenerate.clicked.connect(self._on_regenerate_clicked)
+        self._regenerate.hide()
+
+        footer = QHBoxLayout()
+        footer.setContentsMargins(0, 0, 0, 0)
+        footer.addWidget(self._stats)
+        footer.addStretch(1)
+        footer.addWidget(self._copy)
+        footer.addWidget(self._regenerate)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 4)
+        layout.setSpacing(2)
+        layout.addWidget(self._header)
+        layout.addWidget(self.body)
+        layout.addWidget(self.sources)
+        # On a line of its own: a status can be a sentence or two (why an answer was cut off,
+        # why it failed), too long to share the line with the speed and the buttons.
+        layout.addWidget(self._status)
+        layout.addLayout(footer)
+        self.set_message(message)
+
+    @property
+    def message_id(self) -> int:
+        return self.message.id
+
+    def text(self) -> str:
+        """The message as written (Markdown source for answers)."""
+        return "".join(self._parts) if self.streaming else self.message.content
+
+    def begin_streaming(self, text_so_far: str = "") -> None:
+        """Show the answer as plain text that grows as batches are appended."""
+        self.streaming = True
+        self._parts = [text_so_far]
+        self.body.setPlainText(text_so_far)
+        self.body.show()
+        self._status.setText("Writing…")
+        self._set_status_kind("writing")
+        self._status.show()
+        self._stats.clear()
+        self._stats.hide()
+        self._copy.setEnabled(False)
+        self._regenerate.hide()
+
+    def append_text(self, text: str) -> None:
+        self._parts.append(text)
+        self.body.append_plain_text(text)
+
+    def set_message(self, message: Message) -> None:
+        """Show the message as saved: answers as Markdown, with their speed and status."""
+        self.message = message
+        self.streaming = False
+        self._parts = []
+        provenance = message.provenance
+        if message.role == "user":
+            self._header.setText("You")
+            self.body.setPlainText(message.content)
+        else:
+            model = provenance.get("model_name")
+            self._header.setText(f"Assistant · {model}" if model else "Assistant")
+            self.body.show_markdown(message.content)
+        self.body.setVisible(bool(message.content) or message.role == "user")
+        # The passages an answer cites, saved with it, so they come back after a restart too.
+        self.sources.set_provenance(provenance if message.role == "assistant" else {})
+        made_by = (describe_adapter_use(provenance), describe_speed(provenance))
+        self._stats.setText(" · ".join(part for part in made_by if part))
+        self._stats.setToolTip(describe_provenance(provenance))
+        self._stats.setVisible(bool(self._stats.text()))
+        status = describe_status(message)
+        self._status.setText(status)
+        self._status.setVisible(bool(status))
+        self._set_status_kind("failed" if message.status == STATUS_FAILED else "")
+        self._copy.setEnabled(bool(message.content))
+        # People copy answers; their own words they still have.
+        self._copy.setVisible(message.role != "user")
+
+    def _set_status_kind(self, kind: str) -> None:
+        if self._status.property("kind") != kind:
+            self._status.setProperty("kind", kind)
+            self._status.style().unpolish(self._status)
+            self._status.style().polish(self._status)
+
+    def set_regenerate_available(self, available: bool) -> None:
+        self._regenerate.setVisible(available and self.message.role == "assistant")
+
+    def regenerate_button(self) -> QToolButton:
+        return self._regenerate
+
+    def copy_button(self) -> QToolButton:
+        return self._copy
+
+    def status_text(self) -> str:
+        return self._status.text()
+
+    def stats_text(self) -> str:
+        return self._stats.text()
+
+    @Slot()
+    def _on_copy_clicked(self) -> None:
+        QGuiApplication.clipboard().setText(self.text())
+        self._copy.setText("Copied")
+        QTimer.singleShot(1500, self._copy, lambda: self._copy.setText("Copy"))
+
+    @Slot()
+    def _on_regenerate_clicked(self) -> None:
+        self.regenerate_requested.emit(self.message.id)
