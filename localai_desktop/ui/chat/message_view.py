@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSizeF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QSizeF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QGuiApplication,
     QTextBlockFormat,
@@ -224,6 +224,11 @@ class MessageBody(QTextBrowser):
                 cursor.setPosition(block.position())
                 cursor.setBlockFormat(spaced)
             block = block.next()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._restyle_blocks()  # headings are sized from the text size, which changed
 
     def _height_for(self, size: QSizeF) -> int:
         margins = self.contentsMargins()
