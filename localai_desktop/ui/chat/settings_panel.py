@@ -42,8 +42,10 @@ class ChatSettingsPanel(QWidget):
             0.0,
             2.0,
             "Creativity (temperature)",
-            "Lower values give focused, predictable answers; higher values give more varied, "
-            "creative ones. 0.7 suits most uses; 0 always gives the same answer.",
+            "How freely the model chooses its words. Lower (0.2) gives focused, predictable "
+            "answers: good for facts, summaries and letters. Higher (1.0 or more) gives varied, "
+            "creative ones: good for ideas. 0.7 suits most uses; 0 gives the same answer every "
+            "time.",
             step=0.1,
         )
         self._max_tokens = spin_box(
@@ -51,7 +53,8 @@ class ChatSettingsPanel(QWidget):
             32768,
             "Longest answer",
             "The answer stops after this many tokens. A token is about three quarters of a "
-            "word, so 1,024 tokens is roughly 750 words.",
+            "word, so 1,024 tokens is roughly 750 words. Raise it when answers stop in the "
+            "middle of a sentence; lower it to keep them short.",
             step=128,
             suffix=" tokens",
         )
@@ -61,7 +64,8 @@ class ChatSettingsPanel(QWidget):
             "Memory of the conversation (context length)",
             "How much of the conversation the model can keep in mind at once. Longer uses more "
             "memory. When a conversation grows past it, its oldest messages are left out. "
-            "It never goes beyond what the model supports.",
+            "It never goes beyond what the model supports. Raise it for long conversations or "
+            "long documents; lower it if the computer runs short of memory.",
             step=1024,
             suffix=" tokens",
         )
@@ -75,24 +79,34 @@ class ChatSettingsPanel(QWidget):
             2**31 - 1,
             "Seed",
             "Random: every answer is drawn afresh. A number: the same question with the same "
-            "settings gives the same answer again.",
+            "settings gives the same answer again, which helps to compare settings or to "
+            "repeat a result.",
         )
         self._seed.setSpecialValueText("Random")
         self._top_p = decimal_spin_box(
             0.05,
             1.0,
             "Top P",
-            "Leave at 0.95 unless you know you need it: lower is more focused.",
+            "The model picks each next word only from the most likely ones that together make "
+            "up this share of the chances. Lower (0.5) keeps answers on the likeliest words; "
+            "1.0 allows every word. Leave at 0.95 unless answers wander off the subject.",
             step=0.05,
         )
         self._top_k = spin_box(
-            0, 500, "Top K", "Leave at 40 unless you know you need it: lower is more focused."
+            0,
+            500,
+            "Top K",
+            "The model picks each next word from at most this many likely candidates. Lower "
+            "(10) is more focused, higher more varied; 0 means no limit. Leave at 40 unless "
+            "answers wander off the subject.",
         )
         self._repeat_penalty = decimal_spin_box(
             1.0,
             2.0,
             "Repeat penalty",
-            "Higher values make the model repeat itself less.",
+            "How strongly the model avoids words it has just used. Raise it (1.2) when answers "
+            "go round in circles or repeat a phrase; 1.0 turns it off. Too high makes the "
+            "wording odd.",
             step=0.05,
         )
 

@@ -121,6 +121,10 @@ class SettingsDialog(QDialog):
         window.offline_mode_changed.connect(self._on_window_offline_mode_changed)
         self.debug_box = QCheckBox("Debug logging (for reporting a problem)")
         self.debug_box.setAccessibleName("Debug logging")
+        self.debug_box.setToolTip(
+            "Writes more detail to the log files, including what you type and the answers, to "
+            "help report a problem. Switch it off again afterwards."
+        )
         # On when saved, or for this run only when the app was started with --verbose.
         debug_on = settings.debug_logging or content_logging_enabled()
         self.debug_box.setChecked(debug_on)
