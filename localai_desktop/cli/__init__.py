@@ -15,6 +15,7 @@ from localai_desktop.cli import (
     finetune_commands,
     hub_commands,
     model_commands,
+    serve_commands,
 )
 from localai_desktop.cli.exit_codes import EXIT_ERROR
 from localai_desktop.cli.output import TerminalSafeStream
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune_commands.add_commands(commands)
     data_commands.add_commands(commands)
     docs_commands.add_commands(commands)
+    serve_commands.add_commands(commands)
     audit_commands.add_commands(commands)
     return parser
 

@@ -31,6 +31,9 @@ DOCUMENT_REMOVED = "document_removed"
 ADAPTER_DELETED = "adapter_deleted"
 MODEL_REMOVED = "model_removed"
 UNLOCKED = "unlocked"
+# A request to the local server (core/server): hashes of the request and the answer, the
+# model, the outcome and token counts. API traffic is not stored as conversations.
+API_REQUEST = "api_request"
 KINDS = (
     ANSWER,
     BACKUP_EXPORTED,
@@ -43,6 +46,7 @@ KINDS = (
     ADAPTER_DELETED,
     MODEL_REMOVED,
     UNLOCKED,
+    API_REQUEST,
 )
 
 
@@ -195,4 +199,9 @@ def describe(entry: AuditEntry) -> str:
         return f"Model '{facts.get('model_name')}' removed ({file})"
     if kind == UNLOCKED:
         return "Workspace unlocked"
+    if kind == API_REQUEST:
+        return (
+            f"API request {facts.get('endpoint')} to '{facts.get('model_name')}' "
+            f"({facts.get('outcome')})"
+        )
     return kind.replace("_", " ").capitalize()

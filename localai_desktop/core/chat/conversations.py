@@ -15,6 +15,7 @@ from localai_desktop.core.audit.entries import ANSWER, CONVERSATION_DELETED, MES
 from localai_desktop.core.audit.facts import answer_facts
 from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.common.clock import utcnow
+from localai_desktop.core.common.enums import StrEnum
 from localai_desktop.core.common.errors import NotFoundError
 from localai_desktop.core.storage.db import Database, storage_error_from
 from localai_desktop.core.storage.tables import ConversationRow, MessageRow
@@ -22,14 +23,17 @@ from localai_desktop.core.storage.tables import ConversationRow, MessageRow
 DEFAULT_TITLE = "New chat"
 TITLE_LENGTH = 60
 
-# A message's life: an answer is stored as "interrupted" the moment it starts, so a killed
-# process leaves it marked correctly without any recovery step; it becomes "complete",
-# "stopped" or "failed" when generation ends normally.
-STATUS_COMPLETE = "complete"
-STATUS_STOPPED = "stopped"
-STATUS_INTERRUPTED = "interrupted"
-STATUS_FAILED = "failed"
-STATUSES = (STATUS_COMPLETE, STATUS_STOPPED, STATUS_INTERRUPTED, STATUS_FAILED)
+
+
+class MessageStatus(StrEnum):
+    """A message's life, stored as these strings. An answer is stored as "interrupted" the
+    moment it starts, so a killed process leaves it marked correctly without any recovery
+    step; it becomes "complete", "stopped" or "failed" when generation ends normally."""
+
+    COMPLETE = "complete"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class Message:
     conversation_id: int
     role: str
     content: str
-    status: str
+    status: MessageStatus
     error: str | None
     provenance: dict[str, Any]
     created_at: datetime
@@ -89,7 +93,7 @@ def _message(row: MessageRow) -> Message:
         conversation_id=row.conversation_id,
         role=row.role,
         content=row.content,
-        status=row.status,
+        status=MessageStatus(row.status),
         error=row.error,
         provenance=json.loads(row.provenance or "{}"),
         created_at=row.created_at,
@@ -209,7 +213,7 @@ class ConversationStore:
         role: str,
         content: str,
         *,
-        status: str = STATUS_COMPLETE,
+        status: MessageStatus = MessageStatus.COMPLETE,
         provenance: dict[str, Any] | None = None,
     ) -> Message:
         """Append a message and commit it before returning."""
@@ -248,7 +252,7 @@ class ConversationStore:
                 row.model_id = model_id
             message: MessageRow | None = None
             if text is not None:
-                message = _append_message(session, row, "user", text, STATUS_COMPLETE, None)
+                message = _append_message(session, row, "user", text, MessageStatus.COMPLETE, None)
             session.flush()
             return (
                 _conversation(row, with_messages=False),
@@ -260,7 +264,7 @@ class ConversationStore:
         message_id: int,
         *,
         content: str | None = None,
-        status: str | None = None,
+        status: MessageStatus | None = None,
         error: str | None = None,
         provenance: dict[str, Any] | None = None,
     ) -> Message:
@@ -274,7 +278,7 @@ class ConversationStore:
         *,
         question: Message | None,
         content: str,
-        status: str,
+        status: MessageStatus,
         error: str | None = None,
         provenance: dict[str, Any],
     ) -> Message:
@@ -333,7 +337,7 @@ def _updated_message(
     session: Session,
     message_id: int,
     content: str | None,
-    status: str | None,
+    status: MessageStatus | None,
     error: str | None,
     provenance: dict[str, Any] | None,
 ) -> MessageRow:
@@ -359,7 +363,7 @@ def _append_message(
     conversation: ConversationRow,
     role: str,
     content: str,
-    status: str,
+    status: MessageStatus,
     provenance: dict[str, Any] | None,
 ) -> MessageRow:
     """Add a message row to a conversation (titled from its first user message) in a session."""

@@ -10,14 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from localai_desktop import __version__
-from localai_desktop.core.chat.conversations import (
-    STATUS_COMPLETE,
-    STATUS_FAILED,
-    STATUS_INTERRUPTED,
-    STATUS_STOPPED,
-    ConversationStore,
-    Message,
-)
+from localai_desktop.core.chat.conversations import ConversationStore, Message, MessageStatus
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.common.logs import content_for_log
@@ -43,7 +36,12 @@ log = logging.getLogger(__name__)
 # fast model a measurable share of its speed.
 WRITE_THROUGH_SECONDS = 0.9
 # Messages that carry meaning for the model; a failed answer with nothing in it is left out.
-_PROMPT_STATUSES = (STATUS_COMPLETE, STATUS_STOPPED, STATUS_INTERRUPTED, STATUS_FAILED)
+_PROMPT_STATUSES = (
+    MessageStatus.COMPLETE,
+    MessageStatus.STOPPED,
+    MessageStatus.INTERRUPTED,
+    MessageStatus.FAILED,
+)
 
 
 def _no_text(_text: str) -> None:
@@ -280,7 +278,11 @@ class ChatService:
             **document_facts,
         }
         answer = self.store.add_message(
-            conversation_id, "assistant", "", status=STATUS_INTERRUPTED, provenance=provenance
+            conversation_id,
+            "assistant",
+            "",
+            status=MessageStatus.INTERRUPTED,
+            provenance=provenance,
         )
         if model.id != conversation.model_id:
             self.store.update(conversation_id, model_id=model.id)
@@ -304,7 +306,7 @@ class ChatService:
                 answer.id,
                 question=question_message,
                 content=writer.text,
-                status=STATUS_STOPPED,
+                status=MessageStatus.STOPPED,
                 provenance=provenance,
             )
             raise
@@ -319,11 +321,11 @@ class ChatService:
             }
         log.debug("Answer in conversation %s: %s", conversation_id, content_for_log(writer.text))
         if error is not None:
-            status = STATUS_FAILED
+            status = MessageStatus.FAILED
         elif stats is not None and stats.finish_reason == "cancelled":
-            status = STATUS_STOPPED
+            status = MessageStatus.STOPPED
         else:
-            status = STATUS_COMPLETE
+            status = MessageStatus.COMPLETE
         # Recorded in the audit trail (when the store keeps one) as it is saved.
         return self.store.finish_answer(
             answer.id,

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from localai_desktop import __version__
 from localai_desktop.core.audit.entries import BACKUP_EXPORTED, BACKUP_IMPORTED, sha256_bytes
 from localai_desktop.core.audit.trail import AuditTrail
-from localai_desktop.core.chat.conversations import STATUSES, ConversationStore
+from localai_desktop.core.chat.conversations import ConversationStore, MessageStatus
 from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, StorageError
@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 BACKUP_FORMAT = "localai-desktop-backup"
 BACKUP_FORMAT_VERSION = 1
 ROLES = ("system", "user", "assistant")
-# Never restored from a file: a backup must not switch on writing messages into log files.
-_SETTINGS_NOT_IMPORTED = ("debug_logging",)
+# Never restored from a file: a backup must not switch on writing messages into log files,
+# nor say whether this folder's welcome guide was shown.
+_SETTINGS_NOT_IMPORTED = ("debug_logging", "welcome_done")
 _MAX_PROBLEMS_SHOWN = 3
 
 
@@ -271,8 +272,8 @@ def _conversation_problems(index: int, conversation: object) -> list[str]:
         found = _record_problems(message, _MESSAGE)
         if message.get("role") not in ROLES:
             found.append(f"'role' must be one of {', '.join(ROLES)}")
-        if message.get("status") not in STATUSES:
-            found.append(f"'status' must be one of {', '.join(STATUSES)}")
+        if message.get("status") not in tuple(MessageStatus):
+            found.append(f"'status' must be one of {', '.join(MessageStatus)}")
         problems += [f"{where}, message {number}: {p}" for p in found]
     return problems
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,8 @@ class AppSettings:
     max_parallel_downloads: int = 2
     # Adds what people write and the answers to the log files (core/common/logs.py); off by default.
     debug_logging: bool = False
+    # The local server's access token (core/server): made on first use; "" until then.
+    server_token: str = ""
     theme: str = THEME_SYSTEM
     text_size: int = SYSTEM_TEXT_SIZE
     # Underline misspelt words in the message box (where a dictionary is available).
@@ -105,6 +108,17 @@ class AppSettingsStore:
                 "Check that the data folder exists, that you may write to it and that the "
                 "disk is not full.",
             ) from error
+
+    def server_token(self, *, regenerate: bool = False) -> str:
+        """The local server's access token, made (and saved) on first use or when asked.
+
+        Regenerating refuses every client that still sends the old one.
+        """
+        token = self.load().server_token
+        if regenerate or not token:
+            token = secrets.token_urlsafe(32)
+            self.update(server_token=token)
+        return token
 
     def update(self, **changes: Any) -> AppSettings:
         """Change some settings, save, and return the result."""

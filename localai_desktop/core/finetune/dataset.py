@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localai_desktop.core.chat.conversations import STATUS_COMPLETE, ConversationStore
+from localai_desktop.core.chat.conversations import ConversationStore, MessageStatus
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.inference.generation import ChatTurn
 
@@ -307,7 +307,7 @@ def examples_from_conversations(
             if message.role != "assistant":
                 report.problems.append(RowProblem(source, "is not an answer of the assistant."))
                 continue
-            if message.status != STATUS_COMPLETE:
+            if message.status != MessageStatus.COMPLETE:
                 report.problems.append(
                     RowProblem(source, f"is an unfinished answer ({message.status}).")
                 )
@@ -315,7 +315,7 @@ def examples_from_conversations(
             history = [
                 ChatTurn(m.role, m.content)
                 for m in full.messages[: position + 1]
-                if m.status == STATUS_COMPLETE and m.content.strip()
+                if m.status == MessageStatus.COMPLETE and m.content.strip()
             ]
             if full.system_prompt.strip():
                 history.insert(0, ChatTurn("system", full.system_prompt))

@@ -26,12 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from localai_desktop.core.chat.conversations import (
-    STATUS_FAILED,
-    STATUS_INTERRUPTED,
-    STATUS_STOPPED,
-    Message,
-)
+from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.inference.generation import (
     CUT_AT_LONGEST_ANSWER,
     CUT_AT_MEMORY,
@@ -98,11 +93,11 @@ def describe_adapter_use(provenance: Mapping[str, Any]) -> str:
 
 def describe_status(message: Message) -> str:
     """What happened to an answer that did not finish normally; "" when it did."""
-    if message.status == STATUS_STOPPED:
+    if message.status == MessageStatus.STOPPED:
         return "Stopped"
-    if message.status == STATUS_INTERRUPTED:
+    if message.status == MessageStatus.INTERRUPTED:
         return INTERRUPTED_TEXT
-    if message.status == STATUS_FAILED:
+    if message.status == MessageStatus.FAILED:
         return f"Failed: {message.error}" if message.error else "Failed"
     provenance = message.provenance
     cut = cut_off_by(provenance)
@@ -352,7 +347,7 @@ class MessageView(QFrame):
         status = describe_status(message)
         self._status.setText(status)
         self._status.setVisible(bool(status))
-        self._set_status_kind("failed" if message.status == STATUS_FAILED else "")
+        self._set_status_kind("failed" if message.status == MessageStatus.FAILED else "")
         self._copy.setEnabled(bool(message.content))
         # People copy answers; their own words they still have.
         self._copy.setVisible(message.role != "user")

@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from localai_desktop.core.chat.conversations import STATUS_INTERRUPTED, Conversation, Message
+from localai_desktop.core.chat.conversations import Conversation, Message, MessageStatus
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.documents.grounding import Retrieval
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
@@ -261,7 +261,7 @@ class ChatRequests(QObject):
             conversation_id=self._conversation_id,
             role="assistant",
             content="",
-            status=STATUS_INTERRUPTED,
+            status=MessageStatus.INTERRUPTED,
             error=None,
             provenance={"model_name": self._model_name},
             created_at=now,

@@ -9,10 +9,10 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from localai_desktop.core.chat.conversations import (
-    STATUS_FAILED,
     Conversation,
     ConversationStore,
     Message,
+    MessageStatus,
 )
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import DocumentLibrary
@@ -416,7 +416,7 @@ class ChatTab(QWidget):
     def _on_requests_answer_finished(self, message: Message) -> None:
         if message.conversation_id == self._conversation_id:
             self.transcript.finish_answer(message)
-        if message.status != STATUS_FAILED:
+        if message.status != MessageStatus.FAILED:
             self.status.clear()
         self.answer_finished.emit(message)
 

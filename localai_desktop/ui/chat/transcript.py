@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from localai_desktop.core.chat.conversations import STATUS_COMPLETE, Message
+from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.ui.chat.message_view import MessageView, message_style_sheet
 from localai_desktop.ui.widgets.theme import themed_style_sheet
@@ -79,7 +79,7 @@ class Transcript(QScrollArea):
             conversation_id=UNSAVED_ID,
             role="user",
             content=text,
-            status=STATUS_COMPLETE,
+            status=MessageStatus.COMPLETE,
             error=None,
             provenance={},
             created_at=now,

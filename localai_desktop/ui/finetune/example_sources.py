@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from localai_desktop.core.chat.conversations import STATUS_COMPLETE, ConversationStore
+from localai_desktop.core.chat.conversations import ConversationStore, MessageStatus
 
 _PREVIEW = 90
 
@@ -77,7 +77,7 @@ class AnswerPicker(QDialog):
                 if message.role == "user":
                     question = message.content
                     continue
-                if message.role != "assistant" or message.status != STATUS_COMPLETE:
+                if message.role != "assistant" or message.status != MessageStatus.COMPLETE:
                     continue
                 if not message.content.strip():
                     continue

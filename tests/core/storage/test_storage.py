@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from localai_desktop.core.chat.conversations import STATUS_INTERRUPTED, ConversationStore
+from localai_desktop.core.chat.conversations import ConversationStore, MessageStatus
 from localai_desktop.core.common.errors import DatabaseTooNewError, NotFoundError, StorageError
 from localai_desktop.core.storage import SCHEMA_VERSION, Database
 from localai_desktop.core.storage.tables import Base
@@ -149,7 +149,7 @@ def test_deleting_a_conversation_deletes_its_messages(tmp_path: Path) -> None:
     db = Database(tmp_path / "app.db")
     store = ConversationStore(db)
     conversation = store.create()
-    message = store.add_message(conversation.id, "assistant", "", status=STATUS_INTERRUPTED)
+    message = store.add_message(conversation.id, "assistant", "", status=MessageStatus.INTERRUPTED)
     store.delete(conversation.id)
     with db.engine.connect() as conn:
         count = conn.exec_driver_sql(

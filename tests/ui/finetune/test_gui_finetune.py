@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from localai_desktop.core.chat.conversations import STATUS_COMPLETE, ConversationStore, Message
+from localai_desktop.core.chat.conversations import ConversationStore, Message, MessageStatus
 from localai_desktop.core.datafolder.paths import init_data_paths
 from localai_desktop.core.finetune.events import TrainingEvent, TrainingSettings
 from localai_desktop.core.finetune.jobs import JobStatus, JobStore
@@ -190,7 +190,7 @@ def ask(qtbot: QtBot, window: MainWindow, text: str):  # type: ignore[no-untyped
         qtbot.keyClicks(box, text)
         qtbot.keyClick(box, Qt.Key.Key_Return)
     message = finished.args[0]
-    assert message.status == STATUS_COMPLETE, message.error
+    assert message.status == MessageStatus.COMPLETE, message.error
     return message
 
 
@@ -481,7 +481,9 @@ def test_an_old_answer_does_not_choose_a_newer_adapter_that_got_the_removed_ones
             "adapter_sha256": adapter.sha256, "adapter_scale": 1.0,
         }  # fmt: skip
         now = datetime(2026, 1, 1)
-        return Message(1, 1, "assistant", "Once", STATUS_COMPLETE, None, provenance, now, now)
+        return Message(
+            1, 1, "assistant", "Once", MessageStatus.COMPLETE, None, provenance, now, now
+        )
 
     picker.follow([answer_made_with(old)])
     assert picker.current_id() is None

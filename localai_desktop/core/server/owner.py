@@ -1,0 +1,197 @@
+"""Who runs the API's jobs: the `ModelOwner` seam, and the command line's owner threads.
+
+A `ModelOwner` takes jobs and runs each on the thread that owns its model, one at a time, in
+order, refusing new ones with `ServerBusy` once too many wait. `ThreadedModelOwner` is the
+command line's: its own thread and `LlamaEngine` for chat models and another for embedding
+models. The desktop app's chat and embedding workers can be owners too (see the package's
+docstring), so the GUI and the API share a loaded model.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Protocol
+
+from localai_desktop.core.chat.service import ChatService
+from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.documents.embedder import Embedder
+from localai_desktop.core.inference.engine import LoadedModel
+from localai_desktop.core.models.registry import LocalModel
+from localai_desktop.core.server.jobs import (
+    EmbeddingJob,
+    GenerationJob,
+    load_for_api,
+    run_embedding,
+    run_generation,
+)
+
+log = logging.getLogger(__name__)
+
+# Requests waiting per model before new ones get "429, retry after N s": enough for a few
+# clients taking turns, few enough that nobody waits minutes without being told.
+DEFAULT_MAX_WAITING = 8
+MAX_RETRY_AFTER_S = 60
+_CLOSE_WAIT_S = 30.0
+
+
+class ServerBusy(Exception):
+    """Too many requests wait for this model; try again after `retry_after_s` seconds."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"busy; retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class ModelOwner(Protocol):
+    """Runs API jobs where the models live: each job on its model's owner thread, in order."""
+
+    def submit_generation(self, job: GenerationJob) -> None:
+        """Queue `run_generation(chat_service, job)` on the chat model's thread; returns at
+        once, or raises ServerBusy when the queue is full."""
+
+    def submit_embedding(self, job: EmbeddingJob) -> None:
+        """Queue `run_embedding(embedder, job)` on the embedding model's thread; returns at
+        once, or raises ServerBusy when the queue is full."""
+
+
+Task = Callable[[], None]
+
+
+class WorkQueue:
+    """One thread that runs tasks in order; at most `max_waiting` wait, the rest are refused."""
+
+    def __init__(
+        self, name: str, *, max_waiting: int, on_exit: Callable[[], None] | None = None
+    ) -> None:
+        self.max_waiting = max_waiting
+        self._on_exit = on_exit
+        self._lock = threading.Condition()
+        self._waiting: deque[tuple[Task, Cancellation]] = deque()
+        self._running: Cancellation | None = None
+        self._closed = False
+        self._average_s = 1.0  # a task's duration, smoothed: the basis of Retry-After
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, task: Task, cancel: Cancellation, *, force: bool = False) -> None:
+        """Queue a task; `cancel` is set if the queue closes first. `force` skips the limit."""
+        with self._lock:
+            if self._closed:
+                raise ServerBusy(MAX_RETRY_AFTER_S)
+            if len(self._waiting) >= self.max_waiting and not force:
+                raise ServerBusy(self._retry_after())
+            self._waiting.append((task, cancel))
+            self._lock.notify()
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+    def close(self) -> None:
+        """Cancel what waits and what runs, let those tasks end (at once), stop the thread."""
+        with self._lock:
+            self._closed = True
+            for _task, cancel in self._waiting:
+                cancel.set()
+            if self._running is not None:
+                self._running.set()
+            self._lock.notify()
+        self._thread.join(_CLOSE_WAIT_S)
+        if self._thread.is_alive():
+            log.warning("%s did not stop within %.0f s", self._thread.name, _CLOSE_WAIT_S)
+
+    def _retry_after(self) -> int:
+        wait = self._average_s * (len(self._waiting) + 1)
+        return max(1, min(MAX_RETRY_AFTER_S, math.ceil(wait)))
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    self._lock.wait_for(lambda: self._waiting or self._closed)
+                    if not self._waiting:
+                        return
+                    task, cancel = self._waiting.popleft()
+                    self._running = cancel
+                started = time.monotonic()
+                try:
+                    task()
+                except Exception:  # tasks report their own errors; this is a bug
+                    log.exception("An API task failed on %s", self._thread.name)
+                finally:
+                    with self._lock:
+                        self._running = None
+                        took = time.monotonic() - started
+                        self._average_s = 0.8 * self._average_s + 0.2 * took
+        finally:
+            if self._on_exit is not None:
+                self._on_exit()
+
+
+class ThreadedModelOwner:
+    """The command line's owner: one thread with one engine for chat models (it switches
+    between them as requests ask, like the Chat tab), one thread for embedding models."""
+
+    def __init__(self, service: ChatService, *, max_waiting: int = DEFAULT_MAX_WAITING) -> None:
+        self.service = service
+        self._embedders: dict[Path, Embedder] = {}
+        self._chat = WorkQueue(
+            "api-chat-model", max_waiting=max_waiting, on_exit=service.engine.unload
+        )
+        self._embed = WorkQueue(
+            "api-embedding-model", max_waiting=max_waiting, on_exit=self._close_embedders
+        )
+
+    def submit_generation(self, job: GenerationJob) -> None:
+        self._chat.submit(lambda: run_generation(self.service, job), job.cancel)
+
+    def submit_embedding(self, job: EmbeddingJob) -> None:
+        self._embed.submit(lambda: run_embedding(self._embedder(job.model), job), job.cancel)
+
+    def load(self, model: LocalModel, context_length: int) -> LoadedModel | None:
+        """Load a model now, on its thread, so the first request does not wait for it; raises
+        the LocalAIError that loading raised. None for an embedding model."""
+        done: Future[LoadedModel | None] = Future()
+
+        def load_chat_model() -> None:
+            try:
+                done.set_result(load_for_api(self.service, model, context_length, None))
+            except Exception as error:
+                done.set_exception(error)
+
+        def load_embedding_model() -> None:
+            try:
+                self._embedder(model).load()
+                done.set_result(None)
+            except Exception as error:
+                done.set_exception(error)
+
+        if model.is_embedding_model:
+            self._embed.submit(load_embedding_model, Cancellation(), force=True)
+        else:
+            self._chat.submit(load_chat_model, Cancellation(), force=True)
+        return done.result()
+
+    def close(self) -> None:
+        """Cancel every waiting and running job, then free the models (on their threads)."""
+        self._chat.close()
+        self._embed.close()
+
+    def _embedder(self, model: LocalModel) -> Embedder:
+        embedder = self._embedders.get(model.path)
+        if embedder is None:
+            embedder = self._embedders[model.path] = Embedder(model.path)
+        return embedder
+
+    def _close_embedders(self) -> None:
+        for embedder in self._embedders.values():
+            embedder.close()
+        self._embedders.clear()
