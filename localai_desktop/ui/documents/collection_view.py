@@ -27,6 +27,7 @@ from localai_desktop.ui.documents.collection_list import describe_collection
 from localai_desktop.ui.documents.document_table import DocumentTableModel
 from localai_desktop.ui.documents.indexing_panel import IndexingPanel
 from localai_desktop.ui.widgets.confirm import confirm_delete
+from localai_desktop.ui.widgets.text_size import relative_font
 from localai_desktop.ui.workers.embedding import IndexingOutcome
 
 _NAME_FILTER = "Documents ({})".format(" ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES)))
@@ -114,7 +115,7 @@ class CollectionView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel()
-        self.title.setStyleSheet("font-weight: 600; font-size: 15px;")
+        relative_font(self.title, 1.25)  # grows and shrinks with the app's text size
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.PlainText)

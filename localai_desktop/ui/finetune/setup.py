@@ -27,6 +27,7 @@ from localai_desktop.ui.widgets.settings_form import (
     signals_blocked,
     spin_box,
 )
+from localai_desktop.ui.widgets.text_size import relative_font
 from localai_desktop.ui.widgets.theme import themed_style_sheet
 
 _HINT_STYLE = "color: palette(placeholder-text);"
@@ -270,7 +271,7 @@ class NotInstalledNotice(QWidget):
         super().__init__(parent)
         self.setAccessibleName("Fine-tuning is not installed")
         heading = QLabel("Fine-tuning is not installed in this copy of the app")
-        heading.setStyleSheet("font-size: 15pt; font-weight: 600;")
+        relative_font(heading, 1.6)  # grows and shrinks with the app's text size
         heading.setWordWrap(True)
         self.body = QLabel(
             "Fine-tuning teaches a model your own style or facts from examples, on this "

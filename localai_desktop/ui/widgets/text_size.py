@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -39,21 +39,20 @@ class _RelativeFont(QObject):
 
     def __init__(self, widget: QWidget, scale: float, weight: QFont.Weight) -> None:
         super().__init__(widget)
+        self._widget = widget
         self._scale = scale
         self._weight = weight
-        widget.installEventFilter(self)
-        self.apply(widget)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.fontChanged.connect(self._on_application_font_changed)
+        self._on_application_font_changed(QApplication.font())
 
-    def apply(self, widget: QWidget) -> None:
-        font = QFont(QApplication.font())
-        font.setPointSizeF(font.pointSizeF() * self._scale)
+    @Slot(QFont)
+    def _on_application_font_changed(self, app_font: QFont) -> None:
+        font = QFont(app_font)
+        font.setPointSizeF(app_font.pointSizeF() * self._scale)
         font.setWeight(self._weight)
-        widget.setFont(font)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ApplicationFontChange and isinstance(watched, QWidget):
-            self.apply(watched)
-        return False
+        self._widget.setFont(font)
 
 
 def relative_font(
