@@ -144,6 +144,9 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
             sys.stdout.write("\nSources: nothing relevant was found in the documents.\n")
     sys.stdout.flush()
     print(speed_line(message.provenance), file=sys.stderr)
+    note = message.provenance.get("chat_format_note")
+    if note:
+        print(f"Note: '{model.name}': {note}.", file=sys.stderr)
     print(
         f"Saved in conversation {conversation.id} "
         f"(continue with --conversation {conversation.id}).",

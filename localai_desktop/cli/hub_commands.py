@@ -61,8 +61,10 @@ def add_model_commands(models: argparse._SubParsersAction[argparse.ArgumentParse
     search.add_argument("--limit", type=int, default=20)
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler=_search)
-    show = models.add_parser("show", help="a repo's files, sizes and whether they fit here")
-    show.add_argument("repo")
+    show = models.add_parser(
+        "show", help="a local model's facts, or a Hub repo's files and whether they fit here"
+    )
+    show.add_argument("repo", help="a model in your list (see 'models list') or a Hub repo")
     show.add_argument("--context-length", type=int, default=DEFAULT_CONTEXT_LENGTH)
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_show)
@@ -117,8 +119,16 @@ def _search(workspace: Workspace, args: argparse.Namespace) -> int:
 
 
 def _show(workspace: Workspace, args: argparse.Namespace) -> int:
+    from localai_desktop.cli.model_commands import show_local_model
     from localai_desktop.core.models.hardware import recommend_quant
 
+    local = next((m for m in workspace.registry.list() if m.name == args.repo), None)
+    if local is not None:
+        if args.json:
+            print_json(local.to_json())
+        else:
+            show_local_model(local)
+        return 0
     hub = _hub(workspace, args)
     details = hub.details(args.repo)
     facts = hub.model_facts(details)

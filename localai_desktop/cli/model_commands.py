@@ -9,6 +9,7 @@ from typing import Any
 from localai_desktop.cli.output import print_json, print_table
 from localai_desktop.core.common.units import format_bytes, format_parameter_count
 from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.core.models.registry import LocalModel
 
 
 def add_commands(models: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,6 +41,8 @@ def _models_import(workspace: Workspace, args: argparse.Namespace) -> int:
         args.path, name=args.name, copy=args.copy, progress=progress
     )
     print(f"Imported '{model.name}' ({_describe(model.to_json())}).")
+    if model.chat_template_notice:
+        print(f"Note: '{model.name}': {model.chat_template_notice}.")
     return 0
 
 
@@ -60,14 +63,39 @@ def _models_list(workspace: Workspace, args: argparse.Namespace) -> int:
             str(m.context_length),
             format_bytes(m.file_size),
             m.license or "-",
-            "yes" if m.has_chat_template else "no",
+            _template_cell(m),
             "" if m.file_exists else "FILE MISSING",
         ]
         for m in models
     ]
     header = ["NAME", "ARCH", "PARAMS", "QUANT", "CONTEXT", "SIZE", "LICENSE", "TEMPLATE", ""]
     print_table(header, rows)
+    for m in models:
+        if m.chat_template_notice:
+            print(f"Note: '{m.name}': {m.chat_template_notice}.")
     return 0
+
+
+def show_local_model(model: LocalModel) -> None:
+    """`localai models show NAME` for a model in the registry: its facts, in lines."""
+    print(model.name)
+    print(f"File: {model.path}{'' if model.file_exists else ' (MISSING)'}")
+    print(f"Model: {_describe(model.to_json())}, context {model.context_length:,} tokens")
+    print(f"License: {model.license or model.source.get('license') or 'not stated'}")
+    if not model.has_chat_template:
+        print("Chat format: standard (the file has no chat template of its own)")
+    elif model.chat_template_notice:
+        print(f"Chat format: standard. Note: {model.chat_template_notice}.")
+    elif model.chat_template_check is None:
+        print("Chat format: the model's own (checked when it is first loaded)")
+    else:
+        print("Chat format: the model's own")
+
+
+def _template_cell(model: LocalModel) -> str:
+    if not model.has_chat_template:
+        return "no"
+    return "refused" if model.chat_template_notice else "yes"
 
 
 def _models_rm(workspace: Workspace, args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -75,6 +75,7 @@ def _tell_user(message: str, *, on_screen: bool) -> None:
     """Show a fatal start-up problem: in a dialog, or on stderr where no one sees dialogs."""
     if on_screen:
         box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, message)
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.exec()
     else:
         print(f"localai-desktop: {message}", file=sys.stderr)

@@ -25,6 +25,7 @@ from localai_desktop.core.inference.engine import (
 from localai_desktop.core.inference.generation import ChatTurn, GenerationSettings, GenerationStats
 from localai_desktop.core.inference.prompt import plan_prompt
 from localai_desktop.core.models.adapters import AdapterRegistry
+from localai_desktop.core.models.chat_template import notice_for
 from localai_desktop.core.models.gguf_info import check_fits_in_memory, read_gguf_info
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 
@@ -87,6 +88,26 @@ class AdapterChoice:
     scale: float = 1.0
 
 
+def _chat_format_facts(
+    model: LocalModel, used_template: bool, engine: LlamaEngine
+) -> dict[str, Any]:
+    """Which format the prompt was written in, for the answer's record.
+
+    "model": the model's own chat template; "standard": the app's. When the model's template
+    was refused (by the check, or at this render by chat's limits), the record says so.
+    """
+    refused = engine.formatter.refused or (
+        model.chat_template_check
+        if model.chat_template and not model.usable_chat_template
+        else None
+    )
+    facts: dict[str, Any] = {"chat_format": "model" if used_template else "standard"}
+    if refused:
+        facts["chat_template_refused"] = refused
+        facts["chat_format_note"] = notice_for(refused)
+    return facts
+
+
 class ChatService:
     """Answers conversations with a local model; shared by the CLI and the GUI's chat worker."""
 
@@ -121,7 +142,11 @@ class ChatService:
         progress: LoadProgress | None = None,
         cancel: Cancellation | None = None,
     ) -> LoadedModel:
-        """Check the file again (it may have changed or vanished) and load it."""
+        """Check the file again (it may have changed or vanished) and load it.
+
+        A chat template never checked (the model came before the check) is checked now, once;
+        one that was refused is not given to the engine, which then uses the standard format.
+        """
         if model.is_embedding_model:
             raise LocalAIError(
                 f"'{model.name}' is an embedding model, which cannot chat.",
@@ -136,10 +161,11 @@ class ChatService:
         if loaded is None or loaded.path != model.path or loaded.n_ctx != n_ctx:
             info = read_gguf_info(model.path)
             check_fits_in_memory(info, n_ctx)
+            model = self.registry.check_chat_template(model)
         return self.engine.load(
             model.path,
             n_ctx=n_ctx,
-            chat_template=model.chat_template,
+            chat_template=model.usable_chat_template,
             progress=progress,
             cancel=cancel,
             plain_buffers=model.plain_buffers,
@@ -274,6 +300,7 @@ class ChatService:
         )
         provenance = {
             **self._provenance(model, loaded, settings),
+            **_chat_format_facts(self.registry.get(model.id), plan.used_template, self.engine),
             **adapter_facts,
             **document_facts,
         }

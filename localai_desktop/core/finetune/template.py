@@ -2,23 +2,24 @@
 
 Training must show the model exactly what chat sends it at inference time, or the adapter
 learns a format it never meets. So the prompt part of every example is rendered the way
-`core.prompt.ChatFormatter` renders a chat (the GGUF's `tokenizer.chat_template`, or the same
-"### User:/### Assistant:" fallback for models without one), tokenized by llama.cpp's own
-tokenizer, and only the assistant's tokens (with the end-of-turn marker) carry a loss.
+`core.inference.prompt.ChatFormatter` renders a chat (the GGUF's `tokenizer.chat_template`
+through the same bounded renderer, or the same "### User:/### Assistant:" fallback for models
+without one), tokenized by llama.cpp's own tokenizer, and only the assistant's tokens (with the
+end-of-turn marker) carry a loss.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from localai_desktop.core.inference.generation import ChatTurn
 from localai_desktop.core.inference.prompt import FALLBACK_ASSISTANT, FALLBACK_USER
+from localai_desktop.core.models.chat_template import ChatTemplate, ChatTemplateLimitError
 
-if TYPE_CHECKING:
-    import jinja2
+log = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # the label PyTorch's cross-entropy skips: no loss on prompt tokens
 
@@ -48,32 +49,20 @@ class TokenizedExample:
         return sum(1 for label in self.labels if label != IGNORE_INDEX)
 
 
-def _raise_exception(message: str) -> None:
-    from jinja2 import TemplateError
-
-    raise TemplateError(message)
-
-
 class TrainingFormatter:
     """Renders a conversation into (text, learned?) segments, as chat would prompt with it."""
 
     def __init__(self, template: str | None, *, bos_text: str, eos_text: str) -> None:
         self.bos_text = bos_text
         self.eos_text = eos_text
-        self._template: jinja2.Template | None = None
+        self._template: ChatTemplate | None = None
         if template:
-            # Imported here, not at start-up (35 ms, 9 MiB): only a model's template needs it.
-            import jinja2
-            from jinja2.sandbox import ImmutableSandboxedEnvironment
+            from jinja2 import TemplateError
 
-            env = ImmutableSandboxedEnvironment(
-                loader=jinja2.BaseLoader(), trim_blocks=True, lstrip_blocks=True
-            )
-            env.globals["raise_exception"] = _raise_exception
-            env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
             try:
-                self._template = env.from_string(template)
-            except jinja2.TemplateError:
+                # The same bounded renderer as chat (core.models.chat_template).
+                self._template = ChatTemplate(template)
+            except (TemplateError, ChatTemplateLimitError):
                 self._template = None  # chat falls back too (ChatFormatter does the same)
 
     @property
@@ -89,6 +78,11 @@ class TrainingFormatter:
         for candidate in (list(turns), _merge_system_into_user(turns)):
             try:
                 segments = self._template_segments(candidate)
+            except ChatTemplateLimitError as error:
+                # As chat does: a template past the limits is not used again.
+                log.warning("The chat template went past a limit (%s); using fallback", error)
+                self._template = None
+                break
             except TemplateError:
                 continue
             if segments is not None:
@@ -98,7 +92,7 @@ class TrainingFormatter:
     def _render(self, turns: Sequence[ChatTurn], *, generation_prompt: bool) -> str:
         assert self._template is not None
         return self._template.render(
-            messages=[{"role": t.role, "content": t.content} for t in turns],
+            [{"role": t.role, "content": t.content} for t in turns],
             bos_token=self.bos_text,
             eos_token=self.eos_text,
             add_generation_prompt=generation_prompt,

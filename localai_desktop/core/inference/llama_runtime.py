@@ -32,7 +32,10 @@ def llama_cpp_module() -> ModuleType:
     """
     import llama_cpp
 
+    from localai_desktop.core.models.chat_template import disarm_llama_cpp_templates
+
     _route_llama_logs(llama_cpp)
+    disarm_llama_cpp_templates()  # a model's load must not run its chat template
     return llama_cpp
 
 

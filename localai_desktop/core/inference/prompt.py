@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING
 
 from localai_desktop.core.inference.generation import ChatTurn
-
-if TYPE_CHECKING:
-    import jinja2
+from localai_desktop.core.models.chat_template import (
+    TEMPLATE_BROKEN,
+    ChatTemplate,
+    ChatTemplateLimitError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,10 @@ FALLBACK_STOPS = ("\n### User:", "\n### Assistant:", "### User:")
 # Room always left for the answer, even when the user asked for a long one and the history is
 # long: the oldest history goes first.
 MIN_ANSWER_TOKENS = 64
+# A conversation longer than this many characters per token of room is cut by characters before
+# it is rendered: no tokenizer packs more into a token, and rendering and tokenizing the whole of
+# a very long one, once per dropped turn, would take long.
+MAX_CHARS_PER_TOKEN = 16
 
 
 @dataclass(frozen=True)
@@ -42,40 +46,32 @@ class PromptPlan:
     warnings: tuple[str, ...] = field(default=())
 
 
-def _raise_exception(message: str) -> None:
-    from jinja2 import TemplateError
-
-    raise TemplateError(message)
-
-
-def _strftime_now(fmt: str) -> str:
-    return datetime.now().strftime(fmt)
-
-
 class ChatFormatter:
-    """Renders turns with the GGUF's own `tokenizer.chat_template` in a sandbox."""
+    """Renders turns with the GGUF's own `tokenizer.chat_template`, within limits.
+
+    A template that does not compile, or that goes past the renderer's limits of time and size
+    (core.models.chat_template), is not used again: from then on the standard format is, and
+    `refused` says why (a verdict such as "too_slow").
+    """
 
     def __init__(self, template: str | None, *, bos_token: str, eos_token: str) -> None:
         self.bos_token = bos_token
         self.eos_token = eos_token
-        self._template: jinja2.Template | None = None
+        self._template: ChatTemplate | None = None
+        self.refused: str | None = None
         if template:
-            # Imported here, not at start-up (35 ms, 9 MiB): only a model's template needs it.
-            import jinja2
-            from jinja2.sandbox import ImmutableSandboxedEnvironment
+            from jinja2 import TemplateError
 
-            env = ImmutableSandboxedEnvironment(
-                loader=jinja2.BaseLoader(), trim_blocks=True, lstrip_blocks=True
-            )
-            env.globals["raise_exception"] = _raise_exception
-            env.globals["strftime_now"] = _strftime_now
             try:
-                self._template = env.from_string(template)
-            except jinja2.TemplateError as error:
+                self._template = ChatTemplate(template)
+            except ChatTemplateLimitError as error:
+                self._refuse(error)
+            except TemplateError as error:
                 # A broken template must not make the model unusable; the fallback still works.
                 log.warning(
                     "The model's chat template does not compile (%s); using fallback", error
                 )
+                self.refused = TEMPLATE_BROKEN
 
     @property
     def has_template(self) -> bool:
@@ -89,12 +85,15 @@ class ChatFormatter:
             for candidate in (list(turns), _merge_system_into_user(turns)):
                 try:
                     text = self._template.render(
-                        messages=[{"role": t.role, "content": t.content} for t in candidate],
+                        [{"role": t.role, "content": t.content} for t in candidate],
                         bos_token=self.bos_token,
                         eos_token=self.eos_token,
                         add_generation_prompt=True,
                     )
-                except TemplateError as error:
+                except ChatTemplateLimitError as error:
+                    self._refuse(error)
+                    break
+                except (TemplateError, TypeError, ValueError, LookupError) as error:
                     log.info("Chat template refused the messages (%s); retrying", error)
                     continue
                 if not _system_prompt_kept(candidate, text):
@@ -104,6 +103,11 @@ class ChatFormatter:
                 stops = (self.eos_token,) if self.eos_token else ()
                 return text, stops, True
         return _render_fallback(turns), FALLBACK_STOPS, False
+
+    def _refuse(self, error: ChatTemplateLimitError) -> None:
+        log.warning("The model's chat template went past a limit (%s); using fallback", error)
+        self._template = None
+        self.refused = error.verdict
 
 
 def _system_prompt_kept(turns: Sequence[ChatTurn], text: str) -> bool:
@@ -154,6 +158,13 @@ def plan_prompt(
     history = [t for t in turns if t.role != "system"]
     trimmed = 0
     warnings: list[str] = []
+    chars = sum(len(t.content) for t in [*system, *history])
+    while len(history) > 1 and chars > budget * MAX_CHARS_PER_TOKEN:
+        chars -= len(history.pop(0).content)
+        trimmed += 1
+        while len(history) > 1 and history[0].role != "user":
+            chars -= len(history.pop(0).content)
+            trimmed += 1
 
     while True:
         text, stops, used_template = formatter.render([*system, *history])

@@ -7,12 +7,22 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 from localai_desktop.core.common.child_process import child_env, module_command
 from localai_desktop.core.common.errors import ModelLoadError
+from localai_desktop.core.models.chat_template import (
+    CHECK_MEMORY_BYTES,
+    CHECK_TIMEOUT_SECONDS,
+    MAX_TEMPLATE_CHARS,
+    TEMPLATE_BROKEN,
+    TEMPLATE_TOO_LARGE,
+    TEMPLATE_TOO_MUCH_MEMORY,
+    TEMPLATE_TOO_SLOW,
+)
 from localai_desktop.core.models.gguf_info import EMBEDDING_ARCHITECTURES
 
 logger = logging.getLogger(__name__)
@@ -66,6 +76,9 @@ def probe_load(path: Path, timeout_s: float = 120) -> ProbeReport:
     _raise_for(path, report, child)
 
 
+_SIGKILL = -9  # POSIX: killed outright, which is what the out-of-memory killer does
+
+
 def _killed_by_signal(returncode: int) -> bool:
     # POSIX: a negative signal number; Windows: an NTSTATUS such as 0xC0000005 (access violation).
     return returncode < 0 or returncode > 255
@@ -89,12 +102,84 @@ def _run_child(
         # subprocess.run has already killed the child.
         logger.warning("model probe of %s timed out; stderr: %s", path, _tail(exc.stderr))
         raise ModelLoadError(
-            f"Loading {path.name} took longer than {timeout_s:.0f} seconds, so it was stopped.",
+            f"Checking {path.name} was too slow: loading it took longer than "
+            f"{timeout_s:.0f} seconds, so the check was stopped.",
             "Close other programs and try again, or choose a smaller model.",
         ) from None
     except OSError as exc:
         raise ModelLoadError(f"The model check could not be started ({exc}).", _TODO) from None
     return _last_json_line(child.stdout), child
+
+
+def check_chat_template_in_child(
+    template: str,
+    *,
+    bos_token: str = "<s>",
+    eos_token: str = "</s>",
+    timeout_s: float = CHECK_TIMEOUT_SECONDS,
+    memory_bytes: int = CHECK_MEMORY_BYTES,
+) -> str | None:
+    """The verdict on a model's chat template (core.models.chat_template), from a child process.
+
+    The child renders a long conversation with the same limits as chat, under a memory limit
+    (its address space on Linux; here, its resident memory is watched on every system) and a
+    timeout: what the in-process limits could miss costs a child, not the app. Returns None
+    when the check could not run at all (it is then tried again at the model's first load).
+    """
+    if len(template) > MAX_TEMPLATE_CHARS:
+        return TEMPLATE_TOO_LARGE
+    import psutil
+
+    request = json.dumps({"template": template, "bos_token": bos_token, "eos_token": eos_token})
+    try:
+        child = subprocess.Popen(
+            module_command("localai_desktop.core.models.chat_template"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=child_env(),
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
+        )
+    except OSError as error:
+        logger.warning("The chat template check could not be started: %s", error)
+        return None
+    verdict: str | None = None
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(request.encode("utf-8"))
+        child.stdin.close()
+        watched = psutil.Process(child.pid)
+        deadline = time.monotonic() + timeout_s
+        while child.poll() is None:
+            if time.monotonic() > deadline:
+                verdict = TEMPLATE_TOO_SLOW
+                break
+            try:
+                if watched.memory_info().rss > memory_bytes:
+                    verdict = TEMPLATE_TOO_MUCH_MEMORY
+                    break
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+        if verdict is not None:
+            child.kill()
+            child.wait()
+            logger.warning("The chat template check was stopped: %s", verdict)
+            return verdict
+        report = _last_json_line(child.stdout.read())
+    except OSError as error:  # the child died before reading its request
+        child.kill()
+        child.wait()
+        logger.warning("The chat template check failed: %s", error)
+        report = {}
+    finally:
+        if child.stdout is not None:
+            child.stdout.close()
+    reported = report.get("verdict")
+    if isinstance(reported, str):
+        return reported
+    # No verdict: the child died, most often for want of memory (killed outright on POSIX).
+    return TEMPLATE_TOO_MUCH_MEMORY if _killed_by_signal(child.returncode) else TEMPLATE_BROKEN
 
 
 def _raise_for(
@@ -107,6 +192,14 @@ def _raise_for(
         report,
         _tail(child.stderr),
     )
+    if report.get("kind") == "memory" or child.returncode == _SIGKILL:
+        # The child ran out of memory (a MemoryError it reported, or the system's out-of-memory
+        # killer): say so, not whichever warning llama.cpp logged last.
+        raise ModelLoadError(
+            f"Checking {path.name} needed more memory than this computer could give it, so "
+            "the check was stopped.",
+            "Close other programs and try again, or choose a smaller model or quantization.",
+        )
     if "ok" in report:
         reason = str(report.get("error") or "unknown error")
         raise ModelLoadError(
@@ -154,6 +247,10 @@ def _load(path: str, *, plain_buffers: bool = False) -> dict[str, object]:
     """
     import llama_cpp
 
+    from localai_desktop.core.models.chat_template import disarm_llama_cpp_templates
+
+    # The chat template is checked apart, within limits (check_chat_template_in_child).
+    disarm_llama_cpp_templates()
     if plain_buffers:
         use_plain_weight_buffers(llama_cpp)
 
@@ -178,7 +275,7 @@ def _load(path: str, *, plain_buffers: bool = False) -> dict[str, object]:
             verbose=True,  # stderr goes to the parent, which logs it after a crash
         )
     except Exception as exc:
-        return {"ok": False, "error": _reason(errors) or str(exc)}
+        return _failure(exc, errors)
     print(json.dumps({"stage": "loaded"}), flush=True)
     try:
         # Embedding models (BERT and kin) are not prompted; the embedder loads them with
@@ -186,10 +283,16 @@ def _load(path: str, *, plain_buffers: bool = False) -> dict[str, object]:
         if not _is_embedding_model(model.metadata):
             model.eval(model.tokenize(b"Hello, how are you?", add_bos=True)[:8])
     except Exception as exc:
-        return {"ok": False, "error": _reason(errors) or str(exc)}
+        return _failure(exc, errors)
     finally:
         model.close()
     return {"ok": True}
+
+
+def _failure(exc: Exception, errors: list[str]) -> dict[str, object]:
+    if isinstance(exc, MemoryError):
+        return {"ok": False, "error": "out of memory", "kind": "memory"}
+    return {"ok": False, "error": _reason(errors) or str(exc)}
 
 
 def _is_embedding_model(metadata: dict[str, str]) -> bool:
@@ -235,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         report = _load(args[0], plain_buffers=plain_buffers)
+    except MemoryError:
+        report = {"ok": False, "error": "out of memory", "kind": "memory"}
     except Exception as exc:  # the report must always be written; the parent logs the details
         report = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     print(json.dumps(report), flush=True)

@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,18 @@ from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError, StorageError
 from localai_desktop.core.common.units import format_bytes
+from localai_desktop.core.models.chat_template import TEMPLATE_SAFE, notice_for
 from localai_desktop.core.models.gguf_info import (
     GgufInfo,
     check_fits_in_memory,
     read_gguf_info,
     sha256_of_file,
 )
-from localai_desktop.core.models.probe import ProbeReport, probe_load
+from localai_desktop.core.models.probe import (
+    ProbeReport,
+    check_chat_template_in_child,
+    probe_load,
+)
 from localai_desktop.core.storage.db import Database
 from localai_desktop.core.storage.tables import ModelRow
 
@@ -75,10 +80,25 @@ class LocalModel:
     source: dict[str, Any] = field(default_factory=dict)
     # Load without llama.cpp's repacked weight buffers (see core.models.probe.ProbeReport).
     plain_buffers: bool = False
+    # The check of chat_template (core.models.chat_template): "safe", why it is not used
+    # ("too_slow", "too_large", "too_much_memory", "broken"), or None until it is checked.
+    chat_template_check: str | None = None
 
     @property
     def has_chat_template(self) -> bool:
         return bool(self.chat_template)
+
+    @property
+    def usable_chat_template(self) -> str | None:
+        """The template chat renders with: None where the check refused it (or there is none)."""
+        if self.chat_template and self.chat_template_check in (None, TEMPLATE_SAFE):
+            return self.chat_template
+        return None
+
+    @property
+    def chat_template_notice(self) -> str:
+        """What a person is told about the model's chat format ("" when nothing)."""
+        return notice_for(self.chat_template_check) if self.chat_template else ""
 
     @property
     def file_exists(self) -> bool:
@@ -98,6 +118,9 @@ class LocalModel:
             "context_length": self.context_length,
             "license": self.license,
             "has_chat_template": self.has_chat_template,
+            "chat_template_check": self.chat_template_check,
+            "chat_format": "model" if self.usable_chat_template else "standard",
+            "chat_template_notice": self.chat_template_notice,
             "is_embedding_model": self.is_embedding_model,
             "file_exists": self.file_exists,
             "added_at": self.added_at.isoformat(),
@@ -124,6 +147,7 @@ def _local_model(row: ModelRow) -> LocalModel:
         added_at=row.added_at,
         source=json.loads(row.source or "{}"),
         plain_buffers=bool(row.plain_buffers),
+        chat_template_check=row.chat_template_check,
     )
 
 
@@ -186,7 +210,12 @@ class ModelRegistry:
         # Refuse what cannot run here before the probe tries (and fails) to allocate it.
         check_fits_in_memory(info, min(info.context_length or 2048, 2048))
         load_report = ProbeReport()
+        template_check: str | None = None
         if probe:
+            # The template is checked apart from the load, within limits: one that is unsafe
+            # or too slow does not stop the import; chat uses the standard format instead.
+            if info.chat_template:
+                template_check = check_chat_template_in_child(info.chat_template)
             load_report = probe_load(source, timeout_s=probe_timeout_for(info.file_size))
         progress("checking", 1, 1)
 
@@ -208,6 +237,7 @@ class ModelRegistry:
                 sha256,
                 info,
                 plain_buffers=load_report.plain_buffers,
+                chat_template_check=template_check,
             )
         except BaseException:
             if copy:
@@ -247,6 +277,22 @@ class ModelRegistry:
                     },
                 )
         return model
+
+    def check_chat_template(self, model: LocalModel) -> LocalModel:
+        """Check a model's chat template once, if it has one and was never checked (models
+        imported before the check existed, or without the load check); keep the verdict."""
+        if not model.chat_template or model.chat_template_check is not None:
+            return model
+        verdict = check_chat_template_in_child(model.chat_template)
+        if verdict is None:
+            return model  # the check could not run; chat's own limits still apply
+        with self._db.session() as session:
+            row = session.get(ModelRow, model.id)
+            if row is not None:
+                row.chat_template_check = verdict
+        if verdict != TEMPLATE_SAFE:
+            log.warning("The chat template of %s was refused: %s", model.name, verdict)
+        return replace(model, chat_template_check=verdict)
 
     def set_source(self, name_or_id: str | int, source: dict[str, Any]) -> None:
         """Record where a model came from (a catalog repo, commit and license)."""
@@ -331,6 +377,7 @@ class ModelRegistry:
         info: GgufInfo,
         *,
         plain_buffers: bool = False,
+        chat_template_check: str | None = None,
     ) -> LocalModel:
         with self._db.session() as session:
             row = ModelRow(
@@ -348,6 +395,7 @@ class ModelRegistry:
                 is_embedding_model=info.is_embedding_model,
                 source="{}",
                 plain_buffers=plain_buffers,
+                chat_template_check=chat_template_check,
                 added_at=utcnow(),
             )
             session.add(row)

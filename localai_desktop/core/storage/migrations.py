@@ -259,6 +259,13 @@ def _m007_audit_trail(conn: Connection) -> None:
         conn.execute(text(trigger))
 
 
+def _m008_chat_template_check(conn: Connection) -> None:
+    # The verdict of the import check on a model's chat template (core.models.chat_template):
+    # "safe", or why the standard format is used instead; NULL until the model is checked
+    # (models imported before this migration are checked when first loaded).
+    _run(conn, "ALTER TABLE models ADD COLUMN chat_template_check VARCHAR")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
@@ -267,4 +274,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "fine-tuning jobs and LoRA adapters", _m005_finetune),
     Migration(6, "how each model loads safely on this computer", _m006_model_load_options),
     Migration(7, "the audit trail: answers, exports, imports and deletions", _m007_audit_trail),
+    Migration(8, "whether each model's chat template renders safely", _m008_chat_template_check),
 )

@@ -30,6 +30,8 @@ class ModelRow(Base):
     is_embedding_model: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(Text, default="{}")
     plain_buffers: Mapped[bool] = mapped_column(default=False)
+    # core.models.chat_template's verdict on chat_template; None until checked.
+    chat_template_check: Mapped[str | None] = mapped_column(String, nullable=True)
     added_at: Mapped[datetime]
 
 

@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import QMenu, QSizePolicy, QToolButton, QWidget
 
 from localai_desktop.core.documents.records import CollectionInfo
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 
 # Room the button needs besides its text: margins and the menu arrow (Fusion draws the arrow
 # inside the button's right margin; 30 px let it touch the text).
@@ -134,7 +135,7 @@ class CollectionPicker(QToolButton):
         self.updateGeometry()
         self._show_label()
         self.setToolTip(
-            "Answers use and cite passages from: " + ", ".join(names)
+            inert_tooltip("Answers use and cite passages from: " + ", ".join(names))
             if names
             else "Attach document collections: answers then quote the passages they come from"
         )

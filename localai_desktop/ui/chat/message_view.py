@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -33,6 +32,7 @@ from localai_desktop.core.inference.generation import (
     cut_off_by,
 )
 from localai_desktop.ui.chat.source_cards import SourceCards
+from localai_desktop.ui.widgets.safe_text import SafeTextBrowser, inert_tooltip
 from localai_desktop.ui.widgets.theme import ACCENT_TINT, CODE_TINT, NEUTRAL_TINT, ThemeColours
 
 INTERRUPTED_TEXT = "Interrupted — the app closed before this answer finished"
@@ -153,12 +153,15 @@ def describe_provenance(provenance: Mapping[str, Any]) -> str:
 # -- widgets -------------------------------------------------------------------------------------
 
 
-class MessageBody(QTextBrowser):
-    """Read-only message text that is exactly as tall as its content (the page scrolls)."""
+class MessageBody(SafeTextBrowser):
+    """Read-only message text that is exactly as tall as its content (the page scrolls).
+
+    A SafeTextBrowser: images and links in an answer are shown as their addresses, and
+    nothing they name is loaded.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setOpenLinks(False)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -178,7 +181,7 @@ class MessageBody(QTextBrowser):
         cursor.insertText(text)
 
     def show_markdown(self, text: str) -> None:
-        self.setMarkdown(text)
+        super().show_markdown(text)
         self._restyle_blocks()
 
     def _restyle_blocks(self) -> None:
@@ -342,7 +345,7 @@ class MessageView(QFrame):
         self.sources.set_provenance(provenance if message.role == "assistant" else {})
         made_by = (describe_adapter_use(provenance), describe_speed(provenance))
         self._stats.setText(" · ".join(part for part in made_by if part))
-        self._stats.setToolTip(describe_provenance(provenance))
+        self._stats.setToolTip(inert_tooltip(describe_provenance(provenance)))
         self._stats.setVisible(bool(self._stats.text()))
         status = describe_status(message)
         self._status.setText(status)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QPushButto
 
 from localai_desktop.core.common.units import format_bytes, format_parameter_count
 from localai_desktop.core.models.registry import LocalModel
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 
 
 def describe_model(model: LocalModel) -> str:
@@ -22,6 +23,9 @@ def describe_model(model: LocalModel) -> str:
     text = f"{model.name}: {', '.join(p for p in parts if p)}"
     if not model.has_chat_template:
         text += "\nThis model has no chat format of its own; a general one is used."
+    elif model.chat_template_notice:
+        notice = model.chat_template_notice
+        text += f"\n{notice[0].upper()}{notice[1:]}."
     if not model.file_exists:
         text += f"\nIts file is missing: {model.path}"
     return text
@@ -61,7 +65,9 @@ class ModelPicker(QWidget):
             label = model.name if model.file_exists else f"{model.name} (file missing)"
             self.combo.addItem(label, model.id)
             self.combo.setItemData(
-                self.combo.count() - 1, describe_model(model), Qt.ItemDataRole.ToolTipRole
+                self.combo.count() - 1,
+                inert_tooltip(describe_model(model)),
+                Qt.ItemDataRole.ToolTipRole,
             )
         self.select(current)
         self.combo.setEnabled(self.combo.count() > 0)
@@ -82,6 +88,10 @@ class ModelPicker(QWidget):
         """The chosen model as last listed (without asking the database again)."""
         model_id = self.current_id()
         return self._models.get(model_id) if model_id is not None else None
+
+    def model(self, model_id: int) -> LocalModel | None:
+        """A listed model by id (as last listed)."""
+        return self._models.get(model_id)
 
     def count(self) -> int:
         return self.combo.count()
@@ -106,6 +116,7 @@ class NoModelsNotice(QFrame):
             "QFrame#noModels { border: 1px dashed palette(mid); border-radius: 6px; }"
         )
         self._text = QLabel()
+        self._text.setTextFormat(Qt.TextFormat.PlainText)
         self._text.setWordWrap(True)
         go_to_models = QPushButton("Open the Models tab")
         go_to_models.setAccessibleName("Open the Models tab")

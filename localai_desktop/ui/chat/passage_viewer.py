@@ -13,13 +13,13 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QLabel,
     QPushButton,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from localai_desktop.core.documents.collections import PassageContext
 from localai_desktop.ui.chat.source_cards import describe_source_location
+from localai_desktop.ui.widgets.safe_text import SafeTextBrowser
 from localai_desktop.ui.widgets.theme import colours, on_theme_changed, themed_style_sheet
 
 GONE_NOTE = (
@@ -43,9 +43,10 @@ class PassageViewer(QDialog):
         self.path_label.setStyleSheet("color: palette(placeholder-text);")
         self.path_label.setWordWrap(True)
         self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setWordWrap(True)
-        self.browser = QTextBrowser()
         themed_style_sheet(self.note, lambda theme: f"color: {theme.warning_text};")
+        self.browser = SafeTextBrowser()
         self.browser.setAccessibleName("Passage in its document")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.buttons.rejected.connect(self.close)

@@ -101,6 +101,7 @@ class SourceCards(QWidget):
         self._cards: list[SourceCard] = []
         self._sources: list[dict[str, Any]] = []
         self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setWordWrap(True)
         self._layout.addWidget(self.note)
         self.hide()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -26,6 +27,8 @@ from localai_desktop.ui.chat.requests import ChatRequests, Question
 from localai_desktop.ui.widgets.adapter_picker import ADAPTER_KEY
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
+
+log = logging.getLogger(__name__)
 
 # Edits to the system prompt and settings are saved this long after the last change.
 SAVE_DELAY_MS = 600
@@ -59,6 +62,8 @@ class ChatTab(QWidget):
         self._registry = registry
         self._adapters = adapters
         self._conversation_id: int | None = None
+        # Models whose chat format notice was shown: a person is told once per session.
+        self._told_about_format: set[int] = set()
         self.writer = ConversationWriter(store, self)
         self.requests = ChatRequests(worker, self.writer, self, embedding=embedding)
         self.documents = ChatDocuments(documents if embedding is not None else None, self)
@@ -149,11 +154,20 @@ class ChatTab(QWidget):
         self.model_picker.select(model_id)
         self._show_context_limit()
         self.refresh_adapters()
+        self._tell_about_chat_format(self._current_model())
 
     def select_conversation(self, conversation_id: int | None) -> None:
         """Show a conversation (or none, for a fresh start) and mark it in the list."""
         self.conversations.select(conversation_id)
         self._show_conversation(conversation_id)
+
+    def _tell_about_chat_format(self, model: LocalModel | None, note: str = "") -> None:
+        """Say, once per model, that its own chat format is not used and why."""
+        note = note or (model.chat_template_notice if model is not None else "")
+        if model is None or not note or model.id in self._told_about_format:
+            return
+        self._told_about_format.add(model.id)
+        self.banner.show_info(f"“{model.name}”: {note}.")
 
     def current_conversation_id(self) -> int | None:
         return self._conversation_id
@@ -237,19 +251,37 @@ class ChatTab(QWidget):
         except LocalAIError as error:
             self.banner.show_error(error.message)
             return
+        except Exception:
+            self._could_not_show(conversation_id, f"number {conversation_id}")
+            return
         self._conversation_id = conversation.id
-        self.settings_panel.set_system_prompt(conversation.system_prompt)
-        if conversation.settings:
-            self.settings_panel.set_settings(GenerationSettings.from_dict(conversation.settings))
-        self.documents.load(conversation.settings)
-        if conversation.model_id is not None and self.model_picker.has(conversation.model_id):
-            self.select_model(conversation.model_id)
-        self.adapter_picker.follow(conversation.messages)
-        self.transcript.show_messages(conversation.messages)
+        try:
+            self.settings_panel.set_system_prompt(conversation.system_prompt)
+            if conversation.settings:
+                settings = GenerationSettings.from_dict(conversation.settings)
+                self.settings_panel.set_settings(settings)
+            self.documents.load(conversation.settings)
+            if conversation.model_id is not None and self.model_picker.has(conversation.model_id):
+                self.select_model(conversation.model_id)
+            self.adapter_picker.follow(conversation.messages)
+            self.transcript.show_messages(conversation.messages)
+        except Exception:
+            self._could_not_show(conversation.id, f"“{conversation.title}”")
+            return
         answer, text_so_far = self.requests.answer_so_far()
         if answer is not None and answer.conversation_id == conversation.id:
             # Back on the conversation being answered: pick the stream up where it is.
             self.transcript.begin_answer(answer, text_so_far)
+
+    def _could_not_show(self, conversation_id: int, name: str) -> None:
+        # Whatever is in it, one conversation must not keep the window from opening (the
+        # last one is shown on start) nor the rest of the app from working.
+        log.exception("Conversation %s could not be shown", conversation_id)
+        self.transcript.clear()
+        self.banner.show_error(
+            f"The conversation {name} could not be shown. Your other conversations are not "
+            "affected; you can delete this one from the list."
+        )
 
     def _save_conversation_options(self) -> None:
         if self._conversation_id is None:
@@ -342,6 +374,7 @@ class ChatTab(QWidget):
     def _on_model_picker_model_chosen(self, model_id: int) -> None:
         self._show_context_limit()
         self.refresh_adapters()
+        self._tell_about_chat_format(self._current_model())
         if self._conversation_id is not None:
             self.writer.save_options(self._conversation_id, model_id=model_id)
         # Load it now, so the first answer does not wait for it.
@@ -418,6 +451,13 @@ class ChatTab(QWidget):
             self.transcript.finish_answer(message)
         if message.status != MessageStatus.FAILED:
             self.status.clear()
+        note = message.provenance.get("chat_format_note")
+        if isinstance(note, str) and note:
+            # The model's template was refused while answering (the answer says which format
+            # it was written in).
+            model_id = message.provenance.get("model_id")
+            model = self.model_picker.model(model_id) if isinstance(model_id, int) else None
+            self._tell_about_chat_format(model, note)
         self.answer_finished.emit(message)
 
     @Slot(str)

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, Qt
 
 from localai_desktop.core.documents.records import DocumentFile, FileStatus
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 from localai_desktop.ui.widgets.table_columns import RIGHT_ALIGNED, ColumnsTableModel, Index
 from localai_desktop.ui.widgets.theme import colours
 
@@ -132,8 +133,8 @@ class DocumentTableModel(ColumnsTableModel):
             return details
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == 4:
-                return describe_file_status(file, running=self._running)[1] or None
-            return str(file.path)
+                return inert_tooltip(describe_file_status(file, running=self._running)[1]) or None
+            return inert_tooltip(str(file.path))
         if role == Qt.ItemDataRole.ForegroundRole and column in (1, 4):
             colour = _COLOURS.get(file.status)
             return colours().qcolor(colour) if colour else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
 from localai_desktop.core.common.units import format_duration
@@ -49,8 +49,10 @@ class IndexingPanel(QFrame):
             f"QFrame#indexingPanel {{ background: {ACCENT_TINT}; border-radius: 6px; }}"
         )
         self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.title.setStyleSheet("font-weight: 600;")
         self.detail = QLabel()
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)
         self.detail.setWordWrap(True)
         self.bar = QProgressBar()
         self.bar.setRange(0, _STEPS)

@@ -20,6 +20,7 @@ from localai_desktop.core.models.adapters import Adapter
 from localai_desktop.ui.widgets.adapter_picker import describe_adapter
 from localai_desktop.ui.widgets.confirm import confirm_delete
 from localai_desktop.ui.widgets.list_actions import ButtonMenu
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 
 _EMPTY = "No adapters yet. When a training finishes, its adapter is listed here."
 
@@ -75,7 +76,7 @@ class AdapterList(QWidget):
         for adapter in adapters:
             item = QListWidgetItem(adapter_line(adapter))
             item.setData(Qt.ItemDataRole.UserRole, adapter.id)
-            item.setToolTip(describe_adapter(adapter))
+            item.setToolTip(inert_tooltip(describe_adapter(adapter)))
             self.list.addItem(item)
             if selected is not None and adapter.id == selected.id:
                 item.setSelected(True)

@@ -58,6 +58,7 @@ class CompareView(QWidget):
         super().__init__(parent)
         self._adapter: Adapter | None = None
         self.headline = QLabel(_EMPTY)
+        self.headline.setTextFormat(Qt.TextFormat.PlainText)
         self.headline.setWordWrap(True)
         self.headline.setAccessibleName("Result")
         self.chat_button = QPushButton("Chat with it")

@@ -20,6 +20,7 @@ from localai_desktop.core.finetune.dataset_rows import (
     describe_summary,
     problem_sentence,
 )
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 from localai_desktop.ui.widgets.theme import colours
 
 _PREVIEW_CHARS = 240
@@ -86,7 +87,8 @@ class DatasetTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, column)
+            tip = self._tooltip(row, column)
+            return inert_tooltip(tip) if tip else tip
         if role == Qt.ItemDataRole.BackgroundRole and row.problem:
             return colours().qcolor("banner_error_background")
         if role == Qt.ItemDataRole.ForegroundRole and row.problem:
@@ -130,6 +132,7 @@ class DatasetView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.summary = QLabel(_NO_EXAMPLES)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setWordWrap(True)
         self.summary.setAccessibleName("Dataset summary")
         self.only_problems = QCheckBox("Show only rows with problems")

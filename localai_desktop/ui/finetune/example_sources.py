@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from localai_desktop.core.chat.conversations import ConversationStore, MessageStatus
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 
 _PREVIEW = 90
 
@@ -83,7 +84,10 @@ class AnswerPicker(QDialog):
                     continue
                 child = QTreeWidgetItem([f"{_preview(question)}  →  {_preview(message.content)}"])
                 child.setData(0, Qt.ItemDataRole.UserRole, message.id)
-                child.setToolTip(0, f"You: {question[:800]}\n\nAnswer: {message.content[:800]}")
+                child.setToolTip(
+                    0,
+                    inert_tooltip(f"You: {question[:800]}\n\nAnswer: {message.content[:800]}"),
+                )
                 child.setFlags(child.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 child.setCheckState(0, Qt.CheckState.Unchecked)
                 item.addChild(child)
@@ -144,6 +148,7 @@ class ExamplesSection(QGroupBox):
         self.pick_button.setToolTip("Use answers from your saved conversations as examples")
         self.pick_button.clicked.connect(self._on_pick_button_clicked)
         self.line = QLabel("No examples yet.")
+        self.line.setTextFormat(Qt.TextFormat.PlainText)
         self.line.setWordWrap(True)
         self.line.setStyleSheet("color: palette(placeholder-text);")
         self.line.setAccessibleName("Examples")

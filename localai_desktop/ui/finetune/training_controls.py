@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from localai_desktop.core.finetune.jobs import FineTuneJob
@@ -49,10 +49,12 @@ class TrainingControls(QGroupBox):
         self.discard_button.setAccessibleName("Discard the unfinished training")
         self.discard_button.clicked.connect(self._on_discard_button_clicked)
         self.hint = QLabel()
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet(_HINT_STYLE)
         self.hint.setAccessibleName("Why training cannot start yet")
         self.unfinished = QLabel()
+        self.unfinished.setTextFormat(Qt.TextFormat.PlainText)
         self.unfinished.setWordWrap(True)
         self.unfinished.setAccessibleName("Unfinished training")
         run = QHBoxLayout()

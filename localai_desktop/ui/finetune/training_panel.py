@@ -25,6 +25,7 @@ class TrainingPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.phase = QLabel("No training has run yet. Choose examples and a model, then Start.")
+        self.phase.setTextFormat(Qt.TextFormat.PlainText)
         self.phase.setWordWrap(True)
         self.phase.setAccessibleName("Training status")
         self.progress = QProgressBar()
@@ -47,6 +48,7 @@ class TrainingPanel(QWidget):
             caption = QLabel(title)
             caption.setStyleSheet("color: palette(placeholder-text);")
             value = QLabel("–")
+            value.setTextFormat(Qt.TextFormat.PlainText)
             value.setAccessibleName(title)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             value.setStyleSheet("font-weight: 600;")
@@ -55,6 +57,7 @@ class TrainingPanel(QWidget):
             grid.addWidget(value, row * 2 + 1, column)
             self._values[key] = value
         self.checkpoint = QLabel()
+        self.checkpoint.setTextFormat(Qt.TextFormat.PlainText)
         self.checkpoint.setStyleSheet("color: palette(placeholder-text);")
         self.chart = LossChart()
         layout = QVBoxLayout(self)

@@ -18,6 +18,7 @@ from localai_desktop.core.models.hardware import (
     fit_verdict,
     recommend_quant,
 )
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 from localai_desktop.ui.widgets.table_columns import RIGHT_ALIGNED, ColumnsTableModel, Index
 from localai_desktop.ui.widgets.theme import colours
 
@@ -115,7 +116,7 @@ class CatalogTableModel(ColumnsTableModel):
             return self._cells(index.row())[column]
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == 0:
-                return f"{entry.repo_id}\n{entry.good_for}"
+                return inert_tooltip(f"{entry.repo_id}\n{entry.good_for}")
             if column == 1:
                 return license_tooltip(entry.license, entry.commercial_use)
             return (
@@ -182,7 +183,7 @@ class SearchResultsTableModel(ColumnsTableModel):
             if column == 0 and result.gated:
                 return "Gated: its authors ask you to accept their terms on huggingface.co first."
             if column == 4:
-                return license_tooltip(result.license, commercial)
+                return inert_tooltip(license_tooltip(result.license, commercial))
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column == 4 and commercial is False:
             return colours().qcolor("warning_text")

@@ -26,6 +26,7 @@ from localai_desktop.core.hub.downloads import DownloadManager
 from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.ui.widgets.list_actions import ButtonMenu
 from localai_desktop.ui.widgets.notices import Banner
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 from localai_desktop.ui.widgets.theme import themed_style_sheet
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class _DownloadRow(QFrame):
         self.progress: DownloadProgress = progress
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.name = QLabel(f"<b>{_escape(progress.name)}</b> · {_escape(progress.quantization)}")
-        self.name.setToolTip(f"From {progress.repo_id}")
+        self.name.setToolTip(inert_tooltip(f"From {progress.repo_id}"))
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setAccessibleName(f"Progress of {progress.name}")
@@ -185,6 +186,7 @@ class DownloadList(QWidget):
 
         self.heading = QLabel("<b>Downloads</b>")
         self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setStyleSheet("color: palette(placeholder-text);")
         self.banner = Banner()
         self.empty_label = QLabel(
@@ -352,6 +354,7 @@ class DownloadList(QWidget):
             f"Cancel the download of “{progress.name}”?",
             parent=self,
         )
+        box.setTextFormat(Qt.TextFormat.PlainText)  # a model's name, shown as written
         box.setInformativeText(
             f"The {format_bytes(progress.bytes_done)} downloaded so far will be deleted. "
             "Pause keeps them, so the download can continue later."

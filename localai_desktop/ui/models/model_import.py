@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal, Slot
+from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.common.units import format_bytes
 from localai_desktop.core.models.registry import ImportCancelled, ModelRegistry
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,8 @@ class ImportModelDialog(QDialog):
         except OSError:
             size = "size unknown"
         file_label = QLabel(f"{path.name} ({size})")
-        file_label.setToolTip(str(path))
+        file_label.setTextFormat(Qt.TextFormat.PlainText)
+        file_label.setToolTip(inert_tooltip(str(path)))
         file_label.setAccessibleName("File")
         self._name = QLineEdit(path.stem)
         self._name.setAccessibleName("Model name")

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from localai_desktop.core.common.units import format_bytes, format_parameter_count
 from localai_desktop.core.models.registry import LocalModel
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 from localai_desktop.ui.widgets.table_columns import RIGHT_ALIGNED, ColumnsTableModel, Index
 from localai_desktop.ui.widgets.theme import colours
 
@@ -51,9 +52,37 @@ def _cells(model: LocalModel) -> tuple[str, ...]:
         format_bytes(model.file_size),
         # A downloaded model's file often names no license; the Hub's model card did.
         model.license or model.source.get("license") or "—",
-        "Yes" if model.has_chat_template else "No",
+        _template_cell(model),
         where,
     )
+
+
+def _template_cell(model: LocalModel) -> str:
+    if not model.has_chat_template:
+        return "No"
+    return "Not used" if model.chat_template_notice else "Yes"
+
+
+def _tooltip(model: LocalModel, column: int) -> str | None:
+    if not model.file_exists:
+        return f"The file is missing: {model.path}\nPut it back, or remove this model."
+    if column == len(COLUMNS) - 1 or column == 0:
+        repo = model.source.get("repo")
+        commit = str(model.source.get("commit") or "")[:12]
+        origin = f"\nDownloaded from {repo} (commit {commit})" if repo else ""
+        return f"{model.path}{origin}"
+    if column == 6 and not model.license:
+        if model.source.get("license"):
+            return "From the model's page on Hugging Face (the file does not say)"
+        return "The file does not say"
+    if column == 7 and model.chat_template_notice:
+        return model_notice(model)
+    return None
+
+
+def model_notice(model: LocalModel) -> str:
+    """The plain words about a model whose chat format is not used: "“Name”: its chat ..."."""
+    return f"“{model.name}”: {model.chat_template_notice}."
 
 
 class ModelTableModel(ColumnsTableModel):
@@ -90,18 +119,8 @@ class ModelTableModel(ColumnsTableModel):
         if role == _ID_ROLE:
             return model.id
         if role == Qt.ItemDataRole.ToolTipRole:
-            if not model.file_exists:
-                return f"The file is missing: {model.path}\nPut it back, or remove this model."
-            if column == len(COLUMNS) - 1 or column == 0:
-                repo = model.source.get("repo")
-                commit = str(model.source.get("commit") or "")[:12]
-                origin = f"\nDownloaded from {repo} (commit {commit})" if repo else ""
-                return f"{model.path}{origin}"
-            if column == 6 and not model.license:
-                if model.source.get("license"):
-                    return "From the model's page on Hugging Face (the file does not say)"
-                return "The file does not say"
-            return None
+            tip = _tooltip(model, column)
+            return inert_tooltip(tip) if tip else None
         if role == Qt.ItemDataRole.DecorationRole and column == 0 and not model.file_exists:
             return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         if role == Qt.ItemDataRole.ForegroundRole and not model.file_exists:

@@ -31,6 +31,7 @@ from localai_desktop.core.models.hardware import (
 )
 from localai_desktop.ui.models.discover_tables import license_tooltip, warning_icon
 from localai_desktop.ui.widgets.notices import Banner, StatusLine
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 from localai_desktop.ui.widgets.theme import colours, themed_style_sheet
 
 RECOMMENDED_MARK = "Recommended"
@@ -64,6 +65,7 @@ class RepoDetailsView(QWidget):
         self._offline = False
 
         self.title = QLabel("Pick a model on the left to see its downloads.")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
         title_font = QFont(self.title.font())
         title_font.setPointSizeF(title_font.pointSizeF() * 1.25)
         title_font.setBold(True)
@@ -71,8 +73,10 @@ class RepoDetailsView(QWidget):
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setWordWrap(True)
         self.license_label = QLabel()
+        self.license_label.setTextFormat(Qt.TextFormat.PlainText)
         self.license_label.setWordWrap(True)
         self.license_label.setAccessibleName("License")
         self.status = StatusLine()
@@ -98,6 +102,7 @@ class RepoDetailsView(QWidget):
         self.choices.itemDoubleClicked.connect(self._on_choices_item_double_clicked)
 
         self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: palette(placeholder-text);")
         self.download_button = QPushButton("Download")
@@ -251,7 +256,7 @@ class RepoDetailsView(QWidget):
         if commercial is False:
             text = f"⚠ {text}. Do not use it for paid work or in a product."
         self.license_label.setText(text)
-        self.license_label.setToolTip(license_tooltip(license_id, commercial))
+        self.license_label.setToolTip(inert_tooltip(license_tooltip(license_id, commercial)))
         warn = commercial is not True
         themed_style_sheet(
             self.license_label,
@@ -296,7 +301,7 @@ class RepoDetailsView(QWidget):
         cells = [QTableWidgetItem(label), QTableWidgetItem(size), QTableWidgetItem(verdict)]
         cells[1].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if row.choice is not None:
-            cells[0].setToolTip("\n".join(f.path for f in row.choice.files))
+            cells[0].setToolTip(inert_tooltip("\n".join(f.path for f in row.choice.files)))
         if recommended:
             bold = QFont(cells[0].font())
             bold.setBold(True)

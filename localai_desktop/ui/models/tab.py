@@ -84,6 +84,7 @@ class ModelsTab(QWidget):
         buttons.addStretch(1)
 
         self.progress_text = QLabel()
+        self.progress_text.setTextFormat(Qt.TextFormat.PlainText)
         self.progress_bar = QProgressBar()
         self.progress_bar.setAccessibleName("Import progress")
         self.progress_bar.setMaximumWidth(240)
@@ -294,6 +295,9 @@ class ModelsTab(QWidget):
         text = f"Added “{model.name}”. You can chat with it in the Chat tab."
         if model.is_embedding_model:
             text = f"Added “{model.name}”. It is an embedding model, which cannot chat."
+        elif model.chat_template_notice:
+            # Said once, here; the table's Chat template column keeps saying "Not used".
+            text = f"Added “{model.name}”. Note: {model.chat_template_notice}."
         self.banner.show_info(text)
         self._import_outcome = (True, text)
         self.models_changed.emit()

@@ -39,6 +39,7 @@ from localai_desktop.ui.shell.appearance_settings import AppearanceSettings
 from localai_desktop.ui.shell.main_window import MainWindow
 from localai_desktop.ui.welcome.guide import choose_folder_with_dialog
 from localai_desktop.ui.widgets.notices import Banner
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 from localai_desktop.ui.widgets.theme import themed_style_sheet
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ class SettingsDialog(QDialog):
         fixed = session.data_dir_fixed_reason()
         self.change_button.setEnabled(fixed is None)
         if fixed is not None:
-            self.change_button.setToolTip(fixed)
+            self.change_button.setToolTip(inert_tooltip(fixed))
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder_label, 1)
         folder_row.addWidget(open_button)
@@ -374,6 +375,7 @@ class SettingsDialog(QDialog):
 def _inform(parent: QWidget, title: str, text: str, *, error: bool = False) -> QMessageBox:
     icon = QMessageBox.Icon.Warning if error else QMessageBox.Icon.Information
     box = QMessageBox(icon, title, title + ".", parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
     box.setInformativeText(text)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.setObjectName("settings-outcome")

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QWidget
 
 from localai_desktop.core.chat.conversations import Message
 from localai_desktop.core.models.adapters import Adapter
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 
 ADAPTER_KEY = "adapter"  # in the request's settings dict: {"adapter": id, "scale": strength}
 MAX_STRENGTH = 2.0
@@ -90,7 +91,9 @@ class AdapterPicker(QWidget):
                 label = adapter.name if adapter.file_exists else f"{adapter.name} (file missing)"
                 self.combo.addItem(label, adapter.id)
                 row = self.combo.count() - 1
-                self.combo.setItemData(row, describe_adapter(adapter), Qt.ItemDataRole.ToolTipRole)
+                self.combo.setItemData(
+                    row, inert_tooltip(describe_adapter(adapter)), Qt.ItemDataRole.ToolTipRole
+                )
                 self.combo.setItemData(row, adapter.sha256, _SHA256_ROLE)
         finally:
             self.combo.blockSignals(False)

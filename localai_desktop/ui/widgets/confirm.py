@@ -27,6 +27,8 @@ def confirm_delete(
     thing.
     """
     box = QMessageBox(QMessageBox.Icon.Question, title, question, parent=parent)
+    # Questions name things people and files named: shown as written, never as rich text.
+    box.setTextFormat(Qt.TextFormat.PlainText)
     box.setInformativeText(details)
     if check_box_text:
         # Parented to the box: setCheckBox() does not take ownership of a Python-made widget.

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from localai_desktop.ui.widgets.confirm import confirm_delete
 from localai_desktop.ui.widgets.list_actions import ButtonMenu
+from localai_desktop.ui.widgets.safe_text import inert_tooltip
 
 _ID_ROLE = Qt.ItemDataRole.UserRole
 _NAME_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -49,7 +50,7 @@ class NamedList(QListWidget):
         item = QListWidgetItem(name)
         item.setData(_ID_ROLE, item_id)
         item.setData(_NAME_ROLE, name)
-        item.setToolTip(tooltip)
+        item.setToolTip(inert_tooltip(tooltip))
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
         return item
 
