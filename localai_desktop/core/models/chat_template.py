@@ -194,11 +194,12 @@ def _check_str_method(
         _check_int(values[0] if values else 0, "a width of")
     elif name == "expandtabs":
         tab = values[0] if values and isinstance(values[0], int) else 8
-        budget.allow(len(owner) + owner.count("\t" if isinstance(owner, str) else b"\t") * tab)
+        tabs = owner.count("\t") if isinstance(owner, str) else owner.count(b"\t")
+        budget.allow(len(owner) + tabs * tab)
     elif name == "replace" and len(values) >= 2:
         old, new = values[0], values[1]
         if isinstance(old, type(owner)) and isinstance(new, type(owner)):
-            hits = owner.count(old) if old else len(owner) + 1
+            hits = owner.count(old) if old else len(owner) + 1  # type: ignore[arg-type]
             if len(values) >= 3 and isinstance(values[2], int) and values[2] >= 0:
                 hits = min(hits, values[2])
             budget.allow(len(owner) + hits * max(len(new) - len(old), 0))
@@ -379,7 +380,7 @@ def _environment() -> jinja2.Environment:
             frame.buffer = self.temporary_identifier()
             self.writeline(f"{frame.buffer} = environment.bounded_buffer()")
 
-    class BoundedBuffer(list):  # type: ignore[type-arg]
+    class BoundedBuffer(list[Any]):
         """The list jinja2 collects captured output in, counting what goes in."""
 
         def append(self, item: Any) -> None:
@@ -485,7 +486,7 @@ def _environment() -> jinja2.Environment:
         return numbers
 
     env = BoundedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
-    env.filters = _bounded_filters(dict(env.filters))  # type: ignore[assignment]
+    env.filters = _bounded_filters(dict(env.filters))
     env.globals.pop("lipsum", None)  # lipsum(n=10**6) is one call making megabytes
     env.globals["range"] = bounded_range
     env.globals["raise_exception"] = _raise_exception
