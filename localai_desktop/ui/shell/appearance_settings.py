@@ -44,6 +44,7 @@ class AppearanceSettings(QGroupBox):
             self.theme_combo.addItem(name, theme)
         self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(appearance.theme())))
         self.theme_combo.currentIndexChanged.connect(self._on_theme_combo_current_index_changed)
+        appearance.theme_changed.connect(self._on_appearance_theme_changed)
 
         self.text_size_spin = QSpinBox()
         self.text_size_spin.setAccessibleName("Text size")
@@ -102,6 +103,11 @@ class AppearanceSettings(QGroupBox):
     def _on_theme_combo_current_index_changed(self, _index: int) -> None:
         theme = str(self.theme_combo.currentData())
         self._apply(lambda: self._appearance.set_theme(theme))
+
+    @Slot(str)
+    def _on_appearance_theme_changed(self, theme: str) -> None:
+        with QSignalBlocker(self.theme_combo):
+            self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(theme)))
 
     @Slot(int)
     def _on_text_size_spin_value_changed(self, value: int) -> None:

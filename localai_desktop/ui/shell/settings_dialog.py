@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QSignalBlocker, Qt, QUrl, Slot
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -189,6 +189,7 @@ class SettingsDialog(QDialog):
 
         self.banner = Banner()
         self.appearance = AppearanceSettings(window.appearance, self.banner)
+        window.appearance.text_size_changed.connect(self._on_appearance_text_size_changed)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         close.setAccessibleName("Close settings")
@@ -210,9 +211,17 @@ class SettingsDialog(QDialog):
         # Word-wrapped labels need height for their width; a top-level dialog does not ask
         # for it when one appears, so grow by hand (never shrink under the person's size).
         layout = self.layout()
-        needed = layout.totalHeightForWidth(self.width()) if layout is not None else 0
-        if needed > self.height():
-            self.resize(self.width(), needed)
+        if layout is None:
+            return
+        width = max(self.width(), layout.minimumSize().width())  # wider text, wider buttons
+        needed = layout.totalHeightForWidth(width)
+        if needed > self.height() or width > self.width():
+            self.resize(width, max(needed, self.height()))
+
+    @Slot(int)
+    def _on_appearance_text_size_changed(self, _points: int) -> None:
+        # Once the new size has reached every widget and their sizes are known again.
+        QTimer.singleShot(0, self, self._grow_to_fit)
 
     # -- slots: privacy -----------------------------------------------------------------------
 

@@ -203,6 +203,8 @@ def test_ctrl_plus_minus_and_zero_change_the_text_size_and_it_is_remembered(
     qtbot.waitUntil(lambda: conversations.font().pointSize() == normal + 2)
     qtbot.waitUntil(lambda: body.document().defaultFont().pointSize() == normal + 2)
     assert saved_settings(data_dir)["text_size"] == normal + 2
+    code = body.document().find("follow-up")  # code in an answer too
+    qtbot.waitUntil(lambda: code.charFormat().fontPointSize() == normal + 2)
     title = window.documents_tab.view.title  # a heading stays a size above the text
     qtbot.waitUntil(lambda: title.font().pointSizeF() == pytest.approx((normal + 2) * 1.25))
     press(qtbot, window, Qt.Key.Key_Minus)
