@@ -29,7 +29,7 @@ THEMES = (THEME_SYSTEM, THEME_LIGHT, THEME_DARK)
 # window no longer fits its controls (too big) or cannot be read (too small).
 SYSTEM_TEXT_SIZE = 0
 MIN_TEXT_SIZE = 7
-MAX_TEXT_SIZE = 24
+MAX_TEXT_SIZE = 20
 
 
 @dataclass(frozen=True)
