@@ -97,13 +97,15 @@ def chunk_blocks(
 
 def _fitting_pieces(text: str, budget: int, count: CountTokens) -> Iterator[tuple[str, int]]:
     """The text whole if it fits, else its sentences, else runs of words; with token counts."""
-    tokens = count(text)
-    if tokens <= budget:
+    # Every word is at least one token: a text of more words than the budget is too long
+    # without tokenizing it whole (a book in one paragraph would be, at once, otherwise).
+    tokens = None if text.count(" ") >= budget else count(text)
+    if tokens is not None and tokens <= budget:
         yield text, tokens
         return
     sentences = _SENTENCE_END.split(text)
     if len(sentences) == 1:
-        yield from _word_runs(text, tokens, budget, count)
+        yield from _word_runs(text, count(text) if tokens is None else tokens, budget, count)
         return
     for sentence in sentences:
         yield from _fitting_pieces(sentence, budget, count)
