@@ -122,3 +122,38 @@ def test_waiting_too_long_for_another_copys_migration_says_busy(
         "Nothing was lost."
     )
     Database(path).close()  # once the other copy is done, it opens and migrates
+
+
+def test_a_short_wait_for_another_writer_is_waited_out(tmp_path: Path) -> None:
+    db = Database(tmp_path / "localai.db")
+    store = ConversationStore(db)
+    other = sqlite3.connect(tmp_path / "localai.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    threading.Timer(0.5, other.execute, ("ROLLBACK",)).start()
+
+    assert store.create("Letter to Dr Smith").title == "Letter to Dr Smith"
+    other.close()
+    db.close()
+
+
+def test_a_database_kept_busy_past_the_wait_says_so_plainly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_S", 0.5)
+    db = Database(tmp_path / "localai.db")
+    store = ConversationStore(db)
+    other = sqlite3.connect(tmp_path / "localai.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageError) as caught:
+            store.create("Letter to Dr Smith")
+    finally:
+        other.rollback()
+        other.close()
+    assert caught.value.message == (
+        "The app's database stayed busy for 1 second: another copy of LocalAI Desktop or a "
+        "'localai' command is working on it. Wait until it has finished, then try again. "
+        "Nothing was lost."
+    )
+    assert store.create("Letter to Dr Smith").title == "Letter to Dr Smith"  # free again
+    db.close()
