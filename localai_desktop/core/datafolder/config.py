@@ -1,4 +1,4 @@
-"""The per-user app config outside the data folder: where the data folder is, guide seen or not.
+"""The per-user app config outside the data folder: where the data folder is.
 
 It lives in the platform's config folder (for example ~/.config/LocalAI Desktop/app.json), so
 it can say where the data folder is before any data folder is open. It holds no content.
@@ -30,7 +30,9 @@ class AppConfig:
     """What must be known before a data folder is opened."""
 
     data_dir: str | None = None  # the folder chosen in the guide or the settings; None: default
-    welcome_done: bool = False  # the first-run guide was finished or closed
+    # Set by versions that kept "the welcome guide was seen" for the whole app; it is now kept
+    # per data folder (settings.json), and this old answer is moved to the folder it meant.
+    welcome_done: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AppConfig:

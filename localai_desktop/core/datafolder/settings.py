@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.errors import LocalAIError, StorageError
-from localai_desktop.core.datafolder.paths import DataPaths
+from localai_desktop.core.datafolder.config import AppConfig
+from localai_desktop.core.datafolder.paths import DATA_DIR_ENV, DataPaths, default_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ class AppSettings:
     text_size: int = SYSTEM_TEXT_SIZE
     # Underline misspelt words in the message box (where a dictionary is available).
     spell_check: bool = True
+    # Whether this data folder's welcome guide was shown; None: not recorded here yet (older
+    # versions kept one flag for the whole app: see welcome_guide_seen).
+    welcome_done: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,6 +65,8 @@ class AppSettings:
             default = getattr(defaults, field.name)
             # bool is an int in Python: compare exact types so "true" or 1 cannot sneak in.
             values[field.name] = value if type(value) is type(default) else default
+        welcome_done = data.get("welcome_done")
+        values["welcome_done"] = welcome_done if isinstance(welcome_done, bool) else None
         values["max_parallel_downloads"] = min(
             max(1, values["max_parallel_downloads"]), MAX_PARALLEL_DOWNLOADS_LIMIT
         )
@@ -125,6 +131,27 @@ class AppSettingsStore:
         settings = replace(self.load(), **changes)
         self.save(settings)
         return settings
+
+
+def welcome_guide_seen(settings: AppSettings, folder: Path, config: AppConfig) -> bool:
+    """Whether the welcome guide was shown for the data folder `folder` (its settings).
+
+    Versions that kept one flag for the whole app (app.json) left the answer there: it counts
+    for the folder that was in use when it was set, the one the app opens without --data-dir
+    ($LOCALAI_DATA_DIR, else the folder chosen in the app, else the default), and for no other.
+    """
+    if settings.welcome_done is not None:
+        return settings.welcome_done
+    if not config.welcome_done:
+        return False
+    from_env = os.environ.get(DATA_DIR_ENV)
+    if from_env:
+        usual = Path(from_env).expanduser().resolve()
+    elif config.data_dir:
+        usual = Path(config.data_dir).expanduser().resolve()
+    else:
+        usual = default_data_dir()
+    return Path(folder).expanduser().resolve() == usual.resolve()
 
 
 def check_hub_endpoint(url: str) -> str:

@@ -156,6 +156,27 @@ class ChatTab(QWidget):
         self.refresh_adapters()
         self._tell_about_chat_format(self._current_model())
 
+    def start_conversation(self, model_id: int, adapter_id: int | None = None) -> None:
+        """Open a new, empty conversation with this model (and adapter) and no documents.
+
+        How the app opens the chat for a model chosen elsewhere (the welcome guide, an import,
+        Discover, the Fine-tune tab): the conversation that was open keeps its own model.
+        """
+        self.refresh_models()
+        self.save_state()
+        try:
+            conversation = self._store.create(
+                model_id=model_id, settings=self.settings_panel.settings().to_dict()
+            )
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+            return
+        self.refresh_conversations()
+        self.select_conversation(conversation.id)
+        self.select_model(model_id)
+        self.select_adapter(adapter_id)
+        self.composer.input.setFocus()
+
     def select_conversation(self, conversation_id: int | None) -> None:
         """Show a conversation (or none, for a fresh start) and mark it in the list."""
         self.conversations.select(conversation_id)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.ui.audit.dialog import AuditDialog
 from localai_desktop.ui.chat.tab import ChatTab
 from localai_desktop.ui.documents.tab import DocumentsTab
@@ -242,8 +243,13 @@ class MainWindow(QMainWindow):
         self.models_tab.sections.setCurrentIndex(0)
         self.models_tab.import_button.click()
 
+    def chat_model(self) -> LocalModel | None:
+        """The chat model a new conversation starts with (the Chat tab's choice), or None."""
+        return self.chat_tab.model_picker.current_model()
+
     def open_chat_when_a_model_arrives(self, model_id: int | None) -> None:
-        """Go to the chat with `model_id` now, or with the next chat model added."""
+        """Open a new conversation with `model_id` now, or with the next chat model added
+        (never switching the model of a conversation already open)."""
         if model_id is not None:
             self._on_discover_chat_requested(model_id)
             return
@@ -288,6 +294,6 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_discover_chat_requested(self, model_id: int) -> None:
-        self.chat_tab.refresh_models()
-        self.chat_tab.select_model(model_id)
+        # A new conversation: the one open keeps the model it was written with.
+        self.chat_tab.start_conversation(model_id)
         self.tabs.setCurrentWidget(self.chat_tab)

@@ -12,7 +12,7 @@ second start on the folder brings this window to the front (single_instance.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -32,10 +32,11 @@ from localai_desktop.core.datafolder.paths import (
     data_dir_source,
     init_data_paths,
 )
-from localai_desktop.core.datafolder.settings import AppSettingsStore
+from localai_desktop.core.datafolder.settings import AppSettingsStore, welcome_guide_seen
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.hub.client import HubClient
 from localai_desktop.core.hub.download_store import DownloadProgress, DownloadRequest
+from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.core.storage import Database
 from localai_desktop.ui.shell.main_window import MainWindow
 from localai_desktop.ui.shell.settings_dialog import SettingsDialog
@@ -76,6 +77,7 @@ class AppSession(QObject):
         self.window: MainWindow | None = None
         self.log_file: Path | None = None
         self.guide: WelcomeGuide | None = None
+        self._guide_folders: set[Path] = set()  # the data folders the open guide was shown in
         self.settings_dialog: SettingsDialog | None = None
         self._folder_lock: FileLock | None = None
         self._show_requests: ShowRequestListener | None = None
@@ -170,7 +172,25 @@ class AppSession(QObject):
     # -- the welcome guide --------------------------------------------------------------------
 
     def welcome_needed(self) -> bool:
-        return not self.config.load().welcome_done
+        """Whether the open data folder has not shown the welcome guide yet."""
+        settings = self.workspace.settings.load()
+        seen = welcome_guide_seen(settings, self.paths.root, self.config.load())
+        if seen and settings.welcome_done is None:
+            # The old app-wide flag meant this folder: move it here, so that it answers for
+            # this folder alone from now on.
+            self._remember_guide_seen([self.paths.root])
+            try:
+                self.config.update(welcome_done=False)
+            except LocalAIError as error:
+                log.warning("Could not clear the old app-wide guide flag: %s", error.message)
+        return not seen
+
+    def _remember_guide_seen(self, folders: Iterable[Path]) -> None:
+        for folder in folders:
+            try:
+                AppSettingsStore.in_data_dir(folder).update(welcome_done=True)
+            except LocalAIError as error:
+                log.warning("Could not remember that the guide was seen: %s", error.message)
 
     def show_welcome_guide(self) -> WelcomeGuide:
         if self.guide is not None:
@@ -178,6 +198,7 @@ class AppSession(QObject):
             self.guide.activateWindow()
             return self.guide
         guide = WelcomeGuide(self)
+        self._guide_folders = {self.paths.root}
         guide.setWindowModality(Qt.WindowModality.ApplicationModal)
         guide.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         guide.closed.connect(self._on_guide_closed)
@@ -187,10 +208,8 @@ class AppSession(QObject):
 
     @Slot(bool)
     def _on_guide_closed(self, _went_through: bool) -> None:
-        try:
-            self.config.update(welcome_done=True)
-        except LocalAIError as error:
-            log.warning("Could not remember that the guide was seen: %s", error.message)
+        # Seen in the folder it opened in, and in the one chosen in it (if another).
+        self._remember_guide_seen(sorted(self._guide_folders | {self.paths.root}))
         if self.guide is not None:
             self.guide.wait_for_threads()
         self.guide = None
@@ -236,6 +255,9 @@ class AppSession(QObject):
 
     def open_chat_when_a_model_arrives(self, model_id: int | None) -> None:
         self._window().open_chat_when_a_model_arrives(model_id)
+
+    def chat_model(self) -> LocalModel | None:
+        return self._window().chat_model()
 
     def _window(self) -> MainWindow:
         assert self.window is not None, "no window is open"

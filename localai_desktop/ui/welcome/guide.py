@@ -160,7 +160,11 @@ class WelcomeGuide(QWizard):
     def done(self, result: int) -> None:
         if result == QWizard.DialogCode.Accepted and not self._finished:
             self._finished = True
-            self._host.open_chat_when_a_model_arrives(self.model_id)
+            model_id = self.model_id
+            if model_id is None and not self.download_ids:
+                installed = self._host.chat_model()  # reopened with a model already there
+                model_id = installed.id if installed is not None else None
+            self._host.open_chat_when_a_model_arrives(model_id)
         self._closed = True
         if self._remove_listener is not None:
             self._remove_listener()
@@ -174,6 +178,12 @@ class WelcomeGuide(QWizard):
     def _on_wizard_current_id_changed(self, page_id: int) -> None:
         if page_id == self.PAGE_MODEL:
             self._show_picks()
+            installed = self._host.chat_model()
+            if installed is not None and not self.download_ids:
+                self.model_page.status.setText(
+                    f"You already have a chat model, “{installed.name}”: you can start chatting "
+                    "with it now, or also download the suggested one."
+                )
         elif page_id == self.PAGE_FINISH:
             self._describe_finish()
 
@@ -266,6 +276,12 @@ class WelcomeGuide(QWizard):
             text = (
                 "Your model is still downloading. Click “Start chatting”: the Models tab shows "
                 "the download, and the chat opens by itself as soon as the model is ready."
+            )
+        elif (installed := self._host.chat_model()) is not None:
+            text = (
+                f"You already have a chat model, “{installed.name}”. Click “Start chatting” to "
+                "open a new conversation with it, type a question and press Enter. The Models "
+                "tab gets you more models any time."
             )
         else:
             text = (

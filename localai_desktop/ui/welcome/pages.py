@@ -26,6 +26,7 @@ from localai_desktop.core.hub.client import HubClient
 from localai_desktop.core.hub.download_store import DownloadProgress, DownloadRequest
 from localai_desktop.core.hub.starter_models import StarterPick
 from localai_desktop.core.models.hardware import Machine
+from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.ui.widgets.notices import Banner
 
 PRIVACY_PROMISE = (
@@ -58,7 +59,11 @@ class WelcomeHost(Protocol):
 
     def start_model_import(self) -> None: ...
 
-    def open_chat_when_a_model_arrives(self, model_id: int | None) -> None: ...
+    def open_chat_when_a_model_arrives(self, model_id: int | None) -> None:
+        """Open a new conversation with `model_id` now, or with the next chat model added."""
+
+    def chat_model(self) -> LocalModel | None:
+        """The chat model a new conversation would start with; None when there is none."""
 
 
 def choose_folder_with_dialog(parent: QWidget, start: Path) -> Path | None:

@@ -123,9 +123,8 @@ def test_a_first_start_shows_the_guide_once_and_help_reopens_it(
     qtbot.waitUntil(lambda: session.guide is None)
 
     assert not session.welcome_needed()
-    saved = json.loads((tmp_path / "config" / "app.json").read_text(encoding="utf-8"))
-    assert saved["welcome_done"] is True
-    assert not AppSession(str(data_dir), config=session.config).welcome_needed()
+    saved = json.loads((data_dir / "settings.json").read_text(encoding="utf-8"))
+    assert saved["welcome_done"] is True  # kept in the data folder it was shown for
     assert session.window is not None
     session.window.welcome_guide_action.trigger()
     assert session.guide is not None and session.guide.isVisible()
