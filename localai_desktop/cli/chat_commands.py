@@ -11,17 +11,16 @@ from typing import Any
 
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED
 from localai_desktop.cli.output import print_json, print_table, speed_line
+from localai_desktop.core.chat.conversations import MessageStatus
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.documents.grounding import format_sources
 from localai_desktop.core.inference.engine import LlamaEngine
 from localai_desktop.core.inference.generation import (
-    CUT_AT_LONGEST_ANSWER,
-    CUT_AT_MEMORY,
     DEFAULT_CONTEXT_LENGTH,
+    CutOff,
     GenerationSettings,
-    cut_off_by,
 )
 
 
@@ -137,7 +136,7 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
     message = outcome["message"]
     sys.stdout.write("\n")
     if args.collection:
-        sources = message.provenance.get("sources") or []
+        sources = message.provenance.sources or ()
         if sources:
             sys.stdout.write("\nSources:\n" + format_sources(sources) + "\n")
         else:
@@ -152,18 +151,18 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
         f"(continue with --conversation {conversation.id}).",
         file=sys.stderr,
     )
-    if message.status == "failed":
+    if message.status is MessageStatus.FAILED:
         print(f"Error: {message.error}", file=sys.stderr)
         return EXIT_ERROR
-    if message.status == "stopped":
+    if message.status is MessageStatus.STOPPED:
         print("Stopped; the partial answer is saved.", file=sys.stderr)
         return EXIT_INTERRUPTED
-    cut = cut_off_by(message.provenance)
-    if cut == CUT_AT_LONGEST_ANSWER:
+    cut = message.provenance.cut_off
+    if cut is CutOff.LONGEST_ANSWER:
         print(
             "The answer was cut off at --max-tokens; raise it for longer answers.", file=sys.stderr
         )
-    elif cut == CUT_AT_MEMORY:
+    elif cut is CutOff.MEMORY:
         print(
             "The answer was cut off: the conversation filled the model's context. Start a new "
             "conversation for a longer answer.",
@@ -194,8 +193,9 @@ def _chats_show(workspace: Workspace, args: argparse.Namespace) -> int:
     if conversation.system_prompt:
         print(f"\n[system] {conversation.system_prompt}")
     for message in conversation.messages:
-        marker = "" if message.status == "complete" else f" ({message.status})"
+        marker = "" if message.status is MessageStatus.COMPLETE else f" ({message.status})"
         print(f"\n[{message.role}]{marker}\n{message.content}")
-        if message.role == "assistant" and message.provenance.get("completion_tokens"):
+        stats = message.provenance.stats
+        if message.role == "assistant" and stats is not None and stats.completion_tokens:
             print(speed_line(message.provenance))
     return 0

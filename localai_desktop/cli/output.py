@@ -13,7 +13,10 @@ import io
 import json
 import re
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from localai_desktop.core.chat.provenance import Provenance
 
 # C0 controls but new line and tab, DEL, and the C1 controls (0x9b is a one-byte CSI).
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -73,12 +76,14 @@ def print_table(header: list[str], rows: list[list[str]]) -> None:
         print("  ".join(cells).rstrip())
 
 
-def speed_line(provenance: dict[str, Any]) -> str:
-    parts = [f"{provenance.get('completion_tokens', 0)} tokens"]
-    if provenance.get("tokens_per_second"):
-        parts.append(f"{provenance['tokens_per_second']:.1f} tokens/s")
-    if provenance.get("time_to_first_token_s") is not None:
-        parts.append(f"first token after {provenance['time_to_first_token_s']:.2f} s")
-    if provenance.get("trimmed_messages"):
-        parts.append(f"{provenance['trimmed_messages']} old messages left out to fit")
+def speed_line(provenance: Provenance) -> str:
+    stats = provenance.stats
+    parts = [f"{stats.completion_tokens if stats is not None else 0} tokens"]
+    if stats is not None:
+        if stats.tokens_per_second:
+            parts.append(f"{stats.tokens_per_second:.1f} tokens/s")
+        if stats.time_to_first_token_s is not None:
+            parts.append(f"first token after {stats.time_to_first_token_s:.2f} s")
+        if stats.trimmed_messages:
+            parts.append(f"{stats.trimmed_messages} old messages left out to fit")
     return "[" + ", ".join(parts) + "]"

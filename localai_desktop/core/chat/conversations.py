@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from localai_desktop.core.audit.entries import ANSWER, CONVERSATION_DELETED, MESSAGE_DELETED
 from localai_desktop.core.audit.facts import answer_facts
 from localai_desktop.core.audit.trail import AuditTrail
+from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.enums import StrEnum
 from localai_desktop.core.common.errors import NotFoundError
@@ -22,7 +24,6 @@ from localai_desktop.core.storage.tables import ConversationRow, MessageRow
 
 DEFAULT_TITLE = "New chat"
 TITLE_LENGTH = 60
-
 
 
 class MessageStatus(StrEnum):
@@ -44,7 +45,7 @@ class Message:
     content: str
     status: MessageStatus
     error: str | None
-    provenance: dict[str, Any]
+    provenance: Provenance
     created_at: datetime
     updated_at: datetime
 
@@ -55,7 +56,7 @@ class Message:
             "content": self.content,
             "status": self.status,
             "error": self.error,
-            "provenance": self.provenance,
+            "provenance": self.provenance.to_dict(),
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }
@@ -95,10 +96,15 @@ def _message(row: MessageRow) -> Message:
         content=row.content,
         status=MessageStatus(row.status),
         error=row.error,
-        provenance=json.loads(row.provenance or "{}"),
+        provenance=_provenance(row.provenance),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def _provenance(stored: str | None) -> Provenance:
+    data = json.loads(stored or "{}")
+    return Provenance.from_dict(data if isinstance(data, dict) else {})
 
 
 def _conversation(row: ConversationRow, *, with_messages: bool) -> Conversation:
@@ -214,7 +220,7 @@ class ConversationStore:
         content: str,
         *,
         status: MessageStatus = MessageStatus.COMPLETE,
-        provenance: dict[str, Any] | None = None,
+        provenance: Mapping[str, Any] | None = None,
     ) -> Message:
         """Append a message and commit it before returning."""
         with self._db.session() as session:
@@ -266,7 +272,7 @@ class ConversationStore:
         content: str | None = None,
         status: MessageStatus | None = None,
         error: str | None = None,
-        provenance: dict[str, Any] | None = None,
+        provenance: Mapping[str, Any] | None = None,
     ) -> Message:
         with self._db.session() as session:
             row = _updated_message(session, message_id, content, status, error, provenance)
@@ -280,7 +286,7 @@ class ConversationStore:
         content: str,
         status: MessageStatus,
         error: str | None = None,
-        provenance: dict[str, Any],
+        provenance: Provenance,
     ) -> Message:
         """Save an answer's final text, status and provenance; with an audit trail, record the
         answer (hashes of `question` and of `content`, see core.audit.facts) in the same
@@ -339,7 +345,7 @@ def _updated_message(
     content: str | None,
     status: MessageStatus | None,
     error: str | None,
-    provenance: dict[str, Any] | None,
+    provenance: Mapping[str, Any] | None,
 ) -> MessageRow:
     """The message row with the given fields changed (None: left as it is), flushed."""
     row = session.get(MessageRow, message_id)
@@ -352,7 +358,7 @@ def _updated_message(
     if error is not None:
         row.error = error
     if provenance is not None:
-        row.provenance = json.dumps(provenance)
+        row.provenance = json.dumps(dict(provenance))
     row.updated_at = utcnow()
     session.flush()
     return row
@@ -364,7 +370,7 @@ def _append_message(
     role: str,
     content: str,
     status: MessageStatus,
-    provenance: dict[str, Any] | None,
+    provenance: Mapping[str, Any] | None,
 ) -> MessageRow:
     """Add a message row to a conversation (titled from its first user message) in a session."""
     now = utcnow()
@@ -376,7 +382,7 @@ def _append_message(
         role=role,
         content=content,
         status=status,
-        provenance=json.dumps(provenance or {}),
+        provenance=json.dumps(dict(provenance or {})),
         created_at=now,
         updated_at=now,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from localai_desktop import __version__
 from localai_desktop.core.chat.conversations import ConversationStore, Message, MessageStatus
+from localai_desktop.core.chat.provenance import AdapterUse, Provenance
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.common.logs import content_for_log
@@ -22,7 +23,12 @@ from localai_desktop.core.inference.engine import (
     LoadProgress,
     TextCallback,
 )
-from localai_desktop.core.inference.generation import ChatTurn, GenerationSettings, GenerationStats
+from localai_desktop.core.inference.generation import (
+    ChatTurn,
+    FinishReason,
+    GenerationSettings,
+    GenerationStats,
+)
 from localai_desktop.core.inference.prompt import plan_prompt
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.chat_template import notice_for
@@ -260,7 +266,7 @@ class ChatService:
         loaded = self.load_model(
             model, self.context_length_for(model, settings), progress=load_progress, cancel=cancel
         )
-        adapter_facts = self._apply_adapter(model, adapter)
+        adapter_use = self._apply_adapter(model, adapter)
         turns = (
             [ChatTurn("system", conversation.system_prompt)] if conversation.system_prompt else []
         )
@@ -298,12 +304,14 @@ class ChatService:
             max_tokens=settings.max_tokens,
             bos_token_ids=self.engine.bos_token_ids,
         )
-        provenance = {
-            **self._provenance(model, loaded, settings),
-            **_chat_format_facts(self.registry.get(model.id), plan.used_template, self.engine),
-            **adapter_facts,
-            **document_facts,
-        }
+        provenance = replace(self._provenance(model, loaded, settings), adapter=adapter_use)
+        # Facts found elsewhere as JSON keys (the documents' sources) join the record.
+        provenance = provenance.merged(
+            {
+                **_chat_format_facts(self.registry.get(model.id), plan.used_template, self.engine),
+                **document_facts,
+            }
+        )
         answer = self.store.add_message(
             conversation_id,
             "assistant",
@@ -340,16 +348,16 @@ class ChatService:
         finally:
             writer.close()
         if stats is not None:
-            provenance = {
-                **provenance,
-                **stats.to_dict(),
-                "settings": replace(settings, seed=stats.seed).to_dict(),
-                "prompt_warnings": list(plan.warnings),
-            }
+            provenance = replace(
+                provenance,
+                stats=stats,
+                settings=replace(settings, seed=stats.seed),
+                prompt_warnings=tuple(plan.warnings),
+            )
         log.debug("Answer in conversation %s: %s", conversation_id, content_for_log(writer.text))
         if error is not None:
             status = MessageStatus.FAILED
-        elif stats is not None and stats.finish_reason == "cancelled":
+        elif stats is not None and stats.finish_reason == FinishReason.CANCELLED:
             status = MessageStatus.STOPPED
         else:
             status = MessageStatus.COMPLETE
@@ -363,37 +371,32 @@ class ChatService:
             provenance=provenance,
         )
 
-    def _apply_adapter(self, model: LocalModel, choice: AdapterChoice | None) -> dict[str, Any]:
-        """Switch the engine to the chosen adapter (or none); its facts for the provenance."""
+    def _apply_adapter(self, model: LocalModel, choice: AdapterChoice | None) -> AdapterUse | None:
+        """Switch the engine to the chosen adapter (or none); what the provenance says of it."""
         if choice is None:
             self.engine.set_adapter(None)
-            return {}
+            return None
         if self.adapters is None:
             raise LocalAIError("Adapters are not available here.")
         adapter = self.adapters.checked_for(choice.adapter, model)
         self.engine.set_adapter(adapter.path, choice.scale, expected_sha256=adapter.sha256)
-        return {
-            "adapter_id": adapter.id,
-            "adapter_name": adapter.name,
-            "adapter_sha256": adapter.sha256,
-            "adapter_scale": choice.scale,
-        }
+        return AdapterUse(adapter.id, adapter.name, adapter.sha256, choice.scale)
 
     def _provenance(
         self, model: LocalModel, loaded: LoadedModel, settings: GenerationSettings
-    ) -> dict[str, Any]:
+    ) -> Provenance:
         import llama_cpp
 
-        return {
-            "model_id": model.id,
-            "model_name": model.name,
-            "model_file": str(model.path),
-            "model_sha256": model.sha256,
-            "settings": settings.to_dict(),
-            "n_ctx": loaded.n_ctx,
-            "n_threads": loaded.n_threads,
-            "gpu_offload": loaded.gpu_offload,
-            "backend": loaded.backend,
-            "app_version": __version__,
-            "llama_cpp_python_version": getattr(llama_cpp, "__version__", "unknown"),
-        }
+        return Provenance(
+            model_id=model.id,
+            model_name=model.name,
+            model_file=str(model.path),
+            model_sha256=model.sha256,
+            settings=settings,
+            n_ctx=loaded.n_ctx,
+            n_threads=loaded.n_threads,
+            gpu_offload=loaded.gpu_offload,
+            backend=loaded.backend,
+            app_version=__version__,
+            llama_cpp_python_version=getattr(llama_cpp, "__version__", "unknown"),
+        )

@@ -11,7 +11,7 @@ read them from there).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -204,7 +204,7 @@ def _source(number: int, hit: SearchHit, truncated: bool) -> dict[str, Any]:
     }
 
 
-def format_sources(sources: Sequence[dict[str, Any]], *, excerpt_chars: int = 240) -> str:
+def format_sources(sources: Sequence[Mapping[str, Any]], *, excerpt_chars: int = 240) -> str:
     """The numbered list printed under an answer: "[1] report.pdf, page 7: "…"."""
     lines: list[str] = []
     for source in sources:

@@ -19,7 +19,11 @@ from typing import TYPE_CHECKING
 
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import GenerationError, ModelLoadError
-from localai_desktop.core.inference.generation import GenerationSettings, GenerationStats
+from localai_desktop.core.inference.generation import (
+    FinishReason,
+    GenerationSettings,
+    GenerationStats,
+)
 from localai_desktop.core.inference.llama_runtime import (
     compute_backend,
     default_thread_count,
@@ -313,7 +317,7 @@ class LlamaEngine:
         started = time.perf_counter()
         first_token_at: float | None = None
         completion_tokens = 0
-        finish_reason = "length"
+        finish_reason = FinishReason.LENGTH
         tokens = stream_tokens(
             llm,
             plan.tokens,
@@ -326,23 +330,23 @@ class LlamaEngine:
         )
         try:
             if cancel is not None and cancel.is_set():
-                finish_reason = "cancelled"
+                finish_reason = FinishReason.CANCELLED
             else:
                 for token in tokens:
                     if first_token_at is None:
                         first_token_at = time.perf_counter()
                     if is_eog(vocab, token):
-                        finish_reason = "stop"
+                        finish_reason = FinishReason.STOP
                         break
                     completion_tokens += 1
                     piece = pieces.get(token)
                     if piece is None:
                         piece = pieces[token] = detokenize([token])
                     if emitter.feed(decoder.decode(piece)):
-                        finish_reason = "stop"
+                        finish_reason = FinishReason.STOP
                         break
                     if cancel is not None and cancel.is_set():
-                        finish_reason = "cancelled"
+                        finish_reason = FinishReason.CANCELLED
                         break
                     if completion_tokens >= plan.max_tokens:
                         break
@@ -352,13 +356,13 @@ class LlamaEngine:
                     "The model stopped with an error while answering.",
                     "Try again; if it keeps happening, try a smaller context length.",
                 ) from error
-            finish_reason = "cancelled"
+            finish_reason = FinishReason.CANCELLED
         finally:
             tokens.close()
             if remove_hook is not None:
                 remove_hook()
             self._abort_flag[0] = b"\x00"
-        if finish_reason != "stop" or not emitter.stopped:
+        if finish_reason != FinishReason.STOP or not emitter.stopped:
             emitter.feed(decoder.decode(b"", final=True))
             emitter.flush()
         elapsed = time.perf_counter() - started

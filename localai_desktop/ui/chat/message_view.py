@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QEvent, QSizeF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
@@ -27,11 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from localai_desktop.core.chat.conversations import Message, MessageStatus
-from localai_desktop.core.inference.generation import (
-    CUT_AT_LONGEST_ANSWER,
-    CUT_AT_MEMORY,
-    cut_off_by,
-)
+from localai_desktop.core.chat.provenance import Provenance
+from localai_desktop.core.inference.generation import CutOff
 from localai_desktop.ui.chat.source_cards import SourceCards
 from localai_desktop.ui.widgets.safe_text import SafeTextBrowser, inert_tooltip
 from localai_desktop.ui.widgets.theme import ACCENT_TINT, CODE_TINT, NEUTRAL_TINT, ThemeColours
@@ -62,34 +57,32 @@ QLabel#messageStatus[kind="writing"] {{ color: palette(placeholder-text); }}
 # -- plain-language descriptions (no Qt) --------------------------------------------------------
 
 
-def describe_speed(provenance: Mapping[str, Any]) -> str:
+def describe_speed(provenance: Provenance) -> str:
     """How fast an answer came and where: "42.1 tokens/s · 0.12 s to first token · 230 tokens
     · on the CPU" (or "on the GPU (CUDA)")."""
     parts = []
-    speed = provenance.get("tokens_per_second")
-    if isinstance(speed, (int, float)) and speed > 0:
-        parts.append(f"{speed:.1f} tokens/s")
-    first = provenance.get("time_to_first_token_s")
-    if isinstance(first, (int, float)):
-        parts.append(f"{first:.2f} s to first token")
-    tokens = provenance.get("completion_tokens")
-    if isinstance(tokens, int):
+    stats = provenance.stats
+    if stats is not None:
+        if stats.tokens_per_second:
+            parts.append(f"{stats.tokens_per_second:.1f} tokens/s")
+        if stats.time_to_first_token_s is not None:
+            parts.append(f"{stats.time_to_first_token_s:.2f} s to first token")
+        tokens = stats.completion_tokens
         parts.append("1 token" if tokens == 1 else f"{tokens:,} tokens")
-    backend = provenance.get("backend")
-    if isinstance(backend, str) and backend:
+    backend = provenance.backend
+    if backend:
         parts.append("on the CPU" if backend == "CPU" else f"on the GPU ({backend})")
     return " · ".join(parts)
 
 
-def describe_adapter_use(provenance: Mapping[str, Any]) -> str:
+def describe_adapter_use(provenance: Provenance) -> str:
     """Which fine-tuned adapter wrote an answer: "Adapter “bluebell” at 0.80"; "" for none."""
-    name = provenance.get("adapter_name")
-    if not name:
+    adapter = provenance.adapter
+    if adapter is None:
         return ""
-    scale = provenance.get("adapter_scale")
-    if isinstance(scale, (int, float)) and scale != 1.0:
-        return f"Adapter “{name}” at {scale:.2f}"
-    return f"Adapter “{name}”"
+    if adapter.scale != 1.0:
+        return f"Adapter “{adapter.name}” at {adapter.scale:.2f}"
+    return f"Adapter “{adapter.name}”"
 
 
 def describe_status(message: Message) -> str:
@@ -101,17 +94,17 @@ def describe_status(message: Message) -> str:
     if message.status == MessageStatus.FAILED:
         return f"Failed: {message.error}" if message.error else "Failed"
     provenance = message.provenance
-    cut = cut_off_by(provenance)
-    if cut == CUT_AT_LONGEST_ANSWER:
-        limit = (provenance.get("settings") or {}).get("max_tokens")
-        limit_text = f" ({limit:,} tokens)" if isinstance(limit, int) else ""
+    cut = provenance.cut_off
+    if cut is CutOff.LONGEST_ANSWER:
+        limit = provenance.settings.max_tokens if provenance.settings is not None else None
+        limit_text = f" ({limit:,} tokens)" if limit is not None else ""
         return (
             f"Cut off at the longest-answer limit{limit_text}. For longer answers, raise "
             "“Longest answer” in the chat's settings, then Regenerate."
         )
-    if cut == CUT_AT_MEMORY:
-        n_ctx = provenance.get("n_ctx")
-        memory = f" ({n_ctx:,} tokens)" if isinstance(n_ctx, int) and n_ctx else ""
+    if cut is CutOff.MEMORY:
+        n_ctx = provenance.n_ctx
+        memory = f" ({n_ctx:,} tokens)" if n_ctx else ""
         return (
             f"Cut off: the conversation filled the model's memory{memory}. Start a new chat, "
             "or raise “Memory” in the chat's settings if the model allows more."
@@ -119,35 +112,30 @@ def describe_status(message: Message) -> str:
     return ""
 
 
-def describe_provenance(provenance: Mapping[str, Any]) -> str:
+def describe_provenance(provenance: Provenance) -> str:
     """How an answer was made, for its tooltip: model, file, settings and seed."""
     lines = []
-    if provenance.get("model_name"):
-        lines.append(f"Model: {provenance['model_name']}")
-    if provenance.get("model_file"):
-        lines.append(f"File: {Path(str(provenance['model_file'])).name}")
-    if provenance.get("model_sha256"):
-        lines.append(f"File fingerprint (SHA-256): {str(provenance['model_sha256'])[:16]}…")
-    if provenance.get("adapter_name"):
+    if provenance.model_name:
+        lines.append(f"Model: {provenance.model_name}")
+    if provenance.model_file:
+        lines.append(f"File: {Path(provenance.model_file).name}")
+    if provenance.model_sha256:
+        lines.append(f"File fingerprint (SHA-256): {provenance.model_sha256[:16]}…")
+    adapter = provenance.adapter
+    if adapter is not None:
+        lines.append(f"Fine-tuned adapter: {adapter.name}, strength {adapter.scale}")
+        if adapter.sha256:
+            lines.append(f"Adapter fingerprint: {adapter.sha256[:16]}…")
+    settings = provenance.settings
+    if settings is not None:
         lines.append(
-            f"Fine-tuned adapter: {provenance['adapter_name']}, strength "
-            f"{provenance.get('adapter_scale', 1.0)}"
+            f"Settings: creativity {settings.temperature}, longest answer "
+            f"{settings.max_tokens} tokens, memory {settings.context_length} tokens"
         )
-        if provenance.get("adapter_sha256"):
-            lines.append(f"Adapter fingerprint: {str(provenance['adapter_sha256'])[:16]}…")
-    settings = provenance.get("settings") or {}
-    if settings:
-        lines.append(
-            "Settings: creativity {temperature}, longest answer {max_tokens} tokens, "
-            "memory {context_length} tokens".format_map(
-                {"temperature": "?", "max_tokens": "?", "context_length": "?", **settings}
-            )
-        )
-    seed = provenance.get("seed", settings.get("seed"))
-    if seed is not None:
-        lines.append(f"Seed: {seed}")
-    if provenance.get("prompt_tokens") is not None:
-        lines.append(f"Tokens read: {provenance['prompt_tokens']:,}")
+    if provenance.seed is not None:
+        lines.append(f"Seed: {provenance.seed}")
+    if provenance.stats is not None:
+        lines.append(f"Tokens read: {provenance.stats.prompt_tokens:,}")
     return "\n".join(lines)
 
 

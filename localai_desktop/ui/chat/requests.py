@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from localai_desktop.core.chat.conversations import Conversation, Message, MessageStatus
+from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.documents.grounding import Retrieval
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
@@ -263,7 +264,7 @@ class ChatRequests(QObject):
             content="",
             status=MessageStatus.INTERRUPTED,
             error=None,
-            provenance={"model_name": self._model_name},
+            provenance=Provenance(model_name=self._model_name),
             created_at=now,
             updated_at=now,
         )

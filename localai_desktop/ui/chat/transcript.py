@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from localai_desktop.core.chat.conversations import Message, MessageStatus
+from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.ui.chat.message_view import MessageView, message_style_sheet
 from localai_desktop.ui.widgets.theme import themed_style_sheet
@@ -81,7 +82,7 @@ class Transcript(QScrollArea):
             content=text,
             status=MessageStatus.COMPLETE,
             error=None,
-            provenance={},
+            provenance=Provenance(),
             created_at=now,
             updated_at=now,
         )

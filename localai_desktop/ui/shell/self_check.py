@@ -85,12 +85,13 @@ def _chat_once(window: MainWindow, args: argparse.Namespace) -> dict[str, Any]:
         report["error"] = outcome.error or f"no answer within {args.timeout:.0f} s"
         return report
     provenance = outcome.message.provenance
+    stats = provenance.stats
     report.update(
         status=outcome.message.status,
         answer=outcome.message.content[:200],
-        completion_tokens=provenance.get("completion_tokens"),
-        tokens_per_second=provenance.get("tokens_per_second"),
-        gpu_offload=provenance.get("gpu_offload"),
+        completion_tokens=stats.completion_tokens if stats is not None else None,
+        tokens_per_second=stats.tokens_per_second if stats is not None else None,
+        gpu_offload=provenance.gpu_offload,
     )
     return report
 

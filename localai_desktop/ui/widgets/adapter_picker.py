@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QWidget
 
 from localai_desktop.core.chat.conversations import Message
+from localai_desktop.core.chat.provenance import AdapterUse
 from localai_desktop.core.models.adapters import Adapter
 from localai_desktop.ui.widgets.safe_text import inert_tooltip
 
@@ -111,22 +112,16 @@ class AdapterPicker(QWidget):
     def follow(self, messages: Sequence[Message]) -> None:
         """Choose what the conversation's last answer was written with."""
         answers = [m for m in messages if m.role == "assistant"]
-        provenance: dict[str, Any] = answers[-1].provenance if answers else {}
-        adapter_id = provenance.get("adapter_id")
-        scale = provenance.get("adapter_scale")
-        if isinstance(adapter_id, int) and not self._lists(adapter_id, provenance):
-            adapter_id = None  # removed since; a newer adapter may even have its id
-        self.select(
-            adapter_id if isinstance(adapter_id, int) else None,
-            float(scale) if isinstance(scale, (int, float)) else None,
-        )
+        used = answers[-1].provenance.adapter if answers else None
+        if used is None or not self._lists(used):
+            # None also when it was removed since: a newer adapter may even have its id.
+            self.select(None, used.scale if used is not None else None)
+            return
+        self.select(used.id, used.scale)
 
-    def _lists(self, adapter_id: int, provenance: dict[str, Any]) -> bool:
-        index = self.combo.findData(adapter_id)
-        if index < 0:
-            return False
-        sha256 = provenance.get("adapter_sha256")
-        return sha256 is None or self.combo.itemData(index, _SHA256_ROLE) == sha256
+    def _lists(self, used: AdapterUse) -> bool:
+        index = self.combo.findData(used.id)
+        return index >= 0 and self.combo.itemData(index, _SHA256_ROLE) == used.sha256
 
     def current_id(self) -> int | None:
         data = self.combo.currentData()

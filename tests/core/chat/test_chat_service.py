@@ -244,8 +244,7 @@ def test_an_answer_cut_off_by_a_limit_says_which(
     service: ChatService, tiny_chat_model: Path
 ) -> None:
     from localai_desktop.core.inference.generation import (
-        CUT_AT_LONGEST_ANSWER,
-        CUT_AT_MEMORY,
+        CutOff,
         cut_off_by,
     )
     from localai_desktop.ui.chat.message_view import describe_status
@@ -258,7 +257,7 @@ def test_an_answer_cut_off_by_a_limit_says_which(
         settings=GenerationSettings(max_tokens=25, seed=1),
     )
     assert short.status == "complete" and short.provenance["completion_tokens"] == 25
-    assert cut_off_by(short.provenance) == CUT_AT_LONGEST_ANSWER
+    assert short.provenance.cut_off is CutOff.LONGEST_ANSWER
     assert describe_status(short).startswith("Cut off at the longest-answer limit (25 tokens).")
 
     # Asking for more than the context can hold: the answer ends where the memory does.
@@ -270,7 +269,7 @@ def test_an_answer_cut_off_by_a_limit_says_which(
     )
     assert full.status == "complete"
     assert full.provenance["prompt_tokens"] + full.provenance["completion_tokens"] == 512
-    assert cut_off_by(full.provenance) == CUT_AT_MEMORY
+    assert full.provenance.cut_off is CutOff.MEMORY
     assert "filled the model's memory (512 tokens)" in describe_status(full)
 
     # Ended by the model, or stopped by the person: not cut off.

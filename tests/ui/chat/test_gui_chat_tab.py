@@ -251,6 +251,13 @@ def test_answers_render_markdown_and_can_be_copied(
             "tokens_per_second": 42.1,
             "time_to_first_token_s": 0.12,
             "completion_tokens": 230,
+            # The rest of an answer's stats, which are always stored together.
+            "prompt_tokens": 12,
+            "generation_time_s": 5.5,
+            "finish_reason": "stop",
+            "seed": 1,
+            "trimmed_messages": 0,
+            "n_ctx": 4096,
         },
     )
     window.chat_tab.refresh_conversations()

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from localai_desktop.core.chat.conversations import ConversationStore, Message, MessageStatus
+from localai_desktop.core.chat.provenance import AdapterUse, Provenance
 from localai_desktop.core.datafolder.paths import init_data_paths
 from localai_desktop.core.finetune.events import TrainingEvent, TrainingSettings
 from localai_desktop.core.finetune.jobs import JobStatus, JobStore
@@ -476,10 +477,7 @@ def test_an_old_answer_does_not_choose_a_newer_adapter_that_got_the_removed_ones
     picker.set_adapters([new])
 
     def answer_made_with(adapter: Adapter) -> Message:
-        provenance = {
-            "adapter_id": adapter.id, "adapter_name": adapter.name,
-            "adapter_sha256": adapter.sha256, "adapter_scale": 1.0,
-        }  # fmt: skip
+        provenance = Provenance(adapter=AdapterUse(adapter.id, adapter.name, adapter.sha256, 1.0))
         now = datetime(2026, 1, 1)
         return Message(
             1, 1, "assistant", "Once", MessageStatus.COMPLETE, None, provenance, now, now
