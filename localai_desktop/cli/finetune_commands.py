@@ -146,9 +146,11 @@ def _run(workspace: Workspace, args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     adapter = result.adapter
-    losses = f"final loss {adapter.final_loss:.3f}" if adapter.final_loss is not None else ""
+    losses = ""
+    if adapter.final_loss is not None:  # the figure the last step printed
+        losses = f"training loss {adapter.final_loss:.4f} (epoch average)"
     if adapter.final_val_loss is not None:
-        losses += f", validation loss {adapter.final_val_loss:.3f}"
+        losses += f", validation loss {adapter.final_val_loss:.4f}"
     print(f"Saved adapter '{adapter.name}' ({losses}).")
     print(f"Chat with it: localai chat --model {base.name} --adapter {adapter.name} 'Hello'")
     return 0
@@ -163,7 +165,7 @@ def _print_event(event: TrainingEvent) -> None:
     elif event.kind == "step":
         line = f"step {event.step}/{event.total_steps} epoch {event.epoch:.2f}/{event.epochs}"
         if event.loss is not None:
-            line += f" loss {event.loss:.4f}"
+            line += f" training loss {event.loss:.4f}"
         if event.tokens_per_second:
             line += f", {event.tokens_per_second:,.0f} tokens/s"
         if event.eta_s is not None:

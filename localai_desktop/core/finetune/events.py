@@ -6,7 +6,9 @@ run produces them:
 
 - "loading": the base model and data are being prepared (message says what);
 - "started": total_steps, epochs, device, resumed_from_step (0 for a fresh run);
-- "step": step, total_steps, epoch (fractional), loss, tokens_per_second, eta_s;
+- "step": step, total_steps, epoch (fractional), loss, tokens_per_second, eta_s; loss is the
+  training loss averaged over the last epoch's steps (the steps so far, in the first epoch), the
+  figure "finished" reports and the adapter keeps, so the app shows one loss throughout;
 - "validation": step, epoch, val_loss (after every epoch);
 - "checkpoint": step (the run can resume from here);
 - "exporting": writing and checking the GGUF adapter;

@@ -137,7 +137,8 @@ def run_job(job_dir: Path, emit: Emit) -> int:
                     total_steps=total_steps,
                     epoch=step / steps_per_epoch,
                     epochs=settings.epochs,
-                    loss=history[-1],
+                    # Averaged as the final loss is: one batch's loss jumps from step to step.
+                    loss=_recent_mean(history, steps_per_epoch),
                     tokens_per_second=tokens_seen / elapsed if elapsed > 0 else None,
                     eta_s=(total_steps - step) / rate if rate > 0 else None,
                 ),

@@ -31,7 +31,7 @@ def adapter_line(adapter: Adapter) -> str:
     if adapter.final_val_loss is not None:
         parts.append(f"validation loss {adapter.final_val_loss:.4f}")
     elif adapter.final_loss is not None:
-        parts.append(f"loss {adapter.final_loss:.4f}")
+        parts.append(f"training loss {adapter.final_loss:.4f}")
     if not adapter.file_exists:
         parts.append("file missing")
     return f"{adapter.name}, for {adapter.base_model_name}: " + ", ".join(parts)

@@ -24,11 +24,12 @@ _EMPTY = (
 
 
 def describe_adapter_result(adapter: Adapter) -> str:
-    """One sentence: "“bluebell” is ready for stories: final loss 0.0031, ..., 8 examples"."""
+    """One sentence: "“bluebell” is ready for stories: training loss 0.0031 (epoch average),
+    ..., 8 examples"."""
     text = f"“{adapter.name}” is ready for {adapter.base_model_name}"
     losses = []
     if adapter.final_loss is not None:
-        losses.append(f"final loss {adapter.final_loss:.4f}")
+        losses.append(f"training loss {adapter.final_loss:.4f} (epoch average)")
     if adapter.final_val_loss is not None:
         losses.append(f"validation loss {adapter.final_val_loss:.4f}")
     examples = adapter.dataset.get("train_examples")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtCore import QSettings, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QGroupBox,
     QScrollArea,
@@ -40,6 +40,9 @@ from localai_desktop.ui.widgets.notices import Banner
 from localai_desktop.ui.workers.finetune import FineTuneWorker, PreparedDataset
 
 RECHECK_DELAY_MS = 400  # settings are re-checked against the examples after typing pauses
+# The examples last imported, kept in the data folder's window state and read again at start.
+EXAMPLES_FILE_KEY = "finetune/examples_file"
+EXAMPLES_ANSWERS_KEY = "finetune/examples_answers"
 
 
 def _free_name(adapters: AdapterRegistry, wanted: str) -> str:
@@ -66,10 +69,12 @@ class FineTuneTab(QWidget):
         adapters: AdapterRegistry,
         jobs: JobStore,
         worker: FineTuneWorker,
+        settings: QSettings,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._registry, self._store, self._adapters, self._jobs = registry, store, adapters, jobs
+        self._settings = settings
         self.requests = FineTuneRequests(worker, self)
         self._source: object = None  # a file path (str) or answer ids (list) being shown
         self._resumable: FineTuneJob | None = None
@@ -80,6 +85,7 @@ class FineTuneTab(QWidget):
         self.refresh_models()
         self.refresh_jobs()
         self.refresh_adapters()
+        self._restore_examples()
 
     # -- building -------------------------------------------------------------------------
 
@@ -101,18 +107,23 @@ class FineTuneTab(QWidget):
         self.controls.resume_clicked.connect(self._on_controls_resume_clicked)
         self.controls.discard_clicked.connect(self._on_controls_discard_clicked)
 
-        left = QWidget()
-        column = QVBoxLayout(left)
+        steps = QWidget()
+        column = QVBoxLayout(steps)
         column.addWidget(self.examples)
         column.addWidget(self._section("2. Model to teach", self.base_chooser))
         column.addWidget(self._section("3. Settings", self.settings_form))
-        column.addWidget(self.controls)
         column.addStretch(1)
         scroll = QScrollArea()
-        scroll.setWidget(left)
+        scroll.setWidget(steps)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(360)
         scroll.setAccessibleName("Fine-tuning steps")
+        # Start, Cancel and Resume stay in view under the steps, however small the window.
+        left = QWidget()
+        left.setMinimumWidth(360)
+        left_column = QVBoxLayout(left)
+        left_column.setContentsMargins(0, 0, 0, 0)
+        left_column.addWidget(scroll, 1)
+        left_column.addWidget(self.controls)
 
         self.dataset_view = DatasetView()
         self.training_panel = TrainingPanel()
@@ -127,10 +138,11 @@ class FineTuneTab(QWidget):
         self.pages.addTab(self.compare_view, "Before and after")
         self.pages.addTab(self.adapter_list, "Your adapters")
         splitter = QSplitter()
-        splitter.addWidget(scroll)
+        splitter.addWidget(left)
         splitter.addWidget(self.pages)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([400, 760])
+        # The steps at their narrowest, so that at 800 pixels the views' tabs all fit.
+        splitter.setSizes([360, 800])
         splitter.setChildrenCollapsible(False)
         work = QWidget()
         work_layout = QVBoxLayout(work)
@@ -212,6 +224,33 @@ class FineTuneTab(QWidget):
     def load_answers(self, message_ids: list[int]) -> None:
         self._check(list(message_ids))
 
+    def _restore_examples(self) -> None:
+        """Check again the examples imported last time in this data folder (a file or
+        answers); say so plainly when the file is no longer where it was."""
+        if self._stack_problem is not None:
+            return
+        path = self._settings.value(EXAMPLES_FILE_KEY)
+        raw = self._settings.value(EXAMPLES_ANSWERS_KEY) or []
+        answers = [int(v) for v in (raw if isinstance(raw, list) else [raw]) if str(v).isdigit()]
+        if isinstance(path, str) and path:
+            if Path(path).is_file():
+                self.load_file(Path(path))
+            else:
+                self.examples.show_text(
+                    f"The examples file you imported last time is no longer there ({path}). "
+                    "Import it again from where it is now, or choose other examples."
+                )
+        elif answers:
+            self.load_answers(answers)
+
+    def _remember_examples(self, source: str | list[int]) -> None:
+        if isinstance(source, str):
+            self._settings.setValue(EXAMPLES_FILE_KEY, source)
+            self._settings.remove(EXAMPLES_ANSWERS_KEY)
+        else:
+            self._settings.setValue(EXAMPLES_ANSWERS_KEY, [str(i) for i in source])
+            self._settings.remove(EXAMPLES_FILE_KEY)
+
     # -- helpers --------------------------------------------------------------------------
 
     def _check(self, source: object) -> None:
@@ -276,10 +315,12 @@ class FineTuneTab(QWidget):
 
     @Slot(str)
     def _on_examples_file_chosen(self, path: str) -> None:
+        self._remember_examples(path)
         self.load_file(Path(path))
 
     @Slot(object)
     def _on_examples_answers_chosen(self, message_ids: list[int]) -> None:
+        self._remember_examples(list(message_ids))
         if not self.settings_form.name():
             self.settings_form.set_name(_free_name(self._adapters, "my answers"))
         self.load_answers(message_ids)

@@ -13,6 +13,11 @@ _DEVICE_NAMES = {"cpu": "the CPU", "cuda": "the GPU (CUDA)", "mps": "the GPU (Ap
 # A small model reports dozens of steps a second; the panel redraws at most this often.
 FLUSH_MS = 50
 _FREQUENT = ("step", "validation", "checkpoint")
+# The one training loss the app shows (here, in the summary and in Your adapters).
+LOSS_TIP = (
+    "The training loss averaged over the steps of the last epoch (over the steps so far, in "
+    "the first epoch). Lower is better. The finished adapter keeps the same figure."
+)
 
 
 def device_name(device: str) -> str:
@@ -39,7 +44,7 @@ class TrainingPanel(QWidget):
         fields = (
             ("step", "Step"),
             ("epoch", "Epoch"),
-            ("loss", "Loss"),
+            ("loss", "Training loss (epoch average)"),
             ("val_loss", "Validation loss"),
             ("speed", "Speed"),
             ("eta", "Time left"),
@@ -56,6 +61,9 @@ class TrainingPanel(QWidget):
             grid.addWidget(caption, row * 2, column)
             grid.addWidget(value, row * 2 + 1, column)
             self._values[key] = value
+            if key == "loss":
+                for label in (caption, value):
+                    label.setToolTip(LOSS_TIP)
         self.checkpoint = QLabel()
         self.checkpoint.setTextFormat(Qt.TextFormat.PlainText)
         self.checkpoint.setStyleSheet("color: palette(placeholder-text);")
@@ -150,6 +158,8 @@ class TrainingPanel(QWidget):
             self.phase.setText("Finished. The adapter is saved and ready in Chat.")
             self._steps(event.total_steps, event.total_steps)
             self._values["eta"].setText("done")
+            if event.loss is not None:
+                self._values["loss"].setText(f"{event.loss:.4f}")
             if event.val_loss is not None:
                 self._values["val_loss"].setText(f"{event.val_loss:.4f}")
         elif kind == "cancelled":

@@ -99,7 +99,12 @@ class MainWindow(QMainWindow):
         self.documents_tab = DocumentsTab(self.documents, self.embedding_worker, self.settings)
         self.models_tab = ModelsTab(self.registry, self.discover)
         self.finetune_tab = FineTuneTab(
-            self.registry, self.store, self.adapters, workspace.jobs, self.finetune_worker
+            self.registry,
+            self.store,
+            self.adapters,
+            workspace.jobs,
+            self.finetune_worker,
+            self.settings,
         )
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Sections")
@@ -279,9 +284,8 @@ class MainWindow(QMainWindow):
 
     @Slot(int, int)
     def _on_finetune_tab_chat_requested(self, model_id: int, adapter_id: int) -> None:
-        self._on_discover_chat_requested(model_id)
-        self.chat_tab.select_adapter(adapter_id)
-        self.chat_tab.composer.input.setFocus()
+        self.chat_tab.start_conversation(model_id, adapter_id)
+        self.tabs.setCurrentWidget(self.chat_tab)
 
     @Slot()
     def _on_documents_tab_embedding_models_requested(self) -> None:

@@ -214,3 +214,28 @@ def test_a_run_that_will_not_fit_is_refused_before_it_starts(
     with pytest.raises(LocalAIError, match="Choose a smaller model"):
         service.create_job("too-big", base, report, FAST)
     assert service.jobs.list() == []
+
+
+def test_the_loss_shown_while_training_is_the_one_the_adapter_keeps(
+    tmp_path: Path, stories260k: Path
+) -> None:
+    # Several steps per epoch: one batch's loss would differ from the epoch's average.
+    settings = TrainingSettings(
+        **{**FAST.to_dict(), "epochs": 3, "batch_size": 2, "validation_share": 0.0}
+    )
+    db, registry, service = _service(tmp_path)
+    try:
+        base = registry.import_model(stories260k, name="stories", probe=False)
+        dataset = fact_jsonl(tmp_path / "fact.jsonl", copies=10)
+        report = service.prepare_file(dataset, base, settings)
+        job = service.create_job("averaged", base, report, settings)
+        events: list[TrainingEvent] = []
+        result = service.run(job.id, on_event=events.append)
+    finally:
+        db.close()
+    steps = [e for e in events if e.kind == "step"]
+    [finished] = [e for e in events if e.kind == "finished"]
+    assert steps[-1].step == 15 and len(steps) > 3
+    assert result.adapter is not None and result.adapter.final_loss is not None
+    # The last figure Progress shows is the one the summary and "Your adapters" show.
+    assert steps[-1].loss == finished.loss == result.adapter.final_loss

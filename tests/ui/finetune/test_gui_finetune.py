@@ -158,6 +158,10 @@ def test_a_run_trains_with_a_live_chart_and_the_adapter_answers_in_chat(
     # "Chat with it": the Chat tab, with the base model and the adapter chosen.
     adapter = window.adapters.get("bluebell")
     assert tab.adapter_list.names() == ["bluebell"]  # listed under "Your adapters" too
+    # One training loss throughout: Progress ends on the figure the summary keeps.
+    loss = f"{adapter.final_loss:.4f}"
+    assert tab.training_panel.value("loss") == loss
+    assert f"training loss {loss} (epoch average)" in tab.compare_view.headline.text()
     qtbot.mouseClick(tab.compare_view.chat_button, Qt.MouseButton.LeftButton)
     chat = window.chat_tab
     assert window.tabs.currentWidget() is chat
