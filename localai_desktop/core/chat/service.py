@@ -94,6 +94,20 @@ class AdapterChoice:
     scale: float = 1.0
 
 
+@dataclass(frozen=True)
+class ChatRequest:
+    """What the chat worker is asked to do: answer a conversation as it stands (or, with
+    `regenerate`, write its last answer again) with a model and settings, and optionally a
+    fine-tuned adapter and the passages found for the question ahead (see ChatService.reply)."""
+
+    conversation_id: int
+    model_id: int
+    settings: GenerationSettings
+    adapter: AdapterChoice | None = None
+    regenerate: bool = False
+    retrieval: Retrieval | None = None
+
+
 def _chat_format_facts(
     model: LocalModel, used_template: bool, engine: LlamaEngine
 ) -> dict[str, Any]:
@@ -232,6 +246,27 @@ class ChatService:
             adapter=adapter,
             collections=collections,
             retrieval=retrieval,
+        )
+
+    def answer(
+        self,
+        request: ChatRequest,
+        *,
+        on_text: TextCallback = _no_text,
+        cancel: Cancellation | None = None,
+        on_started: Callable[[Message], None] | None = None,
+    ) -> Message:
+        """Do what the chat worker was asked: reply, or write the last answer again."""
+        run = self.regenerate if request.regenerate else self.reply
+        return run(
+            request.conversation_id,
+            model_id=request.model_id,
+            settings=request.settings,
+            on_text=on_text,
+            cancel=cancel,
+            on_started=on_started,
+            adapter=request.adapter,
+            retrieval=request.retrieval,
         )
 
     def reply(

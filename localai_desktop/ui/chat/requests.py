@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from localai_desktop.core.chat.conversations import Conversation, Message, MessageStatus
 from localai_desktop.core.chat.provenance import Provenance
+from localai_desktop.core.chat.service import AdapterChoice, ChatRequest
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.documents.grounding import Retrieval
+from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
@@ -28,10 +30,12 @@ class Question:
     model_id: int
     model_name: str
     system_prompt: str
-    settings: dict[str, Any]
-    """Generation settings for the worker, with the adapter choice (see ChatWorker.generate)."""
+    settings: GenerationSettings
+    """What the answer is written with."""
     saved_settings: dict[str, Any]
     """What the conversation keeps: generation settings and attached collections."""
+    adapter: AdapterChoice | None = None
+    """A fine-tuned adapter of the model to answer with, and its strength."""
     collection_ids: Sequence[int] = ()
     lookup_text: str = ""
     """The question to look up in the attached collections (the newest one when regenerating)."""
@@ -49,15 +53,10 @@ class ChatRequests(QObject):
     tab can show it again after the user looked at another conversation.
     """
 
-    reply_requested = Signal(int, int, int, object)
-    """To the worker: answer (request_id, conversation_id, model_id, settings dict)."""
-    regeneration_requested = Signal(int, int, int, object)
-    """To the worker: write the last answer again (same arguments as reply_requested)."""
+    answer_requested = Signal(int, object)
+    """To the worker: answer, or write the last answer again (request_id, ChatRequest)."""
     model_load_requested = Signal(int, int, int)
     """To the worker: load (request_id, model_id, context_length) ahead of time."""
-    documents_answer_requested = Signal(int, int, int, object, object, bool)
-    """To the worker: answer from found passages (request_id, conversation_id, model_id,
-    settings dict, grounding.Retrieval, whether to write the last answer again)."""
 
     model_loading = Signal(str)
     """A model started loading for a current request: (model_name)."""
@@ -97,7 +96,7 @@ class ChatRequests(QObject):
         self._embedding = embedding
         self._question: Question | None = None
         self._search = CurrentRequest()  # numbered by the embedding worker
-        self._search_request: tuple[int, int, dict[str, Any], bool] | None = None
+        self._search_request: ChatRequest | None = None  # answered once passages are found
         ids = RequestIds()
         self._reply = CurrentRequest(ids)
         self._load = CurrentRequest(ids)
@@ -106,8 +105,7 @@ class ChatRequests(QObject):
         self._model_name = ""
         self._answer: Message | None = None
         self._parts: list[str] = []
-        self.reply_requested.connect(worker.generate)
-        self.regeneration_requested.connect(worker.regenerate)
+        self.answer_requested.connect(worker.answer)
         self.model_load_requested.connect(worker.load_model)
         worker.model_loading.connect(self._on_worker_model_loading)
         worker.model_load_progress.connect(self._on_worker_model_load_progress)
@@ -116,7 +114,6 @@ class ChatRequests(QObject):
         worker.token_batch_ready.connect(self._on_worker_token_batch_ready)
         worker.reply_finished.connect(self._on_worker_reply_finished)
         worker.reply_failed.connect(self._on_worker_reply_failed)
-        self.documents_answer_requested.connect(worker.answer_from_documents)
         writer.question_saved.connect(self._on_writer_question_saved)
         writer.save_failed.connect(self._on_writer_save_failed)
         if embedding is not None:
@@ -211,19 +208,20 @@ class ChatRequests(QObject):
             return  # stopped while it was being saved
         self._question = None
         self._conversation_id = conversation.id
+        request = ChatRequest(
+            conversation.id,
+            question.model_id,
+            question.settings,
+            adapter=question.adapter,
+            regenerate=question.regenerate,
+        )
         lookup = question.text if question.text is not None else question.lookup_text
         if question.collection_ids and lookup.strip() and self._embedding is not None:
-            self._search_request = (
-                conversation.id,
-                question.model_id,
-                question.settings,
-                question.regenerate,
-            )
+            self._search_request = request
             self._search.track(self._embedding.search(question.collection_ids, lookup))
             self.documents_search_started.emit()
             return
-        signal = self.regeneration_requested if question.regenerate else self.reply_requested
-        signal.emit(request_id, conversation.id, question.model_id, question.settings)
+        self.answer_requested.emit(request_id, request)
 
     @Slot(int, str)
     def _on_writer_save_failed(self, request_id: int, error_message: str) -> None:
@@ -303,13 +301,11 @@ class ChatRequests(QObject):
     def _on_embedding_search_finished(self, request_id: int, retrieval: Retrieval) -> None:
         if not self._search.is_answered_by(request_id) or self._search_request is None:
             return
-        conversation_id, model_id, settings, regenerate = self._search_request
+        request = replace(self._search_request, retrieval=retrieval)
         self._search.forget()
         self._search_request = None
         assert self._reply.id is not None
-        self.documents_answer_requested.emit(
-            self._reply.id, conversation_id, model_id, settings, retrieval, regenerate
-        )
+        self.answer_requested.emit(self._reply.id, request)
 
     @Slot(int, str)
     def _on_embedding_search_failed(self, request_id: int, error_message: str) -> None:

@@ -24,7 +24,6 @@ from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.chat.documents import ChatDocuments
 from localai_desktop.ui.chat.panes import ChatPanes
 from localai_desktop.ui.chat.requests import ChatRequests, Question
-from localai_desktop.ui.widgets.adapter_picker import ADAPTER_KEY
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
 
@@ -242,8 +241,6 @@ class ChatTab(QWidget):
     def _ask(self, model: LocalModel, text: str | None) -> None:
         """Ask for an answer to `text` (None: write the last answer again)."""
         self.status.show_busy("Getting ready…")
-        settings = self.settings_panel.settings().to_dict()
-        settings[ADAPTER_KEY] = self.adapter_picker.request_value()
         self.requests.ask(
             Question(
                 conversation_id=self._conversation_id,
@@ -251,8 +248,9 @@ class ChatTab(QWidget):
                 model_id=model.id,
                 model_name=model.name,
                 system_prompt=self.settings_panel.system_prompt(),
-                settings=settings,
+                settings=self.settings_panel.settings(),
                 saved_settings=self._conversation_settings(),
+                adapter=self.adapter_picker.choice(),
                 collection_ids=self.documents.attached_ids(),
                 lookup_text=self.transcript.last_question(),
             )

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QWidget
 
 from localai_desktop.core.chat.conversations import Message
 from localai_desktop.core.chat.provenance import AdapterUse
+from localai_desktop.core.chat.service import AdapterChoice
 from localai_desktop.core.models.adapters import Adapter
 from localai_desktop.ui.widgets.safe_text import inert_tooltip
 
-ADAPTER_KEY = "adapter"  # in the request's settings dict: {"adapter": id, "scale": strength}
 MAX_STRENGTH = 2.0
 _SLIDER_STEPS_PER_UNIT = 20  # the slider moves in steps of 0.05
 _SHA256_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -130,12 +129,12 @@ class AdapterPicker(QWidget):
     def scale(self) -> float:
         return self.strength.value() / _SLIDER_STEPS_PER_UNIT
 
-    def request_value(self) -> dict[str, Any] | None:
-        """What the chat worker needs: {"adapter": id, "scale": strength}, or None."""
+    def choice(self) -> AdapterChoice | None:
+        """The adapter to answer with and its strength, or None for the plain model."""
         adapter_id = self.current_id()
         if adapter_id is None:
             return None
-        return {"adapter": adapter_id, "scale": self.scale()}
+        return AdapterChoice(adapter_id, self.scale())
 
     def _enable_strength(self) -> None:
         chosen = self.current_id() is not None

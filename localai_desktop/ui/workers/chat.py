@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 
-from localai_desktop.core.chat.conversations import ConversationStore, Message
-from localai_desktop.core.chat.service import AdapterChoice, ChatService
+from localai_desktop.core.chat.conversations import ConversationStore, Message, MessageStatus
+from localai_desktop.core.chat.service import ChatRequest, ChatService
 from localai_desktop.core.common.errors import LocalAIError
-from localai_desktop.core.documents.grounding import Retrieval
 from localai_desktop.core.inference.engine import LlamaEngine
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.adapters import AdapterRegistry
@@ -122,54 +120,10 @@ class ChatWorker(ThreadWorker):
                 log.exception("Loading a model failed unexpectedly")
                 self.reply_failed.emit(request_id, _UNEXPECTED)
 
-    @Slot(int, int, int, object)
-    def generate(
-        self, request_id: int, conversation_id: int, model_id: int, settings: dict[str, Any]
-    ) -> None:
-        """Answer the conversation as it stands (its newest message is the user's).
-
-        `settings` holds GenerationSettings fields, plus "adapter": {"adapter": id,
-        "scale": strength} to answer with a fine-tuned adapter of the model.
-        """
-        self._answer(request_id, conversation_id, model_id, settings, regenerate=False)
-
-    @Slot(int, int, int, object)
-    def regenerate(
-        self, request_id: int, conversation_id: int, model_id: int, settings: dict[str, Any]
-    ) -> None:
-        """Replace the conversation's last answer with a new one."""
-        self._answer(request_id, conversation_id, model_id, settings, regenerate=True)
-
-    @Slot(int, int, int, object, object, bool)
-    def answer_from_documents(
-        self,
-        request_id: int,
-        conversation_id: int,
-        model_id: int,
-        settings: dict[str, Any],
-        retrieval: Retrieval,
-        regenerate: bool,
-    ) -> None:
-        """Answer (or answer again) from passages the embedding worker found for the question."""
-        self._answer(
-            request_id,
-            conversation_id,
-            model_id,
-            settings,
-            regenerate=regenerate,
-            retrieval=retrieval,
-        )
-
-    def _answer(
-        self,
-        request_id: int,
-        conversation_id: int,
-        model_id: int,
-        settings: dict[str, Any],
-        *,
-        regenerate: bool,
-        retrieval: Retrieval | None = None,
-    ) -> None:
+    @Slot(int, object)
+    def answer(self, request_id: int, request: ChatRequest) -> None:
+        """Answer the conversation as it stands (its newest message is the user's), or write
+        its last answer again: what `request` asks, with its settings, adapter and passages."""
         batcher = _TokenBatcher(self, request_id)
 
         def on_started(message: Message) -> None:
@@ -179,23 +133,15 @@ class ChatWorker(ThreadWorker):
             if cancel.is_set():
                 return
             try:
-                model = self._service.registry.get(model_id)
+                model = self._service.registry.get(request.model_id)
                 loaded = self._service.engine.loaded
                 if loaded is None or loaded.path != model.path:
                     self.model_loading.emit(request_id, model.name)
-                run = self._service.regenerate if regenerate else self._service.reply
-                message = run(
-                    conversation_id,
-                    model_id=model_id,
-                    settings=GenerationSettings.from_dict(settings),
-                    on_text=batcher.add,
-                    cancel=cancel,
-                    on_started=on_started,
-                    retrieval=retrieval,
-                    adapter=_adapter_choice(settings),
+                message = self._service.answer(
+                    request, on_text=batcher.add, cancel=cancel, on_started=on_started
                 )
                 batcher.flush()
-                if message.status == "failed":
+                if message.status is MessageStatus.FAILED:
                     self.reply_failed.emit(request_id, message.error or _UNEXPECTED)
                 self.reply_finished.emit(request_id, message)
             except LocalAIError as error:
@@ -205,13 +151,6 @@ class ChatWorker(ThreadWorker):
                 log.exception("Answering failed unexpectedly")
                 batcher.flush()
                 self.reply_failed.emit(request_id, _UNEXPECTED)
-
-
-def _adapter_choice(settings: dict[str, Any]) -> AdapterChoice | None:
-    chosen = settings.get("adapter")
-    if not isinstance(chosen, dict) or chosen.get("adapter") is None:
-        return None
-    return AdapterChoice(chosen["adapter"], float(chosen.get("scale", 1.0)))
 
 
 _UNEXPECTED = (

@@ -13,9 +13,13 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from pytestqt.qtbot import QtBot
 
 from localai_desktop.core.chat.conversations import ConversationStore
+from localai_desktop.core.chat.service import ChatRequest
+from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.storage import Database
 from localai_desktop.ui.workers.chat import ChatWorker
+
+DEFAULTS = GenerationSettings()
 
 
 class _View(QObject):
@@ -25,7 +29,7 @@ class _View(QObject):
     real tab does (a lambda would run on the worker's thread instead).
     """
 
-    generate_requested = Signal(int, int, int, object)
+    answer_requested = Signal(int, object)
     load_requested = Signal(int, int, int)
     batch = Signal(int, str)
     finished = Signal(int, object)
@@ -36,7 +40,7 @@ class _View(QObject):
         super().__init__()
         self.batches: list[tuple[float, str]] = []
         self.finished_ids: list[int] = []
-        self.generate_requested.connect(worker.generate)
+        self.answer_requested.connect(worker.answer)
         self.load_requested.connect(worker.load_model)
         worker.token_batch_ready.connect(self._on_worker_token_batch_ready)
         worker.reply_finished.connect(self._on_worker_reply_finished)
@@ -90,9 +94,8 @@ def test_tokens_arrive_in_batches_on_the_gui_thread(
     conversation = store.create()
     store.add_message(conversation.id, "user", "Hello")
     with qtbot.waitSignal(requests.finished, timeout=60_000) as finished:
-        requests.generate_requested.emit(
-            1, conversation.id, model.id, {"max_tokens": 2000, "context_length": 4096, "seed": 1}
-        )
+        settings = GenerationSettings(max_tokens=2000, context_length=4096, seed=1)
+        requests.answer_requested.emit(1, ChatRequest(conversation.id, model.id, settings))
     request_id, message = finished.args
     assert request_id == 1
     assert message.status == "complete"
@@ -113,9 +116,8 @@ def test_cancel_stops_the_current_request_and_keeps_the_text(
     conversation = store.create()
     store.add_message(conversation.id, "user", "Hello")
     with qtbot.waitSignal(requests.batch, timeout=60_000):
-        requests.generate_requested.emit(
-            7, conversation.id, model.id, {"max_tokens": 30000, "context_length": 32768}
-        )
+        settings = GenerationSettings(max_tokens=30000, context_length=32768)
+        requests.answer_requested.emit(7, ChatRequest(conversation.id, model.id, settings))
     started = time.monotonic()
     with qtbot.waitSignal(requests.finished, timeout=10_000) as finished:
         worker.cancel(7)
@@ -134,7 +136,7 @@ def test_a_request_cancelled_before_it_starts_never_runs(
     store.add_message(conversation.id, "user", "Once upon a time")
     worker.cancel(3)
     with qtbot.waitSignal(requests.loaded, timeout=30_000):
-        requests.generate_requested.emit(3, conversation.id, model.id, {})
+        requests.answer_requested.emit(3, ChatRequest(conversation.id, model.id, DEFAULTS))
         requests.load_requested.emit(4, model.id, 512)
     assert requests.finished_ids == []
     assert [m.role for m in store.get(conversation.id).messages] == ["user"]
@@ -151,5 +153,5 @@ def test_a_missing_model_file_is_reported_plainly(
     conversation = store.create()
     store.add_message(conversation.id, "user", "Hi")
     with qtbot.waitSignal(requests.failed, timeout=30_000) as failed:
-        requests.generate_requested.emit(1, conversation.id, model.id, {})
+        requests.answer_requested.emit(1, ChatRequest(conversation.id, model.id, DEFAULTS))
     assert "missing" in failed.args[1] and "import it again" in failed.args[1]
