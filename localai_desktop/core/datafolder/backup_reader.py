@@ -147,7 +147,9 @@ class _JsonStream:
     def peek(self) -> str:
         """The next character that is not white space; "" at the end of the file."""
         while True:
-            self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            space = _SPACE.match(self.text, self.pos)
+            assert space is not None  # white space, or none, matches anywhere
+            self.pos = space.end()
             if self.pos < len(self.text) or self.ended:
                 return self.text[self.pos : self.pos + 1]
             self._read_more(_READ_CHARS)

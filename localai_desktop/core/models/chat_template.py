@@ -156,6 +156,15 @@ def _bounded_items(iterable: Iterable[Any]) -> list[Any]:
     return items
 
 
+def _occurrences(owner: str | bytes, part: str | bytes) -> int:
+    """How often `part` occurs in `owner` (0 when one is text and the other bytes)."""
+    if isinstance(owner, str) and isinstance(part, str):
+        return owner.count(part)
+    if isinstance(owner, bytes) and isinstance(part, bytes):
+        return owner.count(part)
+    return 0
+
+
 def _check_int(value: object, name: str) -> None:
     if isinstance(value, int) and value > _budget().max_chars:
         raise ChatTemplateLimitError(TEMPLATE_TOO_LARGE, f"the template asked for {name} {value:,}")
@@ -199,7 +208,7 @@ def _check_str_method(
     elif name == "replace" and len(values) >= 2:
         old, new = values[0], values[1]
         if isinstance(old, type(owner)) and isinstance(new, type(owner)):
-            hits = owner.count(old) if old else len(owner) + 1  # type: ignore[arg-type]
+            hits = _occurrences(owner, old) if old else len(owner) + 1
             if len(values) >= 3 and isinstance(values[2], int) and values[2] >= 0:
                 hits = min(hits, values[2])
             budget.allow(len(owner) + hits * max(len(new) - len(old), 0))
@@ -602,7 +611,7 @@ def disarm_llama_cpp_templates() -> None:
     if getattr(original, "renders_within_limits", False):
         return
 
-    class BoundedJinja2ChatFormatter(original):  # type: ignore[misc, valid-type]
+    class BoundedJinja2ChatFormatter(original):  # type: ignore[misc, valid-type]  # run-time base
         renders_within_limits = True
 
         def __init__(
@@ -631,7 +640,7 @@ def disarm_llama_cpp_templates() -> None:
                 prompt=prompt, stop=[self.eos_token], added_special=True
             )
 
-    llama_chat_format.Jinja2ChatFormatter = BoundedJinja2ChatFormatter  # type: ignore[misc]
+    llama_chat_format.Jinja2ChatFormatter = BoundedJinja2ChatFormatter  # type: ignore[misc]  # on purpose
 
 
 # -- the check on import -------------------------------------------------------------------------

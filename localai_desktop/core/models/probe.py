@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 
 from localai_desktop.core.common.child_process import child_env, module_command
@@ -302,13 +303,13 @@ def _is_embedding_model(metadata: dict[str, str]) -> bool:
     return arch in EMBEDDING_ARCHITECTURES or (pooling.isdigit() and int(pooling) > 0)
 
 
-def use_plain_weight_buffers(llama_cpp: object) -> None:
+def use_plain_weight_buffers(llama_cpp: ModuleType) -> None:
     """Make every later load in this process skip llama.cpp's extra weight buffers.
 
     llama-cpp-python builds its params from `llama_model_default_params()`; for the child,
     which loads one model and exits, replacing that function for good is enough.
     """
-    low_level = llama_cpp.llama_cpp  # type: ignore[attr-defined]
+    low_level = llama_cpp.llama_cpp
     original = low_level.llama_model_default_params
 
     def params_without_extra_buffers() -> object:

@@ -171,7 +171,7 @@ def _chat_turn(message: object, index: int) -> ChatTurn:
     param = f"messages[{index}]"
     if not isinstance(message, dict):
         raise bad_request(f"{param} must be an object with 'role' and 'content'.", param=param)
-    role = _ROLES.get(message.get("role"))  # type: ignore[arg-type]
+    role = _ROLES.get(str(message.get("role")))
     if role is None:
         raise bad_request(
             f"{param}.role must be 'system', 'developer', 'user' or 'assistant' (tool "

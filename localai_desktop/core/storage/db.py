@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from localai_desktop.core.common.errors import DatabaseTooNewError, StorageError
@@ -90,11 +90,11 @@ class Database:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn: object) -> None:
+        def _on_begin(conn: Connection) -> None:
             # IMMEDIATE: a transaction that reads and then writes (most of ours) would otherwise
             # fail at once with "database is locked" when another thread (the answer writer,
             # the GUI) committed in between, instead of waiting its turn.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
 
@@ -236,8 +236,8 @@ class Database:
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn: object) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+        def _on_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         try:
             with engine.begin() as conn:
