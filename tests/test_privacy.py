@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from pytestqt.qtbot import QtBot
 
 from localai_desktop.cli import build_parser
 from localai_desktop.cli import main as localai
+from localai_desktop.core.datafolder.settings import AppSettingsStore
 from tests.support.fake_hub import FakeHub, NetworkGuard, running_fake_hub
 from tests.support.session_support import (
     OpenSession,
@@ -134,6 +137,48 @@ def test_cli_chat_models_chats_backups_and_data_make_no_connection(
     out = capsys.readouterr().out
     assert "Saved 1 conversation (2 messages)" in out
     assert "0 conversations added, 1 already here" in out
+    assert run(*d, "audit", "list") == 0
+    assert run(*d, "audit", "verify") == 0
+    assert run(*d, "audit", "export", str(tmp_path / "trail.csv")) == 0
+    assert run(*d, "server", "token") == 0
+
+
+def test_the_local_server_answers_this_computer_and_connects_nowhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub: FakeHub, data_dir: Path, stories260k: Path
+) -> None:
+    """`localai serve` runs in a child under the guard (every outgoing connection refused and
+    recorded); only the test, on this computer, connects to it."""
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    guard = PrivacyGuard(tmp_path, allow_loopback=True).install(monkeypatch)
+    d = ["--data-dir", str(data_dir)]
+    with restored_logging():
+        assert run(*d, "models", "import", str(stories260k), "--name", "stories") == 0
+    token = AppSettingsStore.in_data_dir(data_dir).server_token()
+    command = [sys.executable, "-m", "localai_desktop.cli", *d, "serve", "--port", "0"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert server.stdout is not None
+        base_url = server.stdout.readline().decode().strip()
+        assert base_url.startswith("http://127.0.0.1:"), server.stderr
+        request = urllib.request.Request(
+            f"{base_url}/chat/completions",
+            data=json.dumps(
+                {
+                    "model": "stories",
+                    "messages": [{"role": "user", "content": "Hi"}],
+                    "max_tokens": 8,
+                }
+            ).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert json.load(response)["choices"][0]["message"]["content"]
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
+    assert any("serve" in c for c in guard.children())  # the server ran under the guard
+    guard.check()
+    assert hub.requests == []
 
 
 @pytest.mark.slow
@@ -223,6 +268,7 @@ def test_every_command_is_covered_by_this_test() -> None:
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command")
     covered = {"models", "chat", "chats", "hardware", "data", "finetune", "adapters", "docs"}
+    covered |= {"audit", "server", "serve"}
     assert set(commands.choices) == covered  # type: ignore[union-attr]
 
 

@@ -50,9 +50,11 @@ log = logging.getLogger(__name__)
 BACKUP_FORMAT = "localai-desktop-backup"
 BACKUP_FORMAT_VERSION = 1
 ROLES = ("system", "user", "assistant")
-# Never restored from a file: a backup must not switch on writing messages into log files,
-# nor say whether this folder's welcome guide was shown.
-_SETTINGS_NOT_IMPORTED = ("debug_logging", "welcome_done")
+# Never written to nor restored from a file: a backup must not switch on writing messages into
+# log files, nor say whether this folder's welcome guide was shown, nor carry the local
+# server's access token (a secret: a backup is often copied elsewhere, and a restored token
+# would let whoever holds the file use this computer's server).
+_SETTINGS_NOT_IMPORTED = ("debug_logging", "welcome_done", "server_token")
 _MAX_PROBLEMS_SHOWN = 3
 
 

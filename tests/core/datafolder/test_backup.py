@@ -319,3 +319,15 @@ def test_settings_export_and_import_show_in_the_conversation_list(
     assert "broken.json is not a backup of this app" in dialog.banner.text()
     assert len(window.chat_tab.conversations.ids()) == 2
     dialog.close()
+
+
+def test_the_local_servers_access_token_never_travels_in_a_backup(
+    folders: tuple[Folder, Folder], tmp_path: Path
+) -> None:
+    first, second = folders
+    token = first.settings.server_token()
+    own_token = second.settings.server_token()
+    backup = first.export(tmp_path / "backup.json")
+    assert token not in backup.read_text(encoding="utf-8")
+    second.restore(backup)
+    assert second.settings.server_token() == own_token != token
