@@ -15,6 +15,19 @@ import time
 from pathlib import Path
 
 
+def _peak_rss_bytes() -> int:
+    """This program's own peak memory. Not getrusage's ru_maxrss: Linux carries it across
+    exec, so a child forked from a big pytest process would report the parent's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -34,7 +47,7 @@ def main() -> int:
     tab = window.chat_tab
     report = {
         "seconds": seconds,
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": _peak_rss_bytes(),
         "transcript": [view.body.toPlainText() for view in tab.transcript.views()],
         "banner": tab.banner.text(),
     }
