@@ -15,7 +15,11 @@ from localai_desktop.core.chat.conversations import MessageStatus
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.datafolder.workspace import Workspace
-from localai_desktop.core.documents.grounding import format_sources
+from localai_desktop.core.documents.grounding import (
+    UNCITED_NOTE,
+    cites_nothing,
+    format_sources,
+)
 from localai_desktop.core.inference.engine import LlamaEngine
 from localai_desktop.core.inference.generation import (
     DEFAULT_CONTEXT_LENGTH,
@@ -139,6 +143,8 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
         sources = message.provenance.sources or ()
         if sources:
             sys.stdout.write("\nSources:\n" + format_sources(sources) + "\n")
+            if cites_nothing(message.content, sources):
+                print(f"Note: {UNCITED_NOTE}", file=sys.stderr)
         else:
             sys.stdout.write("\nSources: nothing relevant was found in the documents.\n")
     sys.stdout.flush()

@@ -10,6 +10,7 @@ read them from there).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -218,3 +219,28 @@ def format_sources(sources: Sequence[Mapping[str, Any]], *, excerpt_chars: int =
             text = text[: excerpt_chars - 1].rstrip() + "…"
         lines.append(f'[{source["n"]}] {where}: "{text}"')
     return "\n".join(lines)
+
+
+# "[2]", "[1, 3]", "[1][2]": the markers the instructions ask answers to cite passages with.
+_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+UNCITED_NOTE = (
+    "This answer cites none of the passages found in your documents: it may not come from "
+    "them. Check it against the sources before relying on it."
+)
+
+
+def cited_source_numbers(answer: str, source_count: int) -> set[int]:
+    """The source numbers (1-based) an answer cites with [n] markers; others are ignored."""
+    cited: set[int] = set()
+    for match in _CITATION.finditer(answer):
+        for number in match.group(1).split(","):
+            value = int(number)
+            if 1 <= value <= source_count:
+                cited.add(value)
+    return cited
+
+
+def cites_nothing(answer: str, sources: Sequence[object]) -> bool:
+    """Whether a written answer had passages to cite and cites none of them."""
+    return bool(sources) and bool(answer.strip()) and not cited_source_numbers(answer, len(sources))

@@ -351,7 +351,10 @@ class MessageView(QFrame):
             self.body.show_markdown(message.content)
         self.body.setVisible(bool(message.content) or message.role == "user")
         # The passages an answer cites, saved with it, so they come back after a restart too.
-        self.sources.set_provenance(provenance if message.role == "assistant" else {})
+        if message.role == "assistant":
+            self.sources.set_provenance(provenance, message.content)
+        else:
+            self.sources.set_provenance({})
         made_by = (describe_adapter_use(provenance), describe_speed(provenance))
         self._stats.setText(" · ".join(part for part in made_by if part))
         self._stats.setToolTip(inert_tooltip(describe_provenance(provenance)))

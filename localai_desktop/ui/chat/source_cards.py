@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
+from localai_desktop.core.documents.grounding import UNCITED_NOTE, cites_nothing
 from localai_desktop.ui.widgets.theme import ACCENT_BORDER, NEUTRAL_BORDER, NEUTRAL_TINT
 
 EXCERPT_CHARS = 180
@@ -106,8 +107,9 @@ class SourceCards(QWidget):
         self._layout.addWidget(self.note)
         self.hide()
 
-    def set_provenance(self, provenance: Mapping[str, Any]) -> None:
-        """Show the sources saved with an answer (from its provenance), or hide."""
+    def set_provenance(self, provenance: Mapping[str, Any], answer: str = "") -> None:
+        """Show the sources saved with an answer (from its provenance), or hide; say so
+        when the answer (its text given) cites none of them."""
         for card in self._cards:
             self._layout.removeWidget(card)
             card.deleteLater()
@@ -118,7 +120,10 @@ class SourceCards(QWidget):
         if not collections and not sources:
             self.hide()
             return
-        if sources:
+        if sources and cites_nothing(answer, sources):
+            self.note.setText(UNCITED_NOTE)
+            self.note.setStyleSheet("font-weight: 600;")
+        elif sources:
             self.note.setText("Sources")
             self.note.setStyleSheet("font-weight: 600;")
         else:
