@@ -110,10 +110,9 @@ class Workspace:
 
         catalog, _ = self.catalog()
         endpoint = self.hub_endpoint(explicit_endpoint)
-        offline = offline or self.offline
-        if timeout_s is None:
-            return HubClient(endpoint, offline=offline, catalog=catalog)
-        return HubClient(endpoint, offline=offline, catalog=catalog, timeout_s=timeout_s)
+        # HubClient's own default timeout unless one is asked for.
+        timeout = {} if timeout_s is None else {"timeout_s": timeout_s}
+        return HubClient(endpoint, offline=offline or self.offline, catalog=catalog, **timeout)
 
     @property
     def downloads(self) -> DownloadManager:
@@ -148,11 +147,7 @@ class Workspace:
             self.settings.update(offline_mode=offline)
         except LocalAIError as error:
             unsaved = error
-        self._offline = offline
-        if self._downloads is not None:
-            self._downloads.set_offline(offline)
-        for observer in list(self._offline_observers):
-            observer(offline)
+        self._apply_offline(offline)
         if unsaved is not None:
             raise unsaved
 
@@ -160,8 +155,14 @@ class Workspace:
         """Apply the saved offline mode after the settings file was replaced (an import)."""
         saved = self.settings.load().offline_mode
         if saved != self._offline:
-            self._offline = not saved  # set_offline saves and applies only a change
-            self.set_offline(saved)
+            self._apply_offline(saved)
+
+    def _apply_offline(self, offline: bool) -> None:
+        self._offline = offline
+        if self._downloads is not None:
+            self._downloads.set_offline(offline)
+        for observer in list(self._offline_observers):
+            observer(offline)
 
     def observe_offline(self, observer: OfflineObserver) -> Callable[[], None]:
         """Call `observer(offline)` on every switch; returns a function that stops it."""

@@ -10,6 +10,7 @@ text (the STREAM construction of Hoang, Reyhanitabar, Rogaway and Vizár).
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.errors import LocalAIError
 
 MAGIC = b"LAIVF\x01"
@@ -103,16 +105,12 @@ def open_stream(key: bytes, source: BinaryIO, target: BinaryIO, *, name: str = "
 
 
 def seal_bytes(key: bytes, data: bytes) -> bytes:
-    import io
-
     out = io.BytesIO()
     seal_stream(key, io.BytesIO(data), out)
     return out.getvalue()
 
 
 def open_bytes(key: bytes, sealed: bytes, *, name: str = "") -> bytes:
-    import io
-
     out = io.BytesIO()
     open_stream(key, io.BytesIO(sealed), out, name=name)
     return out.getvalue()
@@ -120,37 +118,12 @@ def open_bytes(key: bytes, sealed: bytes, *, name: str = "") -> bytes:
 
 def write_sealed(key: bytes, path: Path, data: bytes) -> None:
     """Seal `data` into `path` atomically: a crash leaves the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=".sealed-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(seal_bytes(key, data))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_atomically(path, seal_bytes(key, data), temp_prefix=".sealed-")
 
 
 def read_sealed(key: bytes, path: Path) -> bytes:
     with open(path, "rb") as f:
         return open_bytes(key, f.read(), name=path.name)
-
-
-def seal_file(key: bytes, source: Path, target: Path) -> None:
-    """Seal the file `source` into `target` (atomically; `source` is left as it is)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=".sealed-", suffix=".tmp", dir=target.parent)
-    try:
-        with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
-            seal_stream(key, src, dst)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 @contextlib.contextmanager
