@@ -10,6 +10,7 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from localai_desktop.core.documents.grounding import UNCITED_NOTE, cites_nothing
+from localai_desktop.ui.widgets.elided_label import ElidedLabel
 from localai_desktop.ui.widgets.theme import ACCENT_BORDER, NEUTRAL_BORDER, NEUTRAL_TINT
 
 EXCERPT_CHARS = 180
@@ -58,8 +59,8 @@ class SourceCard(QFrame):
         where = describe_source_location(source)
         self.setAccessibleName(f"Source {source.get('n', '')}: {where}")
         self.setToolTip("Show this passage in its surrounding text")
-        self.title = QLabel(f"[{source.get('n', '?')}] {where}")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        # Elided: a long file name must not widen the answer past the window (tooltip: all).
+        self.title = ElidedLabel(f"[{source.get('n', '?')}] {where}")
         self.title.setStyleSheet("font-weight: 600; border: none; background: transparent;")
         self.excerpt = QLabel(excerpt(str(source.get("text", ""))))
         self.excerpt.setTextFormat(Qt.TextFormat.PlainText)
@@ -72,7 +73,7 @@ class SourceCard(QFrame):
         layout.addWidget(self.excerpt)
 
     def text(self) -> str:
-        return f"{self.title.text()}\n{self.excerpt.text()}"
+        return f"{self.title.full_text()}\n{self.excerpt.text()}"
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(

@@ -24,9 +24,9 @@ SOURCE = {
 }
 
 
-def answer(text: str) -> Message:
+def answer(text: str, sources: list[dict[str, object]] | None = None) -> Message:
     now = datetime(2026, 12, 4, 15, 0)
-    provenance = Provenance.from_dict({"collections": ["Ward"], "sources": [SOURCE]})
+    provenance = Provenance.from_dict({"collections": ["Ward"], "sources": sources or [SOURCE]})
     return Message(1, 1, "assistant", text, MessageStatus.COMPLETE, None, provenance, now, now)
 
 
@@ -39,3 +39,18 @@ def test_an_answer_that_cites_nothing_is_marked_and_one_that_cites_is_not(qtbot:
     cited = MessageView(answer("Visiting hours end at 8 pm [1]."))
     qtbot.addWidget(cited)
     assert cited.sources.note.text() == "Sources"
+
+
+def test_a_long_source_file_name_is_shortened_not_widening_the_answer(qtbot: QtBot) -> None:
+    name = "a-very-long-file-name-for-the-intensive-care-unit-visiting-policy-2026-revision.pdf"
+    long_source = dict(SOURCE, file_name=name, file=f"/letters/{name}")
+    message = answer("Visiting hours end at 8 pm [1].", sources=[long_source])
+    view = MessageView(message)
+    qtbot.addWidget(view)
+    view.resize(420, view.heightForWidth(420) if view.hasHeightForWidth() else 300)
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.minimumSizeHint().width() <= 420
+    title = view.sources.cards()[0].title
+    assert title.width() <= 420 and "…" in title.text()
+    assert name in title.toolTip() and name in view.sources.cards()[0].text()
