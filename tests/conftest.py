@@ -14,6 +14,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.pop("LOCALAI_DATA_DIR", None)
 # Nor the user's app config (the pointer to a chosen data folder, the first-run flag).
 os.environ["LOCALAI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="localai-test-config-")
+# Nor the user's keychain, nor a passphrase from the environment running the tests.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+os.environ.pop("LOCALAI_PASSPHRASE", None)
+os.environ.pop("LOCALAI_NEW_PASSPHRASE", None)
 
 from tests.support import gguf_factory
 

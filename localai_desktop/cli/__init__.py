@@ -16,13 +16,17 @@ from localai_desktop.cli import (
     hub_commands,
     model_commands,
     serve_commands,
+    workspace_commands,
 )
-from localai_desktop.cli.exit_codes import EXIT_ERROR
+from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_PASSPHRASE
 from localai_desktop.cli.output import TerminalSafeStream
+from localai_desktop.cli.passphrases import existing_passphrase
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.common.logs import DEBUG_LOGGING_WARNING, configure_logging
 from localai_desktop.core.common.private_files import keep_new_files_private
-from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.core.datafolder.paths import init_data_paths
+from localai_desktop.core.datafolder.workspace import PassphraseNeededError, Workspace
+from localai_desktop.core.vault.keys import WrongPassphraseError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"localai {__version__}")
     parser.add_argument(
         "--data-dir", help="data folder (default: $LOCALAI_DATA_DIR or the platform's)"
+    )
+    parser.add_argument(
+        "--workspace", metavar="NAME", help="the workspace to use (default: the default one)"
+    )
+    parser.add_argument(
+        "--passphrase-stdin",
+        action="store_true",
+        help="read a protected workspace's passphrase from standard input (one line each)",
     )
     parser.add_argument(
         "-v",
@@ -53,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs_commands.add_commands(commands)
     serve_commands.add_commands(commands)
     audit_commands.add_commands(commands)
+    workspace_commands.add_commands(commands)
     return parser
 
 
@@ -64,13 +77,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout, sys.stderr = TerminalSafeStream(stdout), TerminalSafeStream(stderr)
     workspace: Workspace | None = None
     try:
-        workspace = Workspace.open(args.data_dir)
+        if not getattr(args, "opens_workspace", True):
+            root = init_data_paths(args.data_dir)
+            configure_logging(root.logs, "cli", verbose=args.verbose)
+            return int(args.handler(root, args))
+        workspace = Workspace.open(
+            args.data_dir, workspace=args.workspace, passphrase=existing_passphrase(args)
+        )
         paths = workspace.paths
         debug = args.verbose or workspace.load_settings().debug_logging
         configure_logging(paths.logs, "cli", verbose=debug)
         if debug:
             print(f"Warning: {DEBUG_LOGGING_WARNING.format(folder=paths.logs)}", file=sys.stderr)
         return int(args.handler(workspace, args))
+    except (WrongPassphraseError, PassphraseNeededError) as error:
+        print(f"Error: {error.message}", file=sys.stderr)
+        return EXIT_PASSPHRASE
     except LocalAIError as error:
         print(f"Error: {error.message}", file=sys.stderr)
         return EXIT_ERROR

@@ -3,4 +3,6 @@
 from __future__ import annotations
 
 EXIT_ERROR = 1
+# A protected workspace's passphrase was wrong or missing (like a usage error: ask again).
+EXIT_PASSPHRASE = 2
 EXIT_INTERRUPTED = 130

@@ -10,11 +10,19 @@ import platformdirs
 
 from localai_desktop.core.common.private_files import make_private_folder
 from localai_desktop.core.datafolder.config import APP_NAME, AppConfigStore
+from localai_desktop.core.storage.library import LIBRARY_FILE
 
 DATA_DIR_ENV = "LOCALAI_DATA_DIR"
 
 # The data folder's well-known names, spelled here only.
-DATABASE_FILE = "localai.db"
+DATABASE_FILE = "localai.db"  # a workspace's own database (encrypted when protected)
+# Models and downloads, shared by every workspace of the folder (core/storage/library.py).
+LIBRARY_DATABASE_FILE = LIBRARY_FILE
+# The list of workspaces and their names (core/datafolder/workspaces.py); the default one
+# lives in the data folder itself, every other in workspaces/<id>/.
+WORKSPACES_FILE = "workspaces.json"
+WORKSPACES_FOLDER = "workspaces"
+KEY_FILE = "key.json"  # a protected workspace's wrapped data key (core/vault/keys.py)
 SETTINGS_FILE = "settings.json"  # app-wide settings, core/datafolder/settings.py
 WINDOW_STATE_FILE = "settings.ini"  # the window's own state (QSettings)
 MODELS_FOLDER = "models"
@@ -30,13 +38,39 @@ TEMP_FILE_PREFIXES = (".settings-", ".backup-", ".audit-", ".key-", ".tmp-")
 
 @dataclass(frozen=True)
 class DataPaths:
-    """The data folder and the well-known places inside it."""
+    """The data folder and the well-known places inside it. `workspace` is the folder of the
+    open workspace (the data folder itself for the default one): its database, key, adapters
+    and fine-tuning jobs are there; models, settings and logs are the folder's, shared."""
 
     root: Path
+    workspace_folder: Path | None = None
+
+    @property
+    def workspace(self) -> Path:
+        return self.workspace_folder or self.root
+
+    def for_workspace(self, folder: Path) -> DataPaths:
+        return DataPaths(self.root, folder)
 
     @property
     def database(self) -> Path:
-        return self.root / DATABASE_FILE
+        return self.workspace / DATABASE_FILE
+
+    @property
+    def key_file(self) -> Path:
+        return self.workspace / KEY_FILE
+
+    @property
+    def library(self) -> Path:
+        return self.root / LIBRARY_DATABASE_FILE
+
+    @property
+    def workspaces_file(self) -> Path:
+        return self.root / WORKSPACES_FILE
+
+    @property
+    def workspaces_folder(self) -> Path:
+        return self.root / WORKSPACES_FOLDER
 
     @property
     def settings(self) -> Path:
@@ -60,12 +94,12 @@ class DataPaths:
 
     @property
     def adapters(self) -> Path:
-        return self.root / ADAPTERS_FOLDER
+        return self.workspace / ADAPTERS_FOLDER
 
     @property
     def finetune(self) -> Path:
         """Fine-tuning jobs: their datasets, checkpoints and event logs."""
-        return self.root / FINETUNE_FOLDER
+        return self.workspace / FINETUNE_FOLDER
 
 
 def default_data_dir() -> Path:

@@ -15,16 +15,23 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from localai_desktop.core.audit.entries import UNLOCKED
 from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.chat.conversations import ConversationStore
 from localai_desktop.core.common.atomic_files import remove_stale_temp_files
 from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.datafolder import keychain
 from localai_desktop.core.datafolder.paths import TEMP_FILE_PREFIXES, DataPaths, init_data_paths
+from localai_desktop.core.datafolder.protection import finish_protection, needs_finishing
 from localai_desktop.core.datafolder.settings import (
     DEFAULT_HUB_ENDPOINT,
     AppSettings,
     AppSettingsStore,
     resolve_hub_endpoint,
+)
+from localai_desktop.core.datafolder.workspaces import (
+    WorkspaceDirectory,
+    WorkspaceInfo,
 )
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.finetune.jobs import JobStore
@@ -34,6 +41,7 @@ from localai_desktop.core.hub.downloads import DownloadManager
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.storage import Database
+from localai_desktop.core.vault.keys import Vault
 
 if TYPE_CHECKING:
     from localai_desktop.core.hub.client import HubClient  # imports httpx: only when asked
@@ -41,16 +49,52 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OfflineObserver = Callable[[bool], None]
+# Asked for a protected workspace's passphrase; None when there is no way to get one.
+PassphraseSource = Callable[[WorkspaceInfo], "str | None"]
+
+
+class PassphraseNeededError(LocalAIError):
+    """A protected workspace was opened with no passphrase to unlock it."""
+
+
+def passphrase_needed(info: WorkspaceInfo) -> PassphraseNeededError:
+    return PassphraseNeededError(
+        f"The workspace '{info.name}' is protected with a passphrase, and none was given.",
+        "Type it when asked, or set LOCALAI_PASSPHRASE, or pass it on standard input with "
+        "--passphrase-stdin.",
+    )
+
+
+def unlock(paths: DataPaths, info: WorkspaceInfo, passphrase: PassphraseSource | None) -> Vault:
+    """The workspace's Vault: the keychain's passphrase first, then `passphrase`."""
+    saved = keychain.remembered(paths.root, info.id)
+    if saved is not None:
+        try:
+            return info.key_file.unlock(saved)
+        except LocalAIError:
+            log.warning("The keychain's passphrase for %s no longer unlocks it", info.id)
+    given = passphrase(info) if passphrase is not None else None
+    if given is None:
+        raise passphrase_needed(info)
+    return info.key_file.unlock(given)
 
 
 class Workspace:
     """The database, stores and services of one data folder; `close()` ends them in order."""
 
-    def __init__(self, paths: DataPaths) -> None:
+    def __init__(
+        self, paths: DataPaths, *, vault: Vault | None = None, info: WorkspaceInfo | None = None
+    ) -> None:
         self.paths = paths
+        self.info = info or WorkspaceDirectory(paths).find(None)
+        self.vault = vault
         # What an earlier process killed mid-write left (a half-written settings file).
         remove_stale_temp_files(paths.root, TEMP_FILE_PREFIXES)
-        self.db = Database(paths.database)
+        if paths.workspace != paths.root:
+            remove_stale_temp_files(paths.workspace, TEMP_FILE_PREFIXES)
+        if vault is not None and needs_finishing(paths):
+            finish_protection(paths, vault)  # protection was stopped mid-way: complete it
+        self.db = Database(paths.database, vault=vault, library=paths.library)
         self.settings = AppSettingsStore(paths.settings)
         # Kept in the folder's own database: it moves with the folder's data.
         self.audit = AuditTrail(self.db)
@@ -68,9 +112,27 @@ class Workspace:
         self._closed = False
 
     @classmethod
-    def open(cls, data_dir: str | os.PathLike[str] | None = None) -> Workspace:
-        """Resolve the data folder (see `resolve_data_dir`), create it if needed, and open it."""
-        return cls(init_data_paths(data_dir))
+    def open(
+        cls,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        workspace: str | None = None,
+        passphrase: PassphraseSource | None = None,
+    ) -> Workspace:
+        """Resolve the data folder (see `resolve_data_dir`), create it if needed, and open the
+        named workspace (default: the default one), unlocking it if it is protected."""
+        root = init_data_paths(data_dir)
+        info = WorkspaceDirectory(root).find(workspace)
+        paths = root.for_workspace(info.folder)
+        if not info.protected:
+            return cls(paths, info=info)
+        opened = cls(paths, vault=unlock(paths, info, passphrase), info=info)
+        opened.audit.record(UNLOCKED, workspace=info.id)
+        return opened
+
+    @property
+    def protected(self) -> bool:
+        return self.vault is not None
 
     # -- settings and the Hub ---------------------------------------------------------------------
 

@@ -1,4 +1,8 @@
-"""The database handle: one engine, short sessions, WAL, foreign keys, migrations with a backup."""
+"""The database handle: one engine, short sessions, WAL, foreign keys, migrations with a backup.
+
+A workspace's database may be encrypted (SQLCipher, keyed by the workspace's Vault) and always
+has the data folder's shared library (models, downloads) attached: see connections.py.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,24 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
+from sqlcipher3 import dbapi2 as sqlcipher
 
 from localai_desktop.core.common.errors import DatabaseTooNewError, StorageError
 from localai_desktop.core.common.file_lock import FileLock
+from localai_desktop.core.storage.connections import (
+    DATABASE_ERRORS,
+    is_plaintext_database,
+    open_raw,
+)
+from localai_desktop.core.storage.library import LIBRARY_FILE, ensure_library
 from localai_desktop.core.storage.migrations import MIGRATIONS, Migration
+
+if TYPE_CHECKING:
+    from localai_desktop.core.vault.keys import Vault
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +39,12 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 # large database comes first).
 BUSY_TIMEOUT_S = 15.0
 MIGRATION_WAIT_S = 120.0
+_SESSION_ERRORS: tuple[type[Exception], ...] = (
+    exc.OperationalError,
+    exc.DatabaseError,
+    *DATABASE_ERRORS,
+)
+_MIGRATION_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, exc.DBAPIError)
 
 
 def busy_error(waited_s: float) -> StorageError:
@@ -61,22 +82,74 @@ def storage_error_from(error: BaseException) -> StorageError:
     return StorageError("The app could not read or write its database.", f"Details: {error}")
 
 
-class Database:
-    """An open SQLite database, migrated to the schema this version of the app writes."""
+def encrypted_database_error() -> StorageError:
+    return StorageError(
+        "This workspace is protected with a passphrase, and it was opened without one.",
+        "Unlock the workspace with its passphrase first.",
+    )
 
-    def __init__(self, path: Path, *, target_version: int = SCHEMA_VERSION) -> None:
+
+class Database:
+    """An open SQLite database, migrated to the schema this version of the app writes.
+
+    `vault` opens an encrypted (SQLCipher) database; `library` is the shared model library
+    attached to every connection (by default "library.db" beside the database).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        vault: Vault | None = None,
+        library: Path | None = None,
+        target_version: int = SCHEMA_VERSION,
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.library_path = Path(library) if library else self.path.with_name(LIBRARY_FILE)
+        self._key = vault.sqlcipher_key_pragma if vault is not None else None
         self.backup_path: Path | None = None
+        self._check_encryption()
+        ensure_library(self.library_path)
         self._migrate(target_version)
         self.engine = self._create_engine()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def _create_engine(self) -> Engine:
-        engine = create_engine(
-            f"sqlite:///{self.path}",
-            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S},
+    @property
+    def encrypted(self) -> bool:
+        return self._key is not None
+
+    def _check_encryption(self) -> None:
+        """Refuse a keyed open of a plaintext file and an unkeyed open of an encrypted one."""
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise storage_error_from(error) from error
+        if size == 0:
+            return
+        plaintext = is_plaintext_database(self.path)
+        if self._key is None and not plaintext:
+            raise encrypted_database_error()
+        if self._key is not None and plaintext:
+            raise StorageError(
+                "This workspace's database is not encrypted, though the workspace has a key.",
+                "Finish protecting it: run 'localai workspace encrypt' for this workspace.",
+            )
+
+    def _connect(self, *, library: bool = True) -> sqlite3.Connection:
+        return open_raw(
+            self.path,
+            self._key,
+            timeout=BUSY_TIMEOUT_S,
+            library=self.library_path if library else None,
         )
+
+    def _create_engine(self) -> Engine:
+        # SQLCipher's driver when keyed: SQLAlchemy then wraps its errors like sqlite3's.
+        module = {"module": sqlcipher} if self._key is not None else {}
+        engine = create_engine("sqlite://", creator=self._connect, **module)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -87,6 +160,7 @@ class Database:
             cursor.execute("PRAGMA journal_mode = WAL")
             # FULL: a committed message survives a power cut, not just a killed process.
             cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA library.synchronous = FULL")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -105,7 +179,7 @@ class Database:
         try:
             yield session
             session.commit()
-        except (exc.OperationalError, exc.DatabaseError, sqlite3.Error) as error:
+        except _SESSION_ERRORS as error:
             session.rollback()
             raise storage_error_from(error) from error
         except BaseException:
@@ -124,12 +198,10 @@ class Database:
         write replaces moments later.
         """
         try:
-            connection = sqlite3.connect(
-                self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
-            )
+            connection = self._connect()
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute(f"PRAGMA synchronous = {'FULL' if flush_to_disk else 'NORMAL'}")
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise storage_error_from(error) from error
         return connection
 
@@ -170,12 +242,12 @@ class Database:
 
     def _version_now(self) -> int:
         try:
-            raw = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+            raw = self._connect(library=False)
             try:
                 return self._read_version(raw)
             finally:
                 raw.close()
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise storage_error_from(error) from error
 
     @staticmethod
@@ -191,8 +263,8 @@ class Database:
 
     def _migrate_locked(self, target_version: int) -> None:
         try:
-            raw = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-        except sqlite3.Error as error:
+            raw = self._connect(library=False)
+        except DATABASE_ERRORS as error:
             raise storage_error_from(error) from error
         try:
             version = self._read_version(raw)  # again: another copy may have migrated meanwhile
@@ -206,7 +278,7 @@ class Database:
             for migration in MIGRATIONS:
                 if version < migration.version <= target_version:
                     self._apply(migration)
-        except (sqlite3.Error, exc.DBAPIError) as error:
+        except _MIGRATION_ERRORS as error:
             raise storage_error_from(error) from error
         finally:
             raw.close()
@@ -218,7 +290,8 @@ class Database:
     def _backup(self, raw: sqlite3.Connection, version: int) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         backup_path = self.path.with_name(f"{self.path.stem}.backup-v{version}-{stamp}.db")
-        target = sqlite3.connect(backup_path)
+        # Keyed like the database: a protected workspace's backup is encrypted too.
+        target = open_raw(backup_path, self._key, timeout=BUSY_TIMEOUT_S)
         try:
             raw.backup(target)
         finally:
@@ -229,7 +302,13 @@ class Database:
     def _apply(self, migration: Migration) -> None:
         # A throwaway engine on the same file gives migrations a SQLAlchemy Connection; the
         # whole migration and the version bump commit together or not at all.
-        engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": BUSY_TIMEOUT_S})
+        library = self.library_path if migration.needs_library else None
+
+        def connect() -> sqlite3.Connection:
+            return open_raw(self.path, self._key, timeout=BUSY_TIMEOUT_S, library=library)
+
+        module = {"module": sqlcipher} if self._key is not None else {}
+        engine = create_engine("sqlite://", creator=connect, **module)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:

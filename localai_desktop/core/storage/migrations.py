@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ class Migration:
     version: int
     description: str
     apply: Callable[[Connection], None]
+    # Run with the shared library attached as `library` (library.py).
+    needs_library: bool = False
 
 
 def _run(conn: Connection, script: str) -> None:
@@ -266,6 +269,106 @@ def _m008_chat_template_check(conn: Connection) -> None:
     _run(conn, "ALTER TABLE models ADD COLUMN chat_template_check VARCHAR")
 
 
+# Tables whose model column referred to `models`, which now lives in the shared library: a
+# foreign key cannot cross databases, so the reference is dropped (the id stays, AUTOINCREMENT
+# in the library keeps it from ever naming another model; code treats a missing one as none).
+_MODEL_COLUMNS = (
+    ("conversations", "model_id"),
+    ("doc_collections", "embedding_model_id"),
+    ("finetune_jobs", "base_model_id"),
+    ("adapters", "base_model_id"),
+)
+_MODEL_REFERENCE = re.compile(
+    r"\s+REFERENCES\s+\"?models\"?\s*\(\s*id\s*\)(\s+ON\s+DELETE\s+SET\s+NULL)?", re.I
+)
+
+
+def _columns(conn: Connection, schema: str, table: str) -> list[str]:
+    return [row[1] for row in conn.exec_driver_sql(f'PRAGMA {schema}.table_info("{table}")')]
+
+
+def _move_models(conn: Connection) -> dict[int, int]:
+    """Copy this workspace's models into the library; returns old id -> library id."""
+    common = [
+        c for c in _columns(conn, "main", "models") if c in _columns(conn, "library", "models")
+    ]
+    fields = [c for c in common if c != "id"]
+    library_empty = not conn.exec_driver_sql("SELECT 1 FROM library.models LIMIT 1").first()
+    id_map: dict[int, int] = {}
+    rows = conn.exec_driver_sql(f"SELECT {', '.join(common)} FROM main.models ORDER BY id")
+    for row in [dict(r._mapping) for r in rows]:
+        found = conn.execute(
+            text("SELECT id, sha256 FROM library.models WHERE name = :name"), {"name": row["name"]}
+        ).first()
+        if found is not None and found[1] == row["sha256"]:
+            id_map[row["id"]] = int(found[0])
+            continue
+        if found is not None:  # another file under the same name: keep both
+            row["name"] = f"{row['name']} ({row['sha256'][:8]})"
+        names = common if library_empty else fields
+        result = conn.execute(
+            text(
+                f"INSERT INTO library.models ({', '.join(names)}) "
+                f"VALUES ({', '.join(':' + n for n in names)})"
+            ),
+            row,
+        )
+        id_map[row["id"]] = row["id"] if library_empty else int(result.lastrowid or 0)
+    return id_map
+
+
+def _drop_model_reference(conn: Connection, table: str) -> None:
+    """Rebuild `table` without its foreign key to models (SQLite cannot drop a constraint)."""
+    sql = conn.execute(
+        text("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = :t"), {"t": table}
+    ).scalar_one()
+    extras = [
+        r[0]
+        for r in conn.execute(
+            text(
+                "SELECT sql FROM main.sqlite_master WHERE tbl_name = :t "
+                "AND type IN ('index', 'trigger') AND sql IS NOT NULL"
+            ),
+            {"t": table},
+        )
+    ]
+    rebuilt = re.sub(
+        r"^\s*CREATE\s+TABLE\s+\"?\w+\"?",
+        f"CREATE TABLE main.{table}__rebuilt",
+        _MODEL_REFERENCE.sub("", sql),
+        count=1,
+        flags=re.I,
+    )
+    conn.exec_driver_sql(rebuilt)
+    conn.exec_driver_sql(f"INSERT INTO main.{table}__rebuilt SELECT * FROM main.{table}")
+    conn.exec_driver_sql(f"DROP TABLE main.{table}")
+    conn.exec_driver_sql(f"ALTER TABLE main.{table}__rebuilt RENAME TO {table}")
+    for statement in extras:
+        conn.exec_driver_sql(statement)
+
+
+def _m009_shared_library(conn: Connection) -> None:
+    # Models and downloads move to the data folder's shared library (library.py), so that
+    # every workspace sees the same models; this workspace keeps only what is its own.
+    id_map = _move_models(conn)
+    download_fields = [c for c in _columns(conn, "main", "downloads") if c != "id"]
+    listed = ", ".join(download_fields)
+    conn.exec_driver_sql(
+        f"INSERT OR IGNORE INTO library.downloads ({listed}) SELECT {listed} FROM main.downloads"
+    )
+    # One statement per table, so that swapped ids (1 -> 2, 2 -> 1) cannot run into each other;
+    # an id no model has any more becomes NULL, as the old foreign key would have made it.
+    cases = " ".join(f"WHEN {int(old)} THEN {int(new)}" for old, new in id_map.items())
+    for table, column in _MODEL_COLUMNS:
+        _drop_model_reference(conn, table)
+        value = f"CASE {column} {cases} ELSE NULL END" if cases else "NULL"
+        conn.exec_driver_sql(
+            f"UPDATE main.{table} SET {column} = {value} WHERE {column} IS NOT NULL"
+        )
+    conn.exec_driver_sql("DROP TABLE main.models")
+    conn.exec_driver_sql("DROP TABLE main.downloads")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
@@ -275,4 +378,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "how each model loads safely on this computer", _m006_model_load_options),
     Migration(7, "the audit trail: answers, exports, imports and deletions", _m007_audit_trail),
     Migration(8, "whether each model's chat template renders safely", _m008_chat_template_check),
+    Migration(
+        9,
+        "models and downloads shared by every workspace",
+        _m009_shared_library,
+        needs_library=True,
+    ),
 )
