@@ -37,14 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-dir", help="data folder (default: $LOCALAI_DATA_DIR or the platform's)"
     )
-    parser.add_argument(
-        "--workspace", metavar="NAME", help="the workspace to use (default: the default one)"
-    )
-    parser.add_argument(
-        "--passphrase-stdin",
-        action="store_true",
-        help="read a protected workspace's passphrase from standard input (one line each)",
-    )
+    _add_workspace_options(parser)
     parser.add_argument(
         "-v",
         "--verbose",
@@ -66,7 +59,39 @@ def build_parser() -> argparse.ArgumentParser:
     serve_commands.add_commands(commands)
     audit_commands.add_commands(commands)
     workspace_commands.add_commands(commands)
+    for leaf in _leaf_parsers(parser):
+        _add_workspace_options(leaf, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_workspace_options(parser: argparse.ArgumentParser, *, default: object = None) -> None:
+    """--workspace and --passphrase-stdin: accepted before the command and after it (where a
+    script writes them); given after, they win."""
+    parser.add_argument(
+        "--workspace",
+        metavar="NAME",
+        default=default,
+        help="the workspace to use (default: the default one)",
+    )
+    parser.add_argument(
+        "--passphrase-stdin",
+        action="store_true",
+        default=default if default is not None else False,
+        help="read a protected workspace's passphrase from standard input (one line each)",
+    )
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    subparsers = [
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    ]
+    if not subparsers:
+        return [parser]
+    leaves: list[argparse.ArgumentParser] = []
+    for action in subparsers:
+        for child in dict.fromkeys(action.choices.values()):
+            leaves += _leaf_parsers(child)
+    return leaves
 
 
 def main(argv: Sequence[str] | None = None) -> int:

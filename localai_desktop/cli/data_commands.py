@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from localai_desktop.cli.exit_codes import EXIT_ERROR
 from localai_desktop.cli.output import print_json
+from localai_desktop.cli.passphrases import existing_passphrase
 from localai_desktop.core.datafolder.data_reset import plural
 from localai_desktop.core.datafolder.workspace import Workspace
 
@@ -21,6 +23,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     info.set_defaults(handler=_info)
     export = data.add_parser("export", help="save all conversations and settings to one file")
     export.add_argument("file", type=Path)
+    export.add_argument(
+        "--plaintext",
+        action="store_true",
+        help="in a protected workspace: write it unencrypted (anyone with the file reads it)",
+    )
     export.add_argument("--json", action="store_true")
     export.set_defaults(handler=_export)
     restore = data.add_parser(
@@ -76,7 +83,16 @@ _SOURCE_WORDS = {
 def _export(workspace: Workspace, args: argparse.Namespace) -> int:
     from localai_desktop.core.datafolder.backup import export_backup
 
-    report = export_backup(workspace.db, workspace.settings, args.file, audit=workspace.audit)
+    passphrase = None if args.plaintext else workspace.export_passphrase
+    if workspace.protected and passphrase is None:
+        print(
+            "Warning: the file is NOT encrypted, though the workspace is protected: anyone "
+            "who gets it reads every conversation.",
+            file=sys.stderr,
+        )
+    report = export_backup(
+        workspace.db, workspace.settings, args.file, audit=workspace.audit, passphrase=passphrase
+    )
     if args.json:
         print_json(
             {
@@ -84,25 +100,36 @@ def _export(workspace: Workspace, args: argparse.Namespace) -> int:
                 "conversations": report.conversations,
                 "messages": report.messages,
                 "bytes": report.bytes_written,
+                "encrypted": report.encrypted,
             }
         )
         return 0
     conversations = plural(report.conversations, "conversation", "conversations")
     messages = plural(report.messages, "message", "messages")
     print(f"Saved {conversations} ({messages}) and the settings to {report.path}.")
-    print("The file is not encrypted: keep it somewhere only you can read.")
+    if report.encrypted:
+        print(
+            "The file is encrypted with the workspace's passphrase (age format: "
+            "'age -d' opens it too)."
+        )
+    else:
+        print("The file is not encrypted: keep it somewhere only you can read.")
     return 0
 
 
 def _import(workspace: Workspace, args: argparse.Namespace) -> int:
-    from localai_desktop.core.datafolder.backup import import_backup
+    from localai_desktop.core.datafolder.backup import import_backup, is_encrypted_export
 
+    passphrase = workspace.export_passphrase
+    if is_encrypted_export(args.file) and passphrase is None:
+        passphrase = existing_passphrase(args)(workspace.info)
     report = import_backup(
         workspace.db,
         workspace.settings,
         args.file,
         restore_settings=not args.no_settings,
         audit=workspace.audit,
+        passphrase=passphrase,
     )
     if args.json:
         print_json(report.to_json())

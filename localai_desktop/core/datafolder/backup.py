@@ -36,7 +36,11 @@ from localai_desktop.core.chat.conversations import ConversationStore, MessageSt
 from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, StorageError
-from localai_desktop.core.datafolder.backup_reader import BackupFileError, BackupReader
+from localai_desktop.core.datafolder.backup_reader import (
+    MAX_BACKUP_BYTES,
+    BackupFileError,
+    BackupReader,
+)
 from localai_desktop.core.datafolder.settings import (
     AppSettings,
     AppSettingsStore,
@@ -68,6 +72,7 @@ class ExportReport:
     conversations: int
     messages: int
     bytes_written: int
+    encrypted: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,9 +109,11 @@ def export_backup(
     path: Path,
     *,
     audit: AuditTrail | None = None,
+    passphrase: str | None = None,
 ) -> ExportReport:
     """Write every conversation (with its messages) and the settings to `path`, atomically;
-    with an audit trail, record the export (the file's sha256 and what it holds)."""
+    with an audit trail, record the export (the file's sha256 and what it holds). With a
+    passphrase the file is encrypted in the age format (`age -d FILE` opens it too)."""
     store = ConversationStore(db)
     with db.session() as session:
         sha_by_model = {row.id: row.sha256 for row in session.scalars(select(ModelRow))}
@@ -134,6 +141,8 @@ def export_backup(
     }
     text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
     encoded = text.encode("utf-8")
+    if passphrase is not None:
+        encoded = encrypt_export(encoded, passphrase)
     _write_atomically(Path(path), encoded)
     log.info("Exported %s conversations to %s", len(conversations), path)
     if audit is not None:
@@ -143,8 +152,47 @@ def export_backup(
             conversations=len(conversations),
             messages=messages,
             bytes=len(encoded),
+            encrypted=passphrase is not None,
         )
-    return ExportReport(Path(path), len(conversations), messages, len(encoded))
+    return ExportReport(
+        Path(path), len(conversations), messages, len(encoded), encrypted=passphrase is not None
+    )
+
+
+# -- encrypted exports (age) ----------------------------------------------------------------
+
+AGE_HEADER = b"age-encryption.org/v1"
+
+
+def encrypt_export(data: bytes, passphrase: str) -> bytes:
+    """The age format with a passphrase (scrypt), so the standard `age` tool opens it too."""
+    import pyrage
+
+    return bytes(pyrage.passphrase.encrypt(data, passphrase))
+
+
+def is_encrypted_export(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(AGE_HEADER)) == AGE_HEADER
+    except OSError:
+        return False
+
+
+def decrypt_export(path: Path, passphrase: str) -> bytes:
+    """The plaintext of an encrypted export, in memory; BackupError for a wrong passphrase."""
+    import pyrage
+
+    try:
+        sealed = Path(path).read_bytes()
+        if len(sealed) > MAX_BACKUP_BYTES:
+            raise BackupError(f"{Path(path).name} is larger than any backup the app reads.")
+        return bytes(pyrage.passphrase.decrypt(sealed, passphrase))
+    except pyrage.DecryptError as error:
+        raise BackupError(
+            f"{Path(path).name} is encrypted, and that passphrase does not open it.",
+            "Use the passphrase of the workspace it was exported from. Nothing was changed.",
+        ) from error
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -160,7 +208,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 # -- import ---------------------------------------------------------------------------------
 
 
-def read_backup(path: Path) -> dict[str, Any]:
+def read_backup(path: Path, *, data_bytes: bytes | None = None) -> dict[str, Any]:
     """The checked backup: its top-level keys, with "conversations" read from the file again,
     one at a time, whenever it is walked; BackupError with the first problems otherwise."""
     path = Path(path)
@@ -169,7 +217,7 @@ def read_backup(path: Path) -> dict[str, Any]:
     problems: list[str] = []
     count = 0
     try:
-        reader = BackupReader(path)
+        reader = BackupReader(path, data=data_bytes)
         for kind, item in reader.events():
             if kind == "key":
                 data[item[0]] = item[1]
@@ -330,10 +378,19 @@ def import_backup(
     *,
     restore_settings: bool = True,
     audit: AuditTrail | None = None,
+    passphrase: str | None = None,
 ) -> ImportReport:
     """Merge a backup file into this data folder (see the module docstring); with an audit
     trail, record the import (the file's sha256 and what it added) with the merge itself."""
-    data = read_backup(path)
+    plaintext = None
+    if is_encrypted_export(Path(path)):
+        if passphrase is None:
+            raise BackupError(
+                f"{Path(path).name} is encrypted.",
+                "Give the passphrase of the workspace it was exported from.",
+            )
+        plaintext = decrypt_export(Path(path), passphrase)
+    data = read_backup(path, data_bytes=plaintext)
     restored: AppSettings | None = None
     if restore_settings and data.get("settings"):
         saved = {k: v for k, v in data["settings"].items() if k not in _SETTINGS_NOT_IMPORTED}

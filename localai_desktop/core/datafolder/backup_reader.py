@@ -11,6 +11,7 @@ size of the file; `BackupReader.events()` can walk the file again for a second p
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import stat
@@ -50,8 +51,13 @@ list starts, then ("conversation", value) for each."""
 class BackupReader:
     """A backup file checked for kind and size; `events()` walks it in bounded memory."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, data: bytes | None = None) -> None:
         self.path = Path(path)
+        # An encrypted backup is decrypted into memory (never into a plaintext file).
+        self._data = data
+        if data is not None:
+            self.size = len(data)
+            return
         info = self.path.stat()  # FileNotFoundError, PermissionError: the caller words them
         if not stat.S_ISREG(info.st_mode):
             # A folder, a named pipe or a device: reading a pipe would wait for ever.
@@ -67,7 +73,12 @@ class BackupReader:
     def events(self) -> Iterator[Event]:
         """The top-level keys and each conversation, in file order; BackupFileError when the
         JSON is broken, too deep, or holds a value that is too large."""
-        with self.path.open(encoding="utf-8-sig", newline="") as handle:
+        opened = (
+            io.TextIOWrapper(io.BytesIO(self._data), encoding="utf-8-sig", newline="")
+            if self._data is not None
+            else self.path.open(encoding="utf-8-sig", newline="")
+        )
+        with opened as handle:
             stream = _JsonStream(handle)
             try:
                 yield from _walk(stream)

@@ -65,18 +65,21 @@ def passphrase_needed(info: WorkspaceInfo) -> PassphraseNeededError:
     )
 
 
-def unlock(paths: DataPaths, info: WorkspaceInfo, passphrase: PassphraseSource | None) -> Vault:
-    """The workspace's Vault: the keychain's passphrase first, then `passphrase`."""
+def unlock(
+    paths: DataPaths, info: WorkspaceInfo, passphrase: PassphraseSource | None
+) -> tuple[Vault, str]:
+    """The workspace's Vault and the passphrase that opened it: the keychain's first, then
+    `passphrase`'s."""
     saved = keychain.remembered(paths.root, info.id)
     if saved is not None:
         try:
-            return info.key_file.unlock(saved)
+            return info.key_file.unlock(saved), saved
         except LocalAIError:
             log.warning("The keychain's passphrase for %s no longer unlocks it", info.id)
     given = passphrase(info) if passphrase is not None else None
     if given is None:
         raise passphrase_needed(info)
-    return info.key_file.unlock(given)
+    return info.key_file.unlock(given), given
 
 
 class Workspace:
@@ -88,6 +91,7 @@ class Workspace:
         self.paths = paths
         self.info = info or WorkspaceDirectory(paths).find(None)
         self.vault = vault
+        self.export_passphrase: str | None = None
         # What an earlier process killed mid-write left (a half-written settings file).
         remove_stale_temp_files(paths.root, TEMP_FILE_PREFIXES)
         if paths.workspace != paths.root:
@@ -126,7 +130,11 @@ class Workspace:
         paths = root.for_workspace(info.folder)
         if not info.protected:
             return cls(paths, info=info)
-        opened = cls(paths, vault=unlock(paths, info, passphrase), info=info)
+        vault, given = unlock(paths, info, passphrase)
+        opened = cls(paths, vault=vault, info=info)
+        # Kept in memory while the workspace is open, like its key: it encrypts exports in a
+        # format (age) that the standard tool opens with the same passphrase.
+        opened.export_passphrase = given
         opened.audit.record(UNLOCKED, workspace=info.id)
         return opened
 

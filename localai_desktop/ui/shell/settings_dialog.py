@@ -289,15 +289,20 @@ class SettingsDialog(QDialog):
                 self._window.app_settings,
                 path,
                 audit=self._session.workspace.audit,
+                passphrase=self._session.workspace.export_passphrase,
             )
         except LocalAIError as error:
             self.banner.show_error(error.message)
             return
         conversations = plural(report.conversations, "conversation", "conversations")
         messages = plural(report.messages, "message", "messages")
+        protection = (
+            "It is encrypted with this workspace's passphrase."
+            if report.encrypted
+            else "The file is not encrypted: keep it somewhere safe."
+        )
         self.banner.show_info(
-            f"Saved {conversations} ({messages}) and the settings to {report.path}. The file is "
-            "not encrypted: keep it somewhere safe."
+            f"Saved {conversations} ({messages}) and the settings to {report.path}. {protection}"
         )
 
     @Slot()
@@ -311,6 +316,7 @@ class SettingsDialog(QDialog):
                 self._window.app_settings,
                 path,
                 audit=self._session.workspace.audit,
+                passphrase=self._session.workspace.export_passphrase,
             )
         except LocalAIError as error:
             self.banner.show_error(error.message)
