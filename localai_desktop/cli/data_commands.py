@@ -53,7 +53,7 @@ def _info(workspace: Workspace, args: argparse.Namespace) -> int:
     from localai_desktop.core.datafolder.data_reset import take_inventory
     from localai_desktop.core.datafolder.paths import data_dir_source
 
-    inventory = take_inventory(workspace.paths)
+    inventory = take_inventory(workspace.paths, workspace.default_vault)
     source = data_dir_source(getattr(args, "data_dir", None))
     if args.json:
         print_json(
@@ -142,7 +142,7 @@ def _delete_all(workspace: Workspace, args: argparse.Namespace) -> int:
     from localai_desktop.core.datafolder.data_reset import delete_all_data, take_inventory
 
     if not args.yes:
-        inventory = take_inventory(workspace.paths)
+        inventory = take_inventory(workspace.paths, workspace.default_vault)
         print(f"This would delete, in {workspace.paths.root}:")
         for line in inventory.lines(include_models=args.include_models):
             print(f"- {line}")
@@ -152,7 +152,9 @@ def _delete_all(workspace: Workspace, args: argparse.Namespace) -> int:
         return EXIT_ERROR
     # The database must be closed before its file is deleted (Windows refuses otherwise).
     workspace.close()
-    report = delete_all_data(workspace.paths, include_models=args.include_models)
+    report = delete_all_data(
+        workspace.paths, include_models=args.include_models, vault=workspace.default_vault
+    )
     if args.json:
         print_json(report.to_json())
     else:

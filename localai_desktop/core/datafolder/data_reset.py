@@ -1,9 +1,11 @@
 """Delete all my data: what there is, and removing it with a plain account of what went.
 
-Conversations, document indexes, adapters, downloads and settings live in the database and a
-few known files and folders of the data folder; those are removed (the database file itself,
-its write-ahead log and its backups, so no deleted text stays behind in free pages). Models are
-kept unless asked: their records are carried over into the fresh database. The audit trail
+Conversations, document indexes, adapters, downloads and settings live in the workspaces'
+databases and a few known files and folders of the data folder; those are removed (the
+database files themselves, their write-ahead logs and backups, so no deleted text stays behind
+in free pages), and every other workspace with them (a protected one's key destroyed first).
+Models are kept unless asked: the shared library keeps their records, only its unfinished
+downloads go. The audit trail
 lives in the database too and goes with it: nothing is left to record the deletion in (a
 person who must keep the trail exports it first, with `localai audit export`).
 
@@ -17,12 +19,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import insert, select
 
 from localai_desktop.core.common.logs import delete_log_files, log_files
 from localai_desktop.core.common.units import format_bytes
@@ -30,18 +29,21 @@ from localai_desktop.core.datafolder.desktop_app_lock import desktop_app_closed
 from localai_desktop.core.datafolder.paths import (
     ADAPTERS_FOLDER,
     FINETUNE_FOLDER,
+    KEY_FILE,
     SETTINGS_FILE,
     WINDOW_STATE_FILE,
+    WORKSPACES_FILE,
     DataPaths,
 )
 from localai_desktop.core.hub.download_transfer import PARTIAL_SUFFIX
+from localai_desktop.core.storage.connections import open_raw
 from localai_desktop.core.storage.db import Database
-from localai_desktop.core.storage.tables import ModelRow
+from localai_desktop.core.vault.keys import KeyFile, Vault
 
 log = logging.getLogger(__name__)
 
 # Files of the data folder that the app writes: the Qt window settings and the app settings.
-SETTINGS_FILES = (WINDOW_STATE_FILE, SETTINGS_FILE)
+SETTINGS_FILES = (WINDOW_STATE_FILE, SETTINGS_FILE, WORKSPACES_FILE)
 # Folders of the data folder that hold only what the app made from people's data.
 APP_FOLDERS = (ADAPTERS_FOLDER, FINETUNE_FOLDER)
 # How tables are counted in the account (one, many); tables not listed are counted by name.
@@ -54,6 +56,7 @@ _TABLE_WORDS = {
     "adapters": ("fine-tuned adapter", "fine-tuned adapters"),
     "finetune_jobs": ("fine-tuning job", "fine-tuning jobs"),
     "audit_entries": ("audit trail entry", "audit trail entries"),
+    "workspaces": ("other workspace (all it holds)", "other workspaces (all they hold)"),
 }
 _NOT_COUNTED = {"models", "doc_chunks"}  # models: counted apart; chunks: parts of documents
 
@@ -125,9 +128,17 @@ class ResetReport:
         }
 
 
-def take_inventory(paths: DataPaths) -> DataInventory:
-    """Count what is there, reading the database without changing it."""
-    counts, model_paths = _read_database(paths.database)
+def take_inventory(paths: DataPaths, vault: Vault | None = None) -> DataInventory:
+    """Count what is there, reading the databases without changing them (the default
+    workspace's with `vault` when it is protected; other workspaces are counted as such)."""
+    paths = DataPaths(paths.root)
+    counts = _read_database(paths.database, vault) if _readable(paths, vault) else {}
+    library_counts = _read_database(paths.library, None)
+    counts["downloads"] = library_counts.get("downloads", 0)
+    others = _other_workspaces(paths)
+    if others:
+        counts["workspaces"] = len(others)
+    model_paths = _model_paths(paths.library)
     inside = tuple(p for p in model_paths if _is_inside(p, paths.root))
     elsewhere = tuple(p for p in model_paths if not _is_inside(p, paths.root))
     return DataInventory(
@@ -140,7 +151,9 @@ def take_inventory(paths: DataPaths) -> DataInventory:
     )
 
 
-def delete_all_data(paths: DataPaths, *, include_models: bool = False) -> ResetReport:
+def delete_all_data(
+    paths: DataPaths, *, include_models: bool = False, vault: Vault | None = None
+) -> ResetReport:
     """Delete conversations, indexes, adapters, downloads, settings and logs (and models).
 
     The database is recreated empty; kept models are registered again, unchanged. Refused
@@ -148,13 +161,26 @@ def delete_all_data(paths: DataPaths, *, include_models: bool = False) -> ResetR
     beside it): the app would go on writing into files that are gone.
     """
     with desktop_app_closed(paths, "deleted"):
-        return _delete_all_data(paths, include_models)
+        return _delete_all_data(DataPaths(paths.root), include_models, vault)
 
 
-def _delete_all_data(paths: DataPaths, include_models: bool) -> ResetReport:
-    inventory = take_inventory(paths)
-    kept_models = [] if include_models else _model_rows(paths.database)
+def _delete_all_data(paths: DataPaths, include_models: bool, vault: Vault | None) -> ResetReport:
+    inventory = take_inventory(paths, vault)
+    # Crypto-erase first: without their keys, whatever the disk keeps of them is noise.
+    KeyFile(paths.key_file).destroy()
+    for folder in _other_workspaces(paths):
+        KeyFile(folder / KEY_FILE).destroy()
+    kept_models = 0 if include_models else inventory.models
     doomed = list(inventory.files)
+    if include_models:
+        doomed += [
+            p
+            for p in (
+                paths.library,
+                *(paths.library.with_name(paths.library.name + s) for s in ("-wal", "-shm")),
+            )
+            if p.is_file()
+        ]
     if include_models:
         doomed += [p for p in _files_under(paths.models) if p not in doomed]
     sizes = {p: _size(p) for p in doomed}
@@ -167,21 +193,22 @@ def _delete_all_data(paths: DataPaths, include_models: bool) -> ResetReport:
         removed.append(path)
     for name in APP_FOLDERS:
         shutil.rmtree(paths.root / name, ignore_errors=True)
+    shutil.rmtree(paths.workspaces_folder, ignore_errors=True)
     if include_models:
         _remove_empty_folders(paths.models)
-    db = Database(paths.database)
-    try:
-        if kept_models:
-            with db.session() as session:
-                session.execute(insert(ModelRow), kept_models)
-    finally:
-        db.close()
+    elif paths.library.is_file():
+        library = open_raw(paths.library, None, timeout=15.0)
+        try:
+            library.execute("DELETE FROM downloads")
+        finally:
+            library.close()
+    Database(paths.database, library=paths.library).close()
     log.info("Deleted all data in %s (%s files)", paths.root, len(removed))
     return ResetReport(
         root=paths.root,
         row_counts=inventory.row_counts,
         models_removed=inventory.models if include_models else 0,
-        models_kept=len(kept_models),
+        models_kept=kept_models,
         removed_files=tuple(removed),
         bytes_freed=sum(sizes.get(p, 0) for p in removed),
         kept_files=inventory.model_files_elsewhere if include_models else (),
@@ -201,11 +228,21 @@ def count_of(table: str, count: int) -> str:
 # -- helpers --------------------------------------------------------------------------------
 
 
-def _read_database(database: Path) -> tuple[dict[str, int], list[Path]]:
+def _readable(paths: DataPaths, vault: Vault | None) -> bool:
+    return vault is not None or not KeyFile(paths.key_file).exists()
+
+
+def _other_workspaces(paths: DataPaths) -> list[Path]:
+    folder = paths.workspaces_folder
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def _read_database(database: Path, vault: Vault | None) -> dict[str, int]:
     if not database.is_file():
-        return {}, []
+        return {}
     # Read-only, and without creating a WAL file for a database that has none.
-    raw = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)
+    key = vault.sqlcipher_key_pragma if vault is not None else None
+    raw = open_raw(f"{database.as_uri()}?mode=ro", key, timeout=15.0, uri=True)
     try:
         rows = raw.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
@@ -219,35 +256,30 @@ def _read_database(database: Path) -> tuple[dict[str, int], list[Path]]:
             for name, _sql in rows
             if name not in virtual and not any(name.startswith(f"{v}_") for v in virtual)
         ]
-        counts = {
+        return {
             table: int(raw.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
             for table in tables
             if table not in _NOT_COUNTED
         }
-        models = (
-            [Path(p) for (p,) in raw.execute("SELECT path FROM models")]
-            if "models" in tables
-            else []
-        )
     finally:
         raw.close()
-    return counts, models
 
 
-def _model_rows(database: Path) -> list[dict[str, Any]]:
-    if not database.is_file():
+def _model_paths(library: Path) -> list[Path]:
+    if not library.is_file():
         return []
-    db = Database(database)
+    raw = open_raw(f"{library.as_uri()}?mode=ro", None, timeout=15.0, uri=True)
     try:
-        with db.session() as session:
-            return [dict(row._mapping) for row in session.execute(select(ModelRow.__table__))]
+        return [Path(p) for (p,) in raw.execute("SELECT path FROM models")]
     finally:
-        db.close()
+        raw.close()
 
 
 def _app_files(paths: DataPaths) -> list[Path]:
     root = paths.root
-    files = [root / n for n in (paths.database.name, *SETTINGS_FILES) if (root / n).is_file()]
+    names = (paths.database.name, KEY_FILE, *SETTINGS_FILES)
+    files = [root / n for n in names if (root / n).is_file()]
+    files += _files_under(paths.workspaces_folder)
     for suffix in ("-wal", "-shm", "-journal"):
         extra = paths.database.with_name(paths.database.name + suffix)
         if extra.is_file():

@@ -142,6 +142,12 @@ class Workspace:
     def protected(self) -> bool:
         return self.vault is not None
 
+    @property
+    def default_vault(self) -> Vault | None:
+        """The default workspace's key when it is the one open (what 'delete all data' and
+        the data folder's inventory need to read it)."""
+        return self.vault if self.info.is_default else None
+
     # -- settings and the Hub ---------------------------------------------------------------------
 
     def load_settings(self) -> AppSettings:

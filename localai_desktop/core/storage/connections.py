@@ -33,7 +33,7 @@ def is_plaintext_database(path: Path) -> bool:
 
 
 def open_raw(
-    path: Path,
+    path: Path | str,
     key_pragma: str | None,
     *,
     timeout: float,

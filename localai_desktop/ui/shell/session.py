@@ -279,10 +279,11 @@ class AppSession(QObject):
     def delete_all_data(self, *, include_models: bool) -> ResetReport:
         """Stop everything, delete the data, and open a fresh window on the same folder."""
         paths = self.paths
+        vault = self.workspace.default_vault
         outcome: list[ResetReport] = []
 
         def delete() -> None:
-            outcome.append(delete_all_data(paths, include_models=include_models))
+            outcome.append(delete_all_data(paths, include_models=include_models, vault=vault))
 
         self._reopen(paths.root, delete)
         return outcome[0]

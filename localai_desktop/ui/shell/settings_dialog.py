@@ -331,7 +331,9 @@ class SettingsDialog(QDialog):
 
     @Slot()
     def _on_delete_button_clicked(self) -> None:
-        inventory = take_inventory(self._session.workspace.paths)
+        inventory = take_inventory(
+            self._session.workspace.paths, self._session.workspace.default_vault
+        )
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "Delete all my data",

@@ -101,3 +101,27 @@ def test_a_damaged_list_of_workspaces_says_so(tmp_path: Path) -> None:
     (tmp_path / "workspaces.json").write_text("{not json")
     with pytest.raises(StorageError, match="damaged"):
         WorkspaceDirectory(DataPaths(tmp_path)).list()
+
+
+def test_delete_all_data_removes_every_workspace_and_keeps_the_shared_models(
+    tmp_path: Path, stories260k: Path
+) -> None:
+    from localai_desktop.core.datafolder.data_reset import delete_all_data, take_inventory
+
+    _protected(tmp_path, "Clinic")
+    with Workspace.open(tmp_path) as default:
+        default.registry.import_model(stories260k, probe=False)
+        default.conversations.create("Letter")
+    with Workspace.open(tmp_path, workspace="Clinic", passphrase=lambda _i: PASSPHRASE) as ws:
+        ws.conversations.create("Clinic letter")
+        key = ws.info.key_file
+    inventory = take_inventory(DataPaths(tmp_path))
+    assert inventory.row_counts["conversations"] == 1 and inventory.row_counts["workspaces"] == 1
+    assert "1 other workspace (all it holds)" in inventory.lines(include_models=False)
+    report = delete_all_data(DataPaths(tmp_path))
+    assert report.models_kept == 1
+    assert not key.exists() and not (tmp_path / "workspaces").exists()
+    assert [w.name for w in WorkspaceDirectory(DataPaths(tmp_path)).list()] == ["Default"]
+    with Workspace.open(tmp_path) as default:
+        assert default.conversations.list() == []
+        assert len(default.registry.list()) == 1
