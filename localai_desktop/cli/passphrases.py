@@ -19,6 +19,7 @@ from localai_desktop.core.datafolder.workspaces import WorkspaceInfo
 PASSPHRASE_ENV = "LOCALAI_PASSPHRASE"
 # For `workspace rekey` and `workspace create --encrypt` from a script: the new passphrase.
 NEW_PASSPHRASE_ENV = "LOCALAI_NEW_PASSPHRASE"
+RECOVERY_CODE_ENV = "LOCALAI_RECOVERY_CODE"
 
 
 class StdinLines:
@@ -80,3 +81,12 @@ def new_passphrase(args: argparse.Namespace, name: str, *, replacing: bool = Fal
         return None
     again = _from_terminal("The same passphrase again: ")
     return first if again == first else ""
+
+
+def recovery_code(args: argparse.Namespace) -> str | None:
+    """A recovery code: $LOCALAI_RECOVERY_CODE, stdin, or typed on a terminal."""
+    if os.environ.get(RECOVERY_CODE_ENV):
+        return os.environ[RECOVERY_CODE_ENV]
+    if getattr(args, "passphrase_stdin", False):
+        return _STDIN.next()
+    return _from_terminal("Recovery code: ")

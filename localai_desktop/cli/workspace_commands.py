@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_PASSPHRASE
 from localai_desktop.cli.output import print_json, print_table
-from localai_desktop.cli.passphrases import existing_passphrase, new_passphrase
+from localai_desktop.cli.passphrases import existing_passphrase, new_passphrase, recovery_code
 from localai_desktop.core.datafolder import keychain
 from localai_desktop.core.datafolder.desktop_app_lock import desktop_app_closed
 from localai_desktop.core.datafolder.paths import DataPaths
@@ -54,6 +55,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     rekey.add_argument("name")
     rekey.set_defaults(handler=_rekey, opens_workspace=False)
+    recovery = workspace.add_parser(
+        "recovery-file",
+        help="save a recovery file and print its code: together they replace a lost passphrase",
+    )
+    recovery.add_argument("name")
+    recovery.add_argument("file", type=Path)
+    recovery.set_defaults(handler=_recovery_file, opens_workspace=False)
+    recover = workspace.add_parser(
+        "recover", help="set a new passphrase with a recovery file and its code"
+    )
+    recover.add_argument("name")
+    recover.add_argument("file", type=Path)
+    recover.set_defaults(handler=_recover, opens_workspace=False)
     rename = workspace.add_parser("rename", help="give a workspace another name")
     rename.add_argument("old")
     rename.add_argument("new")
@@ -173,6 +187,60 @@ def _rekey(paths: DataPaths, args: argparse.Namespace) -> int:
     if keychain.remembered(paths.root, info.id) is not None:
         keychain.remember(paths.root, info.id, new)
     print(f"The passphrase of '{info.name}' was changed. The old one no longer opens it.")
+    return 0
+
+
+def _protected_info(paths: DataPaths, name: str) -> WorkspaceInfo | None:
+    info = WorkspaceDirectory(paths).find(name)
+    if info.protected:
+        return info
+    print(
+        f"Error: The workspace '{info.name}' has no passphrase, so it needs no recovery file. "
+        "Use 'localai workspace encrypt' to protect it.",
+        file=sys.stderr,
+    )
+    return None
+
+
+def _recovery_file(paths: DataPaths, args: argparse.Namespace) -> int:
+    info = _protected_info(paths, args.name)
+    if info is None:
+        return EXIT_ERROR
+    passphrase = existing_passphrase(args)(info)
+    if passphrase is None:
+        raise passphrase_needed(info)
+    if args.file.exists():
+        print(f"Error: {args.file} already exists; choose a new file name.", file=sys.stderr)
+        return EXIT_ERROR
+    code = info.key_file.write_recovery_file(passphrase, args.file)
+    print(f"Saved the recovery file of '{info.name}' to {args.file}.")
+    print(f"Recovery code (write it down now; it is not shown again): {code}")
+    print(
+        "Keep the file and the code apart (for example the file on a USB stick in a safe, the "
+        "code on paper): together they replace a forgotten passphrase; neither alone opens "
+        "anything."
+    )
+    return 0
+
+
+def _recover(paths: DataPaths, args: argparse.Namespace) -> int:
+    info = _protected_info(paths, args.name)
+    if info is None:
+        return EXIT_ERROR
+    code = recovery_code(args)
+    if not code:
+        print(
+            "Error: No recovery code was given. Type it when asked, or set "
+            "LOCALAI_RECOVERY_CODE, or pass it on standard input with --passphrase-stdin.",
+            file=sys.stderr,
+        )
+        return EXIT_PASSPHRASE
+    new = new_passphrase(args, info.name, replacing=True)
+    if not new:
+        return _no_new_passphrase()
+    info.key_file.recover(args.file, code, new)
+    keychain.forget(paths.root, info.id)
+    print(f"'{info.name}' has a new passphrase. The old one no longer opens it.")
     return 0
 
 

@@ -119,3 +119,42 @@ def test_an_export_of_a_protected_workspace_is_encrypted_and_imports_again(
     with Workspace.open(tmp_path) as ws:
         [conversation] = ws.conversations.list()
         assert ws.conversations.get(conversation.id).messages[0].content == "Patient quokkamoon"
+
+
+def test_a_recovery_file_and_its_code_replace_a_forgotten_passphrase(tmp_path: Path) -> None:
+    env = {"LOCALAI_PASSPHRASE": PASSPHRASE}
+    assert _localai(tmp_path, "workspace", "create", "Clinic", "--encrypt", env=env).returncode == 0
+    recovery = tmp_path.parent / f"{tmp_path.name}-recovery.json"
+    saved = _localai(tmp_path, "workspace", "recovery-file", "Clinic", str(recovery), env=env)
+    assert saved.returncode == 0, saved.stderr
+    code = saved.stdout.split("shown again): ")[1].split()[0]
+    assert len(code.replace("-", "")) == 48
+    wrong = _localai(
+        tmp_path,
+        "workspace",
+        "recover",
+        "Clinic",
+        str(recovery),
+        "--passphrase-stdin",
+        stdin="AAAAAAAA-AAAAAAAA\nthe new passphrase\n",
+    )
+    assert wrong.returncode == 2 and "recovery code does not open" in wrong.stderr
+    recovered = _localai(
+        tmp_path,
+        "workspace",
+        "recover",
+        "Clinic",
+        str(recovery),
+        "--passphrase-stdin",
+        stdin=f"{code.lower()}\nthe new passphrase\n",
+    )
+    assert recovered.returncode == 0, recovered.stderr
+    opened = _localai(
+        tmp_path,
+        "--workspace",
+        "Clinic",
+        "audit",
+        "verify",
+        env={"LOCALAI_PASSPHRASE": "the new passphrase"},
+    )
+    assert opened.returncode == 0, opened.stderr

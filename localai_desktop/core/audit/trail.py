@@ -41,6 +41,7 @@ from localai_desktop.core.audit.verification import (
 from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import StorageError
+from localai_desktop.core.storage.connections import DATABASE_ERRORS
 from localai_desktop.core.storage.db import Database, storage_error_from
 from localai_desktop.core.storage.tables import AuditEntryRow
 
@@ -195,7 +196,7 @@ class AuditTrail:
             raw.execute("BEGIN")
             yield raw
             raw.execute("COMMIT")
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise storage_error_from(error) from error
         finally:
             raw.close()

@@ -19,6 +19,7 @@ from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.enums import StrEnum
 from localai_desktop.core.common.errors import NotFoundError
+from localai_desktop.core.storage.connections import DATABASE_ERRORS
 from localai_desktop.core.storage.db import Database, storage_error_from
 from localai_desktop.core.storage.tables import ConversationRow, MessageRow
 
@@ -413,7 +414,7 @@ class PartialAnswerWriter:
                 "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?",
                 (content, utcnow().strftime("%Y-%m-%d %H:%M:%S.%f"), self._message_id),
             )
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise storage_error_from(error) from error
 
     def close(self) -> None:

@@ -29,6 +29,7 @@ from localai_desktop.core.documents.records import (
     collection_record,
     file_record,
 )
+from localai_desktop.core.storage.connections import DATABASE_ERRORS
 from localai_desktop.core.storage.db import Database, storage_error_from
 from localai_desktop.core.storage.tables import (
     DocumentChunkRow,
@@ -495,7 +496,7 @@ class IndexStore:
             connection = raw.driver_connection
             assert connection is not None  # None only once a connection is invalidated
             yield connection
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise storage_error_from(error) from error
         finally:
             raw.close()

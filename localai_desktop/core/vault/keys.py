@@ -84,6 +84,14 @@ def _unb64(text: object) -> bytes:
     return base64.b64decode(text, validate=True)
 
 
+def _key_check(data_key: bytes) -> str:
+    return (
+        HKDF(algorithm=hashes.SHA256(), length=16, salt=None, info=b"key check")
+        .derive(data_key)
+        .hex()
+    )
+
+
 class Vault:
     """An unlocked workspace key: the database's SQLCipher key and the key for sealed files."""
 
@@ -137,6 +145,47 @@ class KeyFile:
         data_key = self._unwrap(old)
         self._write(data_key, new, ScryptCost())
 
+    def write_recovery_file(self, passphrase: str, target: Path) -> str:
+        """Write a recovery file for this key and return its recovery code (shown once).
+
+        The file holds the same data key wrapped by the code (a key file of its own): with the
+        file and the code, a forgotten passphrase can be replaced. Neither alone opens
+        anything. Destroying the workspace's key does not reach copies kept elsewhere.
+        """
+        data_key = self._unwrap(passphrase)
+        code = "-".join(
+            base64.b32encode(os.urandom(5)).decode("ascii") for _ in range(6)
+        )  # 240 bits of base32 in six groups of eight: typed from paper without ambiguity
+        KeyFile(target)._write(data_key, code, ScryptCost())
+        return code
+
+    def recover(self, recovery_file: Path, code: str, new_passphrase: str) -> None:
+        """Set a new passphrase with a recovery file and its code; the data is unchanged."""
+        check_new_passphrase(new_passphrase)
+        clean = "".join(code.split()).upper()
+        try:
+            data_key = KeyFile(recovery_file)._unwrap(clean)
+        except WrongPassphraseError:
+            raise WrongPassphraseError(
+                "That recovery code does not open this recovery file.",
+                "Check the code letter by letter (it uses A-Z and 2-7). Nothing was changed.",
+            ) from None
+        if self.exists():
+            self._check_same_key(data_key)
+        self._write(data_key, new_passphrase, ScryptCost())
+
+    def _check_same_key(self, data_key: bytes) -> None:
+        # A recovery file of another workspace would lock this one for good: refuse it.
+        try:
+            stored = json.loads(self.path.read_text(encoding="utf-8")).get("key_check")
+        except (OSError, ValueError, AttributeError):
+            stored = None
+        if stored is not None and stored != _key_check(data_key):
+            raise LocalAIError(
+                "That recovery file belongs to another workspace.",
+                "Use the recovery file saved for this workspace. Nothing was changed.",
+            )
+
     def destroy(self) -> None:
         """Overwrite the key file with random bytes, flush it to the disk, and remove it."""
         try:
@@ -166,6 +215,9 @@ class KeyFile:
             "cipher": "aes-256-gcm",
             "nonce": _b64(nonce),
             "wrapped_key": _b64(wrapped),
+            # Which data key this is (one-way, not the key): lets recovery refuse a recovery
+            # file made for another workspace.
+            "key_check": _key_check(data_key),
         }
         try:
             write_atomically(
