@@ -23,17 +23,28 @@ DEBUG_LOGGING_WARNING = (
 log = logging.getLogger(__name__)
 
 _content_logging = False
+# Set while a protected workspace is open: its content must never reach a plaintext log file,
+# debug logging or not.
+_content_protected = False
 
 
 def content_for_log(text: str) -> str:
     """`text` when debug logging is on; otherwise only its length, so no content is written."""
+    if _content_protected:
+        return f"[{len(text)} characters hidden: the workspace is protected]"
     if _content_logging:
         return repr(text)
     return f"[{len(text)} characters hidden; debug logging is off]"
 
 
 def content_logging_enabled() -> bool:
-    return _content_logging
+    return _content_logging and not _content_protected
+
+
+def set_content_protected(protected: bool) -> None:
+    """Called by the Workspace: keep a protected workspace's content out of the log files."""
+    global _content_protected
+    _content_protected = protected
 
 
 class _AppLogHandler(logging.handlers.RotatingFileHandler):

@@ -20,6 +20,7 @@ from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.chat.conversations import ConversationStore
 from localai_desktop.core.common.atomic_files import remove_stale_temp_files
 from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.common.logs import set_content_protected
 from localai_desktop.core.datafolder import keychain
 from localai_desktop.core.datafolder.paths import TEMP_FILE_PREFIXES, DataPaths, init_data_paths
 from localai_desktop.core.datafolder.protection import finish_protection, needs_finishing
@@ -92,6 +93,7 @@ class Workspace:
         self.info = info or WorkspaceDirectory(paths).find(None)
         self.vault = vault
         self.export_passphrase: str | None = None
+        set_content_protected(vault is not None)
         # What an earlier process killed mid-write left (a half-written settings file).
         remove_stale_temp_files(paths.root, TEMP_FILE_PREFIXES)
         if paths.workspace != paths.root:

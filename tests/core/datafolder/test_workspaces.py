@@ -125,3 +125,21 @@ def test_delete_all_data_removes_every_workspace_and_keeps_the_shared_models(
     with Workspace.open(tmp_path) as default:
         assert default.conversations.list() == []
         assert len(default.registry.list()) == 1
+
+
+def test_a_protected_workspace_keeps_its_content_out_of_the_logs_even_when_debugging(
+    tmp_path: Path,
+) -> None:
+    from localai_desktop.core.common import logs
+
+    _protected(tmp_path, "Clinic")
+    logs.set_debug_logging(True)
+    try:
+        with Workspace.open(tmp_path):
+            assert logs.content_for_log("Patient quokkamoon") == "'Patient quokkamoon'"
+        with Workspace.open(tmp_path, workspace="Clinic", passphrase=lambda _i: PASSPHRASE):
+            assert "quokkamoon" not in logs.content_for_log("Patient quokkamoon")
+            assert not logs.content_logging_enabled()
+    finally:
+        logs.set_debug_logging(False)
+        logs.set_content_protected(False)
