@@ -18,6 +18,7 @@ from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.chat import versions
 from localai_desktop.core.chat.organise import TrashAndOrganise
 from localai_desktop.core.chat.provenance import Provenance
+from localai_desktop.core.chat.search import DEFAULT_LIMIT, ConversationSearch, SearchHit
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.enums import StrEnum
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
@@ -210,6 +211,13 @@ class ConversationStore(TrashAndOrganise):
     def __init__(self, db: Database, audit: AuditTrail | None = None) -> None:
         self._db = db
         self.audit = audit
+        self._search = ConversationSearch(db)
+
+    def search(
+        self, text: str, *, conversation_id: int | None = None, limit: int = DEFAULT_LIMIT
+    ) -> list[SearchHit]:
+        """Messages holding every word of `text`, newest first (see core.chat.search)."""
+        return self._search.search(text, conversation_id=conversation_id, limit=limit)
 
     def list(self) -> list[Conversation]:
         """The conversations not in the trash, pinned ones first, then the most recently used

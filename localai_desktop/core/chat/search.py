@@ -2,8 +2,9 @@
 
 `messages_fts` mirrors the messages' text (triggers, migration 11), so a search always agrees
 with what is saved, the answer being written included. What a person types is never handed to
-FTS5 as query syntax: each word becomes a quoted term (the last one also matches as the start
-of a word, for search as you type), so quotes, brackets, AND, NEAR or a lone "*" are words.
+FTS5 as query syntax: each word becomes a quoted term (the last one, from three letters on,
+also matches as the start of a word, for search as you type), so quotes, brackets, AND, NEAR
+or a lone "*" are words.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 DEFAULT_LIMIT = 50
 SNIPPET_TOKENS = 24
 MAX_TERMS = 16
+PREFIX_FROM = 3
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,9 @@ def fts_query(text: str, *, prefix_last: bool = True) -> str:
     if not words:
         return ""
     terms = ['"' + word.replace('"', '""') + '"' for word in words]
-    if prefix_last:
+    # From three letters on (the prefix index's length): a shorter beginning would match a
+    # good share of the vocabulary, slowly, and say little.
+    if prefix_last and len(words[-1]) >= PREFIX_FROM:
         terms[-1] += "*"
     return " ".join(terms)
 

@@ -295,14 +295,16 @@ def _m011_conversation_records(conn: Connection) -> None:
         ALTER TABLE conversations ADD COLUMN title_origin VARCHAR NOT NULL DEFAULT 'auto';
         CREATE VIRTUAL TABLE messages_fts USING fts5(
             content, content='messages', content_rowid='id',
-            tokenize='porter unicode61 remove_diacritics 2'
+            tokenize='porter unicode61 remove_diacritics 2', prefix='3'
         );
         INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages
         """,
     )
     # Trigger bodies hold semicolons, so each is its own statement. The answer being written
     # is rewritten about once a second (PartialAnswerWriter): the update trigger keeps the
-    # index in step with it, so a search finds what is on the screen.
+    # index in step with it, so a search finds what is on the screen. The 3-letter prefix
+    # index serves search as you type (core.chat.search): without it, "con*" over 200,000
+    # messages reads every term that starts so (measured: 250 ms instead of 1 ms).
     for trigger in (
         """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
             INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);

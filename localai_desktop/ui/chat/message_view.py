@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSizeF, Qt, QTimer, Signal, Slot
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
+    QTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -29,7 +31,13 @@ from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.inference.generation import CutOff
 from localai_desktop.ui.chat.source_cards import SourceCards
 from localai_desktop.ui.widgets.safe_text import SafeTextBrowser, inert_tooltip
-from localai_desktop.ui.widgets.theme import ACCENT_TINT, CODE_TINT, NEUTRAL_TINT, ThemeColours
+from localai_desktop.ui.widgets.theme import (
+    ACCENT_TINT,
+    CODE_TINT,
+    NEUTRAL_TINT,
+    ThemeColours,
+    colours,
+)
 
 INTERRUPTED_TEXT = "Interrupted — the app closed before this answer finished"
 # Qt's Markdown headings are sized for documents; a chat answer wants them closer to the text.
@@ -366,6 +374,27 @@ class MessageView(QFrame):
         self._copy.setEnabled(bool(message.content))
         # People copy answers; their own words they still have.
         self._copy.setVisible(message.role != "user")
+
+    def mark_words(self, words: Sequence[str]) -> None:
+        """Mark every place these words appear in the text (a search result); () clears."""
+        marks = []
+        theme = colours()
+        document = self.body.document()
+        for word in words:
+            cursor = QTextCursor(document)
+            while True:
+                cursor = document.find(word, cursor)
+                if cursor.isNull():
+                    break
+                mark = QTextEdit.ExtraSelection()
+                mark.cursor = cursor  # type: ignore[misc]
+                mark.format.setBackground(theme.qcolor("marked_background"))  # type: ignore[attr-defined]
+                mark.format.setForeground(theme.qcolor("marked_text"))  # type: ignore[attr-defined]
+                marks.append(mark)
+        self.body.setExtraSelections(marks)
+
+    def marked_words_count(self) -> int:
+        return len(self.body.extraSelections())
 
     def _set_status_kind(self, kind: str) -> None:
         if self._status.property("kind") != kind:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from localai_desktop.ui.chat.conversation_list import ConversationList
 from localai_desktop.ui.chat.message_input import Composer
 from localai_desktop.ui.chat.model_picker import ModelPicker, NoModelsNotice
+from localai_desktop.ui.chat.search_panel import SearchPanel
 from localai_desktop.ui.chat.settings_panel import ChatSettingsPanel
 from localai_desktop.ui.chat.transcript import Transcript
 from localai_desktop.ui.widgets.adapter_picker import AdapterPicker
@@ -33,6 +34,7 @@ class ChatPanes(QSplitter):
     def __init__(self, collection_picker: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.conversations = ConversationList()
+        self.search = SearchPanel()
         self.model_picker = ModelPicker()
         self.status = StatusLine()
         # A long status line is cut short rather than keep the window from getting narrower.
@@ -64,9 +66,21 @@ class ChatPanes(QSplitter):
         side.setFrameShape(QFrame.Shape.NoFrame)
         side.setWidget(self.settings_panel)
 
-        self.addWidget(self.conversations)
+        left = QWidget()
+        left_column = QVBoxLayout(left)
+        left_column.setContentsMargins(0, 0, 0, 0)
+        left_column.addWidget(self.search)
+        left_column.addWidget(self.conversations, 1)
+        # While there is a query, its results take the list's place.
+        self.search.searching_changed.connect(self._on_search_searching_changed)
+
+        self.addWidget(left)
         self.addWidget(middle)
         self.addWidget(side)
         self.setStretchFactor(1, 1)
         self.setSizes([220, 640, 260])
         self.setChildrenCollapsible(False)
+
+    @Slot(bool)
+    def _on_search_searching_changed(self, searching: bool) -> None:
+        self.conversations.setVisible(not searching)

@@ -15,6 +15,7 @@ from localai_desktop.core.chat.conversations import (
     Message,
     MessageStatus,
 )
+from localai_desktop.core.chat.search import DEFAULT_LIMIT, SearchHit
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.inference.generation import GenerationSettings
@@ -24,6 +25,7 @@ from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.chat.documents import ChatDocuments
 from localai_desktop.ui.chat.panes import ChatPanes
 from localai_desktop.ui.chat.requests import ChatRequests, Question
+from localai_desktop.ui.chat.search_panel import SearchRunner
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
 
@@ -82,8 +84,17 @@ class ChatTab(QWidget):
         self.transcript = panes.transcript
         self.composer = panes.composer
         self.settings_panel = panes.settings_panel
+        self.search = panes.search
         layout = QVBoxLayout(self)
         layout.addWidget(panes)
+
+        self.search_runner = SearchRunner(self._store.search, self)
+        self._search_request: int | None = None
+        self.search.search_requested.connect(self._on_search_search_requested)
+        self.search.hit_activated.connect(self._on_search_hit_activated)
+        self.search.closed.connect(self._on_search_closed)
+        self.search_runner.results_ready.connect(self._on_search_runner_results_ready)
+        self.search_runner.search_failed.connect(self._on_search_runner_search_failed)
 
         self.conversations.conversation_selected.connect(
             self._on_conversations_conversation_selected
@@ -217,6 +228,31 @@ class ChatTab(QWidget):
         """Wait until every question and option asked to be saved is on disk (app closing)."""
         self.save_state()
         self.writer.shutdown()
+        self.search_runner.shutdown()
+
+    def start_search(self, *, this_conversation: bool) -> None:
+        """Put the cursor in the search box: the open conversation (Ctrl+F) or all (Ctrl+K)."""
+        self.search.start(this_conversation=this_conversation and self._conversation_id is not None)
+
+    def open_message(self, conversation_id: int, message_id: int, words: tuple[str, ...]) -> None:
+        """Open a conversation at one of its messages (a search result), `words` marked.
+
+        A message that is an earlier version is shown, with the conversation as it went on
+        from it.
+        """
+        if self.requests.is_answering() and conversation_id == self._conversation_id:
+            shown = self.transcript.view_for(message_id) is not None
+        else:
+            shown = False
+        if not shown and not self.requests.is_answering():
+            try:
+                self._store.show_version(message_id)
+            except LocalAIError as error:
+                self.banner.show_error(error.message)
+                return
+        if conversation_id != self._conversation_id or not shown:
+            self.select_conversation(conversation_id)
+        self.transcript.scroll_to(message_id, words)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -415,6 +451,35 @@ class ChatTab(QWidget):
         self._save_timer.stop()
         self.transcript.remove_message(message_id)
         self._ask(model, None)
+
+    # -- slots: search ---------------------------------------------------------------------
+
+    @Slot(str, bool)
+    def _on_search_search_requested(self, text: str, this_conversation: bool) -> None:
+        within = self._conversation_id if this_conversation else None
+        if this_conversation and within is None:
+            self.search.show_hits([], limit=DEFAULT_LIMIT)
+            return
+        self._search_request = self.search_runner.search(text, within)
+
+    @Slot(int, object)
+    def _on_search_runner_results_ready(self, request_id: int, hits: list[SearchHit]) -> None:
+        if request_id == self._search_request and self.search.box.text().strip():
+            self.search.show_hits(hits, limit=DEFAULT_LIMIT)
+
+    @Slot(int, str)
+    def _on_search_runner_search_failed(self, request_id: int, message: str) -> None:
+        if request_id == self._search_request:
+            self.search.show_error(message)
+
+    @Slot(object)
+    def _on_search_hit_activated(self, hit: SearchHit) -> None:
+        self.open_message(hit.conversation_id, hit.message_id, hit.matched_words)
+
+    @Slot()
+    def _on_search_closed(self) -> None:
+        self._search_request = None
+        self.composer.input.setFocus()
 
     # -- slots: the worker, through ChatRequests ------------------------------------------
 

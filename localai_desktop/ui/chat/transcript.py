@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from localai_desktop.core.chat.conversations import Message, MessageStatus
@@ -142,6 +142,22 @@ class Transcript(QScrollArea):
             view.deleteLater()
         self._empty.setVisible(not self._views)
         self._refresh_regenerate()
+
+    def scroll_to(self, message_id: int, words: Sequence[str] = ()) -> bool:
+        """Bring a message into view (and mark `words` in it); False if it is not shown."""
+        view = self.view_for(message_id)
+        if view is None:
+            return False
+        self._follow = False
+        view.mark_words(words)
+        # After the layout has placed the views just made.
+        QTimer.singleShot(0, self, lambda: self._scroll_to_view(view))
+        return True
+
+    def _scroll_to_view(self, view: MessageView) -> None:
+        if view in self._views:
+            self._follow = False
+            self.ensureWidgetVisible(view, 0, 40)
 
     def set_regenerate_enabled(self, enabled: bool) -> None:
         """Offer Regenerate on the last answer only while nothing else is being written."""
