@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from localai_desktop.ui.chat.conversation_list import ConversationList
+from localai_desktop.ui.chat.edit_notice import EditNotice
 from localai_desktop.ui.chat.message_input import Composer
 from localai_desktop.ui.chat.model_picker import ModelPicker, NoModelsNotice
 from localai_desktop.ui.chat.search_panel import SearchPanel
@@ -44,6 +45,7 @@ class ChatPanes(QSplitter):
         self.banner = Banner()
         self.transcript = Transcript()
         self.composer = Composer()
+        self.edit_notice = EditNotice()
         self.settings_panel = ChatSettingsPanel()
 
         header = QHBoxLayout()
@@ -58,6 +60,7 @@ class ChatPanes(QSplitter):
         column.addWidget(self.no_models)
         column.addWidget(self.banner)
         column.addWidget(self.transcript, 1)
+        column.addWidget(self.edit_notice)
         column.addWidget(self.composer)
 
         side = QScrollArea()

@@ -39,6 +39,8 @@ class Question:
     collection_ids: Sequence[int] = ()
     lookup_text: str = ""
     """The question to look up in the attached collections (the newest one when regenerating)."""
+    edit_of: int | None = None
+    """The question `text` is a new version of (None: a new question)."""
 
     @property
     def regenerate(self) -> bool:
@@ -143,6 +145,7 @@ class ChatRequests(QObject):
             system_prompt=question.system_prompt,
             settings=question.saved_settings,
             model_id=question.model_id,
+            edit_of=question.edit_of,
         )
 
     def load(self, model_id: int, context_length: int) -> None:

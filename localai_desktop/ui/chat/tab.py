@@ -83,6 +83,8 @@ class ChatTab(QWidget):
         self.banner = panes.banner
         self.transcript = panes.transcript
         self.composer = panes.composer
+        self.edit_notice = panes.edit_notice
+        self._editing: int | None = None  # the question being edited in the message box
         self.settings_panel = panes.settings_panel
         self.search = panes.search
         layout = QVBoxLayout(self)
@@ -108,6 +110,12 @@ class ChatTab(QWidget):
         self.no_models.models_tab_requested.connect(self.models_tab_requested)
         self.transcript.regenerate_requested.connect(self._on_transcript_regenerate_requested)
         self.transcript.source_requested.connect(self.documents.open_source)
+        self.transcript.version_requested.connect(self._on_transcript_version_requested)
+        self.transcript.edit_requested.connect(self._on_transcript_edit_requested)
+        self.composer.edit_last_requested.connect(self._on_composer_edit_last_requested)
+        self.edit_notice.cancel_requested.connect(self._on_edit_notice_cancel_requested)
+        self.writer.version_shown.connect(self._on_writer_version_shown)
+        self.writer.version_failed.connect(self.banner.show_error)
         self.composer.send_requested.connect(self._on_composer_send_requested)
         self.composer.stop_requested.connect(self._on_composer_stop_requested)
         self.settings_panel.settings_changed.connect(self._on_settings_panel_settings_changed)
@@ -271,11 +279,34 @@ class ChatTab(QWidget):
             self.transcript.clear()
         self.banner.hide()
         self.composer.clear()
+        edit_of = self._editing
+        self._stop_editing()
+        if edit_of is not None:
+            # The edited question and what followed stay saved as the earlier version.
+            self.transcript.remove_from(edit_of)
         self.transcript.add_unsaved_question(text)
-        self._ask(model, text)
+        self._ask(model, text, edit_of=edit_of)
 
-    def _ask(self, model: LocalModel, text: str | None) -> None:
-        """Ask for an answer to `text` (None: write the last answer again)."""
+    def edit_question(self, message_id: int) -> None:
+        """Put a question in the message box to be asked again as a new version."""
+        view = self.transcript.view_for(message_id)
+        if view is None or view.message.role != "user" or self.requests.is_answering():
+            return
+        self._editing = message_id
+        self.composer.set_text(view.message.content)
+        self.edit_notice.show()
+        self.composer.input.setFocus()
+
+    def is_editing(self) -> bool:
+        return self._editing is not None
+
+    def _stop_editing(self) -> None:
+        self._editing = None
+        self.edit_notice.hide()
+
+    def _ask(self, model: LocalModel, text: str | None, *, edit_of: int | None = None) -> None:
+        """Ask for an answer to `text` (None: write the last answer again); `edit_of`: the
+        question `text` is a new version of."""
         self.status.show_busy("Getting ready…")
         self.requests.ask(
             Question(
@@ -289,11 +320,15 @@ class ChatTab(QWidget):
                 adapter=self.adapter_picker.choice(),
                 collection_ids=self.documents.attached_ids(),
                 lookup_text=self.transcript.last_question(),
+                edit_of=edit_of,
             )
         )
 
     def _show_conversation(self, conversation_id: int | None) -> None:
         self.save_state()
+        if self._editing is not None:
+            self._stop_editing()
+            self.composer.clear()
         self._conversation_id = None
         if conversation_id is None:
             self.transcript.clear()
@@ -372,7 +407,40 @@ class ChatTab(QWidget):
 
     @Slot()
     def _on_composer_stop_requested(self) -> None:
+        if self._editing is not None and not self.requests.is_answering():
+            self._on_edit_notice_cancel_requested()
+            return
         self.stop()
+
+    @Slot()
+    def _on_composer_edit_last_requested(self) -> None:
+        message_id = self.transcript.last_question_id()
+        if message_id is not None:
+            self.edit_question(message_id)
+
+    @Slot()
+    def _on_edit_notice_cancel_requested(self) -> None:
+        self._stop_editing()
+        self.composer.clear()
+        self.composer.input.setFocus()
+
+    @Slot(int)
+    def _on_transcript_edit_requested(self, message_id: int) -> None:
+        self.edit_question(message_id)
+
+    @Slot(int)
+    def _on_transcript_version_requested(self, message_id: int) -> None:
+        if self.requests.is_answering() or self._conversation_id is None:
+            return
+        self.writer.show_version(message_id)
+
+    @Slot(object, int)
+    def _on_writer_version_shown(self, conversation: Conversation, message_id: int) -> None:
+        if conversation.id != self._conversation_id or self.requests.is_answering():
+            return
+        self._stop_editing()
+        self.transcript.show_messages(conversation.messages)
+        self.transcript.scroll_to(message_id)
 
     @Slot()
     def _on_stop_shortcut_activated(self) -> None:
