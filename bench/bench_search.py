@@ -96,12 +96,19 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=20, help="searches of each kind")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--keep", type=Path, help="build the database in this folder once and reuse it after"
+    )
     args = parser.parse_args()
     print(machine_line())
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "localai.db"
+        path = (args.keep or Path(folder)) / "localai.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
         began = time.perf_counter()
-        words = build(path, args.conversations, args.messages, args.seed)
+        if path.exists():
+            words = vocabulary(random.Random(args.seed))  # as build() made it
+        else:
+            words = build(path, args.conversations, args.messages, args.seed)
         built_s = time.perf_counter() - began
         total = args.conversations * args.messages
         size_mb = path.stat().st_size / 1e6
@@ -140,6 +147,7 @@ def main() -> None:
                     [scope, kind, f"{statistics.median(times):.1f}", f"{p95:.1f}",
                      f"{times[-1]:.1f}", f"{found / args.rounds:.0f}"]
                 )  # fmt: skip
+        search.close()
         db.close()
     every.sort()
     p95_all = every[int(0.95 * len(every))]

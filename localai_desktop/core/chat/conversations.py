@@ -219,6 +219,10 @@ class ConversationStore(TrashAndOrganise):
         """Messages holding every word of `text`, newest first (see core.chat.search)."""
         return self._search.search(text, conversation_id=conversation_id, limit=limit)
 
+    def close(self) -> None:
+        """Close the connection kept for searching (the Workspace closes the database after)."""
+        self._search.close()
+
     def list(self) -> list[Conversation]:
         """The conversations not in the trash, pinned ones first, then the most recently used
         first, without their messages (core.chat.organise filters and sorts them further)."""

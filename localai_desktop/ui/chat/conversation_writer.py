@@ -117,6 +117,17 @@ class ConversationWriter(QObject):
 
         self._submit(write)
 
+    def empty_expired_trash(self) -> None:
+        """Delete for good what has been in the trash too long (core.chat.organise)."""
+
+        def write() -> None:
+            try:
+                self._store.empty_expired_trash()
+            except LocalAIError as error:
+                log.warning("Emptying the trash of old conversations failed: %s", error)
+
+        self._submit(write)
+
     def wait(self) -> None:
         """Block until every write asked for so far is done (tests, and before reading back)."""
         if self._executor is not None:

@@ -20,6 +20,7 @@ from localai_desktop.ui.chat.model_picker import ModelPicker, NoModelsNotice
 from localai_desktop.ui.chat.search_panel import SearchPanel
 from localai_desktop.ui.chat.settings_panel import ChatSettingsPanel
 from localai_desktop.ui.chat.transcript import Transcript
+from localai_desktop.ui.chat.trash import UndoNotice
 from localai_desktop.ui.widgets.adapter_picker import AdapterPicker
 from localai_desktop.ui.widgets.notices import Banner, StatusLine
 
@@ -43,6 +44,7 @@ class ChatPanes(QSplitter):
         self.adapter_picker = AdapterPicker()
         self.no_models = NoModelsNotice()
         self.banner = Banner()
+        self.undo_notice = UndoNotice()
         self.transcript = Transcript()
         self.composer = Composer()
         self.edit_notice = EditNotice()
@@ -59,6 +61,7 @@ class ChatPanes(QSplitter):
         column.addWidget(self.adapter_picker)
         column.addWidget(self.no_models)
         column.addWidget(self.banner)
+        column.addWidget(self.undo_notice)
         column.addWidget(self.transcript, 1)
         column.addWidget(self.edit_notice)
         column.addWidget(self.composer)

@@ -26,6 +26,7 @@ from localai_desktop.ui.chat.documents import ChatDocuments
 from localai_desktop.ui.chat.panes import ChatPanes
 from localai_desktop.ui.chat.requests import ChatRequests, Question
 from localai_desktop.ui.chat.search_panel import SearchRunner
+from localai_desktop.ui.chat.trash import TrashDialog
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
 
@@ -72,6 +73,8 @@ class ChatTab(QWidget):
         self._connect_requests()
         self.refresh_models()
         self.refresh_conversations()
+        # What has been in the trash longer than TRASH_DAYS goes for good, off the GUI thread.
+        self.writer.empty_expired_trash()
 
     def _build(self) -> None:
         panes = ChatPanes(self.documents.picker)
@@ -84,6 +87,8 @@ class ChatTab(QWidget):
         self.transcript = panes.transcript
         self.composer = panes.composer
         self.edit_notice = panes.edit_notice
+        self.undo_notice = panes.undo_notice
+        self.trash_dialog: TrashDialog | None = None
         self._editing: int | None = None  # the question being edited in the message box
         self.settings_panel = panes.settings_panel
         self.search = panes.search
@@ -104,6 +109,8 @@ class ChatTab(QWidget):
         self.conversations.new_requested.connect(self._on_conversations_new_requested)
         self.conversations.rename_requested.connect(self._on_conversations_rename_requested)
         self.conversations.delete_requested.connect(self._on_conversations_delete_requested)
+        self.conversations.trash_requested.connect(self.open_trash)
+        self.undo_notice.undo_requested.connect(self._on_undo_notice_undo_requested)
         self.model_picker.model_chosen.connect(self._on_model_picker_model_chosen)
         self.documents.attachment_changed.connect(self._on_settings_panel_settings_changed)
         self.documents.documents_tab_requested.connect(self.documents_tab_requested)
@@ -237,6 +244,16 @@ class ChatTab(QWidget):
         self.save_state()
         self.writer.shutdown()
         self.search_runner.shutdown()
+
+    def open_trash(self) -> None:
+        """Show the Trash: deleted conversations to restore or delete for good."""
+        if self.trash_dialog is None:
+            self.trash_dialog = TrashDialog(self._store, self)
+            self.trash_dialog.conversations_changed.connect(self.refresh_conversations)
+        else:
+            self.trash_dialog.reload()
+        self.trash_dialog.show()
+        self.trash_dialog.raise_()
 
     def start_search(self, *, this_conversation: bool) -> None:
         """Put the cursor in the search box: the open conversation (Ctrl+F) or all (Ctrl+K)."""
@@ -482,16 +499,28 @@ class ChatTab(QWidget):
             self.requests.abandon()  # its answer has nowhere to go
             self.status.clear()
         try:
-            self._store.delete(conversation_id)
+            title = self._store.get(conversation_id).title
+            self._store.trash(conversation_id)  # deleted for good only from the Trash
         except LocalAIError as error:
             self.banner.show_error(error.message)
             return
+        self.undo_notice.show_for(conversation_id, title)
         if conversation_id == self._conversation_id:
             self._save_timer.stop()
             self._conversation_id = None
             remaining = self._store.list()
             self.select_conversation(remaining[0].id if remaining else None)
         self.refresh_conversations()
+
+    @Slot(int)
+    def _on_undo_notice_undo_requested(self, conversation_id: int) -> None:
+        try:
+            self._store.restore(conversation_id)
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+            return
+        self.refresh_conversations()
+        self.select_conversation(conversation_id)
 
     @Slot(int)
     def _on_model_picker_model_chosen(self, model_id: int) -> None:

@@ -48,8 +48,10 @@ class WindowActions(QObject):
         self.new_conversation = self._action(
             "&New conversation", self._on_new_conversation_triggered, "Ctrl+N"
         )
+        self.trash = self._action("&Trash…", self._on_trash_triggered)
         first = file_menu.actions()[0] if file_menu.actions() else None
         file_menu.insertAction(first, self.new_conversation)
+        file_menu.insertAction(first, self.trash)
         file_menu.insertSeparator(first)
 
         view_menu = QMenu("&View", window)
@@ -108,6 +110,11 @@ class WindowActions(QObject):
         self._window.tabs.setCurrentWidget(chat)
         chat.conversations.new_button.click()  # as if the person pressed "New chat"
         chat.composer.input.setFocus()
+
+    @Slot()
+    def _on_trash_triggered(self) -> None:
+        self._window.tabs.setCurrentWidget(self._window.chat_tab)
+        self._window.chat_tab.open_trash()
 
     @Slot()
     def _on_find_in_conversation_triggered(self) -> None:
