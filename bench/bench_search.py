@@ -122,7 +122,7 @@ def main() -> None:
             "mid word": lambda: words[rng.randint(100, 1000)],
             "rare word": lambda: words[rng.randint(10_000, VOCABULARY - 1)],
             "two words": lambda: f"{words[rng.randint(0, 50)]} {words[rng.randint(50, 2000)]}",
-            "typing (prefix)": lambda: words[rng.randint(0, 3000)][:3],
+            "typing (prefix)": lambda: words[rng.randint(0, 3000)][: rng.randint(3, 6)],
             "punctuation": lambda: f'"{words[rng.randint(0, 100)]}" AND (x*',
         }
         rows = []

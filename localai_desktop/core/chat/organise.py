@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -150,3 +151,43 @@ class TrashAndOrganise:
                 data = json.loads(stored or "[]")
                 every.update(str(t) for t in data if isinstance(data, list))
             return sorted(every, key=str.casefold)
+
+
+# -- arranging the list -----------------------------------------------------------------------
+
+ORDER_RECENT, ORDER_OLDEST, ORDER_TITLE = "recent", "oldest", "title"
+ORDERS = {ORDER_RECENT: "Recent first", ORDER_OLDEST: "Oldest first", ORDER_TITLE: "Title A–Z"}
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """Which conversations the list shows: all, pinned, one folder's or one tag's."""
+
+    pinned_only: bool = False
+    folder: str | None = None
+    tag: str | None = None
+
+    def keeps(self, conversation: Conversation) -> bool:
+        if self.pinned_only and not conversation.pinned:
+            return False
+        if self.folder is not None and conversation.folder != self.folder:
+            return False
+        folded = {t.casefold() for t in conversation.tags}
+        return self.tag is None or self.tag.casefold() in folded
+
+
+def arrange(
+    conversations: Iterable[Conversation],
+    list_filter: ListFilter | None = None,
+    order: str = ORDER_RECENT,
+) -> list[Conversation]:
+    """The conversations the filter keeps (all without one), pinned first, then in `order`."""
+    kept = [c for c in conversations if list_filter is None or list_filter.keeps(c)]
+    if order == ORDER_TITLE:
+        kept.sort(key=lambda c: (c.title.casefold(), c.id))
+    elif order == ORDER_OLDEST:
+        kept.sort(key=lambda c: (c.updated_at, c.id))
+    else:
+        kept.sort(key=lambda c: (c.updated_at, c.id), reverse=True)
+    kept.sort(key=lambda c: not c.pinned)  # stable: pinned first, each group in order
+    return kept

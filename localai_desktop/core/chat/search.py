@@ -134,12 +134,22 @@ class ConversationSearch:
     ) -> list[SearchHit]:
         """Messages holding every word of `text`, newest first; only in `conversation_id`
         when given. Every version of an edited or regenerated message is searched."""
-        query = fts_query(text)
-        if not query or limit <= 0:
+        exact = fts_query(text, prefix_last=False)
+        as_typed = fts_query(text)
+        if not exact or limit <= 0:
             return []
         with self._lock:
             try:
-                rows = self._rows(self._connect(), query, conversation_id, limit)
+                connection = self._connect()
+                # Whole words first: FTS5 reads a word's matches lazily, newest first, and stops
+                # at `limit`. A beginning ("contr*") makes it gather every match of every word
+                # that starts so before the first result (30 ms for a word in every message of
+                # 200,000), so it is only searched when whole words did not fill the page (in
+                # one conversation, whose page whole words rarely fill: when they found none).
+                rows = self._rows(connection, exact, conversation_id, limit)
+                wanted = limit if conversation_id is None else 1
+                if as_typed != exact and len(rows) < wanted:
+                    rows = self._rows(connection, as_typed, conversation_id, limit)
             except sqlite3.Error as error:
                 self._close_locked()  # a fresh connection next time
                 raise storage_error_from(error) from error

@@ -113,8 +113,16 @@ class ConversationList(NamedListPanel):
 
     @staticmethod
     def _new_item(conversation: Conversation) -> QListWidgetItem:
-        return NamedList.new_item(
-            conversation.id,
-            conversation.title,
-            f"{conversation.title}\nStarted {describe_time(conversation.created_at)}",
-        )
+        lines = [conversation.title, f"Started {describe_time(conversation.created_at)}"]
+        if conversation.pinned:
+            lines.append("Pinned")
+        if conversation.folder:
+            lines.append(f"Folder: {conversation.folder}")
+        if conversation.tags:
+            lines.append(f"Tags: {', '.join(conversation.tags)}")
+        item = NamedList.new_item(conversation.id, conversation.title, "\n".join(lines))
+        if conversation.pinned:
+            font = item.font()
+            font.setBold(True)  # pinned ones stand out, at the top
+            item.setFont(font)
+        return item

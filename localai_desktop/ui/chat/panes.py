@@ -17,6 +17,7 @@ from localai_desktop.ui.chat.conversation_list import ConversationList
 from localai_desktop.ui.chat.edit_notice import EditNotice
 from localai_desktop.ui.chat.message_input import Composer
 from localai_desktop.ui.chat.model_picker import ModelPicker, NoModelsNotice
+from localai_desktop.ui.chat.organise_bar import OrganiseBar
 from localai_desktop.ui.chat.search_panel import SearchPanel
 from localai_desktop.ui.chat.settings_panel import ChatSettingsPanel
 from localai_desktop.ui.chat.transcript import Transcript
@@ -37,6 +38,7 @@ class ChatPanes(QSplitter):
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.conversations = ConversationList()
         self.search = SearchPanel()
+        self.organise = OrganiseBar()
         self.model_picker = ModelPicker()
         self.status = StatusLine()
         # A long status line is cut short rather than keep the window from getting narrower.
@@ -76,6 +78,7 @@ class ChatPanes(QSplitter):
         left_column = QVBoxLayout(left)
         left_column.setContentsMargins(0, 0, 0, 0)
         left_column.addWidget(self.search)
+        left_column.addWidget(self.organise)
         left_column.addWidget(self.conversations, 1)
         # While there is a query, its results take the list's place.
         self.search.searching_changed.connect(self._on_search_searching_changed)
@@ -90,3 +93,4 @@ class ChatPanes(QSplitter):
     @Slot(bool)
     def _on_search_searching_changed(self, searching: bool) -> None:
         self.conversations.setVisible(not searching)
+        self.organise.setVisible(not searching)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -15,6 +16,7 @@ from localai_desktop.core.chat.conversations import (
     Message,
     MessageStatus,
 )
+from localai_desktop.core.chat.organise import arrange
 from localai_desktop.core.chat.search import DEFAULT_LIMIT, SearchHit
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import DocumentLibrary
@@ -92,6 +94,7 @@ class ChatTab(QWidget):
         self._editing: int | None = None  # the question being edited in the message box
         self.settings_panel = panes.settings_panel
         self.search = panes.search
+        self.organise = panes.organise
         layout = QVBoxLayout(self)
         layout.addWidget(panes)
 
@@ -110,6 +113,10 @@ class ChatTab(QWidget):
         self.conversations.rename_requested.connect(self._on_conversations_rename_requested)
         self.conversations.delete_requested.connect(self._on_conversations_delete_requested)
         self.conversations.trash_requested.connect(self.open_trash)
+        self.organise.arrangement_changed.connect(self.refresh_conversations)
+        self.organise.pin_requested.connect(self._on_organise_pin_requested)
+        self.organise.folder_chosen.connect(self._on_organise_folder_chosen)
+        self.organise.tags_chosen.connect(self._on_organise_tags_chosen)
         self.undo_notice.undo_requested.connect(self._on_undo_notice_undo_requested)
         self.model_picker.model_chosen.connect(self._on_model_picker_model_chosen)
         self.documents.attachment_changed.connect(self._on_settings_panel_settings_changed)
@@ -148,6 +155,7 @@ class ChatTab(QWidget):
         requests.answer_text_added.connect(self.transcript.append_to_answer)
         requests.answer_finished.connect(self._on_requests_answer_finished)
         requests.request_failed.connect(self._on_requests_request_failed)
+        requests.title_suggested.connect(self._on_requests_title_suggested)
         self._enable_controls()
 
     # -- what the main window calls -------------------------------------------------------
@@ -173,7 +181,16 @@ class ChatTab(QWidget):
         self.adapter_picker.select(adapter_id)
 
     def refresh_conversations(self) -> None:
-        self.conversations.set_conversations(self._store.list(), self._conversation_id)
+        """Show the conversations as the filter and order over the list ask."""
+        try:
+            every = self._store.list()
+            self.organise.set_choices(self._store.folders(), self._store.tags())
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+            return
+        shown = arrange(every, self.organise.list_filter(), self.organise.order())
+        self.conversations.set_conversations(shown, self._conversation_id)
+        self.organise.set_current(next((c for c in every if c.id == self._conversation_id), None))
 
     def select_model(self, model_id: int | None) -> None:
         self.model_picker.select(model_id)
@@ -362,6 +379,7 @@ class ChatTab(QWidget):
             self._could_not_show(conversation_id, f"number {conversation_id}")
             return
         self._conversation_id = conversation.id
+        self.organise.set_current(conversation)
         try:
             self.settings_panel.set_system_prompt(conversation.system_prompt)
             if conversation.settings:
@@ -512,6 +530,27 @@ class ChatTab(QWidget):
             self.select_conversation(remaining[0].id if remaining else None)
         self.refresh_conversations()
 
+    def _organise(self, change: Callable[[int], object]) -> None:
+        if self._conversation_id is None:
+            return
+        try:
+            change(self._conversation_id)
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+        self.refresh_conversations()
+
+    @Slot(bool)
+    def _on_organise_pin_requested(self, pinned: bool) -> None:
+        self._organise(lambda cid: self._store.set_pinned(cid, pinned))
+
+    @Slot(str)
+    def _on_organise_folder_chosen(self, folder: str) -> None:
+        self._organise(lambda cid: self._store.set_folder(cid, folder))
+
+    @Slot(list)
+    def _on_organise_tags_chosen(self, tags: list[str]) -> None:
+        self._organise(lambda cid: self._store.set_tags(cid, tags))
+
     @Slot(int)
     def _on_undo_notice_undo_requested(self, conversation_id: int) -> None:
         try:
@@ -630,6 +669,10 @@ class ChatTab(QWidget):
     def _on_requests_answer_finished(self, message: Message) -> None:
         if message.conversation_id == self._conversation_id:
             self.transcript.finish_answer(message)
+        if message.status != MessageStatus.FAILED and self._answers_first_question(message):
+            # A title from the first exchange, written in the background (never replacing one
+            # a person gave; core.chat.titles).
+            self.requests.suggest_title(message.conversation_id)
         if message.status != MessageStatus.FAILED:
             self.status.clear()
         note = message.provenance.get("chat_format_note")
@@ -640,6 +683,18 @@ class ChatTab(QWidget):
             model = self.model_picker.model(model_id) if isinstance(model_id, int) else None
             self._tell_about_chat_format(model, note)
         self.answer_finished.emit(message)
+
+    def _answers_first_question(self, message: Message) -> bool:
+        views = self.transcript.views()
+        return (
+            message.conversation_id == self._conversation_id
+            and len(views) == 2
+            and views[1].message_id == message.id
+        )
+
+    @Slot(int, str)
+    def _on_requests_title_suggested(self, conversation_id: int, title: str) -> None:
+        self.refresh_conversations()
 
     @Slot(str)
     def _on_requests_request_failed(self, error_message: str) -> None:

@@ -10,6 +10,13 @@ import pytest
 from localai_desktop.core.audit.entries import CONVERSATION_DELETED
 from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.chat.conversations import ConversationStore
+from localai_desktop.core.chat.organise import (
+    ORDER_OLDEST,
+    ORDER_RECENT,
+    ORDER_TITLE,
+    ListFilter,
+    arrange,
+)
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.storage import Database
@@ -118,3 +125,22 @@ def test_pins_folders_tags_and_titles(store: ConversationStore) -> None:
     )
     store.rename(b.id, "Mine")
     assert not store.suggest_title(b.id, "Other") and store.get(b.id).title == "Mine"
+
+
+def test_the_list_is_filtered_by_pin_folder_or_tag_and_sorted(store: ConversationStore) -> None:
+    a, b, c = store.create("Banana"), store.create("apple"), store.create("Cherry")
+    store.set_folder(a.id, "Smith")
+    store.set_folder(c.id, "Smith")
+    store.set_tags(b.id, ["Urgent"])
+    store.set_pinned(c.id, True)
+    every = store.list()
+
+    def titles(list_filter: ListFilter | None = None, order: str = ORDER_RECENT) -> list[str]:
+        return [x.title for x in arrange(every, list_filter, order)]
+
+    assert titles() == ["Cherry", "apple", "Banana"]  # pinned first, then newest first
+    assert titles(order=ORDER_TITLE) == ["Cherry", "apple", "Banana"]
+    assert titles(order=ORDER_OLDEST) == ["Cherry", "Banana", "apple"]
+    assert titles(ListFilter(folder="Smith"), ORDER_TITLE) == ["Cherry", "Banana"]
+    assert titles(ListFilter(tag="urgent")) == ["apple"]
+    assert titles(ListFilter(pinned_only=True)) == ["Cherry"]
