@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -17,7 +16,6 @@ from localai_desktop.core.chat.conversations import (
     MessageStatus,
 )
 from localai_desktop.core.chat.organise import arrange
-from localai_desktop.core.chat.search import DEFAULT_LIMIT, SearchHit
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.inference.generation import GenerationSettings
@@ -26,8 +24,8 @@ from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.chat.documents import ChatDocuments
 from localai_desktop.ui.chat.panes import ChatPanes
+from localai_desktop.ui.chat.records import ChatRecords
 from localai_desktop.ui.chat.requests import ChatRequests, Question
-from localai_desktop.ui.chat.search_panel import SearchRunner
 from localai_desktop.ui.chat.trash import TrashDialog
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
@@ -73,6 +71,8 @@ class ChatTab(QWidget):
         self.documents = ChatDocuments(documents if embedding is not None else None, self)
         self._build()
         self._connect_requests()
+        # Search, the trash and organising the list (ui.chat.records).
+        self.records = ChatRecords(self)
         self.refresh_models()
         self.refresh_conversations()
         # What has been in the trash longer than TRASH_DAYS goes for good, off the GUI thread.
@@ -90,7 +90,6 @@ class ChatTab(QWidget):
         self.composer = panes.composer
         self.edit_notice = panes.edit_notice
         self.undo_notice = panes.undo_notice
-        self.trash_dialog: TrashDialog | None = None
         self._editing: int | None = None  # the question being edited in the message box
         self.settings_panel = panes.settings_panel
         self.search = panes.search
@@ -98,26 +97,12 @@ class ChatTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(panes)
 
-        self.search_runner = SearchRunner(self._store.search, self)
-        self._search_request: int | None = None
-        self.search.search_requested.connect(self._on_search_search_requested)
-        self.search.hit_activated.connect(self._on_search_hit_activated)
-        self.search.closed.connect(self._on_search_closed)
-        self.search_runner.results_ready.connect(self._on_search_runner_results_ready)
-        self.search_runner.search_failed.connect(self._on_search_runner_search_failed)
-
         self.conversations.conversation_selected.connect(
             self._on_conversations_conversation_selected
         )
         self.conversations.new_requested.connect(self._on_conversations_new_requested)
         self.conversations.rename_requested.connect(self._on_conversations_rename_requested)
         self.conversations.delete_requested.connect(self._on_conversations_delete_requested)
-        self.conversations.trash_requested.connect(self.open_trash)
-        self.organise.arrangement_changed.connect(self.refresh_conversations)
-        self.organise.pin_requested.connect(self._on_organise_pin_requested)
-        self.organise.folder_chosen.connect(self._on_organise_folder_chosen)
-        self.organise.tags_chosen.connect(self._on_organise_tags_chosen)
-        self.undo_notice.undo_requested.connect(self._on_undo_notice_undo_requested)
         self.model_picker.model_chosen.connect(self._on_model_picker_model_chosen)
         self.documents.attachment_changed.connect(self._on_settings_panel_settings_changed)
         self.documents.documents_tab_requested.connect(self.documents_tab_requested)
@@ -260,41 +245,23 @@ class ChatTab(QWidget):
         """Wait until every question and option asked to be saved is on disk (app closing)."""
         self.save_state()
         self.writer.shutdown()
-        self.search_runner.shutdown()
-
-    def open_trash(self) -> None:
-        """Show the Trash: deleted conversations to restore or delete for good."""
-        if self.trash_dialog is None:
-            self.trash_dialog = TrashDialog(self._store, self)
-            self.trash_dialog.conversations_changed.connect(self.refresh_conversations)
-        else:
-            self.trash_dialog.reload()
-        self.trash_dialog.show()
-        self.trash_dialog.raise_()
+        self.records.shutdown()
 
     def start_search(self, *, this_conversation: bool) -> None:
         """Put the cursor in the search box: the open conversation (Ctrl+F) or all (Ctrl+K)."""
-        self.search.start(this_conversation=this_conversation and self._conversation_id is not None)
+        self.records.start_search(this_conversation=this_conversation)
 
-    def open_message(self, conversation_id: int, message_id: int, words: tuple[str, ...]) -> None:
-        """Open a conversation at one of its messages (a search result), `words` marked.
+    def open_trash(self) -> None:
+        """Show the Trash: deleted conversations to restore or delete for good."""
+        self.records.open_trash()
 
-        A message that is an earlier version is shown, with the conversation as it went on
-        from it.
-        """
-        if self.requests.is_answering() and conversation_id == self._conversation_id:
-            shown = self.transcript.view_for(message_id) is not None
-        else:
-            shown = False
-        if not shown and not self.requests.is_answering():
-            try:
-                self._store.show_version(message_id)
-            except LocalAIError as error:
-                self.banner.show_error(error.message)
-                return
-        if conversation_id != self._conversation_id or not shown:
-            self.select_conversation(conversation_id)
-        self.transcript.scroll_to(message_id, words)
+    @property
+    def trash_dialog(self) -> TrashDialog | None:
+        return self.records.trash_dialog
+
+    @property
+    def store(self) -> ConversationStore:
+        return self._store
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -530,37 +497,6 @@ class ChatTab(QWidget):
             self.select_conversation(remaining[0].id if remaining else None)
         self.refresh_conversations()
 
-    def _organise(self, change: Callable[[int], object]) -> None:
-        if self._conversation_id is None:
-            return
-        try:
-            change(self._conversation_id)
-        except LocalAIError as error:
-            self.banner.show_error(error.message)
-        self.refresh_conversations()
-
-    @Slot(bool)
-    def _on_organise_pin_requested(self, pinned: bool) -> None:
-        self._organise(lambda cid: self._store.set_pinned(cid, pinned))
-
-    @Slot(str)
-    def _on_organise_folder_chosen(self, folder: str) -> None:
-        self._organise(lambda cid: self._store.set_folder(cid, folder))
-
-    @Slot(list)
-    def _on_organise_tags_chosen(self, tags: list[str]) -> None:
-        self._organise(lambda cid: self._store.set_tags(cid, tags))
-
-    @Slot(int)
-    def _on_undo_notice_undo_requested(self, conversation_id: int) -> None:
-        try:
-            self._store.restore(conversation_id)
-        except LocalAIError as error:
-            self.banner.show_error(error.message)
-            return
-        self.refresh_conversations()
-        self.select_conversation(conversation_id)
-
     @Slot(int)
     def _on_model_picker_model_chosen(self, model_id: int) -> None:
         self._show_context_limit()
@@ -587,35 +523,6 @@ class ChatTab(QWidget):
         self._save_timer.stop()
         self.transcript.remove_message(message_id)
         self._ask(model, None)
-
-    # -- slots: search ---------------------------------------------------------------------
-
-    @Slot(str, bool)
-    def _on_search_search_requested(self, text: str, this_conversation: bool) -> None:
-        within = self._conversation_id if this_conversation else None
-        if this_conversation and within is None:
-            self.search.show_hits([], limit=DEFAULT_LIMIT)
-            return
-        self._search_request = self.search_runner.search(text, within)
-
-    @Slot(int, object)
-    def _on_search_runner_results_ready(self, request_id: int, hits: list[SearchHit]) -> None:
-        if request_id == self._search_request and self.search.box.text().strip():
-            self.search.show_hits(hits, limit=DEFAULT_LIMIT)
-
-    @Slot(int, str)
-    def _on_search_runner_search_failed(self, request_id: int, message: str) -> None:
-        if request_id == self._search_request:
-            self.search.show_error(message)
-
-    @Slot(object)
-    def _on_search_hit_activated(self, hit: SearchHit) -> None:
-        self.open_message(hit.conversation_id, hit.message_id, hit.matched_words)
-
-    @Slot()
-    def _on_search_closed(self) -> None:
-        self._search_request = None
-        self.composer.input.setFocus()
 
     # -- slots: the worker, through ChatRequests ------------------------------------------
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from localai_desktop.ui.shell.main_window import MainWindow
+from localai_desktop.ui.shell.shortcuts_dialog import shortcut_sections
 from tests.support.gui_support import OpenWindow, window_opener
 
 SCREENSHOTS = Path("/tmp/records-screens")
@@ -128,3 +129,13 @@ def save_screens(qtbot: QtBot, window: MainWindow, name: str) -> None:
         window.resize(width, height)
         qtbot.wait(200)  # laid out and painted as a person would see it
         window.grab().save(str(SCREENSHOTS / f"{name}-{width}x{height}.png"))
+
+
+def test_ctrl_f_and_ctrl_k_are_listed_in_the_keyboard_shortcuts(
+    open_window: OpenWindow, data_dir: Path
+) -> None:
+    window = open_window(data_dir)
+    rows = {(keys, what) for _title, section in shortcut_sections(window) for keys, what in section}
+    assert ("Ctrl+F", "Find in this conversation") in rows
+    assert ("Ctrl+K", "Search all conversations") in rows
+    assert ("Up (in an empty box)", "Edit your last question") in rows
