@@ -9,6 +9,7 @@ import threading
 from types import FrameType
 from typing import Any
 
+from localai_desktop.cli import records_commands
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED
 from localai_desktop.cli.output import print_json, print_table, speed_line
 from localai_desktop.core.chat.conversations import MessageStatus
@@ -62,6 +63,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show.add_argument("id", type=int)
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_chats_show)
+    records_commands.add_chats_commands(chats)
 
 
 def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
@@ -200,7 +202,9 @@ def _chats_show(workspace: Workspace, args: argparse.Namespace) -> int:
         print(f"\n[system] {conversation.system_prompt}")
     for message in conversation.messages:
         marker = "" if message.status is MessageStatus.COMPLETE else f" ({message.status})"
-        print(f"\n[{message.role}]{marker}\n{message.content}")
+        if message.version_count > 1:
+            marker += f" (version {message.version} of {message.version_count})"
+        print(f"\n[{message.role}] #{message.id}{marker}\n{message.content}")
         stats = message.provenance.stats
         if message.role == "assistant" and stats is not None and stats.completion_tokens:
             print(speed_line(message.provenance))

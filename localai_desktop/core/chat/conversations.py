@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,10 +15,13 @@ from sqlalchemy.orm import Session
 from localai_desktop.core.audit.entries import ANSWER, CONVERSATION_DELETED, MESSAGE_DELETED
 from localai_desktop.core.audit.facts import answer_facts
 from localai_desktop.core.audit.trail import AuditTrail
+from localai_desktop.core.chat import versions
+from localai_desktop.core.chat.organise import TrashAndOrganise
 from localai_desktop.core.chat.provenance import Provenance
+from localai_desktop.core.chat.search import DEFAULT_LIMIT, ConversationSearch, SearchHit
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.enums import StrEnum
-from localai_desktop.core.common.errors import NotFoundError
+from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.storage.connections import DATABASE_ERRORS
 from localai_desktop.core.storage.db import Database, storage_error_from
 from localai_desktop.core.storage.tables import ConversationRow, MessageRow
@@ -49,6 +52,16 @@ class Message:
     provenance: Provenance
     created_at: datetime
     updated_at: datetime
+    parent_id: int | None = None
+    """The message this one follows (0: it is the first; see core.chat.versions)."""
+    version: int = 1
+    """Which version of this message it is (1-based, oldest first)."""
+    version_ids: tuple[int, ...] = ()
+    """The ids of every version of this message, oldest first (empty: it is the only one)."""
+
+    @property
+    def version_count(self) -> int:
+        return max(1, len(self.version_ids))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +73,9 @@ class Message:
             "provenance": self.provenance.to_dict(),
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
+            "parent_id": self.parent_id,
+            "version": self.version,
+            "version_count": self.version_count,
         }
 
 
@@ -73,6 +89,16 @@ class Conversation:
     created_at: datetime
     updated_at: datetime
     messages: tuple[Message, ...] = field(default=())
+    """The messages shown: the current version at each step (see core.chat.versions)."""
+    versions: Mapping[int, tuple[Message, ...]] = field(default_factory=dict)
+    """For each message shown that has other versions: all of them, oldest first."""
+    pinned: bool = False
+    folder: str = ""
+    tags: tuple[str, ...] = ()
+    deleted_at: datetime | None = None
+    """When it was moved to the trash (None: it is not in the trash)."""
+    title_origin: str = "auto"
+    """Where the title came from: "auto" (the first question), "model" or "user"."""
 
     def to_json(self, *, with_messages: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -83,13 +109,27 @@ class Conversation:
             "settings": self.settings,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
+            "pinned": self.pinned,
+            "folder": self.folder,
+            "tags": list(self.tags),
+            "deleted_at": self.deleted_at.isoformat() if self.deleted_at else None,
         }
         if with_messages:
-            data["messages"] = [message.to_json() for message in self.messages]
+            data["messages"] = [self._message_json(message) for message in self.messages]
+        return data
+
+    def _message_json(self, message: Message) -> dict[str, Any]:
+        data = message.to_json()
+        versions = self.versions.get(message.id)
+        if versions:
+            data["versions"] = [
+                {**version.to_json(), "current": version.id == message.id} for version in versions
+            ]
         return data
 
 
-def _message(row: MessageRow) -> Message:
+def _message(row: MessageRow, versions: Sequence[MessageRow] = ()) -> Message:
+    ids = tuple(v.id for v in versions) if len(versions) > 1 else ()
     return Message(
         id=row.id,
         conversation_id=row.conversation_id,
@@ -100,6 +140,24 @@ def _message(row: MessageRow) -> Message:
         provenance=_provenance(row.provenance),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        parent_id=row.parent_id,
+        version=ids.index(row.id) + 1 if ids else 1,
+        version_ids=ids,
+    )
+
+
+def _message_in(session: Session, row: MessageRow) -> Message:
+    """A message with its versions, read from the session."""
+    return _message(row, versions.siblings(_message_rows(session, row.conversation_id), row.id))
+
+
+def _message_rows(session: Session, conversation_id: int) -> list[MessageRow]:
+    return list(
+        session.scalars(
+            select(MessageRow)
+            .where(MessageRow.conversation_id == conversation_id)
+            .order_by(MessageRow.id)
+        )
     )
 
 
@@ -109,6 +167,15 @@ def _provenance(stored: str | None) -> Provenance:
 
 
 def _conversation(row: ConversationRow, *, with_messages: bool) -> Conversation:
+    messages: list[Message] = []
+    all_versions: dict[int, tuple[Message, ...]] = {}
+    if with_messages:
+        for step in versions.shown_path(row.messages):
+            message = _message(step.shown, step.versions)
+            messages.append(message)
+            if len(step.versions) > 1:
+                all_versions[message.id] = tuple(_message(v, step.versions) for v in step.versions)
+    tags = json.loads(row.tags or "[]")
     return Conversation(
         id=row.id,
         title=row.title,
@@ -117,7 +184,13 @@ def _conversation(row: ConversationRow, *, with_messages: bool) -> Conversation:
         settings=json.loads(row.settings or "{}"),
         created_at=row.created_at,
         updated_at=row.updated_at,
-        messages=tuple(_message(m) for m in row.messages) if with_messages else (),
+        messages=tuple(messages),
+        versions=all_versions,
+        pinned=bool(row.pinned),
+        folder=row.folder or "",
+        tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
+        deleted_at=row.deleted_at,
+        title_origin=row.title_origin or "auto",
     )
 
 
@@ -129,7 +202,7 @@ def title_from_text(text: str) -> str:
     return first_line[: TITLE_LENGTH - 1].rstrip() + "…"
 
 
-class ConversationStore:
+class ConversationStore(TrashAndOrganise):
     """Reads and writes conversations; every call is its own short, committed transaction.
 
     With an audit trail, finished answers and deletions are recorded in it, each in the same
@@ -139,13 +212,29 @@ class ConversationStore:
     def __init__(self, db: Database, audit: AuditTrail | None = None) -> None:
         self._db = db
         self.audit = audit
+        self._search = ConversationSearch(db)
+
+    def search(
+        self, text: str, *, conversation_id: int | None = None, limit: int = DEFAULT_LIMIT
+    ) -> list[SearchHit]:
+        """Messages holding every word of `text`, newest first (see core.chat.search)."""
+        return self._search.search(text, conversation_id=conversation_id, limit=limit)
+
+    def close(self) -> None:
+        """Close the connection kept for searching (the Workspace closes the database after)."""
+        self._search.close()
 
     def list(self) -> list[Conversation]:
-        """All conversations, most recently used first, without their messages."""
+        """The conversations not in the trash, pinned ones first, then the most recently used
+        first, without their messages (core.chat.organise filters and sorts them further)."""
         with self._db.session() as session:
             rows = session.scalars(
-                select(ConversationRow).order_by(
-                    ConversationRow.updated_at.desc(), ConversationRow.id.desc()
+                select(ConversationRow)
+                .where(ConversationRow.deleted_at.is_(None))
+                .order_by(
+                    ConversationRow.pinned.desc(),
+                    ConversationRow.updated_at.desc(),
+                    ConversationRow.id.desc(),
                 )
             )
             return [_conversation(row, with_messages=False) for row in rows]
@@ -162,6 +251,7 @@ class ConversationStore:
         with self._db.session() as session:
             row = ConversationRow(
                 title=title.strip() or DEFAULT_TITLE,
+                title_origin="auto" if title.strip() in ("", DEFAULT_TITLE) else "user",
                 system_prompt=system_prompt,
                 model_id=model_id,
                 settings=json.dumps(settings or {}),
@@ -177,8 +267,11 @@ class ConversationStore:
             return _conversation(self._row(session, conversation_id), with_messages=True)
 
     def rename(self, conversation_id: int, title: str) -> None:
+        """Give a conversation the title a person chose (a suggestion never replaces it)."""
         with self._db.session() as session:
-            self._row(session, conversation_id).title = title.strip() or DEFAULT_TITLE
+            row = self._row(session, conversation_id)
+            row.title = title.strip() or DEFAULT_TITLE
+            row.title_origin = "user"
 
     def update(
         self,
@@ -198,6 +291,7 @@ class ConversationStore:
                 row.settings = json.dumps(settings)
 
     def delete(self, conversation_id: int) -> None:
+        """Delete a conversation for good, recorded in the audit trail (see also trash)."""
         with self._db.session() as session:
             row = self._row(session, conversation_id)
             messages = session.scalar(
@@ -222,13 +316,37 @@ class ConversationStore:
         *,
         status: MessageStatus = MessageStatus.COMPLETE,
         provenance: Mapping[str, Any] | None = None,
+        version_of: int | None = None,
     ) -> Message:
-        """Append a message and commit it before returning."""
+        """Append a message to the conversation as shown and commit it before returning.
+
+        With `version_of`, the message is a new version of that one instead (an edited
+        question, a regenerated answer), shown in its place; the old version is kept.
+        """
         with self._db.session() as session:
             conversation = self._row(session, conversation_id)
-            row = _append_message(session, conversation, role, content, status, provenance)
+            row = _append_message(
+                session, conversation, role, content, status, provenance, version_of
+            )
             session.flush()
-            return _message(row)
+            return _message_in(session, row)
+
+    def show_version(self, message_id: int) -> Conversation:
+        """Show this version of a message (and the versions it follows), so the conversation
+        continues from it; returns the conversation as now shown."""
+        with self._db.session() as session:
+            row = session.get(MessageRow, message_id)
+            if row is None:
+                raise NotFoundError(f"Message {message_id} does not exist.")
+            rows = _message_rows(session, row.conversation_id)
+            parents = versions.effective_parents(rows)
+            chain = set(versions.ancestors(rows, message_id))
+            steps = {parents[m] for m in chain}  # each node of the chain follows its own
+            for other in rows:
+                if parents[other.id] in steps:
+                    other.current = other.id in chain
+            session.flush()
+            return _conversation(self._row(session, row.conversation_id), with_messages=True)
 
     def save_question(
         self,
@@ -238,12 +356,14 @@ class ConversationStore:
         system_prompt: str,
         settings: dict[str, Any],
         model_id: int | None,
+        edit_of: int | None = None,
     ) -> tuple[Conversation, Message | None]:
         """Save what an answer will be written from, in one transaction, before it starts.
 
         Creates the conversation when `conversation_id` is None, stores its system prompt,
         settings and model, and appends the user's message `text` (None when the last answer is
-        written again). Returns the conversation (without messages) and the saved message.
+        written again); with `edit_of`, `text` is a new version of that question instead.
+        Returns the conversation (without messages) and the saved message.
         """
         now = utcnow()
         with self._db.session() as session:
@@ -259,12 +379,40 @@ class ConversationStore:
                 row.model_id = model_id
             message: MessageRow | None = None
             if text is not None:
-                message = _append_message(session, row, "user", text, MessageStatus.COMPLETE, None)
+                message = _append_message(
+                    session, row, "user", text, MessageStatus.COMPLETE, None, edit_of
+                )
             session.flush()
             return (
                 _conversation(row, with_messages=False),
-                _message(message) if message is not None else None,
+                _message_in(session, message) if message is not None else None,
             )
+
+    def save_edit(self, conversation_id: int, message_id: int, text: str) -> Message:
+        """Save `text` as a new version of the question `message_id`, shown in its place; the
+        old question and everything after it stay as the earlier version."""
+        if not text.strip():
+            raise LocalAIError("The edited question is empty.", "Type the question to ask.")
+        with self._db.session() as session:
+            conversation = self._row(session, conversation_id)
+            original = session.get(MessageRow, message_id)
+            if original is None or original.conversation_id != conversation_id:
+                raise NotFoundError(
+                    f"Conversation {conversation_id} has no message {message_id}.",
+                    "See its messages and their numbers with "
+                    f"'localai chats show {conversation_id} --json'.",
+                )
+            if original.role != "user":
+                raise LocalAIError(
+                    f"Message {message_id} is an answer, not a question.",
+                    "Only your own questions can be edited; to write an answer again, "
+                    "regenerate it.",
+                )
+            row = _append_message(
+                session, conversation, "user", text, MessageStatus.COMPLETE, None, message_id
+            )
+            session.flush()
+            return _message_in(session, row)
 
     def update_message(
         self,
@@ -277,7 +425,7 @@ class ConversationStore:
     ) -> Message:
         with self._db.session() as session:
             row = _updated_message(session, message_id, content, status, error, provenance)
-            return _message(row)
+            return _message_in(session, row)
 
     def finish_answer(
         self,
@@ -308,7 +456,7 @@ class ConversationStore:
                         provenance=provenance,
                     ),
                 )
-            return _message(row)
+            return _message_in(session, row)
 
     def partial_answer_writer(self, message_id: int) -> PartialAnswerWriter:
         """Something that rewrites the text of an answer still being written, cheaply."""
@@ -372,10 +520,31 @@ def _append_message(
     content: str,
     status: MessageStatus,
     provenance: Mapping[str, Any] | None,
+    version_of: int | None = None,
 ) -> MessageRow:
-    """Add a message row to a conversation (titled from its first user message) in a session."""
+    """Add a message row to a conversation (titled from its first user message) in a session:
+    after the last message shown, or as a new version of `version_of`, shown in its place."""
     now = utcnow()
-    if role == "user" and conversation.title == DEFAULT_TITLE:
+    rows = _message_rows(session, conversation.id)
+    if version_of is None:
+        path = versions.shown_path(rows)
+        parent = path[-1].shown.id if path else versions.ROOT
+    else:
+        parents = versions.effective_parents(rows)
+        if version_of not in parents:
+            raise NotFoundError(
+                f"Message {version_of} is not part of conversation {conversation.id}.",
+                "Check both numbers with 'localai chats show ID'.",
+            )
+        parent = parents[version_of]
+        for other in rows:
+            if parents[other.id] == parent:
+                other.current = False
+    # An edit of the first question retitles a conversation titled from that question.
+    retitle = conversation.title == DEFAULT_TITLE or (
+        version_of is not None and parent == versions.ROOT and conversation.title_origin == "auto"
+    )
+    if role == "user" and retitle:
         conversation.title = title_from_text(content)
     conversation.updated_at = now
     row = MessageRow(
@@ -386,6 +555,8 @@ def _append_message(
         provenance=json.dumps(dict(provenance or {})),
         created_at=now,
         updated_at=now,
+        parent_id=parent,
+        current=True,
     )
     session.add(row)
     return row

@@ -232,10 +232,9 @@ class ChatService:
         collections: Sequence[str | int] = (),
         retrieval: Retrieval | None = None,
     ) -> Message:
-        """Replace the last answer with a new one."""
+        """Write the last answer again, as a new version of it (the old one is kept)."""
         conversation = self.store.get(conversation_id)
-        if conversation.messages and conversation.messages[-1].role == "assistant":
-            self.store.delete_message(conversation.messages[-1].id)
+        last = conversation.messages[-1] if conversation.messages else None
         return self.reply(
             conversation_id,
             model_id=model_id,
@@ -246,6 +245,35 @@ class ChatService:
             adapter=adapter,
             collections=collections,
             retrieval=retrieval,
+            version_of=last.id if last is not None and last.role == "assistant" else None,
+        )
+
+    def edit(
+        self,
+        conversation_id: int,
+        message_id: int,
+        text: str,
+        *,
+        model_id: int | str,
+        settings: GenerationSettings,
+        on_text: TextCallback = _no_text,
+        cancel: Cancellation | None = None,
+        on_started: Callable[[Message], None] | None = None,
+        adapter: AdapterChoice | None = None,
+        collections: Sequence[str | int] = (),
+    ) -> Message:
+        """Save `text` as a new version of the question `message_id` (committed first; the
+        old question and what followed it are kept as the earlier version), then answer it."""
+        self.store.save_edit(conversation_id, message_id, text)
+        return self.reply(
+            conversation_id,
+            model_id=model_id,
+            settings=settings,
+            on_text=on_text,
+            cancel=cancel,
+            on_started=on_started,
+            adapter=adapter,
+            collections=collections,
         )
 
     def answer(
@@ -282,8 +310,12 @@ class ChatService:
         adapter: AdapterChoice | None = None,
         collections: Sequence[str | int] = (),
         retrieval: Retrieval | None = None,
+        version_of: int | None = None,
     ) -> Message:
         """Answer the conversation as it stands and return the saved answer.
+
+        With `version_of` (the last answer shown), the answer is a new version of that one,
+        written from the conversation before it; the old answer is kept.
 
         The answer row is created as "interrupted" before the first token, so a process killed
         mid-answer leaves it correctly marked; it is rewritten every WRITE_THROUGH_SECONDS.
@@ -292,6 +324,12 @@ class ChatService:
         embedding worker) grounds the question instead of searching `collections` here.
         """
         conversation = self.store.get(conversation_id)
+        if version_of is not None:
+            shown = [m.id for m in conversation.messages]
+            if version_of in shown:
+                conversation = replace(
+                    conversation, messages=conversation.messages[: shown.index(version_of)]
+                )
         if not any(m.role == "user" for m in conversation.messages):
             raise LocalAIError("There is no question to answer yet.", "Type a message first.")
         question_message = next(m for m in reversed(conversation.messages) if m.role == "user")
@@ -353,6 +391,7 @@ class ChatService:
             "",
             status=MessageStatus.INTERRUPTED,
             provenance=provenance,
+            version_of=version_of,
         )
         if model.id != conversation.model_id:
             self.store.update(conversation_id, model_id=model.id)

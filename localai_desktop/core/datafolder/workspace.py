@@ -262,6 +262,7 @@ class Workspace:
         self._offline_observers.clear()
         if self._downloads is not None:
             self._downloads.shutdown()
+        self.conversations.close()  # its search connection
         self.db.close()
 
     def __enter__(self) -> Workspace:

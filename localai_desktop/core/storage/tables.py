@@ -47,6 +47,13 @@ class ConversationRow(Base):
     settings: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Migration 11: in the trash since (NULL: not deleted); pinned, folder and tags (JSON list);
+    # where the title came from ("auto" from the first question, "model", "user").
+    deleted_at: Mapped[datetime | None] = mapped_column(nullable=True, default=None)
+    pinned: Mapped[bool] = mapped_column(default=False)
+    folder: Mapped[str] = mapped_column(String, default="")
+    tags: Mapped[str] = mapped_column(Text, default="[]")
+    title_origin: Mapped[str] = mapped_column(String, default="auto")
 
     messages: Mapped[list[MessageRow]] = relationship(
         back_populates="conversation",
@@ -70,6 +77,11 @@ class MessageRow(Base):
     provenance: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Migration 11: the message this one follows (0: the first; NULL: the one before it by id)
+    # and whether it is the version shown among those that follow the same message.
+    # messages_fts mirrors `content` (triggers, migration 11).
+    parent_id: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
+    current: Mapped[bool] = mapped_column(default=True)
 
     conversation: Mapped[ConversationRow] = relationship(back_populates="messages")
 

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QListWidgetItem, QWidget
+from PySide6.QtWidgets import QListWidgetItem, QPushButton, QWidget
 
 from localai_desktop.core.chat.conversations import Conversation
+from localai_desktop.core.chat.organise import TRASH_DAYS
 from localai_desktop.ui.widgets.named_list import ListPanelTexts, NamedList, NamedListPanel
 
 _TEXTS = ListPanelTexts(
@@ -19,8 +20,11 @@ _TEXTS = ListPanelTexts(
     new_name="New chat",
     new_tip="Start a new conversation",
     rename_tip="Give the selected conversation another title (or press F2)",
-    delete_tip="Delete the selected conversation and all its messages",
-    delete_details="All its messages are deleted too. This cannot be undone.",
+    delete_tip="Move the selected conversation to the Trash",
+    delete_details=(
+        f"It moves to the Trash with all its messages; you can restore it from there for "
+        f"{TRASH_DAYS} days."
+    ),
 )
 
 
@@ -38,9 +42,18 @@ class ConversationList(NamedListPanel):
 
     conversation_selected = Signal(int)
     """The user picked a conversation: (conversation_id)."""
+    trash_requested = Signal()
+    """The user wants to see the Trash."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(_TEXTS, parent)
+        self.trash_button = QPushButton("Trash…")
+        self.trash_button.setAccessibleName("Open the trash")
+        self.trash_button.setToolTip("Deleted conversations: restore them, or delete them for good")
+        self.trash_button.clicked.connect(self.trash_requested)
+        layout = self.layout()
+        if layout is not None:
+            layout.addWidget(self.trash_button)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setUniformItemSizes(True)
         self.list.setSpacing(1)
@@ -100,8 +113,16 @@ class ConversationList(NamedListPanel):
 
     @staticmethod
     def _new_item(conversation: Conversation) -> QListWidgetItem:
-        return NamedList.new_item(
-            conversation.id,
-            conversation.title,
-            f"{conversation.title}\nStarted {describe_time(conversation.created_at)}",
-        )
+        lines = [conversation.title, f"Started {describe_time(conversation.created_at)}"]
+        if conversation.pinned:
+            lines.append("Pinned")
+        if conversation.folder:
+            lines.append(f"Folder: {conversation.folder}")
+        if conversation.tags:
+            lines.append(f"Tags: {', '.join(conversation.tags)}")
+        item = NamedList.new_item(conversation.id, conversation.title, "\n".join(lines))
+        if conversation.pinned:
+            font = item.font()
+            font.setBold(True)  # pinned ones stand out, at the top
+            item.setFont(font)
+        return item

@@ -29,6 +29,11 @@ class ConversationWriter(QObject):
     conversations.Message, or None when only the options were saved for a regeneration)."""
     save_failed = Signal(int, str)
     """A write failed and nothing of it was saved: (request_id, message for the user)."""
+    version_shown = Signal(object, int)
+    """Another version of a message is shown now: (conversations.Conversation as shown,
+    message_id of that version)."""
+    version_failed = Signal(str)
+    """Showing another version failed: (message for the user)."""
 
     def __init__(self, store: ConversationStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +51,7 @@ class ConversationWriter(QObject):
         system_prompt: str,
         settings: dict[str, Any],
         model_id: int | None,
+        edit_of: int | None = None,
     ) -> None:
         """Save the question (and the options it is asked with); see ConversationStore."""
 
@@ -57,6 +63,7 @@ class ConversationWriter(QObject):
                     system_prompt=system_prompt,
                     settings=settings,
                     model_id=model_id,
+                    edit_of=edit_of,
                 )
             except LocalAIError as error:
                 self.save_failed.emit(request_id, error.message)
@@ -94,6 +101,30 @@ class ConversationWriter(QObject):
                 log.warning(
                     "Saving the options of conversation %s failed: %s", conversation_id, error
                 )
+
+        self._submit(write)
+
+    def show_version(self, message_id: int) -> None:
+        """Make this version of a message the one shown; `version_shown` says when it is."""
+
+        def write() -> None:
+            try:
+                conversation = self._store.show_version(message_id)
+            except LocalAIError as error:
+                self.version_failed.emit(error.message)
+            else:
+                self.version_shown.emit(conversation, message_id)
+
+        self._submit(write)
+
+    def empty_expired_trash(self) -> None:
+        """Delete for good what has been in the trash too long (core.chat.organise)."""
+
+        def write() -> None:
+            try:
+                self._store.empty_expired_trash()
+            except LocalAIError as error:
+                log.warning("Emptying the trash of old conversations failed: %s", error)
 
         self._submit(write)
 

@@ -23,6 +23,8 @@ class MessageInput(QPlainTextEdit):
     """Enter was pressed (without Shift): the text is ready to send."""
     stop_requested = Signal()
     """Esc was pressed: stop the answer being written."""
+    edit_last_requested = Signal()
+    """Up was pressed in an empty box: edit the last question."""
 
     MAX_LINES = 8
     # The keys handled below, as Help > Keyboard shortcuts lists them: (keys, what they do).
@@ -30,6 +32,7 @@ class MessageInput(QPlainTextEdit):
         ("Enter", "Send the message"),
         ("Shift+Enter", "Start a new line"),
         ("Esc", "Stop the answer being written"),
+        ("Up (in an empty box)", "Edit your last question"),
     )
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -63,6 +66,10 @@ class MessageInput(QPlainTextEdit):
             event.accept()
             self.stop_requested.emit()
             return
+        if key == Qt.Key.Key_Up and not self.toPlainText():
+            event.accept()
+            self.edit_last_requested.emit()
+            return
         super().keyPressEvent(event)
 
     def sizeHint(self) -> QSize:
@@ -85,6 +92,8 @@ class Composer(QWidget):
     """The user asked to send what is typed (Enter or the Send button)."""
     stop_requested = Signal()
     """The user asked to stop the answer being written (Esc or the Stop button)."""
+    edit_last_requested = Signal()
+    """The user asked to edit their last question (Up in the empty box)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +102,7 @@ class Composer(QWidget):
         self.spelling = SpellingHighlighter(self.input.document())
         self.input.send_requested.connect(self.send_requested)
         self.input.stop_requested.connect(self.stop_requested)
+        self.input.edit_last_requested.connect(self.edit_last_requested)
         self.send_button = QPushButton("Send")
         self.send_button.setAccessibleName("Send message")
         self.send_button.setToolTip("Send your message (Enter)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSizeF, Qt, QTimer, Signal, Slot
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
+    QTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -29,7 +31,13 @@ from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.inference.generation import CutOff
 from localai_desktop.ui.chat.source_cards import SourceCards
 from localai_desktop.ui.widgets.safe_text import SafeTextBrowser, inert_tooltip
-from localai_desktop.ui.widgets.theme import ACCENT_TINT, CODE_TINT, NEUTRAL_TINT, ThemeColours
+from localai_desktop.ui.widgets.theme import (
+    ACCENT_TINT,
+    CODE_TINT,
+    NEUTRAL_TINT,
+    ThemeColours,
+    colours,
+)
 
 INTERRUPTED_TEXT = "Interrupted — the app closed before this answer finished"
 # Qt's Markdown headings are sized for documents; a chat answer wants them closer to the text.
@@ -255,12 +263,17 @@ class MessageView(QFrame):
     """The user asked for a new version of this answer: (message_id)."""
     source_requested = Signal(object)
     """The user clicked one of the answer's source cards: (source dict from its provenance)."""
+    version_requested = Signal(int)
+    """The user moved to another version of this message: (message_id of that version)."""
+    edit_requested = Signal(int)
+    """The user wants to edit this question: (message_id)."""
 
     def __init__(self, message: Message, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.message = message
         self.streaming = False
         self._parts: list[str] = []
+        self._versions_enabled = True
         is_user = message.role == "user"
         self.setObjectName("userMessage" if is_user else "assistantMessage")
         self._header = QLabel()
@@ -274,6 +287,9 @@ class MessageView(QFrame):
         self._stats = QLabel()
         self._stats.setObjectName("messageStats")
         self._stats.setTextFormat(Qt.TextFormat.PlainText)
+        # Wraps in a narrow window rather than widening the message past it (which would hide
+        # the buttons on the right).
+        self._stats.setWordWrap(True)
         self._status = QLabel()
         self._status.setObjectName("messageStatus")
         self._status.setTextFormat(Qt.TextFormat.PlainText)
@@ -291,17 +307,46 @@ class MessageView(QFrame):
         self._regenerate.setAutoRaise(True)
         self._regenerate.clicked.connect(self._on_regenerate_clicked)
         self._regenerate.hide()
+        self._edit = QToolButton()
+        self._edit.setText("Edit")
+        self._edit.setAccessibleName("Edit question")
+        self._edit.setToolTip("Ask this question differently; this version and its answer are kept")
+        self._edit.setAutoRaise(True)
+        self._edit.clicked.connect(self._on_edit_clicked)
+        self._edit.setVisible(is_user)
+        # "< 2/3 >": the versions of an edited question or a regenerated answer.
+        self._previous = QToolButton()
+        self._previous.setText("<")
+        self._previous.setAccessibleName("Previous version")
+        self._previous.setAutoRaise(True)
+        self._previous.clicked.connect(self._on_previous_clicked)
+        self._version = QLabel()
+        self._version.setObjectName("messageStats")
+        self._version.setTextFormat(Qt.TextFormat.PlainText)
+        self._next = QToolButton()
+        self._next.setText(">")
+        self._next.setAccessibleName("Next version")
+        self._next.setAutoRaise(True)
+        self._next.clicked.connect(self._on_next_clicked)
 
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.setSpacing(2)
+        top.addWidget(self._header)
+        top.addStretch(1)
+        top.addWidget(self._previous)
+        top.addWidget(self._version)
+        top.addWidget(self._next)
+        top.addWidget(self._edit)
         footer = QHBoxLayout()
         footer.setContentsMargins(0, 0, 0, 0)
-        footer.addWidget(self._stats)
-        footer.addStretch(1)
+        footer.addWidget(self._stats, 1)
         footer.addWidget(self._copy)
         footer.addWidget(self._regenerate)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 4)
         layout.setSpacing(2)
-        layout.addWidget(self._header)
+        layout.addLayout(top)
         layout.addWidget(self.body)
         layout.addWidget(self.sources)
         # On a line of its own: a status can be a sentence or two (why an answer was cut off,
@@ -366,6 +411,58 @@ class MessageView(QFrame):
         self._copy.setEnabled(bool(message.content))
         # People copy answers; their own words they still have.
         self._copy.setVisible(message.role != "user")
+        self._show_versions()
+
+    def _show_versions(self) -> None:
+        message = self.message
+        several = message.version_count > 1
+        for widget in (self._previous, self._version, self._next):
+            widget.setVisible(several)
+        self._version.setText(f"{message.version}/{message.version_count}")
+        self._version.setAccessibleName(f"Version {message.version} of {message.version_count}")
+        enabled = self._versions_enabled
+        self._edit.setEnabled(enabled and message.id != 0)  # 0: not saved yet
+        self._previous.setEnabled(enabled and several and message.version > 1)
+        self._next.setEnabled(enabled and several and message.version < message.version_count)
+
+    def set_versions_enabled(self, enabled: bool) -> None:
+        """Offer Edit and the version switcher only while no answer is being written."""
+        self._versions_enabled = enabled
+        self._show_versions()
+
+    def version_text(self) -> str:
+        """ "2/3", or "" when the message has one version."""
+        return self._version.text() if self.message.version_count > 1 else ""
+
+    def previous_button(self) -> QToolButton:
+        return self._previous
+
+    def next_button(self) -> QToolButton:
+        return self._next
+
+    def edit_button(self) -> QToolButton:
+        return self._edit
+
+    def mark_words(self, words: Sequence[str]) -> None:
+        """Mark every place these words appear in the text (a search result); () clears."""
+        marks = []
+        theme = colours()
+        document = self.body.document()
+        for word in words:
+            cursor = QTextCursor(document)
+            while True:
+                cursor = document.find(word, cursor)
+                if cursor.isNull():
+                    break
+                mark = QTextEdit.ExtraSelection()
+                mark.cursor = cursor  # type: ignore[misc]
+                mark.format.setBackground(theme.qcolor("marked_background"))  # type: ignore[attr-defined]
+                mark.format.setForeground(theme.qcolor("marked_text"))  # type: ignore[attr-defined]
+                marks.append(mark)
+        self.body.setExtraSelections(marks)
+
+    def marked_words_count(self) -> int:
+        return len(self.body.extraSelections())
 
     def _set_status_kind(self, kind: str) -> None:
         if self._status.property("kind") != kind:
@@ -397,3 +494,20 @@ class MessageView(QFrame):
     @Slot()
     def _on_regenerate_clicked(self) -> None:
         self.regenerate_requested.emit(self.message.id)
+
+    @Slot()
+    def _on_edit_clicked(self) -> None:
+        self.edit_requested.emit(self.message.id)
+
+    @Slot()
+    def _on_previous_clicked(self) -> None:
+        self._request_version(self.message.version - 1)
+
+    @Slot()
+    def _on_next_clicked(self) -> None:
+        self._request_version(self.message.version + 1)
+
+    def _request_version(self, number: int) -> None:
+        ids = self.message.version_ids
+        if 1 <= number <= len(ids):
+            self.version_requested.emit(ids[number - 1])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -14,10 +14,14 @@ from PySide6.QtWidgets import (
 )
 
 from localai_desktop.ui.chat.conversation_list import ConversationList
+from localai_desktop.ui.chat.edit_notice import EditNotice
 from localai_desktop.ui.chat.message_input import Composer
 from localai_desktop.ui.chat.model_picker import ModelPicker, NoModelsNotice
+from localai_desktop.ui.chat.organise_bar import OrganiseBar
+from localai_desktop.ui.chat.search_panel import SearchPanel
 from localai_desktop.ui.chat.settings_panel import ChatSettingsPanel
 from localai_desktop.ui.chat.transcript import Transcript
+from localai_desktop.ui.chat.trash import UndoNotice
 from localai_desktop.ui.widgets.adapter_picker import AdapterPicker
 from localai_desktop.ui.widgets.notices import Banner, StatusLine
 
@@ -33,6 +37,8 @@ class ChatPanes(QSplitter):
     def __init__(self, collection_picker: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.conversations = ConversationList()
+        self.search = SearchPanel()
+        self.organise = OrganiseBar()
         self.model_picker = ModelPicker()
         self.status = StatusLine()
         # A long status line is cut short rather than keep the window from getting narrower.
@@ -40,8 +46,10 @@ class ChatPanes(QSplitter):
         self.adapter_picker = AdapterPicker()
         self.no_models = NoModelsNotice()
         self.banner = Banner()
+        self.undo_notice = UndoNotice()
         self.transcript = Transcript()
         self.composer = Composer()
+        self.edit_notice = EditNotice()
         self.settings_panel = ChatSettingsPanel()
 
         header = QHBoxLayout()
@@ -55,7 +63,9 @@ class ChatPanes(QSplitter):
         column.addWidget(self.adapter_picker)
         column.addWidget(self.no_models)
         column.addWidget(self.banner)
+        column.addWidget(self.undo_notice)
         column.addWidget(self.transcript, 1)
+        column.addWidget(self.edit_notice)
         column.addWidget(self.composer)
 
         side = QScrollArea()
@@ -64,9 +74,23 @@ class ChatPanes(QSplitter):
         side.setFrameShape(QFrame.Shape.NoFrame)
         side.setWidget(self.settings_panel)
 
-        self.addWidget(self.conversations)
+        left = QWidget()
+        left_column = QVBoxLayout(left)
+        left_column.setContentsMargins(0, 0, 0, 0)
+        left_column.addWidget(self.search)
+        left_column.addWidget(self.organise)
+        left_column.addWidget(self.conversations, 1)
+        # While there is a query, its results take the list's place.
+        self.search.searching_changed.connect(self._on_search_searching_changed)
+
+        self.addWidget(left)
         self.addWidget(middle)
         self.addWidget(side)
         self.setStretchFactor(1, 1)
         self.setSizes([220, 640, 260])
         self.setChildrenCollapsible(False)
+
+    @Slot(bool)
+    def _on_search_searching_changed(self, searching: bool) -> None:
+        self.conversations.setVisible(not searching)
+        self.organise.setVisible(not searching)

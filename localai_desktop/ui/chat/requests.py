@@ -39,6 +39,8 @@ class Question:
     collection_ids: Sequence[int] = ()
     lookup_text: str = ""
     """The question to look up in the attached collections (the newest one when regenerating)."""
+    edit_of: int | None = None
+    """The question `text` is a new version of (None: a new question)."""
 
     @property
     def regenerate(self) -> bool:
@@ -57,6 +59,10 @@ class ChatRequests(QObject):
     """To the worker: answer, or write the last answer again (request_id, ChatRequest)."""
     model_load_requested = Signal(int, int, int)
     """To the worker: load (request_id, model_id, context_length) ahead of time."""
+    title_requested = Signal(int, int)
+    """To the worker: suggest a title (request_id, conversation_id)."""
+    title_suggested = Signal(int, str)
+    """The model titled a conversation (already saved): (conversation_id, title)."""
 
     model_loading = Signal(str)
     """A model started loading for a current request: (model_name)."""
@@ -100,6 +106,7 @@ class ChatRequests(QObject):
         ids = RequestIds()
         self._reply = CurrentRequest(ids)
         self._load = CurrentRequest(ids)
+        self._title = CurrentRequest(ids)
         self._answering = False
         self._conversation_id: int | None = None
         self._model_name = ""
@@ -107,6 +114,8 @@ class ChatRequests(QObject):
         self._parts: list[str] = []
         self.answer_requested.connect(worker.answer)
         self.model_load_requested.connect(worker.load_model)
+        self.title_requested.connect(worker.suggest_title)
+        worker.title_suggested.connect(self._on_worker_title_suggested)
         worker.model_loading.connect(self._on_worker_model_loading)
         worker.model_load_progress.connect(self._on_worker_model_load_progress)
         worker.model_loaded.connect(self._on_worker_model_loaded)
@@ -129,6 +138,9 @@ class ChatRequests(QObject):
         collections, the embedding worker first looks the question up in them, and the
         answer is written from the passages it found.
         """
+        if self._title.id is not None:
+            self._worker.cancel(self._title.id)  # a question goes before a title
+            self._title.forget()
         request_id = self._reply.new()
         self._question = question
         self._conversation_id = question.conversation_id
@@ -143,7 +155,12 @@ class ChatRequests(QObject):
             system_prompt=question.system_prompt,
             settings=question.saved_settings,
             model_id=question.model_id,
+            edit_of=question.edit_of,
         )
+
+    def suggest_title(self, conversation_id: int) -> None:
+        """Have the worker title a conversation from its first exchange, in the background."""
+        self.title_requested.emit(self._title.new(), conversation_id)
 
     def load(self, model_id: int, context_length: int) -> None:
         self.model_load_requested.emit(self._load.new(), model_id, context_length)
@@ -294,6 +311,12 @@ class ChatRequests(QObject):
         else:
             return
         self.request_failed.emit(error_message)
+
+    @Slot(int, int, str)
+    def _on_worker_title_suggested(self, request_id: int, conversation_id: int, title: str) -> None:
+        if self._title.is_answered_by(request_id):
+            self._title.forget()
+            self.title_suggested.emit(conversation_id, title)
 
     # -- slots: the embedding worker --------------------------------------------------------
 

@@ -15,6 +15,7 @@ from localai_desktop.core.chat.conversations import (
     Message,
     MessageStatus,
 )
+from localai_desktop.core.chat.organise import arrange
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.inference.generation import GenerationSettings
@@ -23,7 +24,9 @@ from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.chat.documents import ChatDocuments
 from localai_desktop.ui.chat.panes import ChatPanes
+from localai_desktop.ui.chat.records import ChatRecords
 from localai_desktop.ui.chat.requests import ChatRequests, Question
+from localai_desktop.ui.chat.trash import TrashDialog
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
 
@@ -68,8 +71,12 @@ class ChatTab(QWidget):
         self.documents = ChatDocuments(documents if embedding is not None else None, self)
         self._build()
         self._connect_requests()
+        # Search, the trash and organising the list (ui.chat.records).
+        self.records = ChatRecords(self)
         self.refresh_models()
         self.refresh_conversations()
+        # What has been in the trash longer than TRASH_DAYS goes for good, off the GUI thread.
+        self.writer.empty_expired_trash()
 
     def _build(self) -> None:
         panes = ChatPanes(self.documents.picker)
@@ -81,7 +88,12 @@ class ChatTab(QWidget):
         self.banner = panes.banner
         self.transcript = panes.transcript
         self.composer = panes.composer
+        self.edit_notice = panes.edit_notice
+        self.undo_notice = panes.undo_notice
+        self._editing: int | None = None  # the question being edited in the message box
         self.settings_panel = panes.settings_panel
+        self.search = panes.search
+        self.organise = panes.organise
         layout = QVBoxLayout(self)
         layout.addWidget(panes)
 
@@ -97,6 +109,12 @@ class ChatTab(QWidget):
         self.no_models.models_tab_requested.connect(self.models_tab_requested)
         self.transcript.regenerate_requested.connect(self._on_transcript_regenerate_requested)
         self.transcript.source_requested.connect(self.documents.open_source)
+        self.transcript.version_requested.connect(self._on_transcript_version_requested)
+        self.transcript.edit_requested.connect(self._on_transcript_edit_requested)
+        self.composer.edit_last_requested.connect(self._on_composer_edit_last_requested)
+        self.edit_notice.cancel_requested.connect(self._on_edit_notice_cancel_requested)
+        self.writer.version_shown.connect(self._on_writer_version_shown)
+        self.writer.version_failed.connect(self.banner.show_error)
         self.composer.send_requested.connect(self._on_composer_send_requested)
         self.composer.stop_requested.connect(self._on_composer_stop_requested)
         self.settings_panel.settings_changed.connect(self._on_settings_panel_settings_changed)
@@ -122,6 +140,7 @@ class ChatTab(QWidget):
         requests.answer_text_added.connect(self.transcript.append_to_answer)
         requests.answer_finished.connect(self._on_requests_answer_finished)
         requests.request_failed.connect(self._on_requests_request_failed)
+        requests.title_suggested.connect(self._on_requests_title_suggested)
         self._enable_controls()
 
     # -- what the main window calls -------------------------------------------------------
@@ -147,7 +166,16 @@ class ChatTab(QWidget):
         self.adapter_picker.select(adapter_id)
 
     def refresh_conversations(self) -> None:
-        self.conversations.set_conversations(self._store.list(), self._conversation_id)
+        """Show the conversations as the filter and order over the list ask."""
+        try:
+            every = self._store.list()
+            self.organise.set_choices(self._store.folders(), self._store.tags())
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+            return
+        shown = arrange(every, self.organise.list_filter(), self.organise.order())
+        self.conversations.set_conversations(shown, self._conversation_id)
+        self.organise.set_current(next((c for c in every if c.id == self._conversation_id), None))
 
     def select_model(self, model_id: int | None) -> None:
         self.model_picker.select(model_id)
@@ -217,6 +245,23 @@ class ChatTab(QWidget):
         """Wait until every question and option asked to be saved is on disk (app closing)."""
         self.save_state()
         self.writer.shutdown()
+        self.records.shutdown()
+
+    def start_search(self, *, this_conversation: bool) -> None:
+        """Put the cursor in the search box: the open conversation (Ctrl+F) or all (Ctrl+K)."""
+        self.records.start_search(this_conversation=this_conversation)
+
+    def open_trash(self) -> None:
+        """Show the Trash: deleted conversations to restore or delete for good."""
+        self.records.open_trash()
+
+    @property
+    def trash_dialog(self) -> TrashDialog | None:
+        return self.records.trash_dialog
+
+    @property
+    def store(self) -> ConversationStore:
+        return self._store
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -235,11 +280,34 @@ class ChatTab(QWidget):
             self.transcript.clear()
         self.banner.hide()
         self.composer.clear()
+        edit_of = self._editing
+        self._stop_editing()
+        if edit_of is not None:
+            # The edited question and what followed stay saved as the earlier version.
+            self.transcript.remove_from(edit_of)
         self.transcript.add_unsaved_question(text)
-        self._ask(model, text)
+        self._ask(model, text, edit_of=edit_of)
 
-    def _ask(self, model: LocalModel, text: str | None) -> None:
-        """Ask for an answer to `text` (None: write the last answer again)."""
+    def edit_question(self, message_id: int) -> None:
+        """Put a question in the message box to be asked again as a new version."""
+        view = self.transcript.view_for(message_id)
+        if view is None or view.message.role != "user" or self.requests.is_answering():
+            return
+        self._editing = message_id
+        self.composer.set_text(view.message.content)
+        self.edit_notice.show()
+        self.composer.input.setFocus()
+
+    def is_editing(self) -> bool:
+        return self._editing is not None
+
+    def _stop_editing(self) -> None:
+        self._editing = None
+        self.edit_notice.hide()
+
+    def _ask(self, model: LocalModel, text: str | None, *, edit_of: int | None = None) -> None:
+        """Ask for an answer to `text` (None: write the last answer again); `edit_of`: the
+        question `text` is a new version of."""
         self.status.show_busy("Getting ready…")
         self.requests.ask(
             Question(
@@ -253,11 +321,15 @@ class ChatTab(QWidget):
                 adapter=self.adapter_picker.choice(),
                 collection_ids=self.documents.attached_ids(),
                 lookup_text=self.transcript.last_question(),
+                edit_of=edit_of,
             )
         )
 
     def _show_conversation(self, conversation_id: int | None) -> None:
         self.save_state()
+        if self._editing is not None:
+            self._stop_editing()
+            self.composer.clear()
         self._conversation_id = None
         if conversation_id is None:
             self.transcript.clear()
@@ -274,6 +346,7 @@ class ChatTab(QWidget):
             self._could_not_show(conversation_id, f"number {conversation_id}")
             return
         self._conversation_id = conversation.id
+        self.organise.set_current(conversation)
         try:
             self.settings_panel.set_system_prompt(conversation.system_prompt)
             if conversation.settings:
@@ -336,7 +409,40 @@ class ChatTab(QWidget):
 
     @Slot()
     def _on_composer_stop_requested(self) -> None:
+        if self._editing is not None and not self.requests.is_answering():
+            self._on_edit_notice_cancel_requested()
+            return
         self.stop()
+
+    @Slot()
+    def _on_composer_edit_last_requested(self) -> None:
+        message_id = self.transcript.last_question_id()
+        if message_id is not None:
+            self.edit_question(message_id)
+
+    @Slot()
+    def _on_edit_notice_cancel_requested(self) -> None:
+        self._stop_editing()
+        self.composer.clear()
+        self.composer.input.setFocus()
+
+    @Slot(int)
+    def _on_transcript_edit_requested(self, message_id: int) -> None:
+        self.edit_question(message_id)
+
+    @Slot(int)
+    def _on_transcript_version_requested(self, message_id: int) -> None:
+        if self.requests.is_answering() or self._conversation_id is None:
+            return
+        self.writer.show_version(message_id)
+
+    @Slot(object, int)
+    def _on_writer_version_shown(self, conversation: Conversation, message_id: int) -> None:
+        if conversation.id != self._conversation_id or self.requests.is_answering():
+            return
+        self._stop_editing()
+        self.transcript.show_messages(conversation.messages)
+        self.transcript.scroll_to(message_id)
 
     @Slot()
     def _on_stop_shortcut_activated(self) -> None:
@@ -378,10 +484,12 @@ class ChatTab(QWidget):
             self.requests.abandon()  # its answer has nowhere to go
             self.status.clear()
         try:
-            self._store.delete(conversation_id)
+            title = self._store.get(conversation_id).title
+            self._store.trash(conversation_id)  # deleted for good only from the Trash
         except LocalAIError as error:
             self.banner.show_error(error.message)
             return
+        self.undo_notice.show_for(conversation_id, title)
         if conversation_id == self._conversation_id:
             self._save_timer.stop()
             self._conversation_id = None
@@ -468,6 +576,10 @@ class ChatTab(QWidget):
     def _on_requests_answer_finished(self, message: Message) -> None:
         if message.conversation_id == self._conversation_id:
             self.transcript.finish_answer(message)
+        if message.status != MessageStatus.FAILED and self._answers_first_question(message):
+            # A title from the first exchange, written in the background (never replacing one
+            # a person gave; core.chat.titles).
+            self.requests.suggest_title(message.conversation_id)
         if message.status != MessageStatus.FAILED:
             self.status.clear()
         note = message.provenance.get("chat_format_note")
@@ -478,6 +590,18 @@ class ChatTab(QWidget):
             model = self.model_picker.model(model_id) if isinstance(model_id, int) else None
             self._tell_about_chat_format(model, note)
         self.answer_finished.emit(message)
+
+    def _answers_first_question(self, message: Message) -> bool:
+        views = self.transcript.views()
+        return (
+            message.conversation_id == self._conversation_id
+            and len(views) == 2
+            and views[1].message_id == message.id
+        )
+
+    @Slot(int, str)
+    def _on_requests_title_suggested(self, conversation_id: int, title: str) -> None:
+        self.refresh_conversations()
 
     @Slot(str)
     def _on_requests_request_failed(self, error_message: str) -> None:

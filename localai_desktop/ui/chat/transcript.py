@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from localai_desktop.core.chat.conversations import Message, MessageStatus
@@ -24,6 +24,10 @@ class Transcript(QScrollArea):
     """The user asked to regenerate an answer: (message_id)."""
     source_requested = Signal(object)
     """The user clicked a source card under an answer: (source dict from its provenance)."""
+    version_requested = Signal(int)
+    """The user moved to another version of a message: (message_id of that version)."""
+    edit_requested = Signal(int)
+    """The user wants to edit one of their questions: (message_id)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,6 +42,7 @@ class Transcript(QScrollArea):
         self._layout.setSpacing(10)
         self._empty = QLabel("Type a message below to start the conversation.")
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty.setWordWrap(True)
         self._empty.setStyleSheet("color: palette(placeholder-text); padding: 40px;")
         self._layout.addWidget(self._empty)
         self._layout.addStretch(1)
@@ -92,7 +97,7 @@ class Transcript(QScrollArea):
         """The question shown unsaved is committed as `message` (added if it is not shown)."""
         view = self.view_for(UNSAVED_ID)
         if view is not None:
-            view.message = message  # same text; only the id and times are new
+            view.set_message(message)  # same text; the id, times and versions are new
         elif self.view_for(message.id) is None:
             self.add_message(message)
 
@@ -106,6 +111,25 @@ class Transcript(QScrollArea):
             return ""
         self.remove_message(UNSAVED_ID)
         return view.message.content
+
+    def remove_from(self, message_id: int) -> None:
+        """Take this message and every one after it off the screen (an edit replaces them)."""
+        view = self.view_for(message_id)
+        if view is None:
+            return
+        for later in self._views[self._views.index(view) :]:
+            self.remove_message(later.message_id)
+
+    def last_question_id(self) -> int | None:
+        """The id of the newest saved question shown (None if none)."""
+        return next(
+            (
+                v.message_id
+                for v in reversed(self._views)
+                if v.message.role == "user" and v.message_id != UNSAVED_ID
+            ),
+            None,
+        )
 
     def last_question(self) -> str:
         """The newest message the user wrote in this transcript ("" if none)."""
@@ -143,9 +167,28 @@ class Transcript(QScrollArea):
         self._empty.setVisible(not self._views)
         self._refresh_regenerate()
 
+    def scroll_to(self, message_id: int, words: Sequence[str] = ()) -> bool:
+        """Bring a message into view (and mark `words` in it); False if it is not shown."""
+        view = self.view_for(message_id)
+        if view is None:
+            return False
+        self._follow = False
+        view.mark_words(words)
+        # After the layout has placed the views just made.
+        QTimer.singleShot(0, self, lambda: self._scroll_to_view(view))
+        return True
+
+    def _scroll_to_view(self, view: MessageView) -> None:
+        if view in self._views:
+            self._follow = False
+            self.ensureWidgetVisible(view, 0, 40)
+
     def set_regenerate_enabled(self, enabled: bool) -> None:
-        """Offer Regenerate on the last answer only while nothing else is being written."""
+        """Offer Regenerate on the last answer, Edit and other versions, only while nothing
+        else is being written."""
         self._regenerate_enabled = enabled
+        for view in self._views:
+            view.set_versions_enabled(enabled)
         self._refresh_regenerate()
 
     def views(self) -> list[MessageView]:
@@ -160,6 +203,9 @@ class Transcript(QScrollArea):
         view = MessageView(message, self._page)
         view.regenerate_requested.connect(self.regenerate_requested)
         view.source_requested.connect(self.source_requested)
+        view.version_requested.connect(self.version_requested)
+        view.edit_requested.connect(self.edit_requested)
+        view.set_versions_enabled(self._regenerate_enabled)
         # Before the trailing stretch, so messages stack from the top.
         self._layout.insertWidget(self._layout.count() - 1, view)
         self._views.append(view)

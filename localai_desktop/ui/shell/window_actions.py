@@ -1,8 +1,4 @@
-"""The window's everyday keys and menu items: a new chat, text size, shortcuts and About.
-
-Ctrl+F and Ctrl+K are left free on purpose: they belong to the search across conversations
-(issue 14), which adds its action here when it exists.
-"""
+"""The window's everyday keys and menu items: a new chat, search, text size, shortcuts, About."""
 
 from __future__ import annotations
 
@@ -52,12 +48,23 @@ class WindowActions(QObject):
         self.new_conversation = self._action(
             "&New conversation", self._on_new_conversation_triggered, "Ctrl+N"
         )
+        self.trash = self._action("&Trash…", self._on_trash_triggered)
         first = file_menu.actions()[0] if file_menu.actions() else None
         file_menu.insertAction(first, self.new_conversation)
+        file_menu.insertAction(first, self.trash)
         file_menu.insertSeparator(first)
 
         view_menu = QMenu("&View", window)
         window.menuBar().insertMenu(help_menu.menuAction(), view_menu)
+        self.find_in_conversation = self._action(
+            "&Find in this conversation", self._on_find_in_conversation_triggered, "Ctrl+F"
+        )
+        self.search_conversations = self._action(
+            "Search &all conversations", self._on_search_conversations_triggered, "Ctrl+K"
+        )
+        view_menu.addAction(self.find_in_conversation)
+        view_menu.addAction(self.search_conversations)
+        view_menu.addSeparator()
         # Ctrl+= too: on most keyboards "+" needs Shift, and people press Ctrl and the key.
         self.bigger_text = self._action(
             "&Bigger text", self._on_bigger_text_triggered, "Ctrl++", "Ctrl+="
@@ -103,6 +110,21 @@ class WindowActions(QObject):
         self._window.tabs.setCurrentWidget(chat)
         chat.conversations.new_button.click()  # as if the person pressed "New chat"
         chat.composer.input.setFocus()
+
+    @Slot()
+    def _on_trash_triggered(self) -> None:
+        self._window.tabs.setCurrentWidget(self._window.chat_tab)
+        self._window.chat_tab.open_trash()
+
+    @Slot()
+    def _on_find_in_conversation_triggered(self) -> None:
+        self._window.tabs.setCurrentWidget(self._window.chat_tab)
+        self._window.chat_tab.start_search(this_conversation=True)
+
+    @Slot()
+    def _on_search_conversations_triggered(self) -> None:
+        self._window.tabs.setCurrentWidget(self._window.chat_tab)
+        self._window.chat_tab.start_search(this_conversation=False)
 
     @Slot()
     def _on_bigger_text_triggered(self) -> None:

@@ -9,6 +9,7 @@ from PySide6.QtCore import Signal, Slot
 
 from localai_desktop.core.chat.conversations import ConversationStore, Message, MessageStatus
 from localai_desktop.core.chat.service import ChatRequest, ChatService
+from localai_desktop.core.chat.titles import suggest_title
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.inference.engine import LlamaEngine
 from localai_desktop.core.inference.generation import GenerationSettings
@@ -67,6 +68,8 @@ class ChatWorker(ThreadWorker):
     """The answer is saved with its final status: (request_id, conversations.Message)."""
     reply_failed = Signal(int, str)
     """The request failed before or while answering: (request_id, message for the user)."""
+    title_suggested = Signal(int, int, str)
+    """The model suggested a title, saved: (request_id, conversation_id, title)."""
 
     thread_name = "chat-worker"
 
@@ -151,6 +154,25 @@ class ChatWorker(ThreadWorker):
                 log.exception("Answering failed unexpectedly")
                 batcher.flush()
                 self.reply_failed.emit(request_id, _UNEXPECTED)
+
+    @Slot(int, int)
+    def suggest_title(self, request_id: int, conversation_id: int) -> None:
+        """Title a conversation from its first exchange with the model loaded now (if any).
+
+        Best effort: a failure is logged, never shown; a person can always rename.
+        """
+        with self._requests.running(request_id) as cancel:
+            if cancel.is_set():
+                return
+            try:
+                title = suggest_title(
+                    self._service.store, self._service.engine, conversation_id, cancel=cancel
+                )
+            except Exception:
+                log.warning("Suggesting a title failed", exc_info=True)
+                return
+            if title:
+                self.title_suggested.emit(request_id, conversation_id, title)
 
 
 _UNEXPECTED = (

@@ -19,7 +19,6 @@ from localai_desktop.core.audit.entries import (
     COLLECTION_DELETED,
     CONVERSATION_DELETED,
     DOCUMENT_REMOVED,
-    MESSAGE_DELETED,
     MODEL_REMOVED,
 )
 from localai_desktop.core.chat.conversations import Message
@@ -131,7 +130,7 @@ def test_deleting_a_conversation_through_the_app_is_recorded_and_verifies(
     assert kept.id in {e.message_id for e in entries}
 
 
-def test_writing_an_answer_again_records_the_old_one_deleted(
+def test_writing_an_answer_again_keeps_the_old_one_as_a_version(
     workspace: Workspace, chat: ChatService
 ) -> None:
     first = ask(chat)
@@ -140,12 +139,10 @@ def test_writing_an_answer_again_records_the_old_one_deleted(
         model_id="stories",
         settings=SETTINGS.with_seed(8),
     )
+    # Nothing is deleted any more: the first answer stays, as version 1 (issue 14).
     kinds = [(e.kind, e.message_id) for e in workspace.audit.entries()]
-    assert kinds == [
-        (ANSWER, first.id),
-        (MESSAGE_DELETED, first.id),
-        (ANSWER, second.id),
-    ]
+    assert kinds == [(ANSWER, first.id), (ANSWER, second.id)]
+    assert second.version_ids == (first.id, second.id)
     assert workspace.audit.entries()[-1].facts["seed"] == 8
     assert workspace.audit.verify().ok
 

@@ -238,6 +238,37 @@ def test_regenerate_replaces_the_last_answer(service: ChatService, stories260k: 
     assert messages[1].id == second.id
     assert messages[1].content == second.content
     assert second.content != first.content
+    # The first answer is kept as version 1 of 2.
+    assert messages[1].version_ids == (first.id, second.id) and messages[1].version == 2
+
+
+def test_an_edit_answers_the_new_version_and_the_history_follows_the_version_shown(
+    service: ChatService, stories260k: Path
+) -> None:
+    model = service.registry.import_model(stories260k, name="stories")
+    settings = GenerationSettings(seed=1, max_tokens=20)
+    conversation = service.store.create()
+    service.send(conversation.id, "Once upon a time", model_id=model.id, settings=settings)
+    question = service.store.get(conversation.id).messages[0]
+    long_question = "Once upon a time there was a little girl who loved the big blue sea " * 3
+    answer = service.edit(
+        conversation.id, question.id, long_question, model_id=model.id, settings=settings
+    )
+    shown = service.store.get(conversation.id).messages
+    assert [m.content for m in shown] == [long_question, answer.content]
+    assert (shown[0].version, shown[0].version_count) == (2, 2)
+
+    def prompt_tokens_of_a_follow_up() -> int:
+        reply = service.send(conversation.id, "Next", model_id=model.id, settings=settings)
+        assert reply.provenance.stats is not None
+        return reply.provenance.stats.prompt_tokens
+
+    with_edit = prompt_tokens_of_a_follow_up()
+    service.store.show_version(question.id)
+    assert service.store.get(conversation.id).messages[0].content == "Once upon a time"
+    with_original = prompt_tokens_of_a_follow_up()
+    # The model read the short original, not the long edit hidden behind it.
+    assert with_original < with_edit - 30
 
 
 def test_an_answer_cut_off_by_a_limit_says_which(
