@@ -9,6 +9,7 @@ import threading
 from types import FrameType
 from typing import Any
 
+from localai_desktop.cli import export_commands
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED
 from localai_desktop.cli.output import print_json, print_table, speed_line
 from localai_desktop.core.chat.conversations import MessageStatus
@@ -62,6 +63,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show.add_argument("id", type=int)
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_chats_show)
+    export_commands.add_chats_commands(chats)
 
 
 def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
