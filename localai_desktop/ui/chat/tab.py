@@ -82,6 +82,7 @@ class ChatTab(QWidget):
         self.transcript = panes.transcript
         self.composer = panes.composer
         self.settings_panel = panes.settings_panel
+        self.export_button = panes.export_button  # its menu: the window's Export and Print
         layout = QVBoxLayout(self)
         layout.addWidget(panes)
 
@@ -191,6 +192,13 @@ class ChatTab(QWidget):
 
     def current_conversation_id(self) -> int | None:
         return self._conversation_id
+
+    def current_conversation(self) -> tuple[int, str] | None:
+        """The conversation shown and its title, or None (for Export and Print)."""
+        item = self.conversations.list.item_for(self._conversation_id)
+        if self._conversation_id is None or item is None:
+            return None
+        return self._conversation_id, item.text()
 
     def current_model_id(self) -> int | None:
         return self.model_picker.current_id()
