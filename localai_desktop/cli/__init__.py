@@ -15,6 +15,7 @@ from localai_desktop.cli import (
     finetune_commands,
     hub_commands,
     model_commands,
+    prompt_commands,
     serve_commands,
 )
 from localai_desktop.cli.exit_codes import EXIT_ERROR
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs_commands.add_commands(commands)
     serve_commands.add_commands(commands)
     audit_commands.add_commands(commands)
+    prompt_commands.add_commands(commands)
     return parser
 
 

@@ -3,4 +3,5 @@
 from __future__ import annotations
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2  # as argparse: what was asked is incomplete (a prompt's field left empty)
 EXIT_INTERRUPTED = 130

@@ -266,6 +266,31 @@ def _m008_chat_template_check(conn: Connection) -> None:
     _run(conn, "ALTER TABLE models ADD COLUMN chat_template_check VARCHAR")
 
 
+def _m012_prompt_library(conn: Connection) -> None:
+    # The prompt library (core.prompts): reusable prompts with fields in braces. Names are
+    # unique whatever their case ("/Discharge" finds "discharge"). The starters shipped with
+    # the app are offered once each: a starter the user deleted is not brought back.
+    _run(
+        conn,
+        """
+        CREATE TABLE prompts (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL COLLATE NOCASE UNIQUE,
+            text TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            category VARCHAR NOT NULL DEFAULT '',
+            starter_key VARCHAR,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        );
+        CREATE TABLE prompt_starters_offered (
+            key VARCHAR PRIMARY KEY,
+            offered_at DATETIME NOT NULL
+        )
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
@@ -275,4 +300,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "how each model loads safely on this computer", _m006_model_load_options),
     Migration(7, "the audit trail: answers, exports, imports and deletions", _m007_audit_trail),
     Migration(8, "whether each model's chat template renders safely", _m008_chat_template_check),
+    Migration(12, "the prompt library: reusable prompts with fields", _m012_prompt_library),
 )
