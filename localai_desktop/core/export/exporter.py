@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,6 @@ from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, StorageError
 from localai_desktop.core.export.document import ExportDocument, build_document
-from localai_desktop.core.export.docx_writer import render_docx
-from localai_desktop.core.export.html_writer import render_html
-from localai_desktop.core.export.markdown_writer import render_markdown
-from localai_desktop.core.export.pdf_writer import render_pdf
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +34,26 @@ _SUFFIXES = {
     ".html": "html",
     ".htm": "html",
 }
-_RENDERERS: dict[str, Callable[[ExportDocument], bytes]] = {
-    "docx": render_docx,
-    "pdf": render_pdf,
-    "md": lambda document: render_markdown(document).encode("utf-8"),
-    "html": lambda document: render_html(document).encode("utf-8"),
-}
+
+
+def render(document: ExportDocument, file_format: str) -> bytes:
+    """The document's bytes in one format. The writers are imported here, when first used:
+    fpdf2 brings numpy and fontTools (tens of MiB), which the app's start should not load."""
+    if file_format == "docx":
+        from localai_desktop.core.export.docx_writer import render_docx
+
+        return render_docx(document)
+    if file_format == "pdf":
+        from localai_desktop.core.export.pdf_writer import render_pdf
+
+        return render_pdf(document)
+    if file_format == "md":
+        from localai_desktop.core.export.markdown_writer import render_markdown
+
+        return render_markdown(document).encode("utf-8")
+    from localai_desktop.core.export.html_writer import render_html
+
+    return render_html(document).encode("utf-8")
 
 
 def format_for(path: Path | None, wanted: str | None) -> str:
@@ -116,7 +126,7 @@ class ConversationExporter:
         document = build_document(
             self._store.get(conversation_id), exported_at=utcnow(), message_ids=message_ids
         )
-        return document, _RENDERERS[chosen](document)
+        return document, render(document, chosen)
 
     def export(
         self,

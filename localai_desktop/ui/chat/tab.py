@@ -20,6 +20,7 @@ from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
+from localai_desktop.core.prompts.library import PromptLibrary
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.chat.documents import ChatDocuments
 from localai_desktop.ui.chat.panes import ChatPanes
@@ -44,6 +45,8 @@ class ChatTab(QWidget):
     """An answer started (True) or stopped (False) being written."""
     answer_finished = Signal(object)
     """An answer ended and is shown with its final status: (conversations.Message)."""
+    prompt_library_requested = Signal()
+    """The user wants to see or change the prompt library ("Manage prompts…" after "/")."""
 
     def __init__(
         self,
@@ -55,9 +58,11 @@ class ChatTab(QWidget):
         *,
         documents: DocumentLibrary | None = None,
         embedding: EmbeddingWorker | None = None,
+        prompts: PromptLibrary | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
+        self._prompts = prompts
         self._registry = registry
         self._adapters = adapters
         self._conversation_id: int | None = None
@@ -70,6 +75,7 @@ class ChatTab(QWidget):
         self._connect_requests()
         self.refresh_models()
         self.refresh_conversations()
+        self.refresh_prompts()
 
     def _build(self) -> None:
         panes = ChatPanes(self.documents.picker)
@@ -100,6 +106,7 @@ class ChatTab(QWidget):
         self.transcript.source_requested.connect(self.documents.open_source)
         self.composer.send_requested.connect(self._on_composer_send_requested)
         self.composer.stop_requested.connect(self._on_composer_stop_requested)
+        self.composer.prompt_library_requested.connect(self.prompt_library_requested)
         self.settings_panel.settings_changed.connect(self._on_settings_panel_settings_changed)
 
         self._save_timer = QTimer(self)
@@ -189,6 +196,15 @@ class ChatTab(QWidget):
             return
         self._told_about_format.add(model.id)
         self.banner.show_info(f"“{model.name}”: {note}.")
+
+    def refresh_prompts(self) -> None:
+        """Read the prompt library again for "/" in the message box (a short read)."""
+        if self._prompts is None:
+            return
+        try:
+            self.composer.set_prompts(self._prompts.list())
+        except LocalAIError as error:
+            log.warning("The prompt library could not be read: %s", error.message)
 
     def current_conversation_id(self) -> int | None:
         return self._conversation_id

@@ -19,6 +19,7 @@ from localai_desktop.ui.export.actions import ConversationExport
 from localai_desktop.ui.finetune.tab import FineTuneTab
 from localai_desktop.ui.models.discover_panel import DiscoverPanel
 from localai_desktop.ui.models.tab import ModelsTab
+from localai_desktop.ui.prompts.dialog import PromptLibraryDialog
 from localai_desktop.ui.shell.app_icon import app_icon
 from localai_desktop.ui.shell.appearance import Appearance
 from localai_desktop.ui.shell.window_actions import WindowActions
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
             adapters=self.adapters,
             documents=self.documents,
             embedding=self.embedding_worker,
+            prompts=workspace.prompts,
         )
         self.documents_tab = DocumentsTab(self.documents, self.embedding_worker, self.settings)
         self.models_tab = ModelsTab(self.registry, self.discover)
@@ -142,6 +144,8 @@ class MainWindow(QMainWindow):
             self,
         )
         self.chat_tab.export_button.setMenu(self.conversation_export.menu)
+        self.prompt_library: PromptLibraryDialog | None = None  # made when first opened
+        self.chat_tab.prompt_library_requested.connect(self._on_prompt_library_requested)
         self.conversation_export.export_started.connect(self.chat_tab.banner.show_info)
         self.conversation_export.export_finished.connect(self._on_conversation_export_finished)
         self.conversation_export.printed.connect(self.chat_tab.banner.show_info)
@@ -211,6 +215,8 @@ class MainWindow(QMainWindow):
             self.finetune_worker.shutdown()
             self.worker.shutdown()
             self.conversation_export.shutdown()
+            if self.prompt_library is not None:
+                self.prompt_library.close()
             if self.audit_dialog is not None:
                 self.audit_dialog.close()
                 self.audit_dialog.shutdown()
@@ -226,6 +232,10 @@ class MainWindow(QMainWindow):
         audit.triggered.connect(self._on_audit_action_triggered)
         file_menu.addAction(self.conversation_export.export_action)
         file_menu.addAction(self.conversation_export.print_action)
+        self.prompt_library_action = QAction("Prompt &library…", self)
+        self.prompt_library_action.setStatusTip("Reusable prompts: type / in the message box")
+        self.prompt_library_action.triggered.connect(self._on_prompt_library_requested)
+        file_menu.addAction(self.prompt_library_action)
         file_menu.addSeparator()
         file_menu.addAction(audit)
         settings = QAction("&Settings…", self)
@@ -244,6 +254,17 @@ class MainWindow(QMainWindow):
         self.settings_action, self.welcome_guide_action = settings, guide
         self.window_actions = WindowActions(self, file_menu, help_menu, settings)
         self.audit_action = audit
+
+    @Slot()
+    def _on_prompt_library_requested(self) -> None:
+        if self.prompt_library is None:
+            self.prompt_library = PromptLibraryDialog(self.workspace.prompts, self)
+            self.prompt_library.prompts_changed.connect(self.chat_tab.refresh_prompts)
+        else:
+            self.prompt_library.reload()
+        self.prompt_library.show()
+        self.prompt_library.raise_()
+        self.prompt_library.activateWindow()
 
     @Slot(object, str)
     def _on_conversation_export_finished(self, _result: object, message: str) -> None:
