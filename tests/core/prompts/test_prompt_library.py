@@ -31,7 +31,9 @@ def test_fields_are_found_once_in_order_and_double_braces_are_text() -> None:
 
 def test_a_missing_field_is_named() -> None:
     with pytest.raises(MissingFieldError) as caught:
-        fill_fields("At a {reading level} level for {audience}", {"audience": "a "}, prompt_name="p")
+        fill_fields(
+            "At a {reading level} level for {audience}", {"audience": "a "}, prompt_name="p"
+        )
     assert caught.value.fields == ["reading level"]
     assert "needs a value for {reading level}" in caught.value.message
     partial = fill_fields("{a} and {b}", {"a": "1"}, strict=False)
@@ -97,5 +99,5 @@ def test_export_and_import_as_json(workspace: Workspace, tmp_path: Path, data_di
         other.close()
     bad = tmp_path / "bad.json"
     bad.write_text('{"hello": 1}')
-    with pytest.raises(LocalAIError, match="bad.json is not a prompt file"):
+    with pytest.raises(LocalAIError, match=r"bad\.json is not a prompt file"):
         library.import_file(bad)
