@@ -6,11 +6,13 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths, Signal, Slot
+from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QFileDialog, QMenu, QWidget
 
+from localai_desktop.core.chat.conversations import ConversationStore
+from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.common.units import format_bytes
 from localai_desktop.core.export.exporter import (
     FORMATS,
@@ -18,6 +20,7 @@ from localai_desktop.core.export.exporter import (
     ExportResult,
     default_file_name,
 )
+from localai_desktop.ui.export.message_chooser import MessageChooser
 from localai_desktop.ui.workers.export import ExportWorker
 from localai_desktop.ui.workers.request_ids import RequestIds
 
@@ -81,10 +84,14 @@ class ConversationExport(QObject):
         exporter: ConversationExporter,
         current_conversation: Callable[[], tuple[int, str] | None],
         parent: QWidget,
+        *,
+        store: ConversationStore | None = None,
     ) -> None:
         super().__init__(parent)
         self._window = parent
         self._current_conversation = current_conversation
+        self._store = store
+        self.chooser: MessageChooser | None = None  # the open "which messages?" dialog
         self._ids = RequestIds()
         self._pending: set[int] = set()
         self._folder = Path(
@@ -100,12 +107,19 @@ class ConversationExport(QObject):
         self.export_action.setShortcut(QKeySequence("Ctrl+E"))
         self.export_action.setStatusTip("Save this conversation as Word, PDF, Markdown or HTML")
         self.export_action.triggered.connect(self._on_export_action_triggered)
+        self.export_selected_action = QAction("Export &selected messages…", parent)
+        self.export_selected_action.setStatusTip(
+            "Choose which messages of this conversation to export"
+        )
+        self.export_selected_action.triggered.connect(self._on_export_selected_action_triggered)
+        self.export_selected_action.setEnabled(store is not None)
         self.print_action = QAction("&Print conversation…", parent)
         self.print_action.setShortcut(QKeySequence.StandardKey.Print)
         self.print_action.setStatusTip("Print this conversation with its sources and appendix")
         self.print_action.triggered.connect(self._on_print_action_triggered)
         self.menu = QMenu("Export", parent)
         self.menu.addAction(self.export_action)
+        self.menu.addAction(self.export_selected_action)
         self.menu.addAction(self.print_action)
 
         self.worker = ExportWorker.start(exporter)
@@ -162,6 +176,38 @@ class ConversationExport(QObject):
         chosen = self.choose_file(self._window, suggested)
         if chosen is not None:
             self.export_to(conversation_id, *chosen)
+
+    @Slot()
+    def _on_export_selected_action_triggered(self) -> None:
+        current = self._current_conversation()
+        if current is None or self._store is None:
+            self.export_failed.emit(NO_CONVERSATION)
+            return
+        conversation_id, title = current
+        try:
+            messages = self._store.get(conversation_id).messages
+        except LocalAIError as error:
+            self.export_failed.emit(error.message)
+            return
+        if not messages:
+            self.export_failed.emit(NO_CONVERSATION)
+            return
+        chooser = MessageChooser(messages, self._window)
+        chooser.setWindowModality(Qt.WindowModality.WindowModal)
+        chooser.accepted.connect(lambda: self._on_chooser_accepted(chooser, conversation_id, title))
+        self.chooser = chooser
+        chooser.open()
+
+    def _on_chooser_accepted(
+        self, chooser: MessageChooser, conversation_id: int, title: str
+    ) -> None:
+        chosen_ids = chooser.chosen_ids()
+        self.chooser = None
+        chooser.deleteLater()
+        suggested = self._folder / default_file_name(title, self._format)
+        chosen = self.choose_file(self._window, suggested)
+        if chosen is not None and chosen_ids:
+            self.export_to(conversation_id, *chosen, message_ids=chosen_ids)
 
     @Slot()
     def _on_print_action_triggered(self) -> None:

@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
             ConversationExporter(self.store, workspace.audit),
             self.chat_tab.current_conversation,
             self,
+            store=self.store,
         )
         self.chat_tab.export_button.setMenu(self.conversation_export.menu)
         self.prompt_library: PromptLibraryDialog | None = None  # made when first opened
@@ -231,6 +232,7 @@ class MainWindow(QMainWindow):
         )
         audit.triggered.connect(self._on_audit_action_triggered)
         file_menu.addAction(self.conversation_export.export_action)
+        file_menu.addAction(self.conversation_export.export_selected_action)
         file_menu.addAction(self.conversation_export.print_action)
         self.prompt_library_action = QAction("Prompt &library…", self)
         self.prompt_library_action.setStatusTip("Reusable prompts: type / in the message box")

@@ -202,3 +202,34 @@ def test_a_long_conversation_exports_quickly(
     word = Document(io.BytesIO((tmp_path / "long.docx").read_bytes()))
     assert any(p.text == "Question 99: what about clause 99?" for p in word.paragraphs)
     assert "Question 99: what about clause 99?" in pdf_text(tmp_path / "long.pdf")
+
+
+HOSTILE_ANSWERS = {
+    "a word longer than a line": "x" * 3000,
+    "lists nested twelve deep": "\n".join("  " * i + f"- level {i}" for i in range(12)),
+    "a table of fifteen columns": "|"
+    + "|".join(f"column {i} header" for i in range(15))
+    + "|\n|"
+    + "---|" * 15
+    + "\n|"
+    + "|".join("cell " * 8 for _ in range(15))
+    + "|",
+    "a ragged table": "| a | b |\n|---|---|\n| 1 |\n| 1 | 2 | 3 |",
+    "scripts the font may lack": "中文 日本語 😀 العربية עברית ∑∫√",
+    "an empty answer": "",
+    "raw HTML": "<table><tr><td>x</td></tr></table> <b>b</b> &amp;",
+    "a very wide code line": "```\ny = " + "a+" * 500 + "\n```",
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_ANSWERS))
+def test_any_answer_exports_in_every_format(
+    case: str, workspace: Workspace, exporter: ConversationExporter, tmp_path: Path
+) -> None:
+    conversation = workspace.conversations.create(case)
+    workspace.conversations.add_message(conversation.id, "user", "Question")
+    workspace.conversations.add_message(conversation.id, "assistant", HOSTILE_ANSWERS[case])
+    for suffix in ("pdf", "docx", "html", "md"):
+        result = exporter.export(conversation.id, tmp_path / f"answer.{suffix}")
+        assert result.bytes > 0
+    assert "Question" in pdf_text(tmp_path / "answer.pdf")

@@ -85,7 +85,11 @@ def test_the_export_button_offers_export_and_print(
     button = window.chat_tab.export_button
     assert button.isVisible()
     actions = [a.text() for a in button.menu().actions()]
-    assert actions == ["&Export conversation…", "&Print conversation…"]
+    assert actions == [
+        "&Export conversation…",
+        "Export &selected messages…",
+        "&Print conversation…",
+    ]
     export = window.conversation_export
     export.choose_file = lambda _parent, _suggested: (tmp_path / "c.pdf", "pdf")
     with qtbot.waitSignal(export.export_finished, timeout=30_000):
@@ -139,3 +143,26 @@ def test_with_no_conversation_it_says_what_to_do_and_a_cancelled_dialog_writes_n
     window.conversation_export.choose_file = lambda _parent, _suggested: None
     window.conversation_export.export_action.trigger()
     assert not window.conversation_export.is_busy() and not list(tmp_path.glob("*.docx"))
+
+
+def test_selected_messages_are_chosen_in_a_list_then_exported(
+    qtbot: QtBot, data_dir: Path, open_window: OpenWindow, tmp_path: Path
+) -> None:
+    window, _ = lease_window(data_dir, open_window)
+    export = window.conversation_export
+    export.choose_file = lambda _parent, _suggested: (tmp_path / "answer.md", "md")
+    export.export_selected_action.trigger()
+    chooser = export.chooser
+    assert chooser is not None and chooser.isVisible()
+    rows = [chooser.list.item(i).text() for i in range(chooser.list.count())]
+    assert rows[0].startswith("User · ") and "Which clauses of the lease" in rows[0]
+    assert rows[1].startswith("Assistant · ")
+    chooser.list.item(0).setCheckState(Qt.CheckState.Unchecked)
+    chooser.list.item(1).setCheckState(Qt.CheckState.Unchecked)
+    assert not chooser.export_button.isEnabled()  # nothing ticked: nothing to export
+    chooser.list.item(1).setCheckState(Qt.CheckState.Checked)
+    with qtbot.waitSignal(export.export_finished, timeout=30_000):
+        chooser.export_button.click()
+    text = (tmp_path / "answer.md").read_text("utf-8")
+    assert "1 message chosen from it" in text
+    assert "## Assistant · " in text and "## User · " not in text
