@@ -141,6 +141,12 @@ def test_cli_chat_models_chats_backups_and_data_make_no_connection(
     assert run(*d, "audit", "verify") == 0
     assert run(*d, "audit", "export", str(tmp_path / "trail.csv")) == 0
     assert run(*d, "server", "token") == 0
+    assert run(*d, "chats", "export", "1", "-o", str(tmp_path / "chat.pdf")) == 0
+    assert run(*d, "chats", "export", "1", "-o", str(tmp_path / "chat.docx")) == 0
+    assert run(*d, "prompts", "list") == 0
+    assert run(*d, "prompts", "add", "tone", "--text", "Rewrite in a {tone} tone.") == 0
+    assert run(*d, "chat", "--model", "stories", "--max-tokens", "8", "--prompt", "tone",
+               "--var", "tone=calm", "It was late.") == 0  # fmt: skip
 
 
 def test_the_local_server_answers_this_computer_and_connects_nowhere(
@@ -268,7 +274,7 @@ def test_every_command_is_covered_by_this_test() -> None:
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command")
     covered = {"models", "chat", "chats", "hardware", "data", "finetune", "adapters", "docs"}
-    covered |= {"audit", "server", "serve"}
+    covered |= {"audit", "server", "serve", "prompts"}
     assert set(commands.choices) == covered  # type: ignore[union-attr]
 
 

@@ -15,6 +15,7 @@ from localai_desktop.cli import (
     finetune_commands,
     hub_commands,
     model_commands,
+    prompt_commands,
     serve_commands,
     workspace_commands,
 )
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs_commands.add_commands(commands)
     serve_commands.add_commands(commands)
     audit_commands.add_commands(commands)
+    prompt_commands.add_commands(commands)
     workspace_commands.add_commands(commands)
     for leaf in _leaf_parsers(parser):
         _add_workspace_options(leaf, default=argparse.SUPPRESS)

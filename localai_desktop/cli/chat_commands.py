@@ -9,8 +9,8 @@ import threading
 from types import FrameType
 from typing import Any
 
-from localai_desktop.cli import records_commands
-from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED
+from localai_desktop.cli import export_commands, prompt_commands, records_commands
+from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from localai_desktop.cli.output import print_json, print_table, speed_line
 from localai_desktop.core.chat.conversations import MessageStatus
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
@@ -27,12 +27,13 @@ from localai_desktop.core.inference.generation import (
     CutOff,
     GenerationSettings,
 )
+from localai_desktop.core.prompts.fields import MissingFieldError
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `chat` and `chats` to the top-level commands."""
     chat = commands.add_parser("chat", help="ask a model; the answer streams to stdout")
-    chat.add_argument("prompt")
+    chat.add_argument("prompt", nargs="?", default="", help="your message")
     chat.add_argument("--model", required=True, help="model name (see 'models list')")
     chat.add_argument("--system", help="system prompt (for a new conversation)")
     chat.add_argument("--temperature", type=float, default=GenerationSettings.temperature)
@@ -51,6 +52,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="NAME",
         help="answer from this document collection, with cited sources (repeatable)",
     )
+    prompt_commands.add_chat_options(chat)
     chat.set_defaults(handler=_chat)
 
     chats = commands.add_parser("chats", help="saved conversations").add_subparsers(
@@ -64,9 +66,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_chats_show)
     records_commands.add_chats_commands(chats)
+    export_commands.add_chats_commands(chats)
 
 
 def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
+    try:
+        args.prompt = prompt_commands.message_from(workspace, args)
+    except MissingFieldError as error:
+        print(f"Error: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
     model = workspace.registry.get(args.model)
     settings = GenerationSettings(
         temperature=args.temperature,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2  # as argparse: what was asked is incomplete (a prompt's field left empty)
 # A protected workspace's passphrase was wrong or missing (like a usage error: ask again).
 EXIT_PASSPHRASE = 2
 EXIT_INTERRUPTED = 130

@@ -24,6 +24,9 @@ ANSWER = "answer"
 BACKUP_EXPORTED = "backup_exported"
 BACKUP_IMPORTED = "backup_imported"
 TRAIL_EXPORTED = "audit_exported"
+# A conversation written to a Word, PDF, Markdown or HTML file (core/export): its format, the
+# messages it held and the file's sha256.
+CONVERSATION_EXPORTED = "conversation_exported"
 CONVERSATION_DELETED = "conversation_deleted"
 MESSAGE_DELETED = "message_deleted"
 COLLECTION_DELETED = "collection_deleted"
@@ -47,6 +50,7 @@ KINDS = (
     MODEL_REMOVED,
     UNLOCKED,
     API_REQUEST,
+    CONVERSATION_EXPORTED,
 )
 
 
@@ -178,6 +182,12 @@ def describe(entry: AuditEntry) -> str:
     if kind == TRAIL_EXPORTED:
         entries = _count(facts.get("entries"), "entry", "entries")
         return f"Audit trail exported as {str(facts.get('format', '')).upper()} ({entries})"
+    if kind == CONVERSATION_EXPORTED:
+        messages = _count(facts.get("messages"), "message", "messages")
+        return (
+            f"Conversation {entry.conversation_id} exported as "
+            f"{str(facts.get('format', '')).upper()} ({messages})"
+        )
     if kind == CONVERSATION_DELETED:
         messages = _count(facts.get("messages"), "message", "messages")
         return f"Conversation {entry.conversation_id} deleted ({messages})"

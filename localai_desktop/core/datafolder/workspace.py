@@ -41,6 +41,7 @@ from localai_desktop.core.hub.catalog import Catalog, load_catalog
 from localai_desktop.core.hub.downloads import DownloadManager
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import ModelRegistry
+from localai_desktop.core.prompts.library import PromptLibrary
 from localai_desktop.core.storage import Database
 from localai_desktop.core.vault.keys import Vault
 
@@ -109,6 +110,7 @@ class Workspace:
         self.adapters = AdapterRegistry(self.db, paths.adapters, audit=self.audit)
         self.documents = DocumentLibrary(self.db, self.registry, audit=self.audit)
         self.jobs = JobStore(self.db)
+        self.prompts = PromptLibrary(self.db)
         self.finetune = FineTuneService(self.db, self.registry, self.adapters, paths.finetune)
         self._offline = self.settings.load().offline_mode
         self._offline_observers: list[OfflineObserver] = []

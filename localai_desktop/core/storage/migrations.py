@@ -425,6 +425,31 @@ def _m010_conversation_records(conn: Connection) -> None:
         conn.execute(text(trigger))
 
 
+def _m011_prompt_library(conn: Connection) -> None:
+    # The prompt library (core.prompts): reusable prompts with fields in braces. Names are
+    # unique whatever their case ("/Discharge" finds "discharge"). The starters shipped with
+    # the app are offered once each: a starter the user deleted is not brought back.
+    _run(
+        conn,
+        """
+        CREATE TABLE prompts (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL COLLATE NOCASE UNIQUE,
+            text TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            category VARCHAR NOT NULL DEFAULT '',
+            starter_key VARCHAR,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        );
+        CREATE TABLE prompt_starters_offered (
+            key VARCHAR PRIMARY KEY,
+            offered_at DATETIME NOT NULL
+        )
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
@@ -443,4 +468,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         10, "search, versions, trash and organising conversations", _m010_conversation_records
     ),
+    Migration(11, "the prompt library: reusable prompts with fields", _m011_prompt_library),
 )

@@ -238,3 +238,27 @@ class AuditEntryRow(Base):
     facts: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
     previous_hash: Mapped[str] = mapped_column(String)
     hash: Mapped[str] = mapped_column(String, unique=True)
+
+
+class PromptRow(Base):
+    """A reusable prompt of the prompt library (core.prompts), with fields in braces."""
+
+    __tablename__ = "prompts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(collation="NOCASE"), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String, default="")
+    starter_key: Mapped[str | None] = mapped_column(String, nullable=True)  # shipped with the app
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PromptStarterOfferedRow(Base):
+    """A starter prompt already offered to this workspace (so a deleted one stays deleted)."""
+
+    __tablename__ = "prompt_starters_offered"
+
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    offered_at: Mapped[datetime]

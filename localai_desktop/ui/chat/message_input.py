@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -13,6 +15,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from localai_desktop.core.prompts.library import Prompt
+from localai_desktop.ui.chat.prompt_picker import (
+    PICKER_QUERY,
+    PromptFieldsDialog,
+    PromptPicker,
+    unfilled_fields,
+)
 from localai_desktop.ui.widgets.spelling import SpellingHighlighter
 
 
@@ -33,6 +42,7 @@ class MessageInput(QPlainTextEdit):
         ("Shift+Enter", "Start a new line"),
         ("Esc", "Stop the answer being written"),
         ("Up (in an empty box)", "Edit your last question"),
+        ("/", "Insert a prompt from the library (at the start of an empty box)"),
     )
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -45,11 +55,16 @@ class MessageInput(QPlainTextEdit):
         self.setTabChangesFocus(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().documentLayout().documentSizeChanged.connect(self.updateGeometry)
+        self.key_handler: Callable[[QKeyEvent], bool] | None = None
+        """Sees each key first (the prompt list, while it is open); True: it was used."""
 
     def text(self) -> str:
         return self.toPlainText()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.key_handler is not None and self.key_handler(event):
+            event.accept()
+            return
         key = event.key()
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
@@ -86,27 +101,36 @@ class MessageInput(QPlainTextEdit):
 
 
 class Composer(QWidget):
-    """The message box with its Send and Stop buttons."""
+    """The message box with its Send and Stop buttons, and the prompt list "/" opens."""
 
     send_requested = Signal()
-    """The user asked to send what is typed (Enter or the Send button)."""
+    """The user asked to send what is typed (Enter or the Send button), any fields filled."""
     stop_requested = Signal()
     """The user asked to stop the answer being written (Esc or the Stop button)."""
     edit_last_requested = Signal()
     """The user asked to edit their last question (Up in the empty box)."""
+    prompt_library_requested = Signal()
+    """The user wants to see or change the prompt library."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.input = MessageInput()
         # Off until the window says the data folder wants it (Settings > Check spelling).
         self.spelling = SpellingHighlighter(self.input.document())
-        self.input.send_requested.connect(self.send_requested)
+        self.picker = PromptPicker()
+        self.picker.prompt_chosen.connect(self._on_picker_prompt_chosen)
+        self.picker.library_requested.connect(self.prompt_library_requested)
+        self.input.key_handler = self.picker.handle_key
+        self.input.textChanged.connect(self._on_input_text_changed)
+        self.inserted_prompt: Prompt | None = None
+        self.fields_dialog: PromptFieldsDialog | None = None
+        self.input.send_requested.connect(self._on_send)
         self.input.stop_requested.connect(self.stop_requested)
         self.input.edit_last_requested.connect(self.edit_last_requested)
         self.send_button = QPushButton("Send")
         self.send_button.setAccessibleName("Send message")
         self.send_button.setToolTip("Send your message (Enter)")
-        self.send_button.clicked.connect(self.send_requested)
+        self.send_button.clicked.connect(self._on_send)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setAccessibleName("Stop answer")
         self.stop_button.setToolTip("Stop the answer being written and keep what it has (Esc)")
@@ -115,20 +139,74 @@ class Composer(QWidget):
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
-        layout = QHBoxLayout(self)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.input, 1)
+        row.addLayout(buttons)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.input, 1)
-        layout.addLayout(buttons)
+        layout.setSpacing(0)
+        layout.addWidget(self.picker)
+        layout.addLayout(row)
 
     def text(self) -> str:
         return self.input.text()
 
     def clear(self) -> None:
         self.input.clear()
+        self.inserted_prompt = None
+
+    def set_prompts(self, prompts: Sequence[Prompt]) -> None:
+        """The prompts "/" offers (the library's, newly read)."""
+        self.picker.set_prompts(prompts)
+
+    def insert_prompt(self, prompt: Prompt) -> None:
+        """Put a prompt in the box, cursor at its end (where the text it works on goes)."""
+        self.set_text(prompt.text)
+        self.inserted_prompt = prompt
+        self.input.setFocus()
+
+    @Slot()
+    def _on_send(self) -> None:
+        missing = unfilled_fields(self.text(), self.inserted_prompt)
+        if not missing or self.inserted_prompt is None:
+            self.send_requested.emit()
+            return
+        dialog = PromptFieldsDialog(self.inserted_prompt.name, missing, self)
+        dialog.accepted.connect(self._on_fields_dialog_accepted)
+        self.fields_dialog = dialog
+        dialog.open()
+
+    @Slot()
+    def _on_fields_dialog_accepted(self) -> None:
+        dialog = self.fields_dialog
+        if dialog is None:
+            return
+        self.fields_dialog = None
+        self.set_text(dialog.filled(self.text()))
+        dialog.deleteLater()
+        self.send_requested.emit()
+
+    @Slot(object)
+    def _on_picker_prompt_chosen(self, prompt: Prompt) -> None:
+        self.insert_prompt(prompt)
+
+    @Slot()
+    def _on_input_text_changed(self) -> None:
+        text = self.input.text()
+        query = PICKER_QUERY.match(text)
+        if query is not None:
+            self.picker.show_for(query.group(1))
+        elif not self.picker.isHidden():
+            self.picker.hide()
+        if not text.strip():
+            self.inserted_prompt = None
 
     def set_text(self, text: str) -> None:
         """Put text back in the box (a message that could not be sent), cursor at its end."""
+        inserted = self.inserted_prompt
         self.input.setPlainText(text)
+        self.inserted_prompt = inserted  # emptying the box on the way forgot it
         self.input.moveCursor(QTextCursor.MoveOperation.End)
 
     def set_spell_check(self, enabled: bool) -> None:

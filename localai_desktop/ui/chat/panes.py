@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -51,11 +52,19 @@ class ChatPanes(QSplitter):
         self.composer = Composer()
         self.edit_notice = EditNotice()
         self.settings_panel = ChatSettingsPanel()
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setToolTip(
+            "Save this conversation as Word, PDF, Markdown or HTML, or print it"
+        )
+        self.export_button.setAccessibleName("Export or print the conversation")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
 
         header = QHBoxLayout()
         header.addWidget(self.model_picker)
         header.addWidget(collection_picker)
         header.addWidget(self.status, 1)
+        header.addWidget(self.export_button)
         middle = QWidget()
         column = QVBoxLayout(middle)
         column.setContentsMargins(6, 0, 6, 0)

@@ -21,6 +21,7 @@ from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
+from localai_desktop.core.prompts.library import PromptLibrary
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.chat.documents import ChatDocuments
 from localai_desktop.ui.chat.panes import ChatPanes
@@ -47,6 +48,8 @@ class ChatTab(QWidget):
     """An answer started (True) or stopped (False) being written."""
     answer_finished = Signal(object)
     """An answer ended and is shown with its final status: (conversations.Message)."""
+    prompt_library_requested = Signal()
+    """The user wants to see or change the prompt library ("Manage prompts…" after "/")."""
 
     def __init__(
         self,
@@ -58,9 +61,11 @@ class ChatTab(QWidget):
         *,
         documents: DocumentLibrary | None = None,
         embedding: EmbeddingWorker | None = None,
+        prompts: PromptLibrary | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
+        self._prompts = prompts
         self._registry = registry
         self._adapters = adapters
         self._conversation_id: int | None = None
@@ -77,6 +82,7 @@ class ChatTab(QWidget):
         self.refresh_conversations()
         # What has been in the trash longer than TRASH_DAYS goes for good, off the GUI thread.
         self.writer.empty_expired_trash()
+        self.refresh_prompts()
 
     def _build(self) -> None:
         panes = ChatPanes(self.documents.picker)
@@ -94,6 +100,7 @@ class ChatTab(QWidget):
         self.settings_panel = panes.settings_panel
         self.search = panes.search
         self.organise = panes.organise
+        self.export_button = panes.export_button  # its menu: the window's Export and Print
         layout = QVBoxLayout(self)
         layout.addWidget(panes)
 
@@ -117,6 +124,7 @@ class ChatTab(QWidget):
         self.writer.version_failed.connect(self.banner.show_error)
         self.composer.send_requested.connect(self._on_composer_send_requested)
         self.composer.stop_requested.connect(self._on_composer_stop_requested)
+        self.composer.prompt_library_requested.connect(self.prompt_library_requested)
         self.settings_panel.settings_changed.connect(self._on_settings_panel_settings_changed)
 
         self._save_timer = QTimer(self)
@@ -217,8 +225,24 @@ class ChatTab(QWidget):
         self._told_about_format.add(model.id)
         self.banner.show_info(f"“{model.name}”: {note}.")
 
+    def refresh_prompts(self) -> None:
+        """Read the prompt library again for "/" in the message box (a short read)."""
+        if self._prompts is None:
+            return
+        try:
+            self.composer.set_prompts(self._prompts.list())
+        except LocalAIError as error:
+            log.warning("The prompt library could not be read: %s", error.message)
+
     def current_conversation_id(self) -> int | None:
         return self._conversation_id
+
+    def current_conversation(self) -> tuple[int, str] | None:
+        """The conversation shown and its title, or None (for Export and Print)."""
+        item = self.conversations.list.item_for(self._conversation_id)
+        if self._conversation_id is None or item is None:
+            return None
+        return self._conversation_id, item.text()
 
     def current_model_id(self) -> int | None:
         return self.model_picker.current_id()

@@ -10,13 +10,16 @@ from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.core.export.exporter import ConversationExporter
 from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.ui.audit.dialog import AuditDialog
 from localai_desktop.ui.chat.tab import ChatTab
 from localai_desktop.ui.documents.tab import DocumentsTab
+from localai_desktop.ui.export.actions import ConversationExport
 from localai_desktop.ui.finetune.tab import FineTuneTab
 from localai_desktop.ui.models.discover_panel import DiscoverPanel
 from localai_desktop.ui.models.tab import ModelsTab
+from localai_desktop.ui.prompts.dialog import PromptLibraryDialog
 from localai_desktop.ui.shell.app_icon import app_icon
 from localai_desktop.ui.shell.appearance import Appearance
 from localai_desktop.ui.shell.window_actions import WindowActions
@@ -95,6 +98,7 @@ class MainWindow(QMainWindow):
             adapters=self.adapters,
             documents=self.documents,
             embedding=self.embedding_worker,
+            prompts=workspace.prompts,
         )
         self.documents_tab = DocumentsTab(self.documents, self.embedding_worker, self.settings)
         self.models_tab = ModelsTab(self.registry, self.discover)
@@ -133,6 +137,20 @@ class MainWindow(QMainWindow):
         self.finetune_tab.chat_requested.connect(self._on_finetune_tab_chat_requested)
         self._chat_when_model_arrives: set[int] | None = None  # model ids known before
         self.audit_dialog: AuditDialog | None = None  # made when first opened
+        # Export and Print (Ctrl+E, Ctrl+P) of the conversation on screen, off the GUI thread.
+        self.conversation_export = ConversationExport(
+            ConversationExporter(self.store, workspace.audit),
+            self.chat_tab.current_conversation,
+            self,
+            store=self.store,
+        )
+        self.chat_tab.export_button.setMenu(self.conversation_export.menu)
+        self.prompt_library: PromptLibraryDialog | None = None  # made when first opened
+        self.chat_tab.prompt_library_requested.connect(self._on_prompt_library_requested)
+        self.conversation_export.export_started.connect(self.chat_tab.banner.show_info)
+        self.conversation_export.export_finished.connect(self._on_conversation_export_finished)
+        self.conversation_export.printed.connect(self.chat_tab.banner.show_info)
+        self.conversation_export.export_failed.connect(self.chat_tab.banner.show_error)
         self._build_menus()
 
         self._restore()
@@ -197,6 +215,9 @@ class MainWindow(QMainWindow):
             # A training run stops at its next step and keeps a checkpoint to resume from.
             self.finetune_worker.shutdown()
             self.worker.shutdown()
+            self.conversation_export.shutdown()
+            if self.prompt_library is not None:
+                self.prompt_library.close()
             if self.audit_dialog is not None:
                 self.audit_dialog.close()
                 self.audit_dialog.shutdown()
@@ -210,6 +231,14 @@ class MainWindow(QMainWindow):
             "What was answered, exported, imported and deleted, and whether it checks out"
         )
         audit.triggered.connect(self._on_audit_action_triggered)
+        file_menu.addAction(self.conversation_export.export_action)
+        file_menu.addAction(self.conversation_export.export_selected_action)
+        file_menu.addAction(self.conversation_export.print_action)
+        self.prompt_library_action = QAction("Prompt &library…", self)
+        self.prompt_library_action.setStatusTip("Reusable prompts: type / in the message box")
+        self.prompt_library_action.triggered.connect(self._on_prompt_library_requested)
+        file_menu.addAction(self.prompt_library_action)
+        file_menu.addSeparator()
         file_menu.addAction(audit)
         settings = QAction("&Settings…", self)
         settings.setShortcut(QKeySequence.StandardKey.Preferences)
@@ -227,6 +256,23 @@ class MainWindow(QMainWindow):
         self.settings_action, self.welcome_guide_action = settings, guide
         self.window_actions = WindowActions(self, file_menu, help_menu, settings)
         self.audit_action = audit
+
+    @Slot()
+    def _on_prompt_library_requested(self) -> None:
+        if self.prompt_library is None:
+            self.prompt_library = PromptLibraryDialog(self.workspace.prompts, self)
+            self.prompt_library.prompts_changed.connect(self.chat_tab.refresh_prompts)
+        else:
+            self.prompt_library.reload()
+        self.prompt_library.show()
+        self.prompt_library.raise_()
+        self.prompt_library.activateWindow()
+
+    @Slot(object, str)
+    def _on_conversation_export_finished(self, _result: object, message: str) -> None:
+        self.chat_tab.banner.show_info(message)
+        if self.audit_dialog is not None and self.audit_dialog.isVisible():
+            self.audit_dialog.reload()
 
     @Slot()
     def _on_audit_action_triggered(self) -> None:
