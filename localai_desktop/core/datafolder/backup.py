@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import stat
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
@@ -173,6 +174,8 @@ def encrypt_export(data: bytes, passphrase: str) -> bytes:
 
 def is_encrypted_export(path: Path) -> bool:
     try:
+        if not stat.S_ISREG(Path(path).stat().st_mode):
+            return False  # a named pipe would block the read; read_backup refuses it plainly
         with open(path, "rb") as f:
             return f.read(len(AGE_HEADER)) == AGE_HEADER
     except OSError:
