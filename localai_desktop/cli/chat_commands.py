@@ -60,6 +60,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     chats_list = chats.add_parser("list", help="list conversations, newest first")
     chats_list.add_argument("--json", action="store_true")
+    records_commands.add_list_options(chats_list)
     chats_list.set_defaults(handler=_chats_list)
     show = chats.add_parser("show", help="show one conversation")
     show.add_argument("id", type=int)
@@ -188,7 +189,7 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
 
 
 def _chats_list(workspace: Workspace, args: argparse.Namespace) -> int:
-    conversations = workspace.conversations.list()
+    conversations = records_commands.arranged(workspace.conversations.list(), args)
     if args.json:
         print_json([c.to_json(with_messages=False) for c in conversations])
         return 0

@@ -16,8 +16,14 @@ from typing import Any
 
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED
 from localai_desktop.cli.output import print_json, print_table, speed_line
-from localai_desktop.core.chat.conversations import Message, MessageStatus
-from localai_desktop.core.chat.organise import TRASH_DAYS
+from localai_desktop.core.chat.conversations import Conversation, Message, MessageStatus
+from localai_desktop.core.chat.organise import (
+    ORDER_RECENT,
+    ORDERS,
+    TRASH_DAYS,
+    ListFilter,
+    arrange,
+)
 from localai_desktop.core.chat.search import ConversationSearch, SearchHit
 from localai_desktop.core.chat.service import ChatService
 from localai_desktop.core.common.cancellation import Cancellation
@@ -78,6 +84,22 @@ def add_chats_commands(chats: argparse._SubParsersAction[argparse.ArgumentParser
     tag.add_argument("id", type=int)
     tag.add_argument("tags", nargs="*")
     tag.set_defaults(handler=_tag)
+
+
+def add_list_options(chats_list: argparse.ArgumentParser) -> None:
+    """`chats list` filters and orders: --pinned, --folder, --tag, --sort."""
+    chats_list.add_argument("--pinned", action="store_true", help="only pinned conversations")
+    chats_list.add_argument("--folder", help="only the conversations in this folder")
+    chats_list.add_argument("--tag", help="only the conversations with this tag")
+    chats_list.add_argument(
+        "--sort", choices=list(ORDERS), default=ORDER_RECENT, help="order (pinned ones first)"
+    )
+
+
+def arranged(conversations: list[Conversation], args: argparse.Namespace) -> list[Conversation]:
+    """The conversations `chats list` shows, as its options ask."""
+    list_filter = ListFilter(pinned_only=args.pinned, folder=args.folder, tag=args.tag)
+    return arrange(conversations, list_filter, args.sort)
 
 
 # -- search -------------------------------------------------------------------------------------

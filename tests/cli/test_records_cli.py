@@ -96,6 +96,17 @@ def test_pin_folder_and_tags(data_dir: Path) -> None:
         ["urgent", "court"],
     )
 
+    def listed_ids(*options: str) -> list[int]:
+        out = localai(data_dir, "chats", "list", "--json", *options).stdout
+        return [c["id"] for c in json.loads(out)]
+
+    assert listed_ids("--tag", "URGENT") == [first]
+    assert listed_ids("--folder", "Client Smith") == [first]
+    assert listed_ids("--folder", "Nobody") == []
+    localai(data_dir, "chats", "unpin", str(first))
+    assert listed_ids("--pinned") == []
+    assert listed_ids("--sort", "oldest") == [first, second]
+
 
 def test_edit_streams_a_new_answer_and_show_keeps_every_version(
     data_dir: Path, stories260k: Path
