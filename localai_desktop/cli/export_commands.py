@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from localai_desktop.cli.output import print_json
@@ -54,6 +55,12 @@ def _export(workspace: Workspace, args: argparse.Namespace) -> int:
         chosen = format_for(output, args.format)
     exporter = ConversationExporter(workspace.conversations, workspace.audit)
     result = exporter.export(args.id, output, chosen, message_ids=args.message)
+    if workspace.protected:
+        print(
+            f"Note: {result.path.name} is not encrypted (a document for the record): keep it "
+            "where only the right people can read it.",
+            file=sys.stderr,
+        )
     if args.json:
         print_json(result.to_json())
         return 0
