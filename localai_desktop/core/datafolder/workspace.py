@@ -118,15 +118,19 @@ class Workspace:
         *,
         workspace: str | None = None,
         passphrase: PassphraseSource | None = None,
+        vault: Vault | None = None,
     ) -> Workspace:
         """Resolve the data folder (see `resolve_data_dir`), create it if needed, and open the
-        named workspace (default: the default one), unlocking it if it is protected."""
+        named workspace (default: the default one), unlocking it if it is protected. `vault`:
+        already unlocked (the desktop app unwraps the key off its GUI thread)."""
         root = init_data_paths(data_dir)
         info = WorkspaceDirectory(root).find(workspace)
         paths = root.for_workspace(info.folder)
         if not info.protected:
             return cls(paths, info=info)
-        opened = cls(paths, vault=unlock(paths, info, passphrase), info=info)
+        if vault is None:
+            vault = unlock(paths, info, passphrase)
+        opened = cls(paths, vault=vault, info=info)
         opened.audit.record(UNLOCKED, workspace=info.id)
         return opened
 

@@ -1,0 +1,275 @@
+"""The app session's part for workspaces: switching, locking, protecting and deleting them.
+
+A mixin of AppSession (session.py), which owns the window and the open Workspace: each of these
+closes the window and its workspace first (the model is freed, the database closed), then opens
+the next one, through the unlock dialog when it is protected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.datafolder import keychain
+from localai_desktop.core.datafolder.config import APP_NAME
+from localai_desktop.core.datafolder.paths import DataPaths
+from localai_desktop.core.datafolder.protection import protect
+from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.core.datafolder.workspaces import WorkspaceDirectory, WorkspaceInfo
+from localai_desktop.core.vault.keys import Vault
+from localai_desktop.ui.workspaces.dialogs import BusyDialog
+from localai_desktop.ui.workspaces.tasks import KeyTask
+from localai_desktop.ui.workspaces.unlock_dialog import UnlockDialog, UnlockReason
+
+log = logging.getLogger(__name__)
+
+
+class WorkspaceSwitching:
+    """Switch, lock, protect and delete workspaces (mixed into AppSession)."""
+
+    @property
+    def root(self) -> DataPaths:
+        assert self._root is not None, "open() first"
+        return self._root
+
+    def switch_workspace(self, info: WorkspaceInfo, vault: Vault | None = None) -> None:
+        """Open `info` instead of the open workspace (asking its passphrase first if needed:
+        the open one stays until it is unlocked, and stays if the person cancels)."""
+        if self._workspace is not None and self._workspace.info.id == info.id:
+            return
+        if info.protected and vault is None:
+            self._ask_passphrase(info, UnlockReason.SWITCH)
+        else:
+            self._replace_workspace(info, vault)
+
+    def lock(self) -> None:
+        """Close the open protected workspace (a streamed answer is stopped and saved, the
+        window and its models go, the database is closed) until its passphrase is typed."""
+        if self._workspace is None or not self._workspace.protected:
+            return
+        info = self._workspace.info
+        with _kept_running():
+            self._close_workspace()
+            self._ask_passphrase(info, UnlockReason.LOCKED)
+        log.info("Locked the workspace %s", info.id)
+        self.locked.emit()
+
+    def workspace_protected(self) -> bool:
+        return self._workspace is not None and self._workspace.protected
+
+    def protect_open_workspace(
+        self, passphrase: str, remember: bool, done: Callable[[str | None], None]
+    ) -> None:
+        """The welcome guide's "Protect with a passphrase": `done(None or the problem)`."""
+        if self._workspace is None:
+            done("No workspace is open.")
+            return
+        self.protect_workspace(self._workspace.info, passphrase, remember, done)
+
+    def protect_workspace(
+        self,
+        info: WorkspaceInfo,
+        passphrase: str,
+        remember: bool,
+        done: Callable[[str | None], None] | None = None,
+    ) -> None:
+        """Encrypt the open workspace with a new passphrase, its window closed meanwhile."""
+        paths = self.root.for_workspace(info.folder)
+        root = self.root.root
+        with _kept_running():
+            self._close_workspace()
+            busy = BusyDialog(
+                "Protecting the workspace",
+                f"Encrypting “{info.name}”. The window opens again when it is done; this takes "
+                "longer for a workspace with many documents.",
+            )
+            busy.show()
+            self.busy_dialog = busy
+
+        def work() -> Vault:
+            vault = protect(paths, passphrase)
+            if remember:
+                keychain.remember(root, info.id, passphrase)
+            return vault
+
+        task = KeyTask(work, self)
+        task.succeeded.connect(self._on_protect_task_succeeded)
+        task.failed.connect(self._on_protect_task_failed)
+        task.finished.connect(task.deleteLater)
+        self._task, self._task_info, self._protect_done = task, info, done
+        task.start()
+
+    def delete_workspace(self, info: WorkspaceInfo) -> None:
+        """Delete a workspace (its key first); the default one opens if it was the open one."""
+        directory = WorkspaceDirectory(self.root)
+        is_open = self._workspace is not None and self._workspace.info.id == info.id
+        problem: str | None = None
+        with _kept_running():
+            if is_open:
+                self._close_workspace()
+            try:
+                directory.remove(info.id)
+                keychain.forget(self.root.root, info.id)
+                log.info("Deleted the workspace %s", info.id)
+            except LocalAIError as error:
+                problem = error.message
+            if is_open:
+                self._open_workspace(directory.find(None), problem)
+            elif problem is not None and self.window is not None:
+                _warn(self.window, "The workspace was not deleted", problem)
+
+    def _open_workspace(self, info: WorkspaceInfo, problem: str | None = None) -> None:
+        """Open `info` where no workspace is open: its unlock dialog, or its window."""
+        if info.protected:
+            self._ask_passphrase(info, UnlockReason.START, problem)
+        else:
+            self._replace_workspace(info, None, problem)
+
+    def _replace_workspace(
+        self, info: WorkspaceInfo, vault: Vault | None, problem: str | None = None
+    ) -> None:
+        with _kept_running():
+            self._close_workspace()
+            try:
+                opened = Workspace.open(self.root.root, workspace=info.id, vault=vault)
+            except LocalAIError as error:
+                log.error("Could not open the workspace %s: %s", info.id, error.message)
+                default = WorkspaceDirectory(self.root).find(None)
+                if info.id == default.id:
+                    _warn(None, "The workspace could not be opened", error.message)
+                    self.quit_requested.emit()
+                    return
+                self._open_workspace(default, error.message)
+                return
+            window = self._show_window(opened)
+        if problem is not None:
+            _warn(window, "Something went wrong", problem)
+
+    def _ask_passphrase(
+        self, info: WorkspaceInfo, reason: UnlockReason, problem: str | None = None
+    ) -> UnlockDialog:
+        if self.unlock_dialog is not None:
+            self.unlock_dialog.close()
+        others = WorkspaceDirectory(self.root).list()
+        parent = self.window if reason == UnlockReason.SWITCH else None
+        dialog = UnlockDialog(self.root, info, reason, others=others, parent=parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if parent is not None:
+            dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.unlocked.connect(self._on_unlock_dialog_unlocked)
+        dialog.other_workspace_requested.connect(self._on_unlock_dialog_other_workspace_requested)
+        dialog.quit_requested.connect(self._on_unlock_dialog_quit_requested)
+        dialog.finished.connect(self._on_unlock_dialog_finished)
+        self.unlock_dialog = dialog
+        if problem is not None:
+            dialog.show_error(problem)
+        dialog.start()
+        self.unlock_requested.emit(dialog)
+        return dialog
+
+    @Slot(object)
+    def _on_unlock_dialog_unlocked(self, vault: Vault) -> None:
+        dialog = self.sender()
+        if not isinstance(dialog, UnlockDialog):
+            return
+        self._replace_workspace(dialog.info, vault)
+
+    @Slot(object)
+    def _on_unlock_dialog_other_workspace_requested(self, info: WorkspaceInfo) -> None:
+        self._open_workspace(info)
+
+    @Slot()
+    def _on_unlock_dialog_quit_requested(self) -> None:
+        if not self._closing:
+            self.quit_requested.emit()
+
+    @Slot(int)
+    def _on_unlock_dialog_finished(self, _result: int) -> None:
+        if self.sender() is self.unlock_dialog:
+            self.unlock_dialog = None
+
+    @Slot(object)
+    def _on_protect_task_succeeded(self, vault: Vault) -> None:
+        self._task = None
+        info = self._task_info
+        self._replace_workspace(WorkspaceDirectory(self.root).find(info.id), vault)
+        self._close_busy_dialog()
+        if self.window is not None:
+            self.window.statusBar().showMessage(
+                f"“{info.name}” is protected: its data is encrypted on this computer.", 15_000
+            )
+        self._tell_protect_done(None)
+
+    @Slot(object)
+    def _on_protect_task_failed(self, error: LocalAIError) -> None:
+        self._task = None
+        info = WorkspaceDirectory(self.root).find(self._task_info.id)
+        # Kill-safe: the data is as it was, or encrypted under the key already written.
+        self._open_workspace(info, error.message)
+        self._close_busy_dialog()
+        self._tell_protect_done(error.message)
+
+    def _tell_protect_done(self, problem: str | None) -> None:
+        done, self._protect_done = self._protect_done, None
+        if done is not None:
+            done(problem)
+
+    def _close_busy_dialog(self) -> None:
+        if self.busy_dialog is not None:
+            self.busy_dialog.hide()
+            self.busy_dialog.deleteLater()
+            self.busy_dialog = None
+
+    @Slot()
+    def _on_idle_lock_idle(self) -> None:
+        log.info("Nobody used the app for a while: locking the workspace")
+        self.lock()
+
+    @Slot(object, object)
+    def _on_switcher_switch_requested(self, info: WorkspaceInfo, vault: Vault | None) -> None:
+        self.switch_workspace(info, vault)
+
+    @Slot()
+    def _on_switcher_lock_requested(self) -> None:
+        self.lock()
+
+    @Slot(object, str, bool)
+    def _on_switcher_protect_requested(
+        self, info: WorkspaceInfo, passphrase: str, remember: bool
+    ) -> None:
+        self.protect_workspace(info, passphrase, remember)
+
+    @Slot(object)
+    def _on_switcher_delete_requested(self, info: WorkspaceInfo) -> None:
+        self.delete_workspace(info)
+
+    @Slot(int)
+    def _on_settings_dialog_idle_minutes_changed(self, minutes: int) -> None:
+        self.idle_lock.set_minutes(minutes)
+
+
+@contextlib.contextmanager
+def _kept_running() -> Iterator[None]:
+    """The app goes on while its only window is replaced (closed, then another shown)."""
+    quit_on_close = QGuiApplication.quitOnLastWindowClosed()
+    QGuiApplication.setQuitOnLastWindowClosed(False)
+    try:
+        yield
+    finally:
+        QGuiApplication.setQuitOnLastWindowClosed(quit_on_close)
+
+
+def _warn(parent: QWidget | None, title: str, text: str) -> QMessageBox:
+    box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, title + ".", parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setInformativeText(text)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setObjectName("workspace-problem")
+    box.open()
+    return box
