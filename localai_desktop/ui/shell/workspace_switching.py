@@ -11,9 +11,9 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.datafolder import keychain
@@ -28,6 +28,9 @@ from localai_desktop.ui.workspaces.tasks import KeyTask
 from localai_desktop.ui.workspaces.unlock_dialog import UnlockDialog, UnlockReason
 
 log = logging.getLogger(__name__)
+
+# Dialogs in front of the window that an idle lock closes (one inside another), at most.
+_MAX_DIALOGS_CLOSED = 8
 
 
 class WorkspaceSwitching:
@@ -229,6 +232,19 @@ class WorkspaceSwitching:
     @Slot()
     def _on_idle_lock_idle(self) -> None:
         log.info("Nobody used the app for a while: locking the workspace")
+        self._lock_when_no_dialog_waits(_MAX_DIALOGS_CLOSED)
+
+    def _lock_when_no_dialog_waits(self, tries: int) -> None:
+        # A dialog left open (a file chooser, a question) may run its own event loop inside
+        # code that uses the workspace: close it as "Cancel" and lock once that code returned.
+        modal = QApplication.activeModalWidget()
+        if modal is not None and modal is not self.unlock_dialog and tries > 0:
+            if isinstance(modal, QDialog):
+                modal.reject()
+            else:
+                modal.close()
+            QTimer.singleShot(0, lambda: self._lock_when_no_dialog_waits(tries - 1))
+            return
         self.lock()
 
     @Slot(object, object)

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from localai_desktop.core.datafolder import keychain
@@ -18,6 +19,7 @@ from localai_desktop.ui.shell.session import AppSession
 from localai_desktop.ui.workspaces.unlock_dialog import UnlockReason
 from tests.support.gui_support import BatchRecorder
 from tests.support.session_support import ANSWER_TIMEOUT_MS, import_model
+from tests.ui.shell.test_gui_app import unnamed_controls
 from tests.ui.workspaces.workspace_support import (
     OPEN_TIMEOUT_MS,
     StartSession,
@@ -58,6 +60,7 @@ def test_the_app_opens_the_workspace_used_last_and_asks_its_passphrase(
     assert dialog.heading.text() == "“Smith v Jones” is protected with a passphrase."
     assert dialog.leave_button.text() == "Quit"
     assert dialog.other_button is not None  # or open another workspace instead
+    assert unnamed_controls(dialog) == []
 
     window = unlock(qtbot, session, PASSPHRASE)
 
@@ -181,6 +184,26 @@ def test_nobody_at_the_keyboard_locks_the_workspace(
     assert session.window is None
     assert unlock_dialog(qtbot, session).reason == UnlockReason.LOCKED
     assert not session.idle_lock.is_armed()
+
+
+def test_the_idle_lock_closes_a_dialog_left_open_first(
+    start: StartSession, data_dir: Path, qtbot: QtBot
+) -> None:
+    session = locked_start(start, data_dir)
+    window = unlock(qtbot, session, PASSPHRASE)
+    dialog = window.workspace_switcher.open_rename_dialog()
+    box = QMessageBox(QMessageBox.Icon.Question, "Question", "Left open", parent=dialog)
+    answers: list[int] = []
+    session.idle_lock.set_interval_ms(500)
+
+    def ask() -> None:  # a question waiting in its own event loop, as QFileDialog does
+        answers.append(box.exec())
+
+    QTimer.singleShot(0, ask)
+    with qtbot.waitSignal(session.locked, timeout=10_000):
+        pass
+    qtbot.waitUntil(lambda: bool(answers), timeout=5_000)
+    assert session.window is None and session.unlock_dialog is not None
 
 
 def test_a_workspace_without_passphrase_has_no_idle_lock(

@@ -17,6 +17,7 @@ from localai_desktop.ui.shell.main_window import MainWindow
 from localai_desktop.ui.shell.session import AppSession
 from localai_desktop.ui.widgets.passphrase_form import FORGOTTEN_PASSPHRASE_WARNING
 from localai_desktop.ui.workspaces.dialogs import NewWorkspaceDialog, ProtectWorkspaceDialog
+from tests.ui.shell.test_gui_app import unnamed_controls
 from tests.ui.workspaces.workspace_support import (
     OPEN_TIMEOUT_MS,
     StartSession,
@@ -69,12 +70,15 @@ def test_the_title_and_the_menu_show_the_workspaces_and_which_are_protected(
     assert not switcher.lock_button.isVisible() and not switcher.lock_action.isEnabled()
     assert not switcher.delete_action.isEnabled()
     assert switcher.open_delete_confirmation() is None
-    # The menu's items open the real dialogs.
+    assert unnamed_controls(window.statusBar()) == []
+    # The menu's items open the real dialogs, whose every control a screen reader can name.
     switcher.new_action.trigger()
     assert isinstance(switcher.dialog, NewWorkspaceDialog) and switcher.dialog.isVisible()
+    assert unnamed_controls(switcher.dialog) == []
     switcher.dialog.cancel_button.click()
     switcher.protect_action.trigger()
     assert isinstance(switcher.dialog, ProtectWorkspaceDialog)
+    assert unnamed_controls(switcher.dialog) == []
     switcher.dialog.cancel_button.click()
 
 
