@@ -103,8 +103,7 @@ class AppSession(WorkspaceSwitching, QObject):
         self.unlock_dialog: UnlockDialog | None = None
         self.busy_dialog: BusyDialog | None = None
         self._task: KeyTask | None = None
-        self._task_info: WorkspaceInfo | None = None
-        self._protect_done: Callable[[str | None], None] | None = None
+        self._task_finished: Callable[[object, LocalAIError | None], None] | None = None
         self._closing = False
         self.idle_lock = IdleLock(self)
         self.idle_lock.idle.connect(self._on_idle_lock_idle)

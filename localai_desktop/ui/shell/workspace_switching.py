@@ -82,18 +82,10 @@ class WorkspaceSwitching:
         remember: bool,
         done: Callable[[str | None], None] | None = None,
     ) -> None:
-        """Encrypt the open workspace with a new passphrase, its window closed meanwhile."""
+        """Encrypt the open workspace with a new passphrase, its window closed meanwhile;
+        then `done(None or the problem)`."""
         paths = self.root.for_workspace(info.folder)
         root = self.root.root
-        with _kept_running():
-            self._close_workspace()
-            busy = BusyDialog(
-                "Protecting the workspace",
-                f"Encrypting “{info.name}”. The window opens again when it is done; this takes "
-                "longer for a workspace with many documents.",
-            )
-            busy.show()
-            self.busy_dialog = busy
 
         def work() -> Vault:
             vault = protect(paths, passphrase)
@@ -101,31 +93,93 @@ class WorkspaceSwitching:
                 keychain.remember(root, info.id, passphrase)
             return vault
 
-        task = KeyTask(work, self)
-        task.succeeded.connect(self._on_protect_task_succeeded)
-        task.failed.connect(self._on_protect_task_failed)
-        task.finished.connect(task.deleteLater)
-        self._task, self._task_info, self._protect_done = task, info, done
-        task.start()
+        def finished(vault: object, error: LocalAIError | None) -> None:
+            # Kill-safe: the data is as it was, or encrypted under the key already written.
+            fresh = WorkspaceDirectory(self.root).find(info.id)
+            if error is not None:
+                self._open_workspace(fresh, error.message)
+            else:
+                self._replace_workspace(fresh, vault)  # type: ignore[arg-type]
+                if self.window is not None:
+                    self.window.statusBar().showMessage(
+                        f"“{info.name}” is protected: its data is encrypted on this computer.",
+                        15_000,
+                    )
+            if done is not None:
+                done(error.message if error is not None else None)
+
+        self._work_with_window_closed(
+            "Protecting the workspace",
+            f"Encrypting “{info.name}”. The window opens again when it is done; this takes "
+            "longer for a workspace with many documents.",
+            work,
+            finished,
+        )
 
     def delete_workspace(self, info: WorkspaceInfo) -> None:
         """Delete a workspace (its key first); the default one opens if it was the open one."""
         directory = WorkspaceDirectory(self.root)
-        is_open = self._workspace is not None and self._workspace.info.id == info.id
-        problem: str | None = None
-        with _kept_running():
-            if is_open:
-                self._close_workspace()
+        root = self.root.root
+
+        def work() -> WorkspaceInfo:
+            directory.remove(info.id)
+            keychain.forget(root, info.id)
+            log.info("Deleted the workspace %s", info.id)
+            return info
+
+        if self._workspace is None or self._workspace.info.id != info.id:
             try:
-                directory.remove(info.id)
-                keychain.forget(self.root.root, info.id)
-                log.info("Deleted the workspace %s", info.id)
+                work()
             except LocalAIError as error:
-                problem = error.message
-            if is_open:
-                self._open_workspace(directory.find(None), problem)
-            elif problem is not None and self.window is not None:
-                _warn(self.window, "The workspace was not deleted", problem)
+                _warn(self.window, "The workspace was not deleted", error.message)
+            return
+
+        def finished(_result: object, error: LocalAIError | None) -> None:
+            self._open_workspace(directory.find(None), error.message if error else None)
+
+        self._work_with_window_closed(
+            "Deleting the workspace",
+            f"Deleting “{info.name}” and everything in it…",
+            work,
+            finished,
+        )
+
+    def _work_with_window_closed(
+        self,
+        title: str,
+        text: str,
+        work: Callable[[], object],
+        finished: Callable[[object, LocalAIError | None], None],
+    ) -> None:
+        """Close the window and workspace, say what happens in a small window, run `work` on
+        its own thread, then `finished(result, error)` (which opens the next window)."""
+        with _kept_running():
+            self._close_workspace()
+            busy = BusyDialog(title, text)
+            busy.show()
+            self.busy_dialog = busy
+        task = KeyTask(work, self)
+        task.succeeded.connect(self._on_task_succeeded)
+        task.failed.connect(self._on_task_failed)
+        task.finished.connect(task.deleteLater)
+        self._task, self._task_finished = task, finished
+        task.start()
+
+    @Slot(object)
+    def _on_task_succeeded(self, result: object) -> None:
+        self._end_task(result, None)
+
+    @Slot(object)
+    def _on_task_failed(self, error: LocalAIError) -> None:
+        self._end_task(None, error)
+
+    def _end_task(self, result: object, error: LocalAIError | None) -> None:
+        finished, self._task_finished = self._task_finished, None
+        self._task = None
+        with _kept_running():  # the busy window goes once the next window shows
+            if finished is not None:
+                finished(result, error)
+            self._close_busy_dialog()
 
     def _open_workspace(self, info: WorkspaceInfo, problem: str | None = None) -> None:
         """Open `info` where no workspace is open: its unlock dialog, or its window."""
@@ -196,32 +250,6 @@ class WorkspaceSwitching:
     def _on_unlock_dialog_finished(self, _result: int) -> None:
         if self.sender() is self.unlock_dialog:
             self.unlock_dialog = None
-
-    @Slot(object)
-    def _on_protect_task_succeeded(self, vault: Vault) -> None:
-        self._task = None
-        info = self._task_info
-        self._replace_workspace(WorkspaceDirectory(self.root).find(info.id), vault)
-        self._close_busy_dialog()
-        if self.window is not None:
-            self.window.statusBar().showMessage(
-                f"“{info.name}” is protected: its data is encrypted on this computer.", 15_000
-            )
-        self._tell_protect_done(None)
-
-    @Slot(object)
-    def _on_protect_task_failed(self, error: LocalAIError) -> None:
-        self._task = None
-        info = WorkspaceDirectory(self.root).find(self._task_info.id)
-        # Kill-safe: the data is as it was, or encrypted under the key already written.
-        self._open_workspace(info, error.message)
-        self._close_busy_dialog()
-        self._tell_protect_done(error.message)
-
-    def _tell_protect_done(self, problem: str | None) -> None:
-        done, self._protect_done = self._protect_done, None
-        if done is not None:
-            done(problem)
 
     def _close_busy_dialog(self) -> None:
         if self.busy_dialog is not None:

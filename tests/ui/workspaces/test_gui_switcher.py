@@ -180,6 +180,7 @@ def test_delete_names_what_is_lost_and_opens_the_default_workspace(
     )
     with qtbot.waitSignal(session.window_opened, timeout=OPEN_TIMEOUT_MS):
         delete.click()
+        assert session.busy_dialog is not None  # removing the files runs off the GUI thread
 
     assert window_of(session).windowTitle() == "Default — LocalAI Desktop"
     assert not info.folder.exists()
