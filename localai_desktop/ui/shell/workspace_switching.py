@@ -212,7 +212,9 @@ class WorkspaceSwitching:
         self, info: WorkspaceInfo, reason: UnlockReason, problem: str | None = None
     ) -> UnlockDialog:
         if self.unlock_dialog is not None:
-            self.unlock_dialog.close()
+            replaced, self.unlock_dialog = self.unlock_dialog, None
+            replaced.quit_requested.disconnect(self._on_unlock_dialog_quit_requested)
+            replaced.close()  # replaced, not left: the app goes on
         others = WorkspaceDirectory(self.root).list()
         parent = self.window if reason == UnlockReason.SWITCH else None
         dialog = UnlockDialog(self.root, info, reason, others=others, parent=parent)
