@@ -232,6 +232,9 @@ def test_locking_while_an_answer_streams_keeps_what_was_written(
         qtbot.keyClick(tab.composer.input, Qt.Key.Key_Return)
     conversation_id = tab.current_conversation_id()
     worker_thread = window.worker.thread()
+    # Batches still queued for the recorder must not reach views the lock deletes: gone with it.
+    recorder.deleteLater()
+    delete_closed_widgets()
 
     session.lock()
 
