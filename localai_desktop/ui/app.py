@@ -87,7 +87,14 @@ def _log_unhandled(kind: type[BaseException], error: BaseException, trace: objec
     sys.__excepthook__(kind, error, trace)  # type: ignore[arg-type]
 
 
-def _run_smoke_test(window: MainWindow, data_dir: Path, log_file: Path) -> int:
+def _run_smoke_test(window: MainWindow | None, data_dir: Path, log_file: Path) -> int:
+    if window is None:
+        print(
+            "Smoke test stopped: the workspace is protected with a passphrase, and the smoke "
+            "test does not type one. Use a data folder whose workspace is not protected.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     # A local event loop, not app.exec(): quitting the application would also end every later
     # event loop in this process (tests call main() next to other Qt code).
     loop = QEventLoop()
@@ -113,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     session = AppSession(args.data_dir, verbose=args.verbose)
     previous_hook, sys.excepthook = sys.excepthook, _log_unhandled
     try:
+        # Quit in the unlock dialog, where there is no main window to close.
+        session.quit_requested.connect(app.quit)
         try:
             window = session.open()
         except OSError as error:
@@ -140,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.smoke_test:
             assert session.log_file is not None
             return _run_smoke_test(window, session.paths.root, session.log_file)
-        if args.welcome or session.welcome_needed():
+        if window is not None and (args.welcome or session.welcome_needed()):
             session.show_welcome_guide()
         return app.exec()
     finally:

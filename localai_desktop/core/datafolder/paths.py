@@ -24,7 +24,8 @@ WORKSPACES_FILE = "workspaces.json"
 WORKSPACES_FOLDER = "workspaces"
 KEY_FILE = "key.json"  # a protected workspace's wrapped data key (core/vault/keys.py)
 SETTINGS_FILE = "settings.json"  # app-wide settings, core/datafolder/settings.py
-WINDOW_STATE_FILE = "settings.ini"  # the window's own state (QSettings)
+# The window's own state (QSettings): per workspace, as it names the workspace's conversations.
+WINDOW_STATE_FILE = "settings.ini"
 MODELS_FOLDER = "models"
 LOGS_FOLDER = "logs"
 ADAPTERS_FOLDER = "adapters"
@@ -82,7 +83,7 @@ class DataPaths:
 
     @property
     def window_state(self) -> Path:
-        return self.root / WINDOW_STATE_FILE
+        return self.workspace / WINDOW_STATE_FILE
 
     @property
     def models(self) -> Path:

@@ -31,6 +31,9 @@ THEMES = (THEME_SYSTEM, THEME_LIGHT, THEME_DARK)
 SYSTEM_TEXT_SIZE = 0
 MIN_TEXT_SIZE = 7
 MAX_TEXT_SIZE = 20
+# A protected workspace locks itself after this many minutes without input; 0: never.
+DEFAULT_IDLE_LOCK_MINUTES = 15
+MAX_IDLE_LOCK_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class AppSettings:
     # Whether this data folder's welcome guide was shown; None: not recorded here yet (older
     # versions kept one flag for the whole app: see welcome_guide_seen).
     welcome_done: bool | None = None
+    # The workspace the desktop app opens at start: the one last used ("" : the default).
+    last_workspace: str = ""
+    idle_lock_minutes: int = DEFAULT_IDLE_LOCK_MINUTES
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +80,9 @@ class AppSettings:
             values["theme"] = THEME_SYSTEM
         if values["text_size"] != SYSTEM_TEXT_SIZE:
             values["text_size"] = min(max(MIN_TEXT_SIZE, values["text_size"]), MAX_TEXT_SIZE)
+        values["idle_lock_minutes"] = min(
+            max(0, values["idle_lock_minutes"]), MAX_IDLE_LOCK_MINUTES
+        )
         return cls(**values)
 
 

@@ -67,21 +67,18 @@ def passphrase_needed(info: WorkspaceInfo) -> PassphraseNeededError:
     )
 
 
-def unlock(
-    paths: DataPaths, info: WorkspaceInfo, passphrase: PassphraseSource | None
-) -> tuple[Vault, str]:
-    """The workspace's Vault and the passphrase that opened it: the keychain's first, then
-    `passphrase`'s."""
+def unlock(paths: DataPaths, info: WorkspaceInfo, passphrase: PassphraseSource | None) -> Vault:
+    """The workspace's Vault: the keychain's passphrase first, then `passphrase`'s."""
     saved = keychain.remembered(paths.root, info.id)
     if saved is not None:
         try:
-            return info.key_file.unlock(saved), saved
+            return info.key_file.unlock(saved)
         except LocalAIError:
             log.warning("The keychain's passphrase for %s no longer unlocks it", info.id)
     given = passphrase(info) if passphrase is not None else None
     if given is None:
         raise passphrase_needed(info)
-    return info.key_file.unlock(given), given
+    return info.key_file.unlock(given)
 
 
 class Workspace:
@@ -93,7 +90,6 @@ class Workspace:
         self.paths = paths
         self.info = info or WorkspaceDirectory(paths).find(None)
         self.vault = vault
-        self.export_passphrase: str | None = None
         set_content_protected(vault is not None)
         # What an earlier process killed mid-write left (a half-written settings file).
         remove_stale_temp_files(paths.root, TEMP_FILE_PREFIXES)
@@ -126,25 +122,31 @@ class Workspace:
         *,
         workspace: str | None = None,
         passphrase: PassphraseSource | None = None,
+        vault: Vault | None = None,
     ) -> Workspace:
         """Resolve the data folder (see `resolve_data_dir`), create it if needed, and open the
-        named workspace (default: the default one), unlocking it if it is protected."""
+        named workspace (default: the default one), unlocking it if it is protected. `vault`:
+        already unlocked (the desktop app unwraps the key off its GUI thread)."""
         root = init_data_paths(data_dir)
         info = WorkspaceDirectory(root).find(workspace)
         paths = root.for_workspace(info.folder)
         if not info.protected:
             return cls(paths, info=info)
-        vault, given = unlock(paths, info, passphrase)
+        if vault is None:
+            vault = unlock(paths, info, passphrase)
         opened = cls(paths, vault=vault, info=info)
-        # Kept in memory while the workspace is open, like its key: it encrypts exports in a
-        # format (age) that the standard tool opens with the same passphrase.
-        opened.export_passphrase = given
         opened.audit.record(UNLOCKED, workspace=info.id)
         return opened
 
     @property
     def protected(self) -> bool:
         return self.vault is not None
+
+    @property
+    def export_passphrase(self) -> str | None:
+        """What encrypts exports (age format: the standard tool opens them with the same
+        passphrase); kept in memory with the key while the workspace is open."""
+        return self.vault.passphrase if self.vault is not None else None
 
     @property
     def default_vault(self) -> Vault | None:

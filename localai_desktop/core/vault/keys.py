@@ -95,10 +95,13 @@ def _key_check(data_key: bytes) -> str:
 class Vault:
     """An unlocked workspace key: the database's SQLCipher key and the key for sealed files."""
 
-    def __init__(self, data_key: bytes) -> None:
+    def __init__(self, data_key: bytes, passphrase: str | None = None) -> None:
         if len(data_key) != DATA_KEY_BYTES:
             raise ValueError("a data key is 32 bytes")
         self._data_key = data_key
+        # The passphrase that opened it: encrypts exports in the age format (which the standard
+        # tool opens with the same passphrase).
+        self.passphrase = passphrase
         self.database_key = self._derive(b"sqlcipher database")
         self.file_key = self._derive(b"sealed files")
 
@@ -133,11 +136,11 @@ class KeyFile:
         check_new_passphrase(passphrase)
         data_key = os.urandom(DATA_KEY_BYTES)
         self._write(data_key, passphrase, cost or ScryptCost())
-        return Vault(data_key)
+        return Vault(data_key, passphrase)
 
     def unlock(self, passphrase: str) -> Vault:
         """The Vault, or WrongPassphraseError; a damaged key file gets its own message."""
-        return Vault(self._unwrap(passphrase))
+        return Vault(self._unwrap(passphrase), passphrase)
 
     def change_passphrase(self, old: str, new: str) -> None:
         """Rewrap the same data key with a new passphrase (the data is not re-encrypted)."""

@@ -27,6 +27,7 @@ from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
 from localai_desktop.ui.workers.finetune import FineTuneWorker
 from localai_desktop.ui.workers.hub import HubWorker
+from localai_desktop.ui.workspaces.switcher import WorkspaceSwitcher
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,7 @@ class MainWindow(QMainWindow):
             if self.audit_dialog is not None:
                 self.audit_dialog.close()
                 self.audit_dialog.shutdown()
+            self.workspace_switcher.shutdown()
             log.info("Main window closed")
         super().closeEvent(event)
 
@@ -255,6 +257,9 @@ class MainWindow(QMainWindow):
         help_menu.addAction(guide)
         self.settings_action, self.welcome_guide_action = settings, guide
         self.window_actions = WindowActions(self, file_menu, help_menu, settings)
+        # The title, File > Workspace, the status bar's switcher and Lock (Ctrl+L); what
+        # replaces this window (switch, lock) the app session does.
+        self.workspace_switcher = WorkspaceSwitcher(self, self.workspace, file_menu)
         self.audit_action = audit
 
     @Slot()

@@ -5,6 +5,11 @@ first-run guide or Settings) and "Delete all my data" close the window, which st
 worker (unloading the model), the downloads and every other thread, and close the database
 before a single file is touched; then a fresh window opens on the folder.
 
+Workspaces are replaced the same way: switching, locking (by hand, Ctrl+L, or when idle),
+protecting the open workspace and deleting it close the window and its workspace first. A
+protected workspace opens only through the unlock dialog (ui/workspaces), whose key work runs
+off the GUI thread; while it shows, no window, database or model of the workspace is open.
+
 One session per data folder: it holds the folder's desktop-app lock while it has it open, and a
 second start on the folder brings this window to the front (single_instance.py).
 """
@@ -34,14 +39,21 @@ from localai_desktop.core.datafolder.paths import (
 )
 from localai_desktop.core.datafolder.settings import AppSettingsStore, welcome_guide_seen
 from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.core.datafolder.workspaces import WorkspaceDirectory, WorkspaceInfo
 from localai_desktop.core.hub.client import HubClient
 from localai_desktop.core.hub.download_store import DownloadProgress, DownloadRequest
 from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.core.storage import Database
+from localai_desktop.core.vault.keys import Vault
 from localai_desktop.ui.shell.main_window import MainWindow
 from localai_desktop.ui.shell.settings_dialog import SettingsDialog
 from localai_desktop.ui.shell.single_instance import ShowRequestListener
+from localai_desktop.ui.shell.workspace_switching import WorkspaceSwitching
 from localai_desktop.ui.welcome.guide import WelcomeGuide
+from localai_desktop.ui.workspaces.dialogs import BusyDialog
+from localai_desktop.ui.workspaces.idle_lock import IdleLock
+from localai_desktop.ui.workspaces.tasks import KeyTask
+from localai_desktop.ui.workspaces.unlock_dialog import UnlockDialog, UnlockReason
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +65,7 @@ _FIXED_REASONS = {
 }
 
 
-class AppSession(QObject):
+class AppSession(WorkspaceSwitching, QObject):
     """Owns the data folder in use, its database and its main window (one at a time)."""
 
     window_opened = Signal(object)
@@ -61,6 +73,12 @@ class AppSession(QObject):
     show_requested = Signal()
     """Another start of the app on this data folder asked to see the window, which was
     brought to the front: ()."""
+    unlock_requested = Signal(object)
+    """A protected workspace asks for its passphrase: (UnlockDialog, shown)."""
+    locked = Signal()
+    """The workspace was locked: its window, database and models are closed: ()."""
+    quit_requested = Signal()
+    """Quit was chosen where there is no main window to close (the unlock dialog): ()."""
 
     def __init__(
         self,
@@ -81,6 +99,14 @@ class AppSession(QObject):
         self.settings_dialog: SettingsDialog | None = None
         self._folder_lock: FileLock | None = None
         self._show_requests: ShowRequestListener | None = None
+        self._root: DataPaths | None = None  # the data folder open now (its lock is held)
+        self.unlock_dialog: UnlockDialog | None = None
+        self.busy_dialog: BusyDialog | None = None
+        self._task: KeyTask | None = None
+        self._task_finished: Callable[[object, LocalAIError | None], None] | None = None
+        self._closing = False
+        self.idle_lock = IdleLock(self)
+        self.idle_lock.idle.connect(self._on_idle_lock_idle)
 
     @property
     def workspace(self) -> Workspace:
@@ -89,7 +115,11 @@ class AppSession(QObject):
 
     @property
     def paths(self) -> DataPaths:
-        return self.workspace.paths
+        """The open workspace's paths; while locked, the data folder's."""
+        if self._workspace is not None:
+            return self._workspace.paths
+        assert self._root is not None, "open() first"
+        return self._root
 
     @property
     def db(self) -> Database | None:
@@ -97,12 +127,21 @@ class AppSession(QObject):
 
     # -- opening and closing ------------------------------------------------------------------
 
-    def open(self, folder: Path | None = None) -> MainWindow:
-        """Open the data folder (the resolved one unless given) in a new main window.
+    def open(
+        self,
+        folder: Path | None = None,
+        *,
+        workspace: str | None = None,
+        vault: Vault | None = None,
+    ) -> MainWindow | None:
+        """Open the data folder (the resolved one unless given) in a new main window, on the
+        workspace named (else the one last used, else the default one).
 
-        Raises OSError when the folder cannot be created, DataFolderInUseError when another
-        start of the app has it open, and StorageError when the database cannot be opened;
-        nothing is left open then.
+        A protected workspace asks for its passphrase first: the unlock dialog is shown and
+        None returned (the window opens once it is unlocked: `window_opened`). Raises OSError
+        when the folder cannot be created, DataFolderInUseError when another start of the app
+        has it open, and StorageError when the database cannot be opened; nothing is left
+        open then. `vault`: the workspace's key, already unlocked (it reopens as it was).
         """
         paths = init_data_paths(folder if folder is not None else self._explicit)
         folder_lock = claim_for_desktop_app(paths)  # one app per folder: single_instance.py
@@ -110,40 +149,85 @@ class AppSession(QObject):
             debug = self._verbose or AppSettingsStore(paths.settings).load().debug_logging
             self.log_file = configure_logging(paths.logs, "desktop", verbose=debug)
             log.info("Starting LocalAI Desktop %s with data in %s", __version__, paths.root)
-            workspace = Workspace(paths)
+            info = self._workspace_to_open(paths, workspace)
+            opened = None
+            if not info.protected or vault is not None:
+                opened = Workspace.open(paths.root, workspace=info.id, vault=vault)
         except BaseException:
             folder_lock.release()
             raise
+        self._root = paths
         self._folder_lock = folder_lock
         self._show_requests = ShowRequestListener(paths.root, self)
         self._show_requests.show_requested.connect(self._on_show_requests_show_requested)
+        if opened is None:
+            self._ask_passphrase(info, UnlockReason.START)
+            return None
+        return self._show_window(opened)
+
+    def _workspace_to_open(self, paths: DataPaths, wanted: str | None) -> WorkspaceInfo:
+        directory = WorkspaceDirectory(paths)
+        if wanted is not None:
+            return directory.find(wanted)
+        last = AppSettingsStore(paths.settings).load().last_workspace
+        if last:
+            try:
+                return directory.find(last)
+            except LocalAIError:
+                log.info("The workspace used last is gone; opening the default one")
+        return directory.find(None)
+
+    def _show_window(self, workspace: Workspace) -> MainWindow:
         self._workspace = workspace
         window = MainWindow(workspace)
         window.welcome_guide_requested.connect(self._on_window_welcome_guide_requested)
         window.settings_requested.connect(self._on_window_settings_requested)
+        switcher = window.workspace_switcher
+        switcher.switch_requested.connect(self._on_switcher_switch_requested)
+        switcher.lock_requested.connect(self._on_switcher_lock_requested)
+        switcher.protect_requested.connect(self._on_switcher_protect_requested)
+        switcher.delete_requested.connect(self._on_switcher_delete_requested)
         self.window = window
         window.show()
+        self._remember_last_workspace(workspace.info)
+        self.idle_lock.set_minutes(workspace.settings.load().idle_lock_minutes)
+        if workspace.protected:
+            self.idle_lock.start()
+        else:
+            self.idle_lock.stop()
         self.window_opened.emit(window)
         return window
 
+    def _remember_last_workspace(self, info: WorkspaceInfo) -> None:
+        settings = AppSettingsStore(self.paths.settings)
+        if settings.load().last_workspace != info.id:
+            try:
+                settings.update(last_workspace=info.id)
+            except LocalAIError as error:
+                log.warning("Could not remember the workspace used last: %s", error.message)
+
     def close(self) -> None:
         """Close the guide, the window (stopping its threads) and the database."""
-        for dialog in (self.guide, self.settings_dialog):
-            if dialog is not None:
-                dialog.close()
-        if self.guide is not None:
-            self.guide.wait_for_threads()
-        self._close_window()
+        self._closing = True
+        try:
+            for dialog in (self.guide, self.settings_dialog, self.unlock_dialog):
+                if dialog is not None:
+                    dialog.close()
+            self.unlock_dialog = None
+            if self.guide is not None:
+                self.guide.wait_for_threads()
+            if self._task is not None:
+                self._task.wait()
+            if self.busy_dialog is not None:
+                self.busy_dialog.hide()
+                self.busy_dialog.deleteLater()
+                self.busy_dialog = None
+            self._close_window()
+        finally:
+            self._closing = False
 
     def _close_window(self) -> None:
-        if self.settings_dialog is not None:
-            self.settings_dialog.close()
-        if self.window is not None:
-            self.window.close()
-            self.window.deleteLater()
-            self.window = None
-        if self._workspace is not None:
-            self._workspace.close()  # after the window: its threads have ended
+        self._close_workspace()
         if self._show_requests is not None:
             self._show_requests.close()
             self._show_requests.deleteLater()
@@ -152,6 +236,20 @@ class AppSession(QObject):
             self._folder_lock.release()  # last: the folder is free for another start now
             self._folder_lock = None
 
+    def _close_workspace(self) -> None:
+        """Close the window (its threads end, models are freed) and the workspace's database;
+        the data folder stays this app's."""
+        self.idle_lock.stop()
+        if self.settings_dialog is not None:
+            self.settings_dialog.close()
+        if self.window is not None:
+            self.window.close()
+            self.window.deleteLater()
+            self.window = None
+        if self._workspace is not None:
+            self._workspace.close()  # after the window: its threads have ended
+            self._workspace = None
+
     def _reopen(self, folder: Path, before_open: Callable[[], None] | None = None) -> None:
         """Close the window and database, run `before_open`, open `folder` in a new window.
 
@@ -159,13 +257,17 @@ class AppSession(QObject):
         """
         quit_on_close = QGuiApplication.quitOnLastWindowClosed()
         QGuiApplication.setQuitOnLastWindowClosed(False)  # the old window closes first
+        # The same folder reopens on the same workspace, unlocked as it was.
+        same = self._root is not None and Path(folder) == self._root.root
+        current = self._workspace if same else None
+        keep = (current.info.id, current.vault) if current is not None else (None, None)
         try:
             self._close_window()
             try:
                 if before_open is not None:
                     before_open()
             finally:
-                self.open(folder)
+                self.open(folder, workspace=keep[0], vault=keep[1])
         finally:
             QGuiApplication.setQuitOnLastWindowClosed(quit_on_close)
 
@@ -173,7 +275,7 @@ class AppSession(QObject):
 
     def welcome_needed(self) -> bool:
         """Whether the open data folder has not shown the welcome guide yet."""
-        settings = self.workspace.settings.load()
+        settings = AppSettingsStore(self.paths.settings).load()
         seen = welcome_guide_seen(settings, self.paths.root, self.config.load())
         if seen and settings.welcome_done is None:
             # The old app-wide flag meant this folder: move it here, so that it answers for
@@ -232,7 +334,7 @@ class AppSession(QObject):
             self._reopen(target)
         except (LocalAIError, OSError):
             # The folder holds a database this version cannot open: stay where we were.
-            if self.window is None:
+            if self.window is None and self.unlock_dialog is None:
                 self.open(previous)
             raise
         self.config.update(data_dir=str(target))
@@ -270,6 +372,9 @@ class AppSession(QObject):
             self.settings_dialog.raise_()
             return self.settings_dialog
         dialog = SettingsDialog(self, self._window())
+        dialog.lock_settings.idle_minutes_changed.connect(
+            self._on_settings_dialog_idle_minutes_changed
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.destroyed.connect(self._on_settings_dialog_destroyed)
         self.settings_dialog = dialog
@@ -290,6 +395,9 @@ class AppSession(QObject):
 
     @Slot()
     def _on_show_requests_show_requested(self) -> None:
+        if self.window is None and self.unlock_dialog is not None:
+            self.unlock_dialog.raise_()
+            self.unlock_dialog.activateWindow()
         if self.window is not None:
             if self.window.isMinimized():
                 self.window.showNormal()

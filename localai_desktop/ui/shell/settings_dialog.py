@@ -41,6 +41,7 @@ from localai_desktop.ui.welcome.guide import choose_folder_with_dialog
 from localai_desktop.ui.widgets.notices import Banner
 from localai_desktop.ui.widgets.safe_text import inert_tooltip
 from localai_desktop.ui.widgets.theme import themed_style_sheet
+from localai_desktop.ui.workspaces.lock_settings import LockSettings
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,8 @@ class SettingsDialog(QDialog):
         data_layout.addLayout(backup_row)
 
         self.banner = Banner()
+        # The open workspace's protection and the idle time before it locks itself.
+        self.lock_settings = LockSettings(session.workspace, self.banner)
         self.appearance = AppearanceSettings(window.appearance, self.banner)
         window.appearance.text_size_changed.connect(self._on_appearance_text_size_changed)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -197,6 +200,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.appearance)
         layout.addWidget(privacy)
+        layout.addWidget(self.lock_settings)
         layout.addWidget(data)
         layout.addWidget(self.banner)
         layout.addStretch(1)

@@ -1,4 +1,5 @@
-"""The first-run guide: the privacy promise, the data folder, this computer, a first model.
+"""The first-run guide: the privacy promise, the data folder, a passphrase, this computer, a
+first model.
 
 Shown once, on the first start (reopened from Help > Show the welcome guide). It knows the
 rest of the app only through a small `WelcomeHost` (the app session), so the data folder can be
@@ -34,6 +35,7 @@ from localai_desktop.ui.welcome.pages import (
     DataFolderPage,
     FinishPage,
     ModelPage,
+    ProtectPage,
     WelcomeHost,
     WelcomePage,
     choose_folder_with_dialog,
@@ -56,7 +58,7 @@ class WelcomeGuide(QWizard):
     closed = Signal(bool)
     """The guide was closed: (whether the person went through to the end)."""
 
-    PAGE_WELCOME, PAGE_FOLDER, PAGE_COMPUTER, PAGE_MODEL, PAGE_FINISH = range(5)
+    PAGE_WELCOME, PAGE_FOLDER, PAGE_PROTECT, PAGE_COMPUTER, PAGE_MODEL, PAGE_FINISH = range(6)
 
     def __init__(
         self,
@@ -97,6 +99,7 @@ class WelcomeGuide(QWizard):
 
         self.welcome_page = WelcomePage()
         self.folder_page = DataFolderPage(host, choose_folder, lambda: bool(self.download_ids))
+        self.protect_page = ProtectPage(host)
         self.computer_page = ComputerPage()
         self.model_page = ModelPage(self.start_downloads, self.import_own_file)
         self.finish_page = FinishPage()
@@ -104,6 +107,7 @@ class WelcomeGuide(QWizard):
             (
                 self.welcome_page,
                 self.folder_page,
+                self.protect_page,
                 self.computer_page,
                 self.model_page,
                 self.finish_page,

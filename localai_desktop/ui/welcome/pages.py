@@ -27,7 +27,8 @@ from localai_desktop.core.hub.download_store import DownloadProgress, DownloadRe
 from localai_desktop.core.hub.starter_models import StarterPick
 from localai_desktop.core.models.hardware import Machine
 from localai_desktop.core.models.registry import LocalModel
-from localai_desktop.ui.widgets.notices import Banner
+from localai_desktop.ui.widgets.notices import Banner, StatusLine
+from localai_desktop.ui.widgets.passphrase_form import NewPassphraseForm
 
 PRIVACY_PROMISE = (
     "LocalAI Desktop lets you chat with AI language models that run entirely on this computer. "
@@ -64,6 +65,15 @@ class WelcomeHost(Protocol):
 
     def chat_model(self) -> LocalModel | None:
         """The chat model a new conversation would start with; None when there is none."""
+
+    def workspace_protected(self) -> bool:
+        """Whether the open workspace is protected with a passphrase already."""
+
+    def protect_open_workspace(
+        self, passphrase: str, remember: bool, done: Callable[[str | None], None]
+    ) -> None:
+        """Encrypt the open workspace with `passphrase` (the window closes meanwhile); then
+        `done(None)`, or `done(message)` when it could not be done."""
 
 
 def choose_folder_with_dialog(parent: QWidget, start: Path) -> Path | None:
@@ -165,6 +175,88 @@ class DataFolderPage(QWizardPage):
             f"Your data is now kept in {used}. Anything in the previous folder stays there."
         )
         self.refresh()
+
+
+PROTECT_TEXT = "Protect with a passphrase (recommended)"
+
+
+class ProtectPage(QWizardPage):
+    """Offers to encrypt the default workspace with a passphrase; Next does it when ticked."""
+
+    def __init__(self, host: WelcomeHost) -> None:
+        super().__init__()
+        self._host = host
+        self._working = False
+        self.setTitle("Protect your data")
+        self.setSubTitle("Recommended: a passphrase encrypts everything you keep in the app.")
+        self.explanation = _text(
+            "With a passphrase, your conversations, documents and fine-tuning data are "
+            "encrypted on this computer: someone who takes the laptop or the disk cannot read "
+            "them. The app asks for the passphrase when it starts and locks itself when you "
+            "are away."
+        )
+        self.protect = QCheckBox(PROTECT_TEXT)
+        self.protect.setAccessibleName(PROTECT_TEXT)
+        self.protect.setChecked(True)
+        self.protect.toggled.connect(self._on_protect_toggled)
+        self.form = NewPassphraseForm()
+        self.status = StatusLine()
+        self.banner = Banner()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.explanation)
+        layout.addWidget(self.protect)
+        layout.addWidget(self.form)
+        layout.addWidget(self.status)
+        layout.addWidget(self.banner)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:
+        if self._host.workspace_protected():
+            self._show_protected()
+
+    def _show_protected(self) -> None:
+        self.protect.setChecked(True)
+        self.protect.setEnabled(False)
+        self.form.hide()
+        self.status.show_message("Your data is protected with a passphrase.")
+
+    def validatePage(self) -> bool:
+        if self._working:
+            return False
+        if not self.protect.isChecked() or self._host.workspace_protected():
+            return True
+        try:
+            passphrase = self.form.chosen()
+        except LocalAIError as error:
+            self.banner.show_error(
+                f"{error.message} Or untick “{PROTECT_TEXT}” to go on without one."
+            )
+            return False
+        self.banner.hide()
+        self._working = True
+        self.form.setEnabled(False)
+        self.protect.setEnabled(False)
+        self.status.show_busy("Encrypting your data…")
+        self._host.protect_open_workspace(passphrase, self.form.remembered(), self._protected)
+        return False  # Next again once it is done
+
+    def _protected(self, problem: str | None) -> None:
+        self._working = False
+        self.form.clear()
+        if problem is None:
+            self._show_protected()
+            wizard = self.wizard()
+            if wizard is not None:
+                wizard.next()
+            return
+        self.status.clear()
+        self.form.setEnabled(True)
+        self.protect.setEnabled(True)
+        self.banner.show_error(problem)
+
+    @Slot(bool)
+    def _on_protect_toggled(self, protect: bool) -> None:
+        self.form.setEnabled(protect)
 
 
 class ComputerPage(QWizardPage):
