@@ -266,6 +266,36 @@ def _m008_chat_template_check(conn: Connection) -> None:
     _run(conn, "ALTER TABLE models ADD COLUMN chat_template_check VARCHAR")
 
 
+def _m014_recognised_pages(conn: Connection) -> None:
+    # Text recognised on scanned pages (core.documents.ocr), one row per page with its lines
+    # and their boxes, so that a killed run resumes without recognising a page twice and the
+    # passage viewer can highlight where a passage sits on the page. A passage's region on its
+    # page; a file's recognition counters; attachments of an e-mail as files of their own
+    # (their parent, their place in it, and the name a citation shows).
+    _run(
+        conn,
+        """
+        CREATE TABLE doc_pages (
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES doc_files (id) ON DELETE CASCADE,
+            page INTEGER NOT NULL,
+            file_sha256 VARCHAR NOT NULL,
+            confidence FLOAT NOT NULL,
+            lines TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX ix_doc_pages_file_page ON doc_pages (file_id, page);
+        ALTER TABLE doc_chunks ADD COLUMN region VARCHAR;
+        ALTER TABLE doc_files ADD COLUMN pages_recognised INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE doc_files ADD COLUMN recognition_confidence FLOAT;
+        ALTER TABLE doc_files ADD COLUMN parent_id INTEGER
+            REFERENCES doc_files (id) ON DELETE CASCADE;
+        ALTER TABLE doc_files ADD COLUMN member VARCHAR;
+        ALTER TABLE doc_files ADD COLUMN display_name TEXT;
+        CREATE INDEX ix_doc_files_parent_id ON doc_files (parent_id)
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
@@ -275,4 +305,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "how each model loads safely on this computer", _m006_model_load_options),
     Migration(7, "the audit trail: answers, exports, imports and deletions", _m007_audit_trail),
     Migration(8, "whether each model's chat template renders safely", _m008_chat_template_check),
+    Migration(14, "text recognised on scanned pages; e-mail attachments", _m014_recognised_pages),
 )
