@@ -139,7 +139,7 @@ class _ProgressPrinter:
         if self.tty:
             print("\r" + " " * 110 + "\r", end="", file=sys.stderr)
         detail = f" ({file.chunks} passages)" if file.status == "indexed" else ""
-        if file.recognition_note:
+        if file.status == "indexed" and file.recognition_note:
             detail = f" ({file.chunks} passages, {file.recognition_note})"
         reason = f": {file.reason}" if file.reason else ""
         print(f"{file.status:>8}  {file.name}{detail}{reason}", file=sys.stderr, flush=True)
@@ -243,7 +243,9 @@ def _status(workspace: Workspace, args: argparse.Namespace) -> int:
     print(f"{collection.name}: {counts}; {collection.chunk_count} passages")
     rows = [
         [
-            f"{f.status} ({f.recognition_note})" if f.recognition_note else f.status,
+            f"{f.status} ({f.recognition_note})"
+            if f.status == "indexed" and f.recognition_note
+            else f.status,
             str(f.pages or ""),
             str(f.chunks),
             f.display_name or str(f.path),

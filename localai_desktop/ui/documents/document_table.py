@@ -30,7 +30,7 @@ def describe_file_status(
 ) -> tuple[str, str]:
     """(status, details) in plain words; `running` says whether its collection is indexing."""
     if file.status == FileStatus.INDEXED:
-        if file.recognition_note:
+        if file.recognition_note:  # "Indexed (text recognised on 12 of 14 pages)"
             return f"Indexed ({file.recognition_note})", file.reason or ""
         return "Indexed", file.reason or ""
     if file.status == FileStatus.SKIPPED:

@@ -49,6 +49,14 @@ BUNDLED_LICENSES = (
     ("psutil", "BSD-3-Clause"),
     ("platformdirs", "MIT"),
     ("pyspellchecker (spelling word lists)", "MIT"),
+    ("RapidOCR and its PP-OCR models (reading scans)", "Apache-2.0"),
+    ("ONNX Runtime", "MIT"),
+    ("OpenCV (opencv-python-headless)", "Apache-2.0"),
+    ("Pillow", "MIT-CMU"),
+    ("extract-msg (Outlook .msg e-mail)", "GPL-3.0"),
+    ("olefile", "BSD-2-Clause"),
+    ("odfpy (OpenDocument text)", "Apache-2.0 or GPL"),
+    ("striprtf (Rich Text)", "BSD-3-Clause"),
 )
 
 
