@@ -139,6 +139,8 @@ class _ProgressPrinter:
         if self.tty:
             print("\r" + " " * 110 + "\r", end="", file=sys.stderr)
         detail = f" ({file.chunks} passages)" if file.status == "indexed" else ""
+        if file.status == "indexed" and file.recognition_note:
+            detail = f" ({file.chunks} passages, {file.recognition_note})"
         reason = f": {file.reason}" if file.reason else ""
         print(f"{file.status:>8}  {file.name}{detail}{reason}", file=sys.stderr, flush=True)
 
@@ -240,7 +242,16 @@ def _status(workspace: Workspace, args: argparse.Namespace) -> int:
     counts = ", ".join(f"{n} {s}" for s, n in collection.status_counts) or "no files"
     print(f"{collection.name}: {counts}; {collection.chunk_count} passages")
     rows = [
-        [f.status, str(f.pages or ""), str(f.chunks), str(f.path), f.reason or ""] for f in files
+        [
+            f"{f.status} ({f.recognition_note})"
+            if f.status == "indexed" and f.recognition_note
+            else f.status,
+            str(f.pages or ""),
+            str(f.chunks),
+            f.display_name or str(f.path),
+            f.reason or "",
+        ]
+        for f in files
     ]
     if rows:
         print_table(["STATUS", "PAGES", "PASSAGES", "FILE", "REASON"], rows)

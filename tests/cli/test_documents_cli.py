@@ -50,7 +50,7 @@ def test_create_add_list_status_and_search(collection: Path, tmp_path: Path) -> 
     assert added.returncode == 1  # one path did not exist; the others were still indexed
     assert "Not found (skipped):" in added.stderr and "missing.pdf" in added.stderr
     assert "indexed  guideline.pdf" in added.stderr
-    assert "skipped  scan.pdf: No text found; OCR is not supported yet" in added.stderr
+    assert "skipped  scan.pdf: No text found, not even by reading the page images" in added.stderr
     assert "Done: 1 indexed, 1 skipped" in added.stderr
 
     [listed] = json.loads(localai(collection, "docs", "list", "--json").stdout)
@@ -62,7 +62,7 @@ def test_create_add_list_status_and_search(collection: Path, tmp_path: Path) -> 
     assert by_name["guideline.pdf"]["pages"] == 10
     assert by_name["scan.pdf"]["status"] == "skipped"
     table = localai(collection, "docs", "status", "Ward").stdout
-    assert "1 indexed, 1 skipped" in table and "OCR is not supported yet" in table
+    assert "1 indexed, 1 skipped" in table and "not even by reading" in table
 
     found = localai(
         collection, "docs", "search", "Ward", "antibiotics in sepsis", "-k", "3", "--json"

@@ -444,6 +444,30 @@ def test_the_built_command_line_imports_a_model_and_chats(
     assert "Qwen2.5 0.5B Instruct" in catalog.stdout
 
 
+def test_the_built_command_line_indexes_a_scanned_pdf(
+    frozen_app: Path, tmp_path: Path, models_dir: Path
+) -> None:
+    """The OCR models and ONNX Runtime are inside the app: a scan's page 2 is found offline."""
+    from tests.support import scans
+
+    data = str(tmp_path / "d")
+    scan = scans.write_scanned_letter(tmp_path / "referral-scan.pdf")
+
+    def localai(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_frozen(frozen_app, "localai", "--data-dir", data, *args, cwd=tmp_path)
+
+    imported = localai("models", "import", str(models_dir / "all-MiniLM-L6-v2-Q8_0.gguf"))
+    assert imported.returncode == 0, imported.stderr
+    assert localai("docs", "create", "Letters").returncode == 0
+    added = localai("docs", "add", "Letters", str(scan))
+    assert added.returncode == 0, added.stderr
+    assert "text recognised on 3 of 3 pages" in added.stderr
+    found = localai("docs", "search", "Letters", "warfarin", "--json", "-k", "1")
+    assert json.loads(found.stdout)[0]["page"] == 2
+    status = json.loads(localai("docs", "status", "Letters", "--json").stdout)
+    assert status["files"][0]["pages_recognised"] == 3
+
+
 def test_the_built_app_window_answers_a_chat(
     frozen_app: Path, tmp_path: Path, stories260k: Path
 ) -> None:

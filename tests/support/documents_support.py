@@ -42,7 +42,7 @@ def write_pdf(path: Path, pages: Sequence[str], *, filler: int = 2) -> Path:
 
 
 def write_scanned_pdf(path: Path, pages: int = 3) -> Path:
-    """A PDF whose pages are pictures only (no text layer), like a scan."""
+    """A PDF whose pages are grey boxes with no text at all, neither a layer nor in pixels."""
     pdf = FPDF()
     for _ in range(pages):
         pdf.add_page()

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from localai_desktop.core.documents.blocks import TextBlock
+from localai_desktop.core.documents.blocks import Box, TextBlock
 
 CountTokens = Callable[[str], int]
 """Tokens the embedding model will see for a text (its own tokenizer, or an estimate)."""
@@ -38,6 +38,12 @@ class Chunk:
     page: int | None
     heading: str | None
     token_count: int
+    box: Box | None = None  # the region of a recognised passage on its page
+
+    @property
+    def region(self) -> str | None:
+        """The box as stored: "x0,y0,x1,y1"."""
+        return None if self.box is None else ",".join(f"{v:.5f}" for v in self.box)
 
     @property
     def word_count(self) -> int:
@@ -73,14 +79,24 @@ def chunk_blocks(
     used = 0
     page: int | None = None
     heading: str | None = None
+    boxes: list[Box] = []
     ordinal = 0
 
     def flush() -> Iterator[Chunk]:
-        nonlocal pieces, used, ordinal
+        nonlocal pieces, used, ordinal, boxes
         if pieces:
-            yield Chunk(ordinal, " ".join(pieces), page, heading, used)
+            box = None
+            if boxes:
+                box = (
+                    min(b[0] for b in boxes),
+                    min(b[1] for b in boxes),
+                    max(b[2] for b in boxes),
+                    max(b[3] for b in boxes),
+                )
+            yield Chunk(ordinal, " ".join(pieces), page, heading, used, box)
             ordinal += 1
         pieces = []
+        boxes = []
         used = 0
 
     for block in blocks:
@@ -92,6 +108,8 @@ def chunk_blocks(
                 yield from flush()
             pieces.append(piece)
             used += tokens
+            if block.box is not None:
+                boxes.append(block.box)
     yield from flush()
 
 

@@ -37,7 +37,10 @@ from localai_desktop.core.documents.index_store import (
     file_signature,
 )
 from localai_desktop.core.documents.indexer import Indexer, IndexingState, IndexReport
+from localai_desktop.core.documents.ocr import shared_recogniser
+from localai_desktop.core.documents.page_view import PageImage, render_page
 from localai_desktop.core.documents.parsers import SUPPORTED_SUFFIXES
+from localai_desktop.core.documents.recognised_pages import RecognisedPageStore
 from localai_desktop.core.documents.retrieval import Retriever, SearchHit
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 from localai_desktop.core.storage.db import Database
@@ -81,7 +84,8 @@ class DocumentLibrary:
         self._embedders: dict[Path, Embedder] = {}
         self._lock = threading.Lock()
         self._indexing: set[int] = set()
-        self.indexer = Indexer(self.store, self.embedder_for)
+        self.pages = RecognisedPageStore(db)
+        self.indexer = Indexer(self.store, self.embedder_for, pages=self.pages)
         self.retriever = Retriever(self.store, self.embedder_for)
 
     # -- collections --------------------------------------------------------------------------
@@ -149,6 +153,8 @@ class DocumentLibrary:
                 for file_path in sorted(found):
                     pending.append(self.store.upsert_file(collection.id, file_path, path))
                 for known in self.store.files(collection.id):
+                    if known.is_attachment:
+                        continue  # it goes with its e-mail
                     gone = known.path not in found and not known.path.exists()
                     if gone and _is_under(known.path, path):
                         self.store.remove_file(known.id)
@@ -166,6 +172,8 @@ class DocumentLibrary:
         pending: list[DocumentFile] = []
         folders: set[Path] = set()
         for file in self.store.files(collection.id):
+            if file.is_attachment:
+                continue  # looked at again with its e-mail
             if file.folder is not None:
                 folders.add(file.folder)
             if not file.path.exists():
@@ -272,6 +280,24 @@ class DocumentLibrary:
             position += len(chunk.text)
         return PassageContext(passage, "\n\n".join(parts), start, end, tuple(chunks))
 
+    def page_image(self, chunk_id: int) -> PageImage | None:
+        """The page a recognised passage sits on, rendered now, with the passage's box; None for
+        a passage read from a text layer or a file without pages. Slow (tens of milliseconds to
+        a second): call it off the GUI thread."""
+        chunk = self.store.chunks([chunk_id]).get(chunk_id)
+        if chunk is None or chunk.page is None or chunk.box is None:
+            return None
+        file = self.store.file(chunk.file_id)
+        try:
+            image = render_page(self.store, file, chunk.page)
+        except (OSError, ValueError, LocalAIError) as error:
+            log.info("The page of passage %d could not be rendered: %s", chunk_id, error)
+            return None
+        except Exception:  # a damaged file the parser libraries choke on: no picture, no crash
+            log.exception("Rendering the page of passage %d failed", chunk_id)
+            return None
+        return PageImage(image, chunk.page, chunk.box)
+
     # -- embedding models ---------------------------------------------------------------------
 
     def embedder_for(self, collection: CollectionInfo) -> Embedder:
@@ -291,6 +317,7 @@ class DocumentLibrary:
         for embedder in embedders:
             embedder.close()
         self.retriever.close()
+        shared_recogniser().close()  # ends the text-recognition child, if one was started
 
     def _collection_model(self, collection: CollectionInfo) -> LocalModel:
         candidates = [

@@ -287,6 +287,7 @@ class IndexStore:
                 self._bump_revision(session, row.collection_id)
 
     def remove_file(self, file_id: int) -> None:
+        self.remove_attachments(file_id)
         with self._db.session() as session:
             row = session.get(DocumentFileRow, file_id)
             if row is None:
@@ -305,18 +306,28 @@ class IndexStore:
         """
         removed: list[DocumentFile] = []
         with self._db.session() as session:
+            wanted = list(file_ids)
+            frontier = list(wanted)
+            while frontier:  # an e-mail goes with its attachments, and theirs
+                frontier = list(
+                    session.scalars(
+                        select(DocumentFileRow.id).where(DocumentFileRow.parent_id.in_(frontier))
+                    )
+                )
+                wanted += frontier
             rows = session.scalars(
-                select(DocumentFileRow).where(DocumentFileRow.id.in_(list(file_ids)))
+                select(DocumentFileRow).where(DocumentFileRow.id.in_(wanted))
             ).all()
             if not rows:
                 return []
             ids = [row.id for row in rows]
             # One statement: the FTS5 delete trigger runs for every passage it takes.
             session.execute(delete(DocumentChunkRow).where(DocumentChunkRow.file_id.in_(ids)))
-            for row in rows:
-                removed.append(file_record(row))
-                session.delete(row)
-            for collection_id in sorted({row.collection_id for row in rows}):
+            removed = [file_record(row) for row in rows]
+            collection_ids = {row.collection_id for row in rows}
+            # One statement, so the attachments' rows (which cascade) are not deleted twice.
+            session.execute(delete(DocumentFileRow).where(DocumentFileRow.id.in_(ids)))
+            for collection_id in sorted(collection_ids):
                 self._bump_revision(session, collection_id)
             if audit is not None:
                 for file in removed:
@@ -360,6 +371,7 @@ class IndexStore:
                 "heading": chunk.heading,
                 "text": chunk.text,
                 "embedding": vectors[i].tobytes(),
+                "region": chunk.region,
             }
             for i, chunk in enumerate(new_chunks)
         ]
@@ -462,7 +474,8 @@ class IndexStore:
         marks = ", ".join("?" for _ in chunk_ids)
         sql = (
             "SELECT c.id, c.collection_id, c.file_id, f.path, c.ordinal, c.page, c.heading, "
-            "c.text, f.sha256 FROM doc_chunks AS c JOIN doc_files AS f ON f.id = c.file_id "
+            "c.text, f.sha256, c.region, f.display_name "
+            "FROM doc_chunks AS c JOIN doc_files AS f ON f.id = c.file_id "
             f"WHERE c.id IN ({marks})"
         )
         with self._reading() as raw:
@@ -478,6 +491,8 @@ class IndexStore:
                 heading=row[6],
                 text=row[7],
                 file_sha256=row[8],
+                region=row[9],
+                display_name=row[10],
             )
             for row in rows
         }
@@ -511,7 +526,7 @@ class IndexStore:
                     "The document may have been changed or removed; search again.",
                 )
             rows = session.execute(
-                select(DocumentChunkRow, DocumentFileRow.path)
+                select(DocumentChunkRow, DocumentFileRow.path, DocumentFileRow.display_name)
                 .join(DocumentFileRow, DocumentFileRow.id == DocumentChunkRow.file_id)
                 .where(
                     DocumentChunkRow.file_id == row.file_id,
@@ -519,10 +534,10 @@ class IndexStore:
                 )
                 .order_by(DocumentChunkRow.ordinal)
             ).all()
-            return [self._stored(r, path) for r, path in rows]
+            return [self._stored(r, path, name) for r, path, name in rows]
 
     @staticmethod
-    def _stored(row: DocumentChunkRow, path: str) -> StoredChunk:
+    def _stored(row: DocumentChunkRow, path: str, display_name: str | None) -> StoredChunk:
         return StoredChunk(
             id=row.id,
             collection_id=row.collection_id,
@@ -532,7 +547,58 @@ class IndexStore:
             page=row.page,
             heading=row.heading,
             text=row.text,
+            region=row.region,
+            display_name=display_name,
         )
+
+    # -- attachments --------------------------------------------------------------------------
+
+    def upsert_attachment(
+        self, parent: DocumentFile, member: str, name: str, display_name: str
+    ) -> DocumentFile:
+        """Register an e-mail's attachment as a file of its own (pending), under its e-mail."""
+        path = f"{parent.path}#{member}/{name}"
+        with self._db.session() as session:
+            row = session.scalar(
+                select(DocumentFileRow).where(
+                    DocumentFileRow.collection_id == parent.collection_id,
+                    DocumentFileRow.path == path,
+                )
+            )
+            if row is None:
+                row = DocumentFileRow(
+                    collection_id=parent.collection_id,
+                    path=path,
+                    folder=str(parent.folder) if parent.folder else None,
+                    status=FileStatus.PENDING,
+                    added_at=utcnow(),
+                    parent_id=parent.id,
+                    member=member,
+                    display_name=display_name,
+                )
+                session.add(row)
+            else:
+                row.status = FileStatus.PENDING
+                row.display_name = display_name
+            session.flush()
+            return file_record(row)
+
+    def attachments(self, parent_id: int) -> list[DocumentFile]:
+        with self._db.session() as session:
+            rows = session.scalars(
+                select(DocumentFileRow)
+                .where(DocumentFileRow.parent_id == parent_id)
+                .order_by(DocumentFileRow.id)
+            )
+            return [file_record(r) for r in rows]
+
+    def remove_attachments(self, parent_id: int, keep: Iterable[int] = ()) -> None:
+        """Drop an e-mail's attachments (but `keep`), with theirs, passages and keyword rows."""
+        kept = set(keep)
+        for child in self.attachments(parent_id):
+            if child.id not in kept:
+                self.remove_attachments(child.id)
+                self.remove_file(child.id)
 
 
 def phrase(term: str) -> str:

@@ -7,7 +7,10 @@ thread, the CLI on its main thread). It reports through ``IndexingState`` (Orang
 Nothing indexed is lost when a run is cancelled or the process is killed: chunks are committed
 in small batches together with the file's counters, a file being worked on stays "indexing",
 and the next run re-reads it and continues after the last stored chunk (chunking is
-deterministic). A file that changed in the meantime (another sha256) starts over.
+deterministic). A file that changed in the meantime (another sha256) starts over. Text
+recognised on a scanned page is committed page by page (``RecognisedPageStore``), so the re-read
+of an interrupted scan recognises only the pages it had not reached. An e-mail's attachments
+become files of their own, indexed right after their e-mail from its bytes in memory.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import ModelLoadError, NotFoundError
@@ -35,12 +39,18 @@ from localai_desktop.core.documents.indexing_state import (
     IndexProgress,
     IndexReport,
 )
+from localai_desktop.core.documents.ocr import RecognisedPage, shared_recogniser
+from localai_desktop.core.documents.page_view import attachment_data
 from localai_desktop.core.documents.parsers import (
     ParsedFile,
     UnreadableFileError,
     open_document,
     vanished_error,
 )
+from localai_desktop.core.documents.recognised_pages import RecognisedPageStore
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 __all__ = ["IndexProgress", "IndexReport", "Indexer", "IndexingState"]
 
@@ -51,15 +61,21 @@ log = logging.getLogger(__name__)
 BATCH_CHUNKS = 16
 # Progress while reading pages that yield no passages (blank or scanned stretches).
 PROGRESS_SECONDS = 0.25
-NO_TEXT_PDF_REASON = "No text found; OCR is not supported yet (the PDF looks scanned)."
+NO_TEXT_PDF_REASON = (
+    "No text found, not even by reading the page images (blank pages or pictures without text)."
+)
 NO_TEXT_REASON = "The file has no text to index."
+# An e-mail attached to an e-mail attached to ...: attachments deeper than this are left out.
+MAX_ATTACHMENT_DEPTH = 3
 
 
 class _Cancelled(Exception):
     pass
 
 
-def sha256_of(path: Path, state: IndexingState) -> str:
+def sha256_of(path: Path, state: IndexingState, data: bytes | None = None) -> str:
+    if data is not None:
+        return hashlib.sha256(data).hexdigest()
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(1024 * 1024):
@@ -128,10 +144,12 @@ class Indexer:
         store: IndexStore,
         embedder_for: Callable[[CollectionInfo], Embedder],
         *,
+        pages: RecognisedPageStore | None = None,
         batch_chunks: int = BATCH_CHUNKS,
     ) -> None:
         self.store = store
         self.embedder_for = embedder_for
+        self.pages = pages
         self.batch_chunks = batch_chunks
 
     def run(self, collection_id: int, state: IndexingState | None = None) -> IndexReport:
@@ -146,7 +164,9 @@ class Indexer:
         run = _Run(collection.id, files, state)
         cancelled = False
         run.report()
-        for listed in files:
+        queue = list(files)
+        while queue:
+            listed = queue.pop(0)
             if state.is_interruption_requested():
                 cancelled = True
                 break
@@ -175,6 +195,17 @@ class Indexer:
             if done is not None:
                 run.finished.append(done)
                 state.file_finished(done)
+                # An e-mail's attachments are indexed right after it.
+                waiting = [
+                    a
+                    for a in self.store.attachments(done.id)
+                    if a.status in (FileStatus.PENDING, FileStatus.INDEXING)
+                    and all(a.id != q.id for q in queue)
+                ]
+                for attachment in waiting:
+                    run.sizes[attachment.id] = 1
+                run.files_total += len(waiting)
+                queue[:0] = waiting
             run.current = None
             run.report()
         return IndexReport(
@@ -198,8 +229,12 @@ class Indexer:
         self, collection: CollectionInfo, file: DocumentFile, embedder: Embedder, run: _Run
     ) -> str:
         """Index one file; returns "indexed", "unchanged", "skipped" or "failed"."""
+        data: bytes | None = None
         try:
-            size, mtime_ns = file_signature(file.path)
+            if file.parent_id is not None:
+                data, size, mtime_ns = self._attachment_data(file)
+            else:
+                size, mtime_ns = file_signature(file.path)
             if (
                 file.indexed_at is not None
                 and file.status == FileStatus.PENDING
@@ -207,7 +242,9 @@ class Indexer:
             ):
                 self.store.update_file(file.id, status=FileStatus.INDEXED)
                 return "unchanged"
-            sha256 = sha256_of(file.path, run.state)
+            sha256 = sha256_of(file.path, run.state, data)
+        except UnreadableFileError as error:
+            return self._give_up(file, error)
         except FileNotFoundError:
             return self._give_up(file, vanished_error())
         except OSError as error:
@@ -241,9 +278,24 @@ class Indexer:
         if file.status == FileStatus.INDEXING and file.sha256 == sha256:
             resume_from = self.store.stored_chunk_count(file.id)
         try:
-            parsed = open_document(file.path)
+            parsed = open_document(file.path, data)
         except UnreadableFileError as error:
             return self._give_up(file, error, sha256=sha256, size=size, mtime_ns=mtime_ns)
+        except Exception as error:  # a parser library failing on one odd file must not stop all
+            log.exception("Opening %s failed", file.path)
+            return self._give_up(
+                file,
+                UnreadableFileError(
+                    f"The file could not be read ({type(error).__name__}).",
+                    "It may be damaged; open it and save a new copy, then add that.",
+                ),
+                sha256=sha256,
+                size=size,
+                mtime_ns=mtime_ns,
+            )
+        if self.pages is not None:
+            self.pages.forget_other_content(file.id, sha256)
+        parsed.page_recogniser = self._page_recogniser(file, sha256, run)
         file_values = {
             "status": FileStatus.INDEXING,
             "reason": None,
@@ -253,6 +305,8 @@ class Indexer:
             "kind": parsed.kind,
             "pages": parsed.page_count or 0,
             "indexed_at": None,
+            "pages_recognised": 0,
+            "recognition_confidence": None,
         }
         if resume_from:
             self.store.update_file(file.id, **file_values)
@@ -286,25 +340,101 @@ class Indexer:
             )
         if parsed.page_count:
             run.pages += parsed.page_count
+        notes = self._register_attachments(file, parsed)
+        recognition = {
+            "pages_recognised": parsed.pages_recognised,
+            "recognition_confidence": parsed.recognition_confidence,
+        }
         if total_chunks == 0:
-            no_text = NO_TEXT_PDF_REASON if parsed.kind == "pdf" else NO_TEXT_REASON
-            self.store.clear_chunks(file.id, status=FileStatus.SKIPPED, reason=no_text)
-            return "skipped"
-        reason: str | None = None
-        if parsed.kind == "pdf" and parsed.pages_without_text:
-            reason = (
-                f"{parsed.pages_without_text} of {parsed.page_count} pages had no text (scanned?) "
-                "and were left out; OCR is not supported yet."
+            no_text = NO_TEXT_PDF_REASON if parsed.kind in ("pdf", "image") else NO_TEXT_REASON
+            if parsed.attachments:
+                no_text = "The e-mail has no text of its own; its attachments are indexed."
+            self.store.clear_chunks(
+                file.id, status=FileStatus.SKIPPED, reason=no_text, **recognition
             )
+            return "skipped"
+        if parsed.pages_without_text:
+            notes.insert(
+                0,
+                f"{parsed.pages_without_text} of {parsed.page_count} pages had no text "
+                "and were left out",
+            )
+        if parsed.low_confidence_pages:
+            low = parsed.low_confidence_pages
+            pages = ", ".join(str(p) for p in low[:10]) + ("…" if len(low) > 10 else "")
+            notes.append(
+                f"low recognition confidence on page{'s' if len(low) > 1 else ''} {pages}: "
+                "check those passages against the scan"
+            )
+        reason = "; ".join(notes) + "." if notes else None
         self.store.update_file(
             file.id,
             status=FileStatus.INDEXED,
-            reason=reason,
+            reason=reason[:1].upper() + reason[1:] if reason else None,
             chunks=total_chunks,
             words=total_words,
             indexed_at=utcnow(),
+            **recognition,
         )
         return "indexed"
+
+    # -- scans and e-mail ---------------------------------------------------------------------
+
+    def _page_recogniser(
+        self, file: DocumentFile, sha256: str, run: _Run
+    ) -> Callable[[int, Callable[[], Image]], RecognisedPage]:
+        """Recognise a page, or take it from the database when an earlier run did."""
+
+        def recognise(number: int, render: Callable[[], Image]) -> RecognisedPage:
+            if self.pages is not None:
+                kept = self.pages.get(file.id, number, sha256)
+                if kept is not None:
+                    return kept
+            run.current_page = number
+            run.report()
+            if run.state.is_interruption_requested():
+                raise _Cancelled
+            page = shared_recogniser().recognise(render())
+            if self.pages is not None:
+                self.pages.put(file.id, number, sha256, page)
+            return page
+
+        return recognise
+
+    def _attachment_data(self, file: DocumentFile) -> tuple[bytes, int, int]:
+        """(bytes, size, the e-mail's mtime) of an attachment, read from its e-mail in memory."""
+        data, mtime_ns = attachment_data(self.store, file)
+        return data, len(data), mtime_ns
+
+    def _register_attachments(self, file: DocumentFile, parsed: ParsedFile) -> list[str]:
+        """Add an e-mail's attachments as files of their own; notes for its status."""
+        if parsed.kind != "email":
+            return []
+        depth = 0
+        parent_id = file.parent_id
+        while parent_id is not None:
+            depth += 1
+            parent_id = self.store.file(parent_id).parent_id
+        notes: list[str] = []
+        kept: list[int] = []
+        left_out = parsed.attachments_left_out
+        if depth >= MAX_ATTACHMENT_DEPTH:
+            left_out += len(parsed.attachments)
+        else:
+            for attachment in parsed.attachments:
+                name = f"{attachment.name}, {attachment.label}"
+                kept.append(
+                    self.store.upsert_attachment(file, attachment.member, attachment.name, name).id
+                )
+        self.store.remove_attachments(file.id, keep=kept)
+        if kept:
+            notes.append(f"{len(kept)} attachment{'s' if len(kept) > 1 else ''} indexed separately")
+        if left_out:
+            notes.append(
+                f"{left_out} attachment{'s' if left_out > 1 else ''} left out (e-mails attached "
+                f"more than {MAX_ATTACHMENT_DEPTH} deep, or too many)"
+            )
+        return notes
 
     def _index_chunks(
         self,

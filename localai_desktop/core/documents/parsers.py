@@ -1,38 +1,69 @@
-"""Reading PDF, Word, text, Markdown and HTML files into text blocks that keep page and heading.
+"""Reading documents into text blocks that keep page and heading.
 
-``open_document(path)`` checks the file and returns a ``ParsedFile`` whose ``blocks()`` yields
-``TextBlock`` objects lazily (a 2,000-page PDF is read one page at a time). A file that cannot
-be indexed raises ``UnreadableFileError`` with a reason a person can act on and a status:
-"skipped" (nothing wrong, just nothing to index: empty, scanned, unsupported) or "failed"
-(damaged, password-protected, suspicious, vanished).
+PDF, Word, OpenDocument text, Rich Text, plain text, Markdown, HTML, pictures and scans
+(``page_images``, ``ocr``), e-mail (``mail``). ``open_document(path)`` checks the file and
+returns a ``ParsedFile`` whose ``blocks()`` yields ``TextBlock`` objects lazily (a 2,000-page
+PDF is read one page at a time); ``open_document(path, data)`` reads the same from bytes in
+memory (an e-mail's attachment, never written to disk). PDF pages without a text layer, or
+mostly picture, and pictures are rendered and their text recognised page by page through
+``ParsedFile.recognise``, which the indexer hooks to keep each page's result in the database.
+A file that cannot be indexed raises ``UnreadableFileError`` with a reason a person can act on
+and a status: "skipped" (nothing wrong, just nothing to index: empty, unsupported) or
+"failed" (damaged, password-protected, suspicious, vanished).
 """
 
 from __future__ import annotations
 
 import codecs
+import io
 import re
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.blocks import TextBlock
 from localai_desktop.core.documents.markup import HtmlBlocks, markdown_blocks
+from localai_desktop.core.documents.ocr import (
+    LOW_CONFIDENCE,
+    RecognisedPage,
+    page_blocks,
+    shared_recogniser,
+)
+from localai_desktop.core.documents.page_images import (
+    IMAGE_SUFFIXES,
+    open_image,
+    pdf_page_needs_recognition,
+    render_pdf_page,
+)
 from localai_desktop.core.documents.records import FileStatus
 
 if TYPE_CHECKING:
     from docx.document import Document as WordDocument
+    from PIL.Image import Image
+
+    from localai_desktop.core.documents.mail import Attachment
 
 PDF_SUFFIXES = frozenset({".pdf"})
 DOCX_SUFFIXES = frozenset({".docx"})
 TEXT_SUFFIXES = frozenset({".txt", ".text", ".log", ".csv"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+MAIL_SUFFIXES = frozenset({".eml", ".msg"})
+OFFICE_SUFFIXES = frozenset({".odt", ".rtf"})
 SUPPORTED_SUFFIXES = (
-    PDF_SUFFIXES | DOCX_SUFFIXES | TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES
+    PDF_SUFFIXES
+    | DOCX_SUFFIXES
+    | TEXT_SUFFIXES
+    | MARKDOWN_SUFFIXES
+    | HTML_SUFFIXES
+    | IMAGE_SUFFIXES
+    | MAIL_SUFFIXES
+    | OFFICE_SUFFIXES
 )
 
 # A real Word document of a few thousand pages unpacks to tens of megabytes; a zip bomb unpacks
@@ -45,7 +76,8 @@ MAX_TEXT_BYTES = 200 * 1024 * 1024
 BINARY_CONTROL_SHARE = 0.02
 
 UNSUPPORTED_REASON = (
-    "This file type is not supported. Add PDF, Word (.docx), text, Markdown or HTML files."
+    "This file type is not supported. Add PDF, Word (.docx, .odt, .rtf), text, Markdown, "
+    "HTML, e-mail (.eml, .msg) or picture (PNG, JPEG, TIFF) files."
 )
 
 # pdfium is not thread-safe: every call into it, from any thread, goes through this lock.
@@ -62,12 +94,16 @@ class UnreadableFileError(LocalAIError):
         self.status = status
 
 
+PageRecogniser = Callable[[int, Callable[[], "Image"]], RecognisedPage]
+"""(page number, render the page) -> its recognised text; the indexer's hook keeps results."""
+
+
 @dataclass
 class ParsedFile:
     """An opened document: its kind, page count when known, and a lazy stream of blocks."""
 
     path: Path
-    kind: str  # "pdf", "docx", "text", "markdown", "html"
+    kind: str  # "pdf", "docx", "odt", "rtf", "text", "markdown", "html", "image", "email"
     page_count: int | None
     _blocks: Iterator[TextBlock]
     pages_without_text: int = 0
@@ -75,17 +111,45 @@ class ParsedFile:
     # Called with each page number as it is read, text or not: a run of blank or scanned pages
     # yields no blocks, and progress and cancel must still move through it.
     on_page: Callable[[int], None] | None = None
+    # Recognises a page's text from its image; None: recognise here, keep nothing.
+    page_recogniser: PageRecogniser | None = None
+    pages_recognised: int = 0
+    low_confidence_pages: list[int] = field(default_factory=list)
+    confidences: list[float] = field(default_factory=list)
+    # An e-mail's attachments in formats that can be indexed, each a document of its own.
+    attachments: list[Attachment] = field(default_factory=list)
+    attachments_left_out: int = 0
 
     def blocks(self) -> Iterator[TextBlock]:
         return self._blocks
+
+    def recognise(self, number: int, render: Callable[[], Image]) -> RecognisedPage:
+        """Page `number`'s text recognised from its image; counted for the file's status."""
+        if self.page_recogniser is not None:
+            page = self.page_recogniser(number, render)
+        else:
+            page = shared_recogniser().recognise(render())
+        self.pages_recognised += 1
+        if page.lines:
+            self.confidences.append(page.confidence)
+            if page.confidence < LOW_CONFIDENCE:
+                self.low_confidence_pages.append(number)
+        return page
+
+    @property
+    def recognition_confidence(self) -> float | None:
+        if not self.confidences:
+            return None
+        return sum(self.confidences) / len(self.confidences)
 
 
 def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def open_document(path: Path) -> ParsedFile:
-    """Check and open a file; raise UnreadableFileError with a plain reason if it cannot be read."""
+def open_document(path: Path, data: bytes | None = None) -> ParsedFile:
+    """Check and open a file (or `data`, its bytes already in memory, named by `path`); raise
+    UnreadableFileError with a plain reason if it cannot be read."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".doc":
@@ -97,7 +161,7 @@ def open_document(path: Path) -> ParsedFile:
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFileError(UNSUPPORTED_REASON, status=FileStatus.SKIPPED)
     try:
-        size = path.stat().st_size
+        size = path.stat().st_size if data is None else len(data)
     except FileNotFoundError:
         raise vanished_error() from None
     except OSError as error:
@@ -108,16 +172,26 @@ def open_document(path: Path) -> ParsedFile:
     if size == 0:
         raise UnreadableFileError("The file is empty.", status=FileStatus.SKIPPED)
     if suffix in PDF_SUFFIXES:
-        return _open_pdf(path)
+        return _open_pdf(path, data)
     if suffix in DOCX_SUFFIXES:
-        return _open_docx(path, size)
+        return _open_docx(path, size, data)
+    if suffix in IMAGE_SUFFIXES:
+        return open_image(path, data)
+    if suffix in MAIL_SUFFIXES:
+        from localai_desktop.core.documents.mail import open_mail
+
+        return open_mail(path, data)
+    if suffix in OFFICE_SUFFIXES:
+        from localai_desktop.core.documents.office import open_odt, open_rtf
+
+        return open_odt(path, data) if suffix == ".odt" else open_rtf(path, data)
     if size > MAX_TEXT_BYTES:
         raise UnreadableFileError(
             f"The file is too large to index ({size // (1024 * 1024)} MB of text).",
             "Split it into smaller files.",
             status=FileStatus.SKIPPED,
         )
-    text = _read_text(path)
+    text = _read_text(path, data)
     if suffix in HTML_SUFFIXES:
         parser = HtmlBlocks()
         parser.feed(text)
@@ -138,12 +212,12 @@ def vanished_error() -> UnreadableFileError:
 # -- PDF --------------------------------------------------------------------------------------
 
 
-def _open_pdf(path: Path) -> ParsedFile:
+def _open_pdf(path: Path, data: bytes | None = None) -> ParsedFile:
     import pypdfium2 as pdfium
 
     try:
         with _PDFIUM_LOCK:
-            document = pdfium.PdfDocument(str(path))
+            document = pdfium.PdfDocument(data if data is not None else str(path))
             page_count = len(document)
     except FileNotFoundError:
         raise vanished_error() from None
@@ -174,11 +248,17 @@ def _pdf_pages(document: Any, parsed: ParsedFile) -> Iterator[TextBlock]:
                         raw = textpage.get_text_bounded()
                     finally:
                         textpage.close()
+                    text = _clean_pdf_text(raw)
+                    scanned = pdf_page_needs_recognition(page, text)
                 finally:
                     page.close()
             if parsed.on_page is not None:
                 parsed.on_page(index + 1)
-            text = _clean_pdf_text(raw)
+            if scanned:
+                recognised = parsed.recognise(index + 1, partial(_render, document, index))
+                if recognised.lines:
+                    yield from page_blocks(recognised, index + 1)
+                    continue
             if not text:
                 parsed.pages_without_text += 1
                 continue
@@ -187,6 +267,16 @@ def _pdf_pages(document: Any, parsed: ParsedFile) -> Iterator[TextBlock]:
     finally:
         with _PDFIUM_LOCK:
             document.close()
+
+
+def _render(document: Any, index: int) -> Image:
+    # Rendered under the lock, recognised outside it: another file's text can be read meanwhile.
+    with _PDFIUM_LOCK:
+        page = document[index]
+        try:
+            return render_pdf_page(page)
+        finally:
+            page.close()
 
 
 _HYPHENATED_BREAK = re.compile(r"(\w)-\r?\n(\w)")
@@ -201,9 +291,10 @@ def _clean_pdf_text(raw: str) -> str:
 # -- Word -------------------------------------------------------------------------------------
 
 
-def _open_docx(path: Path, size: int) -> ParsedFile:
+def _open_docx(path: Path, size: int, data: bytes | None = None) -> ParsedFile:
+    source: Any = io.BytesIO(data) if data is not None else path
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(source) as archive:
             members = archive.infolist()
     except FileNotFoundError:
         raise vanished_error() from None
@@ -228,7 +319,7 @@ def _open_docx(path: Path, size: int) -> ParsedFile:
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(io.BytesIO(data) if data is not None else str(path))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as error:
         raise UnreadableFileError(
             "The file is not a valid Word document (.docx) or it is damaged.",
@@ -268,9 +359,10 @@ def _docx_blocks(document: WordDocument) -> Iterator[TextBlock]:
 # -- plain text, Markdown -----------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, data: bytes | None = None) -> str:
     try:
-        data = path.read_bytes()
+        if data is None:
+            data = path.read_bytes()
     except FileNotFoundError:
         raise vanished_error() from None
     except OSError as error:

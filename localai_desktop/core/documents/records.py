@@ -71,10 +71,28 @@ class DocumentFile:
     words: int
     added_at: datetime
     indexed_at: datetime | None
+    pages_recognised: int = 0  # pages whose text was recognised from the image
+    recognition_confidence: float | None = None  # their mean confidence, 0..1
+    parent_id: int | None = None  # the e-mail an attachment came in
+    member: str | None = None  # its place among that e-mail's attachments
+    display_name: str | None = None  # "lab.pdf, in e-mail Results (14 March 2024)"
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def is_attachment(self) -> bool:
+        return self.parent_id is not None
+
+    @property
+    def recognition_note(self) -> str:
+        """ "text recognised on 12 of 14 pages", or "" when no page was read from its image."""
+        if not self.pages_recognised:
+            return ""
+        if self.pages and self.pages > 1:
+            return f"text recognised on {self.pages_recognised} of {self.pages} pages"
+        return "text recognised from the image"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +109,14 @@ class DocumentFile:
             "words": self.words,
             "added_at": self.added_at.isoformat(),
             "indexed_at": self.indexed_at.isoformat() if self.indexed_at else None,
+            "pages_recognised": self.pages_recognised,
+            "recognition_confidence": (
+                round(self.recognition_confidence, 4)
+                if self.recognition_confidence is not None
+                else None
+            ),
+            "attachment_of": self.parent_id,
+            "display_name": self.display_name,
         }
 
 
@@ -107,6 +133,22 @@ class StoredChunk:
     heading: str | None
     text: str
     file_sha256: str | None = None  # the file as indexed, for citations on the record
+    region: str | None = None  # "x0,y0,x1,y1" on its page, for recognised text
+    display_name: str | None = None  # how citations name an attachment
+
+    @property
+    def box(self) -> tuple[float, float, float, float] | None:
+        return parse_region(self.region)
+
+
+def parse_region(region: str | None) -> tuple[float, float, float, float] | None:
+    if not region:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(v) for v in region.split(","))
+    except ValueError:
+        return None
+    return (x0, y0, x1, y1)
 
 
 def collection_record(
@@ -147,4 +189,9 @@ def file_record(row: DocumentFileRow) -> DocumentFile:
         words=row.words,
         added_at=row.added_at,
         indexed_at=row.indexed_at,
+        pages_recognised=row.pages_recognised or 0,
+        recognition_confidence=row.recognition_confidence,
+        parent_id=row.parent_id,
+        member=row.member,
+        display_name=row.display_name,
     )

@@ -99,14 +99,18 @@ class SearchHit:
     vector_rank: int | None
     relevant: bool
     file_sha256: str | None = None  # the file as indexed (an answer's audit entry cites it)
+    display_name: str | None = None  # an attachment: "lab.pdf, in e-mail Results (date)"
 
     @property
     def file_name(self) -> str:
-        return self.file_path.name
+        return self.display_name or self.file_path.name
 
     @property
     def location(self) -> str:
         """ "report.pdf, page 7" or "notes.md, section 'Dosage'"."""
+        if self.display_name:
+            page = f", page {self.page}" if self.page is not None else ""
+            return f"{self.display_name}{page}"
         if self.page is not None:
             return f"{self.file_name}, page {self.page}"
         if self.heading:
@@ -270,6 +274,7 @@ class Retriever:
                     vector_rank=vector_rank.get(chunk_id),
                     relevant=relevant,
                     file_sha256=chunk.file_sha256,
+                    display_name=chunk.display_name,
                 )
             )
         self.last_timings = {

@@ -450,6 +450,36 @@ def _m011_prompt_library(conn: Connection) -> None:
     )
 
 
+def _m012_recognised_pages(conn: Connection) -> None:
+    # Text recognised on scanned pages (core.documents.ocr), one row per page with its lines
+    # and their boxes, so that a killed run resumes without recognising a page twice and the
+    # passage viewer can highlight where a passage sits on the page. A passage's region on its
+    # page; a file's recognition counters; attachments of an e-mail as files of their own
+    # (their parent, their place in it, and the name a citation shows).
+    _run(
+        conn,
+        """
+        CREATE TABLE doc_pages (
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES doc_files (id) ON DELETE CASCADE,
+            page INTEGER NOT NULL,
+            file_sha256 VARCHAR NOT NULL,
+            confidence FLOAT NOT NULL,
+            lines TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX ix_doc_pages_file_page ON doc_pages (file_id, page);
+        ALTER TABLE doc_chunks ADD COLUMN region VARCHAR;
+        ALTER TABLE doc_files ADD COLUMN pages_recognised INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE doc_files ADD COLUMN recognition_confidence FLOAT;
+        ALTER TABLE doc_files ADD COLUMN parent_id INTEGER
+            REFERENCES doc_files (id) ON DELETE CASCADE;
+        ALTER TABLE doc_files ADD COLUMN member VARCHAR;
+        ALTER TABLE doc_files ADD COLUMN display_name TEXT;
+        CREATE INDEX ix_doc_files_parent_id ON doc_files (parent_id)
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
@@ -469,4 +499,5 @@ MIGRATIONS: tuple[Migration, ...] = (
         10, "search, versions, trash and organising conversations", _m010_conversation_records
     ),
     Migration(11, "the prompt library: reusable prompts with fields", _m011_prompt_library),
+    Migration(12, "text recognised on scanned pages; e-mail attachments", _m012_recognised_pages),
 )

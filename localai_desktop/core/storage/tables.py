@@ -203,6 +203,16 @@ class DocumentFileRow(Base):
     words: Mapped[int] = mapped_column(Integer, default=0)
     added_at: Mapped[datetime]
     indexed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Pages whose text was recognised from the image (scans), and their mean confidence 0..1.
+    pages_recognised: Mapped[int] = mapped_column(Integer, default=0)
+    recognition_confidence: Mapped[float | None] = mapped_column(nullable=True)
+    # An e-mail's attachment is a file of its own: its e-mail, its place inside it ("2" or
+    # "2/1" for an attachment of an attached e-mail), and the name its citations show.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("doc_files.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    member: Mapped[str | None] = mapped_column(String, nullable=True)
+    display_name: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class DocumentChunkRow(Base):
@@ -222,6 +232,26 @@ class DocumentChunkRow(Base):
     heading: Mapped[str | None] = mapped_column(Text, nullable=True)
     text: Mapped[str] = mapped_column(Text)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, unit length
+    # Where a recognised passage sits on its page: "x0,y0,x1,y1" as fractions of the page.
+    region: Mapped[str | None] = mapped_column(String, nullable=True)
+
+
+class DocumentPageRow(Base):
+    """Text recognised on one page of a scan: its lines with their boxes (JSON) and confidence.
+
+    Kept for the file as indexed (``file_sha256``): a killed run resumes without recognising a
+    page again, and the passage viewer finds where a passage sits on the page.
+    """
+
+    __tablename__ = "doc_pages"
+    __table_args__ = (Index("ix_doc_pages_file_page", "file_id", "page", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("doc_files.id", ondelete="CASCADE"))
+    page: Mapped[int] = mapped_column(Integer)
+    file_sha256: Mapped[str] = mapped_column(String)
+    confidence: Mapped[float]
+    lines: Mapped[str] = mapped_column(Text)  # [[text, x0, y0, x1, y1, confidence], ...]
 
 
 class AuditEntryRow(Base):

@@ -62,6 +62,8 @@ class ChatDocuments(QObject):
         """Show a cited passage in its surrounding text (as it was quoted, if it is gone)."""
         if self.viewer is None:
             self.viewer = PassageViewer(self._parent)
+            if self._library is not None:
+                self.viewer.page_panel.loader = self._library.page_image
         self.viewer.show_source(source, self._context_of(source))
 
     def _context_of(self, source: Mapping[str, Any]) -> PassageContext | None:

@@ -13,11 +13,13 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QLabel,
     QPushButton,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from localai_desktop.core.documents.collections import PassageContext
+from localai_desktop.ui.chat.page_panel import PagePanel
 from localai_desktop.ui.chat.source_cards import describe_source_location
 from localai_desktop.ui.widgets.safe_text import SafeTextBrowser
 from localai_desktop.ui.widgets.theme import colours, on_theme_changed, themed_style_sheet
@@ -48,6 +50,14 @@ class PassageViewer(QDialog):
         themed_style_sheet(self.note, lambda theme: f"color: {theme.warning_text};")
         self.browser = SafeTextBrowser()
         self.browser.setAccessibleName("Passage in its document")
+        # Recognised text: the page of the original scan beside it, the passage outlined.
+        self.page_panel = PagePanel()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.page_panel)
+        self.splitter.addWidget(self.browser)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.buttons.rejected.connect(self.close)
         self.open_button = QPushButton("Open document")
@@ -59,7 +69,7 @@ class PassageViewer(QDialog):
         layout.addWidget(self.heading)
         layout.addWidget(self.path_label)
         layout.addWidget(self.note)
-        layout.addWidget(self.browser, 1)
+        layout.addWidget(self.splitter, 1)
         layout.addWidget(self.buttons)
         self.resize(720, 520)
         self._path: Path | None = None
@@ -71,6 +81,10 @@ class PassageViewer(QDialog):
         """Show `source` (from an answer's provenance) in `context`, or alone when it is gone."""
         self._shown = (source, context)
         self._render(source, context)
+        recognised = context is not None and context.passage.box is not None
+        self.page_panel.show_page_of(context.passage.id if context and recognised else None)
+        if recognised and self.width() < 1000:
+            self.resize(1100, 720)
         self.show()
         self.raise_()
         self.activateWindow()

@@ -30,6 +30,8 @@ def describe_file_status(
 ) -> tuple[str, str]:
     """(status, details) in plain words; `running` says whether its collection is indexing."""
     if file.status == FileStatus.INDEXED:
+        if file.recognition_note:  # "Indexed (text recognised on 12 of 14 pages)"
+            return f"Indexed ({file.recognition_note})", file.reason or ""
         return "Indexed", file.reason or ""
     if file.status == FileStatus.SKIPPED:
         return "Skipped", file.reason or ""
@@ -123,7 +125,7 @@ class DocumentTableModel(ColumnsTableModel):
             page = self._current_page if file.name == self._current_name else ""
             status, details = describe_file_status(file, running=self._running, current_page=page)
             if column == 0:
-                return file.name
+                return file.display_name or file.name
             if column == 1:
                 return status
             if column == 2:

@@ -41,6 +41,10 @@ BUNDLED_LICENSES = (
     ("SQLAlchemy", "MIT"),
     ("NumPy", "BSD-3-Clause"),
     ("cryptography", "Apache-2.0 or BSD-3-Clause"),
+    ("keyring (remember a passphrase in the system keychain)", "MIT"),
+    ("pyrage (encrypted exports in the age format)", "MIT or Apache-2.0"),
+    ("markdown-it-py (exports)", "MIT"),
+    ("fpdf2 (PDF exports)", "LGPL-3.0"),
     ("huggingface_hub", "Apache-2.0"),
     ("PDFium (pypdfium2)", "BSD-3-Clause and Apache-2.0"),
     ("python-docx", "MIT"),
@@ -49,6 +53,12 @@ BUNDLED_LICENSES = (
     ("psutil", "BSD-3-Clause"),
     ("platformdirs", "MIT"),
     ("pyspellchecker (spelling word lists)", "MIT"),
+    ("RapidOCR and its PP-OCR models (reading scans)", "Apache-2.0"),
+    ("ONNX Runtime", "MIT"),
+    ("OpenCV (opencv-python-headless)", "Apache-2.0"),
+    ("Pillow", "MIT-CMU"),
+    ("odfpy (OpenDocument text)", "Apache-2.0 or GPL"),
+    ("striprtf (Rich Text)", "BSD-3-Clause"),
 )
 
 

@@ -95,10 +95,7 @@ def test_bad_files_get_a_status_and_the_rest_indexes(
     assert found["good.md"] == ("indexed", None)
     assert found["secret.pdf"][0] == "failed" and "password" in found["secret.pdf"][1]
     assert found["broken.pdf"][0] == "failed" and "damaged" in found["broken.pdf"][1]
-    assert found["scan.pdf"] == (
-        "skipped",
-        "No text found; OCR is not supported yet (the PDF looks scanned).",
-    )
+    assert found["scan.pdf"] == ("skipped", indexer.NO_TEXT_PDF_REASON)
     assert found["empty.txt"][0] == "skipped" and "empty" in found["empty.txt"][1]
     assert found["data.txt"][0] == "skipped" and "binary" in found["data.txt"][1]
     assert found["bomb.docx"][0] == "failed" and "zip bomb" in found["bomb.docx"][1]

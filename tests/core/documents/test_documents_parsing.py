@@ -144,9 +144,9 @@ def test_old_word_and_unknown_types_are_skipped_with_a_reason(tmp_path: Path) ->
     old = tmp_path / "old.doc"
     old.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
     assert ".docx" in reason_for(old).todo
-    image = tmp_path / "photo.jpg"
-    image.write_bytes(b"\xff\xd8\xff" + b"\0" * 100)
-    error = reason_for(image)
+    drawing = tmp_path / "drawing.psd"  # pictures are read (recognised); Photoshop files not
+    drawing.write_bytes(b"8BPS" + b"\0" * 100)
+    error = reason_for(drawing)
     assert error.status == FileStatus.SKIPPED and "not supported" in error.what
 
 

@@ -174,7 +174,7 @@ def test_create_index_cancel_midway_and_resume_with_bad_files_explained(
     for number in range(1, 7):
         assert result[f"ward-guideline-{number}.pdf"][0] == "Indexed"
     assert result["lease.docx"][0] == "Indexed" and result["ruling.html"][0] == "Indexed"
-    assert result["scan.pdf"][0] == "Skipped" and "OCR" in result["scan.pdf"][1]
+    assert result["scan.pdf"][0] == "Skipped" and "not even by reading" in result["scan.pdf"][1]
     assert result["notes.txt"][0] in ("Skipped", "Failed") and result["notes.txt"][1]
     assert not tab.view.resume_button.isVisible()
     assert tab.banner.text() == (
