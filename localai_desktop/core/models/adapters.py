@@ -159,7 +159,8 @@ class AdapterRegistry:
                         row.path = str(new)
                 old.unlink()
             except OSError as error:
-                log.warning("The adapter file %s keeps its name: %s", old.name, error)
+                # Not the file's name in the log: it is the one thing being hidden.
+                log.warning("The file of adapter %s keeps its name: %s", adapter_id, error.strerror)
 
     def list(self, *, for_model: LocalModel | None = None) -> list[Adapter]:
         """All adapters, or those trained on `for_model`'s exact file."""

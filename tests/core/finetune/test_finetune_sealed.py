@@ -19,6 +19,7 @@ import pytest
 
 pytest.importorskip("peft", reason="no training extra: pip install -e '.[finetune]'")
 
+from localai_desktop.cli import main
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.datafolder.paths import DataPaths
 from localai_desktop.core.datafolder.protection import needs_finishing, protect
@@ -177,7 +178,11 @@ STORIES_BASE = BaseShape("llama", STORIES_SHAPE["n_layers"], 8, 4)
 
 
 def test_protecting_a_workspace_seals_its_existing_adapters_and_training_files(
-    tmp_path: Path, app_temp: Path, stories260k: Path
+    tmp_path: Path,
+    app_temp: Path,
+    stories260k: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     root = tmp_path / "data"
     with Workspace.open(root) as ws:  # the default workspace, not protected yet
@@ -215,4 +220,7 @@ def test_protecting_a_workspace_seals_its_existing_adapters_and_training_files(
         examples = read_examples(job.folder / "train.jsonl", ws.finetune.files)
         assert examples and examples[0].turns[-1].content == ANSWER
         assert ANSWER in ws.finetune.read_log(ws.finetune.jobs.get(job.id))
+    monkeypatch.setenv("LOCALAI_PASSPHRASE", PASSPHRASE)
+    assert main(["--data-dir", str(root), "finetune", "log", "letters"]) == 0
+    assert ANSWER in capsys.readouterr().out
     assert _where_the_word_is(root, app_temp) == []
