@@ -5,7 +5,8 @@ name; in a protected workspace that plaintext must not reach the disk. On Linux 
 file is an anonymous memory file (`memfd_create`) reached through /proc/self/fd/N: it lives in
 RAM, is this process's alone, and vanishes with the process even when it is killed. Elsewhere
 (macOS, Windows) it is a 0600 file in a fresh 0700 temporary folder, overwritten and removed as
-soon as the block ends.
+soon as the block ends; the folder holds a lock while in use, so a folder a killed process left
+is recognised (nobody holds its lock) and shredded by the next scratch file.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from localai_desktop.core.common.file_lock import FileLock
 from localai_desktop.core.common.shredding import shred
 
 log = logging.getLogger(__name__)
 
 _PROC_FDS = Path("/proc/self/fd")
+FOLDER_PREFIX = "localai-scratch-"
+LOCK_FILE = ".in-use"
 
 
 def memory_files_supported() -> bool:
@@ -48,7 +52,10 @@ def scratch_file(*, suffix: str = "") -> Iterator[Path]:
             finally:
                 os.close(fd)
             return
-    folder = Path(tempfile.mkdtemp(prefix="localai-"))  # 0700
+    remove_abandoned_scratch()
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))  # 0700
+    lock = FileLock(folder / LOCK_FILE)
+    lock.acquire()
     path = folder / f"scratch{suffix}"
     try:
         with open(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb"):
@@ -59,4 +66,26 @@ def scratch_file(*, suffix: str = "") -> Iterator[Path]:
             shred(path)
         except OSError as error:  # Windows refuses while another handle is open
             log.warning("A temporary plaintext file could not be overwritten: %s", error)
+        lock.release()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_abandoned_scratch() -> None:
+    """Shred the scratch folders of processes that were killed while using them."""
+    try:
+        folders = list(Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"))
+    except OSError:
+        return
+    for folder in folders:
+        probe = FileLock(folder / LOCK_FILE)
+        try:
+            if not folder.is_dir() or not probe.acquire():
+                continue  # in use by a live process
+            for leftover in folder.iterdir():
+                if leftover.name != LOCK_FILE:
+                    shred(leftover)
+        except OSError:
+            continue
+        finally:
+            probe.release()
         shutil.rmtree(folder, ignore_errors=True)
