@@ -22,11 +22,9 @@ other programs can see), and the parent keeps the child's log in memory until it
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -34,7 +32,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.child_process import child_env, module_command
@@ -57,6 +54,7 @@ from localai_desktop.core.finetune.events import (
     TrainingSettings,
 )
 from localai_desktop.core.finetune.jobs import FineTuneJob, JobStatus, JobStore
+from localai_desktop.core.finetune.log_tail import SEALED_LOG_LIMIT, LogTail
 from localai_desktop.core.finetune.stack import (
     TrainingUnavailableError,
     require_training_stack,
@@ -77,7 +75,6 @@ log = logging.getLogger(__name__)
 EventCallback = Callable[[TrainingEvent], None]
 CANCEL_GRACE_S = 120.0  # a step of a large model can take this long; then the child is killed
 LOG_FILE = "trainer.log"
-SEALED_LOG_LIMIT = 2 * 1024 * 1024  # a sealed log is rewritten whole: keep its newest part
 
 
 class FineTuneFailed(LocalAIError):
@@ -325,7 +322,7 @@ class FineTuneService:
                 self._seal_log(job, log_tail)
         return self._outcome(job.id, code, last)
 
-    def _start_child(self, job: FineTuneJob) -> tuple[subprocess.Popen[bytes], _LogTail | None]:
+    def _start_child(self, job: FineTuneJob) -> tuple[subprocess.Popen[bytes], LogTail | None]:
         """Start the trainer; when sealed, hand it the key on stdin and keep its log in memory."""
         args = [str(job.folder), *([SEALED_FLAG] if self.files.sealed else [])]
         # From source `python -m ...`; in the frozen app, the bundle's own executable.
@@ -355,9 +352,9 @@ class FineTuneService:
         with contextlib.suppress(OSError):  # a child that died at once says why on stderr
             child.stdin.write(self.files.file_key.hex().encode("ascii") + b"\n")
             child.stdin.close()
-        return child, _LogTail(child.stderr)
+        return child, LogTail(child.stderr)
 
-    def _seal_log(self, job: FineTuneJob, tail: _LogTail) -> None:
+    def _seal_log(self, job: FineTuneJob, tail: LogTail) -> None:
         """Append what the child said to the job's sealed log (its newest part is kept)."""
         text = tail.collected()
         if not text:
@@ -422,31 +419,6 @@ class FineTuneService:
         for leftover in (CHECKPOINT_FILE, "train.jsonl", "validation.jsonl"):
             (job.folder / leftover).unlink(missing_ok=True)
         return FineTuneResult(job, adapter, finished)
-
-
-class _LogTail:
-    """Reads a child's stderr on its own thread, keeping the newest SEALED_LOG_LIMIT bytes."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._chunks: collections.deque[bytes] = collections.deque()
-        self._size = 0
-        self._thread = threading.Thread(
-            target=self._read, args=(stream,), name="trainer-log", daemon=True
-        )
-        self._thread.start()
-
-    def _read(self, stream: IO[bytes]) -> None:
-        with stream:
-            while chunk := os.read(stream.fileno(), 64 * 1024):  # what is there, not a full read
-                self._chunks.append(chunk)
-                self._size += len(chunk)
-                while self._size - len(self._chunks[0]) >= SEALED_LOG_LIMIT:
-                    self._size -= len(self._chunks.popleft())
-
-    def collected(self) -> bytes:
-        """Everything kept, once the child has closed its stderr (it has ended)."""
-        self._thread.join(timeout=10)
-        return b"".join(self._chunks)
 
 
 def _kill(child: subprocess.Popen[bytes]) -> None:
