@@ -1,4 +1,4 @@
-"""`localai finetune prepare|run` and `localai adapters list|rm`: LoRA fine-tuning from scripts."""
+"""`localai finetune prepare|run|log`, `localai adapters list|rm`: LoRA fine-tuning in scripts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from localai_desktop.cli.exit_codes import EXIT_INTERRUPTED
 from localai_desktop.cli.output import print_json, print_table
 from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.common.errors import NotFoundError
 from localai_desktop.core.common.units import format_bytes
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.finetune.dataset import DatasetReport
@@ -48,6 +49,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     run.add_argument("--restart", action="store_true", help="discard an unfinished run first")
     run.set_defaults(handler=_run)
 
+    show_log = actions.add_parser("log", help="show the training log of a run (decrypted)")
+    show_log.add_argument("name", help="the adapter's name (its newest run)")
+    show_log.set_defaults(handler=_log)
+
     adapters = commands.add_parser("adapters", help="fine-tuned adapters").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
@@ -72,6 +77,17 @@ def _prepare(workspace: Workspace, args: argparse.Namespace) -> int:
     print(estimate.describe())
     if estimate.problem:
         print(f"Warning: {estimate.problem}", file=sys.stderr)
+    return 0
+
+
+def _log(workspace: Workspace, args: argparse.Namespace) -> int:
+    jobs = [j for j in workspace.finetune.jobs.list() if j.name == args.name]
+    if not jobs:
+        raise NotFoundError(
+            f"There is no training run called '{args.name}'.",
+            "The name is the adapter's name, as given to 'localai finetune run --name'.",
+        )
+    sys.stdout.write(workspace.finetune.read_log(jobs[0]))
     return 0
 
 

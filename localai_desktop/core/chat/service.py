@@ -453,7 +453,12 @@ class ChatService:
         if self.adapters is None:
             raise LocalAIError("Adapters are not available here.")
         adapter = self.adapters.checked_for(choice.adapter, model)
-        self.engine.set_adapter(adapter.path, choice.scale, expected_sha256=adapter.sha256)
+        self.engine.set_adapter(
+            adapter.path,
+            choice.scale,
+            expected_sha256=adapter.sha256,
+            opener=self.adapters.opened,  # a sealed adapter is opened only while it loads
+        )
         return AdapterUse(adapter.id, adapter.name, adapter.sha256, choice.scale)
 
     def _provenance(

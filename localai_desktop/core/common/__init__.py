@@ -7,5 +7,6 @@ the command line that runs one of our modules in a child process (from source or
 `logs` sets up the rotating log files that never hold what people wrote; `clock` gives the one
 UTC "now" that every record is stamped with; `cancellation` is the flag a long task checks;
 `file_lock` is the lock several processes take on one file (migrations, the running app);
-`enums` gives `StrEnum` (on Python 3.10 too) for states stored as their string.
+`enums` gives `StrEnum` (on Python 3.10 too) for states stored as their string; `shredding`
+overwrites a file's contents before removing it.
 """

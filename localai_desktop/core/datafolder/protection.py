@@ -7,7 +7,8 @@ plaintext file in one step. A SIGKILL at any moment leaves either the old plaint
 intact (the temporary copy is removed at the next start) or the encrypted one complete. The
 plaintext file's contents are then overwritten and removed (a hard link keeps them reachable
 until that is done, so a kill in between is finished at the next unlock), and so are the
-plaintext backup copies made before migrations.
+plaintext backup copies made before migrations. The adapters and fine-tuning files it already
+holds are then sealed in place, kill-safe too (`sealing.seal_existing`).
 
 A workspace whose key file exists but whose database is still plaintext was stopped mid-way:
 `finish_protection` completes it at the next unlock.
@@ -24,16 +25,17 @@ from pathlib import Path
 from sqlcipher3 import dbapi2 as sqlcipher
 
 from localai_desktop.core.common.errors import StorageError
+from localai_desktop.core.common.shredding import shred
 from localai_desktop.core.datafolder.paths import DataPaths
+from localai_desktop.core.datafolder.sealing import has_plaintext_files, seal_existing
 from localai_desktop.core.storage.connections import DATABASE_OR_OS_ERRORS, is_plaintext_database
 from localai_desktop.core.storage.db import BUSY_TIMEOUT_S
 from localai_desktop.core.vault.keys import KeyFile, Vault
+from localai_desktop.core.vault.workspace_files import PLAINTEXT_LEFTOVER_SUFFIX
 
 log = logging.getLogger(__name__)
 
 ENCRYPTING_PREFIX = ".tmp-encrypting-"
-PLAINTEXT_LEFTOVER_SUFFIX = ".plaintext-old"
-_CHUNK = 1024 * 1024
 
 
 def protect(paths: DataPaths, passphrase: str) -> Vault:
@@ -51,6 +53,15 @@ def finish_protection(paths: DataPaths, vault: Vault) -> None:
         shred(backup)
     for leftover in paths.workspace.glob(f"*{PLAINTEXT_LEFTOVER_SUFFIX}"):
         shred(leftover)
+    try:
+        seal_existing(paths, vault)  # adapters, datasets, checkpoints, job files
+    except OSError as error:
+        raise StorageError(
+            "The workspace's adapters and training files could not all be encrypted; those "
+            "not yet done are as they were.",
+            f"Check that the disk has room and that you may write to the data folder, then "
+            f"unlock the workspace again to finish. Details: {error}",
+        ) from error
 
 
 def needs_finishing(paths: DataPaths) -> bool:
@@ -58,6 +69,7 @@ def needs_finishing(paths: DataPaths) -> bool:
         is_plaintext_database(paths.database)
         or any(paths.workspace.glob(f"*{PLAINTEXT_LEFTOVER_SUFFIX}"))
         or bool(plaintext_backups(paths))
+        or has_plaintext_files(paths)
     )
 
 
@@ -140,25 +152,6 @@ def _row_counts(connection: sqlite3.Connection | sqlcipher.Connection) -> dict[s
         )
     ]
     return {t: int(connection.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]) for t in tables}
-
-
-def shred(path: Path) -> None:
-    """Overwrite a file with zeros, flush it to the disk, and remove it. (On SSDs and
-    copy-on-write file systems the old blocks may survive elsewhere: the encryption of
-    everything written after protection is what counts.)"""
-    try:
-        size = path.stat().st_size
-        with open(path, "r+b") as f:
-            left = size
-            zeros = bytes(_CHUNK)
-            while left > 0:
-                f.write(zeros[: min(left, _CHUNK)])
-                left -= _CHUNK
-            f.flush()
-            os.fsync(f.fileno())
-        path.unlink()
-    except FileNotFoundError:
-        return
 
 
 def _sync_folder(folder: Path) -> None:

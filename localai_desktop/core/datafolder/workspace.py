@@ -103,11 +103,15 @@ class Workspace:
         self.audit = AuditTrail(self.db)
         self.conversations = ConversationStore(self.db, audit=self.audit)
         self.registry = ModelRegistry(self.db, paths.models, audit=self.audit)
-        self.adapters = AdapterRegistry(self.db, paths.adapters, audit=self.audit)
+        # Adapters and fine-tuning files are sealed with the key when the workspace is protected.
+        self.adapters = AdapterRegistry(self.db, paths.adapters, audit=self.audit, vault=vault)
+        self.adapters.hide_file_names()  # those named before the workspace was protected
         self.documents = DocumentLibrary(self.db, self.registry, audit=self.audit)
         self.jobs = JobStore(self.db)
         self.prompts = PromptLibrary(self.db)
-        self.finetune = FineTuneService(self.db, self.registry, self.adapters, paths.finetune)
+        self.finetune = FineTuneService(
+            self.db, self.registry, self.adapters, paths.finetune, vault=vault
+        )
         self._offline = self.settings.load().offline_mode
         self._offline_observers: list[OfflineObserver] = []
         self._lock = threading.Lock()

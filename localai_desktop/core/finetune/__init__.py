@@ -13,5 +13,9 @@ Modules, from the data to chat:
 - `adapters` (`AdapterRegistry`), `jobs` (`JobStore`): what is stored in the database;
 - `stack`: whether the optional training packages are installed, and which models can train.
 
+In a protected workspace every file of a job and every adapter is sealed with the workspace's
+key (`core.vault.workspace_files`); the trainer child gets the key on its stdin, and its log
+is kept in memory (`log_tail`) until it is sealed.
+
 Nothing here imports Qt; torch, transformers and peft are only imported in the child.
 """

@@ -29,6 +29,7 @@ from typing import Any
 from localai_desktop.core.chat.conversations import ConversationStore, MessageStatus
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.inference.generation import ChatTurn
+from localai_desktop.core.vault.workspace_files import WorkspaceFiles
 
 ROLES = ("system", "user", "assistant")
 CSV_HEADER_WORDS = {
@@ -381,13 +382,17 @@ def split_validation(
     report.examples = [e for i, e in enumerate(everything) if i not in held_out]
 
 
-def write_examples(path: Path, examples: Iterable[TrainingExample]) -> None:
-    """Save examples as JSONL (the job folder's copy, so the source file may change later)."""
-    with path.open("w", encoding="utf-8") as f:
-        for example in examples:
-            f.write(json.dumps(example.to_json(), ensure_ascii=False) + "\n")
+def write_examples(
+    path: Path, examples: Iterable[TrainingExample], files: WorkspaceFiles | None = None
+) -> None:
+    """Save examples as JSONL (the job folder's copy, so the source file may change later);
+    sealed when `files` belong to a protected workspace."""
+    lines = [json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in examples]
+    (files or WorkspaceFiles()).write(path, "".join(lines).encode("utf-8"))
 
 
-def read_examples(path: Path) -> list[TrainingExample]:
-    with path.open(encoding="utf-8") as f:
-        return [TrainingExample.from_json(json.loads(line)) for line in f if line.strip()]
+def read_examples(path: Path, files: WorkspaceFiles | None = None) -> list[TrainingExample]:
+    text = (files or WorkspaceFiles()).read(path).decode("utf-8")
+    # Split on "\n" only: JSON written with ensure_ascii=False keeps U+2028 inside strings.
+    lines = [line for line in text.split("\n") if line.strip()]
+    return [TrainingExample.from_json(json.loads(line)) for line in lines]

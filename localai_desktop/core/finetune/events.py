@@ -25,6 +25,8 @@ from typing import Any
 # Files in a job folder: the parent creates CANCEL_FILE to stop the child at the next step.
 CANCEL_FILE = "cancel"
 CHECKPOINT_FILE = "checkpoint.pt"
+# After JOB_DIR on the child's command line: the job is sealed, and the file key comes on stdin.
+SEALED_FLAG = "--sealed"
 # Exit codes of the trainer child.
 EXIT_FINISHED = 0
 EXIT_FAILED = 1

@@ -101,8 +101,10 @@ def export_lora_adapter(
     alpha: float,
     name: str,
     metadata: Mapping[str, str] | None = None,
+    atomic: bool = True,
 ) -> ExportedAdapter:
-    """Write the adapter to `path` atomically (a partial file is never left under that name)."""
+    """Write the adapter to `path` atomically (a partial file is never left under that name);
+    atomic=False writes straight into `path`, a scratch file whose bytes are sealed after."""
     import gguf
 
     pairs = lora_pairs(state)
@@ -113,7 +115,7 @@ def export_lora_adapter(
         raise ExportError(f"layers have different ranks {sorted(ranks)}")
     permute = base.architecture in PERMUTED_QK_ARCHITECTURES
     path = Path(path)
-    partial = path.with_name(path.name + ".part")
+    partial = path.with_name(path.name + ".part") if atomic else path
     writer = gguf.GGUFWriter(partial, base.architecture)
     writer.add_string("general.type", "adapter")
     writer.add_string("adapter.type", "lora")
@@ -135,11 +137,13 @@ def export_lora_adapter(
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
-        with open(partial, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(partial, path)
+        if atomic:
+            with open(partial, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(partial, path)
     except BaseException:
-        partial.unlink(missing_ok=True)
+        if atomic:
+            partial.unlink(missing_ok=True)
         raise
     return ExportedAdapter(path, 2 * len(pairs), ranks.pop(), float(alpha))
 

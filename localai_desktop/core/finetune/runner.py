@@ -13,10 +13,16 @@ GUI forwards it through a queued signal. `cancel.set()` stops at the next step w
 checkpoint kept; `run(job.id, ...)` again resumes from it. `run` returns a `FineTuneResult`
 with the registered `Adapter` when finished, or `adapter=None` when cancelled, and raises
 `FineTuneFailed` (a LocalAIError with a plain message) when training fails.
+
+In a protected workspace (`vault` given) every file of a job is sealed with the workspace's
+key: the data copy, job.json, checkpoints and the training log, and the adapter itself. The
+child gets the file key on its standard input (never its command line or environment, which
+other programs can see), and the parent keeps the child's log in memory until it seals it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -42,11 +48,13 @@ from localai_desktop.core.finetune.events import (
     CANCEL_FILE,
     CHECKPOINT_FILE,
     EXIT_CANCELLED,
+    SEALED_FLAG,
     JobSpec,
     TrainingEvent,
     TrainingSettings,
 )
 from localai_desktop.core.finetune.jobs import FineTuneJob, JobStatus, JobStore
+from localai_desktop.core.finetune.log_tail import SEALED_LOG_LIMIT, LogTail
 from localai_desktop.core.finetune.stack import (
     TrainingUnavailableError,
     require_training_stack,
@@ -59,11 +67,14 @@ from localai_desktop.core.models.gguf_info import read_gguf_info
 from localai_desktop.core.models.hardware import Machine, detect_machine
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 from localai_desktop.core.storage.db import Database
+from localai_desktop.core.vault.keys import Vault
+from localai_desktop.core.vault.workspace_files import WorkspaceFiles
 
 log = logging.getLogger(__name__)
 
 EventCallback = Callable[[TrainingEvent], None]
 CANCEL_GRACE_S = 120.0  # a step of a large model can take this long; then the child is killed
+LOG_FILE = "trainer.log"
 
 
 class FineTuneFailed(LocalAIError):
@@ -92,12 +103,14 @@ class FineTuneService:
         jobs_dir: Path,
         *,
         machine: Machine | None = None,
+        vault: Vault | None = None,
     ) -> None:
         self.registry = registry
         self.adapters = adapters
         self.jobs = JobStore(db)
         self.jobs_dir = Path(jobs_dir)  # the data folder's finetune/ (DataPaths.finetune)
         self._machine = machine
+        self.files = WorkspaceFiles.for_vault(vault)  # sealed when the workspace is protected
 
     # -- preparing ------------------------------------------------------------------------------
 
@@ -196,8 +209,8 @@ class FineTuneService:
         folder = self.jobs_dir / f"job-{job.id}"
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            write_examples(folder / "train.jsonl", report.examples)
-            write_examples(folder / "validation.jsonl", report.validation)
+            write_examples(folder / "train.jsonl", report.examples, self.files)
+            write_examples(folder / "validation.jsonl", report.validation, self.files)
             adapters_dir = self.adapters.adapters_dir
             adapters_dir.mkdir(parents=True, exist_ok=True)
             spec = JobSpec(
@@ -208,9 +221,9 @@ class FineTuneService:
                 settings=settings,
                 train_file=str(folder / "train.jsonl"),
                 validation_file=str(folder / "validation.jsonl"),
-                adapter_path=str(adapters_dir / f"{_slug(name)}-{job.id}.gguf"),
+                adapter_path=str(adapters_dir / self._adapter_file_name(name, job.id)),
             )
-            (folder / "job.json").write_text(json.dumps(spec.to_json(), indent=2), "utf-8")
+            self.files.write(folder / "job.json", json.dumps(spec.to_json(), indent=2).encode())
         except OSError as error:
             self.jobs.delete(job.id)
             shutil.rmtree(folder, ignore_errors=True)
@@ -219,6 +232,30 @@ class FineTuneService:
                 "Free some disk space and try again.",
             ) from error
         return self.jobs.update(job.id, folder=folder)
+
+    def _adapter_file_name(self, name: str, job_id: int) -> str:
+        # A protected workspace's file names say nothing of what it holds.
+        if self.files.sealed:
+            return f"job-{job_id}-adapter.sealed"
+        return f"{_slug(name)}-{job_id}.gguf"
+
+    def _hide_adapter_name(self, job: FineTuneJob) -> None:
+        """A job prepared before the workspace was protected would name its adapter file
+        after the adapter: give it the anonymous name first."""
+        spec_path = job.folder / "job.json"
+        spec = JobSpec.from_json(json.loads(self.files.read(spec_path)))
+        wanted = self._adapter_file_name(spec.name, job.id)
+        if Path(spec.adapter_path).name != wanted:
+            moved = str(Path(spec.adapter_path).with_name(wanted))
+            data = {**spec.to_json(), "adapter_path": moved}
+            self.files.write(spec_path, json.dumps(data, indent=2).encode())
+
+    def read_log(self, job: FineTuneJob) -> str:
+        """The training log of a job (the child's messages), opened if it is sealed."""
+        path = job.folder / LOG_FILE
+        if not path.is_file():
+            return ""
+        return self.files.read(path).decode("utf-8", errors="replace")
 
     def discard_job(self, job_id: int) -> None:
         """Forget an unfinished job and delete its folder (data copy and checkpoints)."""
@@ -247,17 +284,9 @@ class FineTuneService:
             raise LocalAIError(f"The job '{job.name}' is {job.status} and cannot be run again.")
         cancel_file = job.folder / CANCEL_FILE
         cancel_file.unlink(missing_ok=True)
-        log_path = job.folder / "trainer.log"
-        with log_path.open("ab") as log_file:
-            # From source `python -m ...`; in the frozen app, the bundle's own executable.
-            child = subprocess.Popen(
-                module_command("localai_desktop.core.finetune.trainer_child", str(job.folder)),
-                stdout=subprocess.PIPE,
-                stderr=log_file,
-                stdin=subprocess.DEVNULL,
-                env=child_env(),
-                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
-            )
+        if self.files.sealed:
+            self._hide_adapter_name(job)
+        child, log_tail = self._start_child(job)
         job = self.jobs.update(job.id, status=JobStatus.RUNNING, pid=child.pid, error=None)
         killer: list[threading.Timer] = []
 
@@ -289,7 +318,56 @@ class FineTuneService:
                 remove_hook()
             for timer in killer:
                 timer.cancel()
+            if log_tail is not None:
+                self._seal_log(job, log_tail)
         return self._outcome(job.id, code, last)
+
+    def _start_child(self, job: FineTuneJob) -> tuple[subprocess.Popen[bytes], LogTail | None]:
+        """Start the trainer; when sealed, hand it the key on stdin and keep its log in memory."""
+        args = [str(job.folder), *([SEALED_FLAG] if self.files.sealed else [])]
+        # From source `python -m ...`; in the frozen app, the bundle's own executable.
+        command = module_command("localai_desktop.core.finetune.trainer_child", *args)
+        flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
+        if not self.files.sealed:
+            with (job.folder / LOG_FILE).open("ab") as log_file:
+                child = subprocess.Popen(
+                    command,
+                    stdout=subprocess.PIPE,
+                    stderr=log_file,
+                    stdin=subprocess.DEVNULL,
+                    env=child_env(),
+                    creationflags=flags,
+                )
+            return child, None
+        child = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            env=child_env(),
+            creationflags=flags,
+        )
+        assert child.stdin is not None and child.stderr is not None
+        assert self.files.file_key is not None
+        with contextlib.suppress(OSError):  # a child that died at once says why on stderr
+            child.stdin.write(self.files.file_key.hex().encode("ascii") + b"\n")
+            child.stdin.close()
+        return child, LogTail(child.stderr)
+
+    def _seal_log(self, job: FineTuneJob, tail: LogTail) -> None:
+        """Append what the child said to the job's sealed log (its newest part is kept)."""
+        text = tail.collected()
+        if not text:
+            return
+        path = job.folder / LOG_FILE
+        try:
+            before = self.files.read(path) if path.is_file() else b""
+        except LocalAIError:
+            before = b""  # a damaged log is not worth failing a run over
+        try:
+            self.files.write(path, (before + text)[-SEALED_LOG_LIMIT:])
+        except OSError as error:
+            log.warning("The training log of job %s could not be saved: %s", job.id, error)
 
     def _record(self, job_id: int, event: TrainingEvent) -> None:
         if event.kind in ("started", "checkpoint", "validation"):
@@ -310,7 +388,8 @@ class FineTuneService:
                 "run out of memory.",
                 "Resume to continue from the last checkpoint; if it happens again, close "
                 "other programs or lower the maximum length. Details: "
-                f"{job.folder / 'trainer.log'}",
+                f"{job.folder / LOG_FILE}"
+                + (" (encrypted: 'localai finetune log' shows it)" if self.files.sealed else ""),
             )
         self.jobs.update(job_id, status=JobStatus.FAILED, pid=None, error=error.message)
         raise error

@@ -1,5 +1,10 @@
 """The trainer child process: `python -m localai_desktop.core.finetune.trainer_child JOB_DIR`.
 
+With `--sealed` after JOB_DIR (a protected workspace), the first line of stdin is the
+workspace's file key in hex: the child then reads its job file, data and checkpoint sealed and
+writes its checkpoints and the adapter sealed, keeping every plaintext in memory. The key
+never travels on the command line or in the environment, which other programs can read.
+
 Runs one fine-tuning job described by JOB_DIR/job.json (see `events.JobSpec`) and prints one
 JSON `TrainingEvent` per line on stdout; everything else (library chatter, progress bars,
 tracebacks) goes to stderr, which the parent keeps in JOB_DIR/trainer.log. It stops at the
@@ -20,7 +25,13 @@ from pathlib import Path
 from typing import TextIO
 
 from localai_desktop.core.common.errors import LocalAIError
-from localai_desktop.core.finetune.events import EXIT_CANCELLED, EXIT_FAILED, TrainingEvent
+from localai_desktop.core.finetune.events import (
+    EXIT_CANCELLED,
+    EXIT_FAILED,
+    SEALED_FLAG,
+    TrainingEvent,
+)
+from localai_desktop.core.vault.workspace_files import WorkspaceFiles
 
 
 def _event_stream() -> TextIO:
@@ -44,8 +55,14 @@ def main(argv: list[str] | None = None) -> int:
         events.write(event.to_json_line() + "\n")
         events.flush()
 
-    if len(args) != 1:
-        emit(TrainingEvent("error", message="usage: trainer_child JOB_DIR"))
+    sealed = args[1:] == [SEALED_FLAG]
+    if len(args) != 1 and not sealed:
+        emit(TrainingEvent("error", message="usage: trainer_child JOB_DIR [--sealed]"))
+        return EXIT_FAILED
+    try:
+        files = WorkspaceFiles(_key_from_stdin() if sealed else None)
+    except ValueError:
+        emit(TrainingEvent("error", message="The trainer was not given the workspace's key."))
         return EXIT_FAILED
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network from here
@@ -55,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         from localai_desktop.core.finetune.training import Cancelled, run_job
 
         try:
-            return run_job(Path(args[0]), emit)
+            return run_job(Path(args[0]), emit, files)
         except Cancelled:
             return EXIT_CANCELLED
     except LocalAIError as error:
@@ -77,6 +94,14 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     return EXIT_FAILED
+
+
+def _key_from_stdin() -> bytes:
+    line = sys.stdin.buffer.readline()
+    key = bytes.fromhex(line.decode("ascii").strip())
+    if len(key) != 32:
+        raise ValueError("a file key is 32 bytes")
+    return key
 
 
 def _out_of_memory() -> TrainingEvent:

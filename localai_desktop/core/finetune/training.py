@@ -4,6 +4,11 @@ Imported only by `trainer_child` (torch, transformers and peft are imported insi
 so the rest of the core never pays for them). Resumable: the LoRA weights, the optimizer and
 the step are checkpointed atomically, and the data order of every epoch is a function of the
 seed and the epoch, so a resumed run continues exactly where the checkpoint was taken.
+
+Every file goes through `WorkspaceFiles`: in a protected workspace the job file, data and
+checkpoint are read sealed and written sealed (the checkpoint is built in memory, then sealed),
+and the adapter is written into a scratch file in memory, sealed into place, and checked by
+llama.cpp from a private copy, as chat loads it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import io
 import json
 import logging
 import math
@@ -41,6 +47,8 @@ from localai_desktop.core.finetune.template import (
 )
 from localai_desktop.core.finetune.tokenizer import GgufTokenizer
 from localai_desktop.core.models.gguf_info import read_gguf_info
+from localai_desktop.core.vault.scratch import scratch_file
+from localai_desktop.core.vault.workspace_files import WorkspaceFiles
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +61,15 @@ class Cancelled(Exception):
     """The parent asked to stop (or went away); a checkpoint has been written."""
 
 
-def run_job(job_dir: Path, emit: Emit) -> int:
+def run_job(job_dir: Path, emit: Emit, files: WorkspaceFiles | None = None) -> int:
     """Train, checkpoint, export and check one job; returns the child's exit code."""
-    spec = JobSpec.from_json(json.loads((job_dir / "job.json").read_text(encoding="utf-8")))
+    files = files or WorkspaceFiles()
+    spec = JobSpec.from_json(json.loads(files.read(job_dir / "job.json").decode("utf-8")))
     settings = spec.settings
     base_path = Path(spec.base_model_path)
     emit(TrainingEvent("loading", message="Preparing the examples"))
-    train_examples = read_examples(Path(spec.train_file))
-    validation_examples = read_examples(Path(spec.validation_file))
+    train_examples = read_examples(Path(spec.train_file), files)
+    validation_examples = read_examples(Path(spec.validation_file), files)
     with GgufTokenizer(base_path) as tokenizer:
         formatter = TrainingFormatter(
             tokenizer.chat_template, bos_text=tokenizer.bos_text, eos_text=tokenizer.eos_text
@@ -89,7 +98,7 @@ def run_job(job_dir: Path, emit: Emit) -> int:
     steps_per_epoch = math.ceil(len(train) / settings.batch_size)
     total_steps = settings.epochs * steps_per_epoch
     checkpoint = job_dir / CHECKPOINT_FILE
-    step, history = _restore(checkpoint, model, optimizer)
+    step, history = _restore(checkpoint, model, optimizer, files)
     emit(
         TrainingEvent(
             "started",
@@ -105,7 +114,7 @@ def run_job(job_dir: Path, emit: Emit) -> int:
     last_save = [time.perf_counter()]
 
     def save(at_step: int) -> None:
-        _save_checkpoint(checkpoint, model, optimizer, at_step, history)
+        _save_checkpoint(checkpoint, model, optimizer, at_step, history, files)
         last_save[0] = time.perf_counter()
         emit(TrainingEvent("checkpoint", step=at_step, total_steps=total_steps))
 
@@ -182,19 +191,16 @@ def run_job(job_dir: Path, emit: Emit) -> int:
     # small LoRA matrices).
     model = None
     _return_freed_memory()
-    info = read_gguf_info(base_path)
-    export_lora_adapter(
-        Path(spec.adapter_path),
-        state,
-        BaseShape(info.architecture, info.block_count, info.head_count, info.head_count_kv),
-        alpha=settings.alpha,
-        name=spec.name,
-        metadata={"localai.base_model.sha256": spec.base_model_sha256},
-    )
+    adapter_path = Path(spec.adapter_path)
+    _export(adapter_path, state, spec, files)
     from localai_desktop.core.finetune.verify import answer_before_and_after
 
     samples = answer_before_and_after(
-        base_path, Path(spec.adapter_path), validation_examples or train_examples, spec
+        base_path,
+        adapter_path,
+        validation_examples or train_examples,
+        spec,
+        opener=files.readable,  # a sealed adapter is checked the way chat will load it
     )
     emit(
         TrainingEvent(
@@ -210,6 +216,23 @@ def run_job(job_dir: Path, emit: Emit) -> int:
         )
     )
     return EXIT_FINISHED
+
+
+def _export(path: Path, state: dict[str, Any], spec: JobSpec, files: WorkspaceFiles) -> None:
+    """Write the GGUF adapter: in place (atomically), or through memory and then sealed."""
+    info = read_gguf_info(Path(spec.base_model_path))
+    shape = BaseShape(info.architecture, info.block_count, info.head_count, info.head_count_kv)
+    options: dict[str, Any] = {
+        "alpha": spec.settings.alpha,
+        "name": spec.name,
+        "metadata": {"localai.base_model.sha256": spec.base_model_sha256},
+    }
+    if not files.sealed:
+        export_lora_adapter(path, state, shape, **options)
+        return
+    with scratch_file(suffix=".gguf") as plain:
+        export_lora_adapter(plain, state, shape, atomic=False, **options)
+        files.write_from(path, plain)  # sealed, atomically
 
 
 def _return_freed_memory() -> None:
@@ -367,32 +390,39 @@ def _recent_mean(history: Sequence[float], window: int) -> float | None:
 
 
 def _save_checkpoint(
-    path: Path, model: Any, optimizer: Any, step: int, history: list[float]
+    path: Path,
+    model: Any,
+    optimizer: Any,
+    step: int,
+    history: list[float],
+    files: WorkspaceFiles,
 ) -> None:
     import torch
     from peft import get_peft_model_state_dict
 
-    partial = path.with_name(path.name + ".part")
     state = {
         "step": step,
         "lora": get_peft_model_state_dict(model, save_embedding_layers=False),
         "optimizer": optimizer.state_dict(),
         "history": history,
     }
-    torch.save(state, partial)
-    with open(partial, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(partial, path)  # a crash mid-save keeps the previous checkpoint
+    # Built in memory (a LoRA and its optimizer state are small), then written atomically,
+    # sealed when the workspace is protected: a crash mid-save keeps the previous checkpoint.
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    files.write(path, buffer.getvalue(), temp_prefix=".checkpoint-")
 
 
-def _restore(path: Path, model: Any, optimizer: Any) -> tuple[int, list[float]]:
+def _restore(
+    path: Path, model: Any, optimizer: Any, files: WorkspaceFiles
+) -> tuple[int, list[float]]:
     if not path.is_file():
         return 0, []
     import torch
     from peft import set_peft_model_state_dict
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(io.BytesIO(files.read(path)), map_location="cpu", weights_only=True)
         set_peft_model_state_dict(model, state["lora"])
         optimizer.load_state_dict(state["optimizer"])
     except Exception as error:  # a damaged checkpoint: start over rather than fail

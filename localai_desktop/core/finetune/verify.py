@@ -7,7 +7,7 @@ from pathlib import Path
 
 from localai_desktop.core.finetune.dataset import TrainingExample
 from localai_desktop.core.finetune.events import JobSpec
-from localai_desktop.core.inference.engine import LlamaEngine
+from localai_desktop.core.inference.engine import AdapterOpener, LlamaEngine
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.inference.prompt import plan_prompt
 from localai_desktop.core.models.gguf_info import read_gguf_info
@@ -18,7 +18,12 @@ SAMPLE_SETTINGS = GenerationSettings(temperature=0.0, top_k=1, repeat_penalty=1.
 
 
 def answer_before_and_after(
-    base_path: Path, adapter_path: Path, examples: Sequence[TrainingExample], spec: JobSpec
+    base_path: Path,
+    adapter_path: Path,
+    examples: Sequence[TrainingExample],
+    spec: JobSpec,
+    *,
+    opener: AdapterOpener | None = None,
 ) -> list[dict[str, str]]:
     """Per sample: prompt, expected answer, the base model's and the tuned model's answers.
 
@@ -39,7 +44,7 @@ def answer_before_and_after(
     )
     try:
         before = [_answer(engine, example) for example in picked]
-        engine.set_adapter(adapter_path, 1.0)
+        engine.set_adapter(adapter_path, 1.0, opener=opener)
         after = [_answer(engine, example) for example in picked]
         if not picked:
             _answer(engine, TrainingExample("check", ()))  # still prove the adapter runs

@@ -12,6 +12,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -42,6 +43,9 @@ llama_log = logging.getLogger("llama.cpp")
 
 TextCallback = Callable[[str], None]
 LoadProgress = Callable[[float], None]
+# Gives a path whose bytes are an adapter's plaintext for as long as the block lasts: the file
+# itself, or a private copy of a sealed one (core.models.adapters.AdapterRegistry.opened).
+AdapterOpener = Callable[[Path], AbstractContextManager[Path]]
 
 
 def _strlen_address() -> int:
@@ -188,14 +192,21 @@ class LlamaEngine:
         return self._adapter
 
     def set_adapter(
-        self, path: Path | None, scale: float = 1.0, *, expected_sha256: str | None = None
+        self,
+        path: Path | None,
+        scale: float = 1.0,
+        *,
+        expected_sha256: str | None = None,
+        opener: AdapterOpener | None = None,
     ) -> None:
         """Apply a GGUF LoRA adapter with a strength (`None` removes it); no model reload.
 
         The file is checked first (a damaged adapter would crash llama.cpp later), loaded
         once per model through llama.cpp's own loader (which refuses one that does not fit
         the model), then switched in. The cached prompt is dropped, as it was computed with
-        other weights.
+        other weights. A sealed adapter comes with an `opener` that gives its plaintext for
+        the load only: llama.cpp reads every tensor into its own buffers and closes the file
+        before `llama_adapter_lora_init` returns (no mmap), so the copy is gone at once.
         """
         llm = self._require_llm()
         llama_cpp = llama_cpp_module()
@@ -207,7 +218,12 @@ class LlamaEngine:
         else:
             handle = self._adapters.get(wanted.path)
             if handle is None:
-                handle = self._load_adapter(llama_cpp, llm, wanted.path, expected_sha256)
+                open_plain = opener or nullcontext
+                with open_plain(wanted.path) as readable:
+                    handle = self._load_adapter(
+                        llama_cpp, llm, Path(readable), expected_sha256, name=wanted.path.name
+                    )
+                self._adapters[wanted.path] = handle
             adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle)
             scales = (ctypes.c_float * 1)(wanted.scale)
             llama_cpp.llama_set_adapters_lora(llm.ctx, adapters, 1, scales)
@@ -215,13 +231,24 @@ class LlamaEngine:
         self._adapter = wanted
 
     def _load_adapter(
-        self, llama_cpp: ModuleType, llm: Llama, path: Path, expected_sha256: str | None
+        self,
+        llama_cpp: ModuleType,
+        llm: Llama,
+        path: Path,
+        expected_sha256: str | None,
+        *,
+        name: str,
     ) -> object:
         from localai_desktop.core.models.adapter_file import AdapterFileError, check_adapter_file
 
         assert self._loaded is not None
         info = read_gguf_info(self._loaded.path)
-        check_adapter_file(path, architecture=info.architecture, expected_sha256=expected_sha256)
+        check_adapter_file(
+            path,
+            architecture=info.architecture,
+            expected_sha256=expected_sha256,
+            display_name=name,
+        )
         handle = llama_cpp.llama_adapter_lora_init(
             llm.model,
             str(path).encode("utf-8"),
@@ -229,10 +256,9 @@ class LlamaEngine:
         # A failed load is a NULL pointer, which is falsy but not None.
         if not handle:
             raise AdapterFileError(
-                f"The adapter {path.name} does not fit the model '{self._loaded.path.name}'.",
+                f"The adapter {name} does not fit the model '{self._loaded.path.name}'.",
                 "Choose an adapter trained on this model.",
             )
-        self._adapters[path] = handle
         return handle
 
     def _install_abort_callback(self, llama_cpp: ModuleType, llm: Llama) -> None:

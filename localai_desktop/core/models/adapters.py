@@ -1,9 +1,19 @@
-"""The registry of finished LoRA adapters: file, base model, dataset, settings, final losses."""
+"""The registry of finished LoRA adapters: file, base model, dataset, settings, final losses.
+
+In a protected workspace each adapter file is sealed with the workspace's key (it memorises
+its training data); `opened` gives llama.cpp a private plaintext copy for the moment it loads
+it. The registered sha256 is always the plaintext's, so provenance and the audit trail name
+the same adapter whether it is stored sealed or not.
+"""
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
+import logging
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,10 +26,14 @@ from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError, StorageError
 from localai_desktop.core.models.adapter_file import AdapterFileError, check_adapter_file
-from localai_desktop.core.models.gguf_info import sha256_of_file
 from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.core.storage.db import Database
 from localai_desktop.core.storage.tables import AdapterRow
+from localai_desktop.core.vault.keys import Vault
+from localai_desktop.core.vault.sealed_files import is_sealed
+from localai_desktop.core.vault.workspace_files import WorkspaceFiles
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,10 +114,53 @@ def _adapter(row: AdapterRow) -> Adapter:
 class AdapterRegistry:
     """Adapters made by fine-tuning; each is registered only once its file is complete."""
 
-    def __init__(self, db: Database, adapters_dir: Path, audit: AuditTrail | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        adapters_dir: Path,
+        audit: AuditTrail | None = None,
+        *,
+        vault: Vault | None = None,
+    ) -> None:
         self._db = db
         self.adapters_dir = Path(adapters_dir)
         self._audit = audit  # records each removal
+        self.files = WorkspaceFiles.for_vault(vault)  # sealed when the workspace is protected
+
+    @property
+    def sealed(self) -> bool:
+        return self.files.sealed
+
+    @contextlib.contextmanager
+    def opened(self, path: Path) -> Iterator[Path]:
+        """A path llama.cpp can load the adapter at `path` from, until the block ends: the
+        file itself, or a private plaintext copy of a sealed one (in memory on Linux)."""
+        with self.files.readable(path, suffix=".gguf") as readable:
+            yield readable
+
+    def hide_file_names(self) -> None:
+        """In a protected workspace, rename adapter files that still carry the adapter's name
+        (made before protection) to an anonymous one. Kill-safe: the new name is linked, the
+        row changed, then the old name removed; a repeat finishes what a kill interrupted."""
+        if not self.sealed:
+            return
+        with self._db.session() as session:
+            named = [(row.id, Path(row.path)) for row in session.scalars(select(AdapterRow))]
+        for adapter_id, old in named:
+            new = old.with_name(f"adapter-{adapter_id}.sealed")
+            if old.suffix == ".sealed" or not old.is_file() or not is_sealed(old):
+                continue
+            try:
+                if not (new.exists() and os.path.samefile(old, new)):
+                    os.link(old, new)
+                with self._db.session() as session:
+                    row = session.get(AdapterRow, adapter_id)
+                    if row is not None:
+                        row.path = str(new)
+                old.unlink()
+            except OSError as error:
+                # Not the file's name in the log: it is the one thing being hidden.
+                log.warning("The file of adapter %s keeps its name: %s", adapter_id, error.strerror)
 
     def list(self, *, for_model: LocalModel | None = None) -> list[Adapter]:
         """All adapters, or those trained on `for_model`'s exact file."""
@@ -141,10 +198,16 @@ class AdapterRegistry:
         final_val_loss: float | None,
         samples: builtins.list[dict[str, str]],
     ) -> Adapter:
-        """Record a finished adapter file after checking it is complete and fits `base`."""
-        info = check_adapter_file(
-            path, architecture=base.architecture, base_model_sha256=base.sha256
-        )
+        """Record a finished adapter file (sealed when protected) after checking it is
+        complete and fits `base`."""
+        with self.opened(path) as readable:
+            info = check_adapter_file(
+                readable,
+                architecture=base.architecture,
+                base_model_sha256=base.sha256,
+                display_name=path.name,
+            )
+        sha256, size = self.files.fingerprint(path)
         if self.name_taken(name):
             raise LocalAIError(
                 f"You already have an adapter called '{name}'.", "Give this one another name."
@@ -157,8 +220,8 @@ class AdapterRegistry:
                 base_model_name=base.name,
                 base_model_sha256=base.sha256,
                 architecture=base.architecture,
-                file_size=path.stat().st_size,
-                sha256=sha256_of_file(path),
+                file_size=size,
+                sha256=sha256,
                 rank=info.rank,
                 alpha=info.alpha,
                 settings=json.dumps(settings),

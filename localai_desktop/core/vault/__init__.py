@@ -6,4 +6,8 @@ passphrase rewraps only the key, and destroying the key file makes every remnant
 workspace unreadable (crypto-erase). The unwrapped key opens a `Vault`, which gives the
 database its SQLCipher key and seals files (`sealed_files`: AES-256-GCM in authenticated
 chunks, so a changed, swapped or cut-off piece is refused rather than misread).
+`workspace_files` writes, reads and opens a workspace's derived files (adapters, training
+data, checkpoints) plain or sealed behind one interface, and seals existing ones in place;
+`scratch` gives plaintext that a library must read or write by path a place off the disk
+(an anonymous memory file on Linux).
 """

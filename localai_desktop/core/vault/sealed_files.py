@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.vault.scratch import scratch_file
 
 MAGIC = b"LAIVF\x01"
 SALT_BYTES = 16
@@ -128,13 +128,10 @@ def read_sealed(key: bytes, path: Path) -> bytes:
 
 @contextlib.contextmanager
 def opened_copy(key: bytes, path: Path, *, suffix: str = "") -> Iterator[Path]:
-    """A private (0600) plaintext copy of a sealed file for a reader that needs a path, such
-    as llama.cpp loading an adapter; removed as soon as the block ends."""
-    fd, temp_name = tempfile.mkstemp(prefix="localai-", suffix=suffix)
-    temp = Path(temp_name)
-    try:
-        with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+    """A private plaintext copy of a sealed file for a reader that needs a path, such as
+    llama.cpp loading an adapter; in memory where the system allows it (see `scratch`),
+    else a 0600 file in a 0700 folder, and gone as soon as the block ends."""
+    with scratch_file(suffix=suffix) as temp:
+        with open(path, "rb") as src, open(temp, "wb") as dst:
             open_stream(key, src, dst, name=path.name)
         yield temp
-    finally:
-        temp.unlink(missing_ok=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -278,3 +281,40 @@ def test_an_adapter_whose_file_cannot_be_deleted_stays_listed(
         adapters.remove("bluebell")
     assert [a.name for a in adapters.list()] == ["bluebell"]
     db.close()
+
+
+def test_a_sealed_adapter_works_after_its_plaintext_copy_is_gone(
+    stories260k: Path, adapter_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The copy on disk (as on macOS and Windows) makes "gone" visible: llama.cpp reads every
+    # tensor into its own buffers during the load, so the adapter keeps working without it.
+    from localai_desktop.core.vault import scratch
+    from localai_desktop.core.vault.workspace_files import WorkspaceFiles
+
+    monkeypatch.setattr(scratch, "memory_files_supported", lambda: False)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    files = WorkspaceFiles(b"k" * 32)
+    sealed = tmp_path / "adapter.sealed"
+    files.write(sealed, adapter_file.read_bytes())
+    seen: list[Path] = []
+
+    @contextlib.contextmanager
+    def opener(path: Path) -> Iterator[Path]:
+        with files.readable(path, suffix=".gguf") as plain:
+            seen.append(plain)
+            assert plain.parent.parent == temp and plain.parent.stat().st_mode & 0o077 == 0
+            yield plain
+
+    engine = LlamaEngine(n_threads=1)
+    engine.load(stories260k, n_ctx=256)
+    try:
+        engine.set_adapter(adapter_file, 1.0)
+        expected = _answer(engine)
+        engine.set_adapter(None)
+        engine.set_adapter(sealed, 1.0, opener=opener)
+        assert seen and not seen[0].exists() and list(temp.iterdir()) == []
+        assert _answer(engine) == expected
+    finally:
+        engine.unload()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 
@@ -143,3 +144,27 @@ def test_unlocking_with_the_real_cost_takes_under_a_second(tmp_path: Path) -> No
     # The goal is < 1 s on this machine (bench); here only a loose bound against a regression
     # to a cost that would make every unlock a wait.
     assert elapsed < 5, elapsed
+
+
+def test_without_memory_files_the_copy_is_private_and_a_killed_users_copy_is_shredded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from localai_desktop.core.vault import scratch
+
+    monkeypatch.setattr(scratch, "memory_files_supported", lambda: False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
+    (tmp_path / "temp").mkdir()
+    # What a process killed while llama.cpp loaded an adapter left (its lock died with it).
+    abandoned = tmp_path / "temp" / f"{scratch.FOLDER_PREFIX}dead"
+    abandoned.mkdir()
+    (abandoned / "scratch.gguf").write_bytes(SECRET)
+    key = b"k" * 32
+    sealed_path = tmp_path / "adapter.sealed"
+    sealed_path.write_bytes(seal_bytes(key, SECRET))
+    with opened_copy(key, sealed_path, suffix=".gguf") as plain:
+        assert plain.read_bytes() == SECRET and plain.suffix == ".gguf"
+        assert plain.stat().st_mode & 0o077 == 0 and plain.parent.stat().st_mode & 0o077 == 0
+        assert not abandoned.exists()
+        scratch.remove_abandoned_scratch()  # another process's cleanup leaves a live one
+        assert plain.exists()
+    assert list((tmp_path / "temp").iterdir()) == []
