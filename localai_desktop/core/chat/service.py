@@ -24,6 +24,7 @@ from localai_desktop.core.inference.engine import (
     TextCallback,
 )
 from localai_desktop.core.inference.generation import (
+    AUTOMATIC_CONTEXT_LENGTH,
     ChatTurn,
     FinishReason,
     GenerationSettings,
@@ -32,6 +33,7 @@ from localai_desktop.core.inference.generation import (
 from localai_desktop.core.inference.prompt import plan_prompt
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.chat_template import notice_for
+from localai_desktop.core.models.context_choice import automatic_context
 from localai_desktop.core.models.gguf_info import check_fits_in_memory, read_gguf_info
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 
@@ -148,8 +150,12 @@ class ChatService:
     # -- models -----------------------------------------------------------------------------
 
     def context_length_for(self, model: LocalModel, settings: GenerationSettings) -> int:
-        """The context to load with: the user's choice, capped at the model's training context."""
-        wanted = settings.context_length or model.context_length or 4096
+        """The context to load with: the user's choice, capped at the model's training context;
+        on Automatic (0), as much as this computer comfortably holds (core.models.context_choice).
+        """
+        if settings.context_length <= AUTOMATIC_CONTEXT_LENGTH:
+            return automatic_context(model.path, model.context_length).tokens
+        wanted = settings.context_length
         if model.context_length:
             wanted = min(wanted, model.context_length)
         return max(256, wanted)

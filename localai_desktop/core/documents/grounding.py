@@ -50,6 +50,7 @@ class Grounding:
     text: str
     sources: tuple[dict[str, Any], ...] = field(default=())
     relevant_found: bool = False
+    left_out: int = 0  # relevant passages that did not fit the model's memory
 
 
 def ground_question(
@@ -87,9 +88,10 @@ def ground_question(
         sources.append(_source(number, hit, truncated))
     if not entries:
         names = ", ".join(f"'{n}'" for n in collection_names)
-        return Grounding(f"{NOTHING_FOUND.format(names=names)}\n\nQuestion: {question}")
+        text = f"{NOTHING_FOUND.format(names=names)}\n\nQuestion: {question}"
+        return Grounding(text, left_out=len(relevant))
     text = f"{INSTRUCTIONS}\n\nSources:\n" + "\n\n".join(entries) + f"\n\nQuestion: {question}"
-    return Grounding(text, tuple(sources), True)
+    return Grounding(text, tuple(sources), True, left_out=len(relevant) - len(entries))
 
 
 def ground_turns(
@@ -158,6 +160,7 @@ def ground_retrieved(
         "retrieval": {
             "passages_found": len(retrieval.hits),
             "relevant_found": grounding.relevant_found,
+            "passages_left_out": grounding.left_out,
             "seconds": round(retrieval.seconds, 4),
         },
     }

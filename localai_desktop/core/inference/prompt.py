@@ -137,6 +137,13 @@ def _render_fallback(turns: Sequence[ChatTurn]) -> str:
     return "".join(parts)
 
 
+def prompt_room(n_ctx: int, max_tokens: int) -> int:
+    """Tokens the prompt may take: the context less the room kept for the answer."""
+    answer_room = max(MIN_ANSWER_TOKENS, min(max_tokens, n_ctx // 2))
+    answer_room = min(answer_room, max(n_ctx - 16, 1))
+    return n_ctx - answer_room
+
+
 def plan_prompt(
     turns: Sequence[ChatTurn],
     formatter: ChatFormatter,
@@ -151,9 +158,7 @@ def plan_prompt(
     The system prompt is always kept. If the newest message alone is too long, its beginning is
     cut. Never raises for length: a long history is trimmed, not an error.
     """
-    answer_room = max(MIN_ANSWER_TOKENS, min(max_tokens, n_ctx // 2))
-    answer_room = min(answer_room, max(n_ctx - 16, 1))
-    budget = n_ctx - answer_room
+    budget = prompt_room(n_ctx, max_tokens)
     system = [t for t in turns if t.role == "system" and t.content.strip()]
     history = [t for t in turns if t.role != "system"]
     trimmed = 0

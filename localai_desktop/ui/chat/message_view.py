@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from localai_desktop.core.chat.context_use import left_out_notes
 from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.inference.generation import CutOff
@@ -128,9 +129,12 @@ def describe_provenance(provenance: Provenance) -> str:
             lines.append(f"Adapter fingerprint: {adapter.sha256[:16]}…")
     settings = provenance.settings
     if settings is not None:
+        memory = f"{provenance.n_ctx or settings.context_length:,} tokens"
+        if settings.context_length <= 0:
+            memory += " (automatic)"
         lines.append(
             f"Settings: creativity {settings.temperature}, longest answer "
-            f"{settings.max_tokens} tokens, memory {settings.context_length} tokens"
+            f"{settings.max_tokens} tokens, memory {memory}"
         )
     if provenance.seed is not None:
         lines.append(f"Seed: {provenance.seed}")
@@ -278,6 +282,13 @@ class MessageView(QFrame):
         self._status.setObjectName("messageStatus")
         self._status.setTextFormat(Qt.TextFormat.PlainText)
         self._status.setWordWrap(True)
+        # What did not fit the model's memory for this answer (core.chat.context_use).
+        self._left_out = QLabel()
+        self._left_out.setObjectName("messageStatus")
+        self._left_out.setAccessibleName("Left out of this answer")
+        self._left_out.setTextFormat(Qt.TextFormat.PlainText)
+        self._left_out.setWordWrap(True)
+        self._left_out.hide()
         self._copy = QToolButton()
         self._copy.setText("Copy")
         self._copy.setAccessibleName("Copy answer" if not is_user else "Copy message")
@@ -307,6 +318,7 @@ class MessageView(QFrame):
         # On a line of its own: a status can be a sentence or two (why an answer was cut off,
         # why it failed), too long to share the line with the speed and the buttons.
         layout.addWidget(self._status)
+        layout.addWidget(self._left_out)
         layout.addLayout(footer)
         self.set_message(message)
 
@@ -327,6 +339,7 @@ class MessageView(QFrame):
         self._status.setText("Writing…")
         self._set_status_kind("writing")
         self._status.show()
+        self._left_out.hide()
         self._stats.clear()
         self._stats.hide()
         self._copy.setEnabled(False)
@@ -359,6 +372,9 @@ class MessageView(QFrame):
         self._stats.setText(" · ".join(part for part in made_by if part))
         self._stats.setToolTip(inert_tooltip(describe_provenance(provenance)))
         self._stats.setVisible(bool(self._stats.text()))
+        left_out = left_out_notes(provenance) if message.role == "assistant" else []
+        self._left_out.setText("\n".join(left_out))
+        self._left_out.setVisible(bool(left_out))
         status = describe_status(message)
         self._status.setText(status)
         self._status.setVisible(bool(status))
@@ -384,6 +400,10 @@ class MessageView(QFrame):
 
     def status_text(self) -> str:
         return self._status.text()
+
+    def left_out_text(self) -> str:
+        """What the answer says did not fit the model's memory ("" when everything did)."""
+        return self._left_out.text()
 
     def stats_text(self) -> str:
         return self._stats.text()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from localai_desktop.ui.chat.context_meter import ContextMeter
 from localai_desktop.ui.chat.conversation_list import ConversationList
 from localai_desktop.ui.chat.message_input import Composer
 from localai_desktop.ui.chat.model_picker import ModelPicker, NoModelsNotice
@@ -42,6 +43,7 @@ class ChatPanes(QSplitter):
         self.banner = Banner()
         self.transcript = Transcript()
         self.composer = Composer()
+        self.context_meter = ContextMeter()
         self.settings_panel = ChatSettingsPanel()
 
         header = QHBoxLayout()
@@ -57,6 +59,7 @@ class ChatPanes(QSplitter):
         column.addWidget(self.banner)
         column.addWidget(self.transcript, 1)
         column.addWidget(self.composer)
+        column.addWidget(self.context_meter)
 
         side = QScrollArea()
         side.setAccessibleName("Chat settings")

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from localai_desktop.core.chat.context_use import measure_context_use
 from localai_desktop.core.chat.conversations import (
     Conversation,
     ConversationStore,
@@ -19,6 +20,7 @@ from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.adapters import AdapterRegistry
+from localai_desktop.core.models.context_choice import automatic_context
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.chat.documents import ChatDocuments
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 # Edits to the system prompt and settings are saved this long after the last change.
 SAVE_DELAY_MS = 600
+# The memory estimate under the message box is updated this long after the last key.
+METER_DELAY_MS = 150
 
 
 class ChatTab(QWidget):
@@ -82,6 +86,7 @@ class ChatTab(QWidget):
         self.transcript = panes.transcript
         self.composer = panes.composer
         self.settings_panel = panes.settings_panel
+        self.context_meter = panes.context_meter
         layout = QVBoxLayout(self)
         layout.addWidget(panes)
 
@@ -105,6 +110,12 @@ class ChatTab(QWidget):
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self._on_save_timer_timeout)
+        # The memory estimate follows typing a moment later, not on every key.
+        self._meter_timer = QTimer(self)
+        self._meter_timer.setSingleShot(True)
+        self._meter_timer.setInterval(METER_DELAY_MS)
+        self._meter_timer.timeout.connect(self._update_context_meter)
+        self.composer.input.textChanged.connect(self._meter_timer.start)
         self._stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self._stop_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self._stop_shortcut.activated.connect(self._on_stop_shortcut_activated)
@@ -263,6 +274,7 @@ class ChatTab(QWidget):
             self.transcript.clear()
             self.settings_panel.set_system_prompt("")
             self.documents.load({})
+            self._update_context_meter()
             return
         self.writer.wait()  # read back what was just saved, not what was there before
         try:
@@ -284,6 +296,7 @@ class ChatTab(QWidget):
                 self.select_model(conversation.model_id)
             self.adapter_picker.follow(conversation.messages)
             self.transcript.show_messages(conversation.messages)
+            self._update_context_meter()
         except Exception:
             self._could_not_show(conversation.id, f"“{conversation.title}”")
             return
@@ -324,6 +337,28 @@ class ChatTab(QWidget):
     def _show_context_limit(self) -> None:
         model = self._current_model()
         self.settings_panel.set_model_context_length(model.context_length if model else None)
+        self.settings_panel.set_automatic_choice(
+            automatic_context(model.path, model.context_length) if model else None
+        )
+        self._update_context_meter()
+
+    @Slot()
+    def _update_context_meter(self) -> None:
+        """Estimate what sending now would take of the model's memory (see ContextMeter)."""
+        if self._current_model() is None:
+            self.context_meter.show_use(None)
+            return
+        settings = self.settings_panel.settings()
+        self.context_meter.show_use(
+            measure_context_use(
+                n_ctx=self.settings_panel.context_tokens(),
+                max_tokens=settings.max_tokens,
+                system_prompt=self.settings_panel.system_prompt(),
+                messages=[view.text() for view in self.transcript.views()],
+                draft=self.composer.text(),
+                with_documents=bool(self.documents.attached_ids()),
+            )
+        )
 
     def _current_model(self) -> LocalModel | None:
         return self.model_picker.current_model()
@@ -402,6 +437,7 @@ class ChatTab(QWidget):
     @Slot()
     def _on_settings_panel_settings_changed(self) -> None:
         self._save_timer.start()
+        self._meter_timer.start()
 
     @Slot()
     def _on_save_timer_timeout(self) -> None:
@@ -468,6 +504,7 @@ class ChatTab(QWidget):
     def _on_requests_answer_finished(self, message: Message) -> None:
         if message.conversation_id == self._conversation_id:
             self.transcript.finish_answer(message)
+        self._update_context_meter()
         if message.status != MessageStatus.FAILED:
             self.status.clear()
         note = message.provenance.get("chat_format_note")
