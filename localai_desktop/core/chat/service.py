@@ -35,6 +35,7 @@ from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.chat_template import notice_for
 from localai_desktop.core.models.context_choice import automatic_context
 from localai_desktop.core.models.gguf_info import check_fits_in_memory, read_gguf_info
+from localai_desktop.core.models.prompt_formats import format_choice
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -115,9 +116,13 @@ def _chat_format_facts(
 ) -> dict[str, Any]:
     """Which format the prompt was written in, for the answer's record.
 
-    "model": the model's own chat template; "standard": the app's. When the model's template
-    was refused (by the check, or at this render by chat's limits), the record says so.
+    "model": the model's own chat template; "standard": the app's; or a built-in format's key
+    ("chatml", "llama3", ...) guessed or chosen for the model. When the model's template was
+    refused (by the check, or at this render by chat's limits), the record says so.
     """
+    choice = format_choice(model)
+    if used_template and choice.prompt_format is not None:
+        return {"chat_format": choice.key, "chat_format_origin": choice.origin}
     refused = engine.formatter.refused or (
         model.chat_template_check
         if model.chat_template and not model.usable_chat_template
@@ -188,13 +193,16 @@ class ChatService:
             info = read_gguf_info(model.path)
             check_fits_in_memory(info, n_ctx)
             model = self.registry.check_chat_template(model)
+        choice = format_choice(model)
+        built_in = choice.prompt_format
         return self.engine.load(
             model.path,
             n_ctx=n_ctx,
-            chat_template=model.usable_chat_template,
+            chat_template=built_in.template if built_in else model.usable_chat_template,
             progress=progress,
             cancel=cancel,
             plain_buffers=model.plain_buffers,
+            stop_strings=built_in.stops if built_in else (),
         )
 
     # -- turns ------------------------------------------------------------------------------

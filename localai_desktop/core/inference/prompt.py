@@ -54,9 +54,19 @@ class ChatFormatter:
     `refused` says why (a verdict such as "too_slow").
     """
 
-    def __init__(self, template: str | None, *, bos_token: str, eos_token: str) -> None:
+    def __init__(
+        self,
+        template: str | None,
+        *,
+        bos_token: str,
+        eos_token: str,
+        stops: tuple[str, ...] = (),
+    ) -> None:
         self.bos_token = bos_token
         self.eos_token = eos_token
+        # A built-in format's turn markers (core.models.prompt_formats): a model that was not
+        # trained on them may write them as text rather than end its turn.
+        self.stops = stops
         self._template: ChatTemplate | None = None
         self.refused: str | None = None
         if template:
@@ -101,7 +111,7 @@ class ChatFormatter:
                     # instructions must still reach the model.
                     continue
                 stops = (self.eos_token,) if self.eos_token else ()
-                return text, stops, True
+                return text, (*stops, *self.stops), True
         return _render_fallback(turns), FALLBACK_STOPS, False
 
     def _refuse(self, error: ChatTemplateLimitError) -> None:

@@ -17,6 +17,7 @@ from localai_desktop.ui.chat.context_meter import ContextMeter
 from localai_desktop.ui.chat.conversation_list import ConversationList
 from localai_desktop.ui.chat.message_input import Composer
 from localai_desktop.ui.chat.model_picker import ModelPicker, NoModelsNotice
+from localai_desktop.ui.chat.prompt_format_picker import PromptFormatPicker
 from localai_desktop.ui.chat.settings_panel import ChatSettingsPanel
 from localai_desktop.ui.chat.transcript import Transcript
 from localai_desktop.ui.widgets.adapter_picker import AdapterPicker
@@ -45,6 +46,8 @@ class ChatPanes(QSplitter):
         self.composer = Composer()
         self.context_meter = ContextMeter()
         self.settings_panel = ChatSettingsPanel()
+        self.prompt_format = PromptFormatPicker()
+        self.settings_panel.add_model_setting("Prompt format", self.prompt_format)
 
         header = QHBoxLayout()
         header.addWidget(self.model_picker)

@@ -130,6 +130,7 @@ class ChatSettingsPanel(QWidget):
         form.addRow("Longest answer", self._max_tokens)
         form.addRow("Memory", self._context_length)
         form.addRow(self._context_hint)
+        self._form = form
 
         heading = QLabel("Settings for this chat")
         heading.setStyleSheet("font-weight: 600;")
@@ -183,6 +184,10 @@ class ChatSettingsPanel(QWidget):
             self._context_length.setValue(settings.context_length)
             self._seed.setValue(_RANDOM_SEED if settings.seed is None else settings.seed)
         self._update_context_hint()
+
+    def add_model_setting(self, label: str, widget: QWidget) -> None:
+        """Add a row for a setting kept with the model rather than the chat (prompt format)."""
+        self._form.addRow(label, widget)
 
     def system_prompt(self) -> str:
         return self.system_prompt_edit.toPlainText().strip()

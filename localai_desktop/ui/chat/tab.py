@@ -25,6 +25,7 @@ from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.chat.documents import ChatDocuments
 from localai_desktop.ui.chat.panes import ChatPanes
+from localai_desktop.ui.chat.prompt_format_picker import no_template_notice
 from localai_desktop.ui.chat.requests import ChatRequests, Question
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
@@ -87,6 +88,8 @@ class ChatTab(QWidget):
         self.composer = panes.composer
         self.settings_panel = panes.settings_panel
         self.context_meter = panes.context_meter
+        self.prompt_format = panes.prompt_format
+        self.prompt_format.format_chosen.connect(self._on_prompt_format_format_chosen)
         layout = QVBoxLayout(self)
         layout.addWidget(panes)
 
@@ -194,7 +197,8 @@ class ChatTab(QWidget):
 
     def _tell_about_chat_format(self, model: LocalModel | None, note: str = "") -> None:
         """Say, once per model, that its own chat format is not used and why."""
-        note = note or (model.chat_template_notice if model is not None else "")
+        if model is not None and not note:
+            note = model.chat_template_notice or no_template_notice(model)
         if model is None or not note or model.id in self._told_about_format:
             return
         self._told_about_format.add(model.id)
@@ -340,6 +344,7 @@ class ChatTab(QWidget):
         self.settings_panel.set_automatic_choice(
             automatic_context(model.path, model.context_length) if model else None
         )
+        self.prompt_format.set_model(model)
         self._update_context_meter()
 
     @Slot()
@@ -438,6 +443,16 @@ class ChatTab(QWidget):
     def _on_settings_panel_settings_changed(self) -> None:
         self._save_timer.start()
         self._meter_timer.start()
+
+    @Slot(int, object)
+    def _on_prompt_format_format_chosen(self, model_id: int, key: str | None) -> None:
+        try:
+            model = self._registry.set_prompt_format(model_id, key)
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+            return
+        self.refresh_models()  # the picker keeps models as listed: take the new choice
+        self.status.show_message(f"“{model.name}”: {model.prompt_format.describe()}")
 
     @Slot()
     def _on_save_timer_timeout(self) -> None:
