@@ -46,7 +46,7 @@ class ModelPicker(QWidget):
         self.combo.setAccessibleName("Model")
         self.combo.view().setAccessibleName("Chat models")
         self.combo.setToolTip("The model that writes the answers")
-        self.combo.setMinimumContentsLength(18)
+        self.combo.setMinimumContentsLength(12)
         # A long model name must not widen the window: the list shows it whole.
         self.combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon

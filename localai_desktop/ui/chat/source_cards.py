@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 from localai_desktop.core.documents.grounding import UNCITED_NOTE, cites_nothing
 from localai_desktop.ui.widgets.elided_label import ElidedLabel
 from localai_desktop.ui.widgets.theme import ACCENT_BORDER, NEUTRAL_BORDER, NEUTRAL_TINT
+from localai_desktop.ui.widgets.wrapping import breakable, unbroken
 
 EXCERPT_CHARS = 180
 
@@ -62,7 +63,7 @@ class SourceCard(QFrame):
         # Elided: a long file name must not widen the answer past the window (tooltip: all).
         self.title = ElidedLabel(f"[{source.get('n', '?')}] {where}")
         self.title.setStyleSheet("font-weight: 600; border: none; background: transparent;")
-        self.excerpt = QLabel(excerpt(str(source.get("text", ""))))
+        self.excerpt = QLabel(breakable(excerpt(str(source.get("text", "")))))
         self.excerpt.setTextFormat(Qt.TextFormat.PlainText)
         self.excerpt.setWordWrap(True)
         self.excerpt.setStyleSheet("border: none; background: transparent;")
@@ -73,7 +74,7 @@ class SourceCard(QFrame):
         layout.addWidget(self.excerpt)
 
     def text(self) -> str:
-        return f"{self.title.full_text()}\n{self.excerpt.text()}"
+        return f"{self.title.full_text()}\n{unbroken(self.excerpt.text())}"
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
