@@ -16,7 +16,12 @@ from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.common.logs import content_for_log
 from localai_desktop.core.documents.collections import DocumentLibrary
-from localai_desktop.core.documents.grounding import Retrieval, ground_retrieved, ground_turns
+from localai_desktop.core.documents.grounding import (
+    NOT_COVERED_ANSWER,
+    Retrieval,
+    ground_retrieved,
+    ground_turns,
+)
 from localai_desktop.core.inference.engine import (
     LlamaEngine,
     LoadedModel,
@@ -372,6 +377,19 @@ class ChatService:
             self.store.update(conversation_id, model_id=model.id)
         if on_started is not None:
             on_started(answer)
+        if document_facts and not document_facts["retrieval"]["relevant_found"]:
+            # Nothing in the documents is close to the question: say so rather than let the
+            # model invent an answer "from" them (see documents.grounding.COVERED_MARGIN).
+            names = ", ".join(f"“{n}”" for n in document_facts["collections"])
+            text = NOT_COVERED_ANSWER.format(names=names)
+            on_text(text)
+            return self.store.finish_answer(
+                answer.id,
+                question=question_message,
+                content=text,
+                status=MessageStatus.COMPLETE,
+                provenance=provenance,
+            )
         writer = _WriteThrough(self.store, answer.id)
 
         def on_piece(piece: str) -> None:

@@ -99,6 +99,7 @@ class SearchHit:
     vector_rank: int | None
     relevant: bool
     file_sha256: str | None = None  # the file as indexed (an answer's audit entry cites it)
+    noise_floor: float = 0.0  # what off-topic questions reach in its collection (see search)
 
     @property
     def file_name(self) -> str:
@@ -270,6 +271,7 @@ class Retriever:
                     vector_rank=vector_rank.get(chunk_id),
                     relevant=relevant,
                     file_sha256=chunk.file_sha256,
+                    noise_floor=floor,
                 )
             )
         self.last_timings = {

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-from localai_desktop.core.documents.grounding import UNCITED_NOTE, cites_nothing
+from localai_desktop.core.documents.grounding import UNCITED_NOTE, cites_nothing, describe_match
 from localai_desktop.ui.widgets.elided_label import ElidedLabel
 from localai_desktop.ui.widgets.theme import ACCENT_BORDER, NEUTRAL_BORDER, NEUTRAL_TINT
 from localai_desktop.ui.widgets.wrapping import breakable, unbroken
@@ -67,11 +67,19 @@ class SourceCard(QFrame):
         self.excerpt.setTextFormat(Qt.TextFormat.PlainText)
         self.excerpt.setWordWrap(True)
         self.excerpt.setStyleSheet("border: none; background: transparent;")
+        # How close the passage is to the question, in words (the similarity in brackets).
+        self.match = QLabel(describe_match(source))
+        self.match.setTextFormat(Qt.TextFormat.PlainText)
+        self.match.setStyleSheet(
+            "border: none; background: transparent; color: palette(placeholder-text);"
+        )
+        self.match.setVisible(bool(self.match.text()))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 5)
         layout.setSpacing(1)
         layout.addWidget(self.title)
         layout.addWidget(self.excerpt)
+        layout.addWidget(self.match)
 
     def text(self) -> str:
         return f"{self.title.full_text()}\n{unbroken(self.excerpt.text())}"

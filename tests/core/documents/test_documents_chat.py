@@ -13,6 +13,7 @@ from localai_desktop.core.chat.service import ChatService
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.documents.grounding import (
     INSTRUCTIONS,
+    NOT_COVERED_ANSWER,
     format_sources,
     ground_question,
 )
@@ -90,14 +91,24 @@ def test_every_cited_source_is_one_the_model_saw(chat: dict[str, Any]) -> None:
     assert answer.provenance["sources"][0]["page"] == 9
 
 
-def test_when_nothing_is_relevant_the_model_is_told_so(chat: dict[str, Any]) -> None:
+def test_when_nothing_is_relevant_the_answer_says_so_without_inventing(
+    chat: dict[str, Any],
+) -> None:
     answer = ask(chat, "What is the capital city of Mongolia?")
     assert answer.provenance["sources"] == []
     assert answer.provenance["retrieval"]["relevant_found"] is False
-    prompt = chat["prompts"][-1]
-    assert "nothing relevant to this question was found" in prompt
-    assert "do not guess" in prompt
-    assert "Sepsis" not in prompt  # no unrelated passages to guess from
+    assert answer.content == NOT_COVERED_ANSWER.format(names="“Ward guideline”")
+    assert answer.status == "complete"
+    assert chat["prompts"] == []  # the model was not asked to make something up
+
+
+def test_the_model_is_told_when_nothing_is_relevant() -> None:
+    grounding = ground_question(
+        "What is the capital city of Mongolia?", [], ["Ward guideline"],
+        tokenize=str.split, token_budget=1000,
+    )  # fmt: skip
+    assert "nothing relevant to this question was found" in grounding.text
+    assert "do not guess" in grounding.text and not grounding.relevant_found
 
 
 def test_sources_are_cut_to_fit_a_small_context(chat: dict[str, Any]) -> None:
