@@ -17,6 +17,11 @@ from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.ui.widgets.safe_text import inert_tooltip
 
 _AUTOMATIC = ""  # item data of the automatic entry
+_TIP = (
+    "How the conversation is written for the model. Models are trained on one way of marking "
+    "who speaks; another makes them ramble or repeat instructions. Automatic uses the model's "
+    "own chat template, or a format guessed from its file. The choice is kept for the model."
+)
 
 
 def no_template_notice(model: LocalModel) -> str:
@@ -54,6 +59,7 @@ class PromptFormatPicker(QComboBox):
             self.clear()
             if model is None:
                 self.setEnabled(False)
+                self.setToolTip(_TIP)
                 return
             self.setEnabled(True)
             automatic = format_choice(replace(model, source={}))
@@ -67,13 +73,7 @@ class PromptFormatPicker(QComboBox):
                 self.addItem(prompt_format.label, key)
             chosen = chosen_key(model.source)
             self.setCurrentIndex(self.findData(chosen) if chosen else 0)
-            self.setToolTip(
-                inert_tooltip(
-                    "How the conversation is written for the model. Models are trained on one "
-                    "way of marking who speaks; another makes them ramble. "
-                    f"Now: {format_choice(model).describe()}"
-                )
-            )
+            self.setToolTip(inert_tooltip(f"{_TIP}\nNow: {format_choice(model).describe()}"))
         finally:
             self.blockSignals(False)
 
