@@ -17,6 +17,7 @@ from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.common.logs import content_for_log
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.documents.grounding import (
+    ECHO_STOPS,
     NOT_COVERED_ANSWER,
     Retrieval,
     ground_retrieved,
@@ -358,6 +359,8 @@ class ChatService:
             max_tokens=settings.max_tokens,
             bos_token_ids=self.engine.bos_token_ids,
         )
+        if document_facts:
+            plan = replace(plan, stop_strings=(*plan.stop_strings, *ECHO_STOPS))
         provenance = replace(self._provenance(model, loaded, settings), adapter=adapter_use)
         # Facts found elsewhere as JSON keys (the documents' sources) join the record.
         provenance = provenance.merged(

@@ -49,6 +49,14 @@ NOT_COVERED_ANSWER = (
     "collection, or ask without documents."
 )
 
+# The beginnings of the app's own hidden texts: a model that starts repeating its prompt is
+# stopped there, so the instruction never shows up as (part of) an answer.
+ECHO_STOPS = (
+    "Answer the question using the numbered sources",
+    "The user's documents (",
+    "\nSources:\n[1]",
+)
+
 INSTRUCTIONS = (
     "Answer the question using the numbered sources below, which come from the user's own "
     "documents. Cite the source of each fact with its number in square brackets, like [1] or "

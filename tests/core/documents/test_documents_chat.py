@@ -41,12 +41,21 @@ def chat(data_dir: Path, models_dir: Path, tmp_path: Path) -> Iterator[dict[str,
     prompts: list[str] = []
     generate = service.engine.generate
 
+    stops: list[tuple[str, ...]] = []
+
     def recording_generate(plan: PromptPlan, *args: Any, **kwargs: Any) -> Any:
         prompts.append(plan.text)  # what the model really saw
+        stops.append(plan.stop_strings)
         return generate(plan, *args, **kwargs)
 
     service.engine.generate = recording_generate  # type: ignore[method-assign]
-    yield {"service": service, "model": stories, "prompts": prompts, "library": library}
+    yield {
+        "service": service,
+        "model": stories,
+        "prompts": prompts,
+        "stops": stops,
+        "library": library,
+    }
     service.engine.unload()
     library.close()
     db.close()
@@ -78,6 +87,8 @@ def test_the_answer_cites_the_passage_it_was_given(chat: dict[str, Any]) -> None
     assert "[1] (ward-guideline.pdf, page 7)\n" in prompt
     assert sources[0]["text"] in prompt
     assert "Question: How quickly must antibiotics be given in sepsis?" in prompt
+    # A model repeating the hidden instruction is stopped before it shows.
+    assert INSTRUCTIONS.startswith(chat["stops"][-1][-3])
     # The saved conversation keeps the person's words, not the prompt built around them.
     saved = chat["service"].store.get(answer.conversation_id).messages
     assert saved[0].content == "How quickly must antibiotics be given in sepsis?"
