@@ -12,6 +12,7 @@ from typing import Any
 from localai_desktop.cli import export_commands, prompt_commands, records_commands
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from localai_desktop.cli.output import print_json, print_table, speed_line
+from localai_desktop.core.chat.context_use import left_out_notes
 from localai_desktop.core.chat.conversations import MessageStatus
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.common.cancellation import Cancellation
@@ -23,7 +24,7 @@ from localai_desktop.core.documents.grounding import (
 )
 from localai_desktop.core.inference.engine import LlamaEngine
 from localai_desktop.core.inference.generation import (
-    DEFAULT_CONTEXT_LENGTH,
+    AUTOMATIC_CONTEXT_LENGTH,
     CutOff,
     GenerationSettings,
 )
@@ -38,7 +39,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     chat.add_argument("--system", help="system prompt (for a new conversation)")
     chat.add_argument("--temperature", type=float, default=GenerationSettings.temperature)
     chat.add_argument("--max-tokens", type=int, default=GenerationSettings.max_tokens)
-    chat.add_argument("--context-length", type=int, default=DEFAULT_CONTEXT_LENGTH)
+    chat.add_argument(
+        "--context-length",
+        type=int,
+        default=AUTOMATIC_CONTEXT_LENGTH,
+        help="tokens the model keeps in mind (default: as much as this computer comfortably "
+        "holds, up to the model's own limit)",
+    )
     chat.add_argument("--seed", type=int)
     chat.add_argument("--adapter", help="a fine-tuned adapter of the model (see 'adapters list')")
     chat.add_argument(
@@ -160,6 +167,8 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
             sys.stdout.write("\nSources: nothing relevant was found in the documents.\n")
     sys.stdout.flush()
     print(speed_line(message.provenance), file=sys.stderr)
+    for left_out in left_out_notes(message.provenance):
+        print(f"Left out: {left_out}", file=sys.stderr)
     note = message.provenance.get("chat_format_note")
     if note:
         print(f"Note: '{model.name}': {note}.", file=sys.stderr)

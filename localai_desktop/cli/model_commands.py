@@ -9,6 +9,7 @@ from typing import Any
 from localai_desktop.cli.output import print_json, print_table
 from localai_desktop.core.common.units import format_bytes, format_parameter_count
 from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.core.models.prompt_formats import FORMATS, format_choice, parse_format
 from localai_desktop.core.models.registry import LocalModel
 
 
@@ -22,6 +23,17 @@ def add_commands(models: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     lst = models.add_parser("list", help="list local models")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(handler=_models_list)
+    template = models.add_parser(
+        "template", help="show or set the prompt format a model is written to in"
+    )
+    template.add_argument("name")
+    template.add_argument(
+        "--set",
+        metavar="FORMAT",
+        help="one of: auto, " + ", ".join(FORMATS) + " (auto: the file's own template, or a "
+        "guess from the model's architecture and tokens)",
+    )
+    template.set_defaults(handler=_models_template)
     rm = models.add_parser("rm", help="remove a model")
     rm.add_argument("name")
     rm.add_argument("--delete-file", action="store_true", help="also delete the file")
@@ -41,6 +53,12 @@ def _models_import(workspace: Workspace, args: argparse.Namespace) -> int:
         args.path, name=args.name, copy=args.copy, progress=progress
     )
     print(f"Imported '{model.name}' ({_describe(model.to_json())}).")
+    if not model.has_chat_template and not model.is_embedding_model:
+        choice = format_choice(model)
+        print(
+            f"Note: '{model.name}' has no chat template; prompt format "
+            f"{choice.describe()} (change it with: localai models template NAME --set FORMAT)"
+        )
     if model.chat_template_notice:
         print(f"Note: '{model.name}': {model.chat_template_notice}.")
     return 0
@@ -82,8 +100,8 @@ def show_local_model(model: LocalModel) -> None:
     print(f"File: {model.path}{'' if model.file_exists else ' (MISSING)'}")
     print(f"Model: {_describe(model.to_json())}, context {model.context_length:,} tokens")
     print(f"License: {model.license or model.source.get('license') or 'not stated'}")
-    if not model.has_chat_template:
-        print("Chat format: standard (the file has no chat template of its own)")
+    if not model.has_chat_template or format_choice(model).origin == "chosen":
+        print(f"Chat format: {format_choice(model).describe()}")
     elif model.chat_template_notice:
         print(f"Chat format: standard. Note: {model.chat_template_notice}.")
     elif model.chat_template_check is None:
@@ -92,9 +110,21 @@ def show_local_model(model: LocalModel) -> None:
         print("Chat format: the model's own")
 
 
+def _models_template(workspace: Workspace, args: argparse.Namespace) -> int:
+    model = workspace.registry.get(args.name)
+    if args.set is not None:
+        model = workspace.registry.set_prompt_format(model.id, parse_format(args.set))
+    choice = format_choice(model)
+    print(f"Prompt format of '{model.name}': {choice.key} ({choice.origin})")
+    print(choice.describe())
+    if model.chat_template_notice:
+        print(f"Note: {model.chat_template_notice}.")
+    return 0
+
+
 def _template_cell(model: LocalModel) -> str:
     if not model.has_chat_template:
-        return "no"
+        return f"no ({format_choice(model).key})"
     return "refused" if model.chat_template_notice else "yes"
 
 

@@ -16,7 +16,13 @@ from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.common.logs import content_for_log
 from localai_desktop.core.documents.collections import DocumentLibrary
-from localai_desktop.core.documents.grounding import Retrieval, ground_retrieved, ground_turns
+from localai_desktop.core.documents.grounding import (
+    ECHO_STOPS,
+    NOT_COVERED_ANSWER,
+    Retrieval,
+    ground_retrieved,
+    ground_turns,
+)
 from localai_desktop.core.inference.engine import (
     LlamaEngine,
     LoadedModel,
@@ -24,6 +30,7 @@ from localai_desktop.core.inference.engine import (
     TextCallback,
 )
 from localai_desktop.core.inference.generation import (
+    AUTOMATIC_CONTEXT_LENGTH,
     ChatTurn,
     FinishReason,
     GenerationSettings,
@@ -32,7 +39,9 @@ from localai_desktop.core.inference.generation import (
 from localai_desktop.core.inference.prompt import plan_prompt
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.chat_template import notice_for
+from localai_desktop.core.models.context_choice import automatic_context
 from localai_desktop.core.models.gguf_info import check_fits_in_memory, read_gguf_info
+from localai_desktop.core.models.prompt_formats import format_choice
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -113,9 +122,13 @@ def _chat_format_facts(
 ) -> dict[str, Any]:
     """Which format the prompt was written in, for the answer's record.
 
-    "model": the model's own chat template; "standard": the app's. When the model's template
-    was refused (by the check, or at this render by chat's limits), the record says so.
+    "model": the model's own chat template; "standard": the app's; or a built-in format's key
+    ("chatml", "llama3", ...) guessed or chosen for the model. When the model's template was
+    refused (by the check, or at this render by chat's limits), the record says so.
     """
+    choice = format_choice(model)
+    if used_template and choice.prompt_format is not None:
+        return {"chat_format": choice.key, "chat_format_origin": choice.origin}
     refused = engine.formatter.refused or (
         model.chat_template_check
         if model.chat_template and not model.usable_chat_template
@@ -148,8 +161,12 @@ class ChatService:
     # -- models -----------------------------------------------------------------------------
 
     def context_length_for(self, model: LocalModel, settings: GenerationSettings) -> int:
-        """The context to load with: the user's choice, capped at the model's training context."""
-        wanted = settings.context_length or model.context_length or 4096
+        """The context to load with: the user's choice, capped at the model's training context;
+        on Automatic (0), as much as this computer comfortably holds (core.models.context_choice).
+        """
+        if settings.context_length <= AUTOMATIC_CONTEXT_LENGTH:
+            return automatic_context(model.path, model.context_length).tokens
+        wanted = settings.context_length
         if model.context_length:
             wanted = min(wanted, model.context_length)
         return max(256, wanted)
@@ -182,13 +199,16 @@ class ChatService:
             info = read_gguf_info(model.path)
             check_fits_in_memory(info, n_ctx)
             model = self.registry.check_chat_template(model)
+        choice = format_choice(model)
+        built_in = choice.prompt_format
         return self.engine.load(
             model.path,
             n_ctx=n_ctx,
-            chat_template=model.usable_chat_template,
+            chat_template=built_in.template if built_in else model.usable_chat_template,
             progress=progress,
             cancel=cancel,
             plain_buffers=model.plain_buffers,
+            stop_strings=built_in.stops if built_in else (),
         )
 
     # -- turns ------------------------------------------------------------------------------
@@ -377,6 +397,8 @@ class ChatService:
             max_tokens=settings.max_tokens,
             bos_token_ids=self.engine.bos_token_ids,
         )
+        if document_facts:
+            plan = replace(plan, stop_strings=(*plan.stop_strings, *ECHO_STOPS))
         provenance = replace(self._provenance(model, loaded, settings), adapter=adapter_use)
         # Facts found elsewhere as JSON keys (the documents' sources) join the record.
         provenance = provenance.merged(
@@ -397,6 +419,19 @@ class ChatService:
             self.store.update(conversation_id, model_id=model.id)
         if on_started is not None:
             on_started(answer)
+        if document_facts and not document_facts["retrieval"]["relevant_found"]:
+            # Nothing in the documents is close to the question: say so rather than let the
+            # model invent an answer "from" them (see documents.grounding.COVERED_MARGIN).
+            names = ", ".join(f"“{n}”" for n in document_facts["collections"])
+            text = NOT_COVERED_ANSWER.format(names=names)
+            on_text(text)
+            return self.store.finish_answer(
+                answer.id,
+                question=question_message,
+                content=text,
+                status=MessageStatus.COMPLETE,
+                provenance=provenance,
+            )
         writer = _WriteThrough(self.store, answer.id)
 
         def on_piece(piece: str) -> None:

@@ -31,6 +31,32 @@ SOURCES_SHARE = 0.7
 # A source cut to fit is not worth including below this many tokens.
 MIN_SOURCE_TOKENS = 24
 
+# Which passages an answer may use, chosen by measurement on the test corpus (the ten-page
+# ward guideline of tests/support/documents_support, MiniLM; noise floor about 0.12). The ten
+# questions it answers reach a best similarity of 0.35 to 0.73, always on the right page; six
+# it does not answer reach 0.01 to 0.26 (an ICU dosing question found the sepsis page at 0.26,
+# the "unrelated sources" of issue 19), except one sharing its everyday words ("overnight on
+# the ward", 0.45). So a question counts as covered when its best passage clears the floor by
+# COVERED_MARGIN (about 0.30 there), and only passages within SOURCE_SPREAD of the best are
+# used: the neighbours that merely share the topic's vocabulary (0.2 to 0.4 below the right
+# page for most questions) stay out of the prompt and off the source list.
+COVERED_MARGIN = 0.18
+SOURCE_SPREAD = 0.2
+
+NOT_COVERED_ANSWER = (
+    "Your documents ({names}) do not seem to cover this question: no passage in them is close "
+    "enough to it, so it is not answered from them. Try other words, attach another "
+    "collection, or ask without documents."
+)
+
+# The beginnings of the app's own hidden texts: a model that starts repeating its prompt is
+# stopped there, so the instruction never shows up as (part of) an answer.
+ECHO_STOPS = (
+    "Answer the question using the numbered sources",
+    "The user's documents (",
+    "\nSources:\n[1]",
+)
+
 INSTRUCTIONS = (
     "Answer the question using the numbered sources below, which come from the user's own "
     "documents. Cite the source of each fact with its number in square brackets, like [1] or "
@@ -50,6 +76,7 @@ class Grounding:
     text: str
     sources: tuple[dict[str, Any], ...] = field(default=())
     relevant_found: bool = False
+    left_out: int = 0  # relevant passages that did not fit the model's memory
 
 
 def ground_question(
@@ -61,7 +88,7 @@ def ground_question(
     token_budget: int,
 ) -> Grounding:
     """The question with as many relevant passages as fit in `token_budget` tokens."""
-    relevant = [hit for hit in hits if hit.relevant]
+    relevant = usable_hits(hits)
     if not relevant:
         names = ", ".join(f"'{n}'" for n in collection_names) or "none"
         return Grounding(f"{NOTHING_FOUND.format(names=names)}\n\nQuestion: {question}")
@@ -87,9 +114,34 @@ def ground_question(
         sources.append(_source(number, hit, truncated))
     if not entries:
         names = ", ".join(f"'{n}'" for n in collection_names)
-        return Grounding(f"{NOTHING_FOUND.format(names=names)}\n\nQuestion: {question}")
+        text = f"{NOTHING_FOUND.format(names=names)}\n\nQuestion: {question}"
+        return Grounding(text, left_out=len(relevant))
     text = f"{INSTRUCTIONS}\n\nSources:\n" + "\n\n".join(entries) + f"\n\nQuestion: {question}"
-    return Grounding(text, tuple(sources), True)
+    return Grounding(text, tuple(sources), True, left_out=len(relevant) - len(entries))
+
+
+def usable_hits(hits: Sequence[SearchHit]) -> list[SearchHit]:
+    """The passages an answer may use: relevant, close to the best one, and only when the best
+    one is close enough to the question for the documents to cover it (see COVERED_MARGIN)."""
+    relevant = [hit for hit in hits if hit.relevant]
+    if not relevant:
+        return []
+    best = max(relevant, key=lambda hit: hit.similarity)
+    if best.similarity < best.noise_floor + COVERED_MARGIN:
+        return []
+    return [hit for hit in relevant if hit.similarity >= best.similarity - SOURCE_SPREAD]
+
+
+def describe_match(source: Mapping[str, Any]) -> str:
+    """How closely a passage matches the question, in plain words, for its source card."""
+    similarity = source.get("similarity")
+    if not isinstance(similarity, (int, float)):
+        return ""
+    if similarity >= 0.55:
+        return f"Close match ({similarity:.2f})"
+    if similarity >= 0.35:
+        return f"Good match ({similarity:.2f})"
+    return f"Partial match ({similarity:.2f})"
 
 
 def ground_turns(
@@ -158,6 +210,7 @@ def ground_retrieved(
         "retrieval": {
             "passages_found": len(retrieval.hits),
             "relevant_found": grounding.relevant_found,
+            "passages_left_out": grounding.left_out,
             "seconds": round(retrieval.seconds, 4),
         },
     }

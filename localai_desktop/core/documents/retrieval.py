@@ -100,6 +100,7 @@ class SearchHit:
     relevant: bool
     file_sha256: str | None = None  # the file as indexed (an answer's audit entry cites it)
     display_name: str | None = None  # an attachment: "lab.pdf, in e-mail Results (date)"
+    noise_floor: float = 0.0  # what off-topic questions reach in its collection (see search)
 
     @property
     def file_name(self) -> str:
@@ -275,6 +276,7 @@ class Retriever:
                     relevant=relevant,
                     file_sha256=chunk.file_sha256,
                     display_name=chunk.display_name,
+                    noise_floor=floor,
                 )
             )
         self.last_timings = {

@@ -85,6 +85,7 @@ class LlamaEngine:
         self._llm: Llama | None = None
         self._loaded: LoadedModel | None = None
         self._formatter: ChatFormatter | None = None
+        self._format: tuple[str | None, tuple[str, ...]] | None = None
         self._abort_flag = ctypes.create_string_buffer(2)  # [flag, NUL], read by llama.cpp
         self._abort_callback: object | None = None
         # LoRA adapters loaded into the current model (freed with it), and the one applied.
@@ -108,6 +109,7 @@ class LlamaEngine:
         progress: LoadProgress | None = None,
         cancel: Cancellation | None = None,
         plain_buffers: bool = False,
+        stop_strings: tuple[str, ...] = (),
     ) -> LoadedModel:
         """Load a model (validated beforehand); a no-op if it is already loaded the same way.
 
@@ -116,6 +118,8 @@ class LlamaEngine:
         """
         path = Path(path)
         if self._loaded and self._loaded.path == path and self._loaded.n_ctx == n_ctx:
+            if self._format != (chat_template, stop_strings):
+                self._new_formatter(chat_template, stop_strings)  # another prompt format
             return self._loaded
         self.unload()
         llama_cpp = llama_cpp_module()
@@ -156,11 +160,7 @@ class LlamaEngine:
         llm.verbose = False
         self._llm = llm
         self._install_abort_callback(llama_cpp, llm)
-        self._formatter = ChatFormatter(
-            chat_template,
-            bos_token=self._token_text(llm.token_bos()),
-            eos_token=self._token_text(llm.token_eos()),
-        )
+        self._new_formatter(chat_template, stop_strings)
         self._loaded = LoadedModel(
             path=path,
             n_ctx=llm.n_ctx(),
@@ -171,6 +171,16 @@ class LlamaEngine:
         )
         log.info("Loaded %s (n_ctx=%s) in %.2f s", path.name, n_ctx, self._loaded.load_seconds)
         return self._loaded
+
+    def _new_formatter(self, chat_template: str | None, stop_strings: tuple[str, ...]) -> None:
+        assert self._llm is not None
+        self._format = (chat_template, stop_strings)
+        self._formatter = ChatFormatter(
+            chat_template,
+            bos_token=self._token_text(self._llm.token_bos()),
+            eos_token=self._token_text(self._llm.token_eos()),
+            stops=stop_strings,
+        )
 
     def unload(self) -> None:
         # llama.cpp frees a model's adapters with the model: only forget the pointers.

@@ -9,6 +9,9 @@ from typing import Any
 from localai_desktop.core.common.enums import StrEnum
 
 DEFAULT_CONTEXT_LENGTH = 4096
+# Settings' context_length when the person leaves "Memory" on Automatic: the app chooses from
+# the model and this computer's memory (core.models.context_choice) when it loads the model.
+AUTOMATIC_CONTEXT_LENGTH = 0
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,7 @@ class GenerationSettings:
     top_k: int = 40
     repeat_penalty: float = 1.1
     max_tokens: int = 1024
-    context_length: int = DEFAULT_CONTEXT_LENGTH
+    context_length: int = AUTOMATIC_CONTEXT_LENGTH  # tokens, or 0: automatic
     seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -54,9 +54,19 @@ class ChatFormatter:
     `refused` says why (a verdict such as "too_slow").
     """
 
-    def __init__(self, template: str | None, *, bos_token: str, eos_token: str) -> None:
+    def __init__(
+        self,
+        template: str | None,
+        *,
+        bos_token: str,
+        eos_token: str,
+        stops: tuple[str, ...] = (),
+    ) -> None:
         self.bos_token = bos_token
         self.eos_token = eos_token
+        # A built-in format's turn markers (core.models.prompt_formats): a model that was not
+        # trained on them may write them as text rather than end its turn.
+        self.stops = stops
         self._template: ChatTemplate | None = None
         self.refused: str | None = None
         if template:
@@ -101,7 +111,7 @@ class ChatFormatter:
                     # instructions must still reach the model.
                     continue
                 stops = (self.eos_token,) if self.eos_token else ()
-                return text, stops, True
+                return text, (*stops, *self.stops), True
         return _render_fallback(turns), FALLBACK_STOPS, False
 
     def _refuse(self, error: ChatTemplateLimitError) -> None:
@@ -137,6 +147,13 @@ def _render_fallback(turns: Sequence[ChatTurn]) -> str:
     return "".join(parts)
 
 
+def prompt_room(n_ctx: int, max_tokens: int) -> int:
+    """Tokens the prompt may take: the context less the room kept for the answer."""
+    answer_room = max(MIN_ANSWER_TOKENS, min(max_tokens, n_ctx // 2))
+    answer_room = min(answer_room, max(n_ctx - 16, 1))
+    return n_ctx - answer_room
+
+
 def plan_prompt(
     turns: Sequence[ChatTurn],
     formatter: ChatFormatter,
@@ -151,9 +168,7 @@ def plan_prompt(
     The system prompt is always kept. If the newest message alone is too long, its beginning is
     cut. Never raises for length: a long history is trimmed, not an error.
     """
-    answer_room = max(MIN_ANSWER_TOKENS, min(max_tokens, n_ctx // 2))
-    answer_room = min(answer_room, max(n_ctx - 16, 1))
-    budget = n_ctx - answer_room
+    budget = prompt_room(n_ctx, max_tokens)
     system = [t for t in turns if t.role == "system" and t.content.strip()]
     history = [t for t in turns if t.role != "system"]
     trimmed = 0

@@ -32,6 +32,8 @@ from localai_desktop.core.models.probe import (
     check_chat_template_in_child,
     probe_load,
 )
+from localai_desktop.core.models.prompt_formats import SOURCE_KEY as PROMPT_FORMAT_KEY
+from localai_desktop.core.models.prompt_formats import FormatChoice, format_choice
 from localai_desktop.core.storage.db import Database
 from localai_desktop.core.storage.tables import ModelRow
 
@@ -101,6 +103,11 @@ class LocalModel:
         return notice_for(self.chat_template_check) if self.chat_template else ""
 
     @property
+    def prompt_format(self) -> FormatChoice:
+        """How the model is prompted: its own template, or a built-in format (and why)."""
+        return format_choice(self)
+
+    @property
     def file_exists(self) -> bool:
         return self.path.is_file()
 
@@ -121,6 +128,8 @@ class LocalModel:
             "chat_template_check": self.chat_template_check,
             "chat_format": "model" if self.usable_chat_template else "standard",
             "chat_template_notice": self.chat_template_notice,
+            "prompt_format": self.prompt_format.key,
+            "prompt_format_origin": self.prompt_format.origin,
             "is_embedding_model": self.is_embedding_model,
             "file_exists": self.file_exists,
             "added_at": self.added_at.isoformat(),
@@ -301,6 +310,16 @@ class ModelRegistry:
             row = session.get(ModelRow, model.id)
             assert row is not None
             row.source = json.dumps(source)
+
+    def set_prompt_format(self, name_or_id: str | int, key: str | None) -> LocalModel:
+        """Prompt this model in a built-in format (core.models.prompt_formats), or None for
+        automatic; kept in models.source so the models table needs no new column."""
+        model = self.get(name_or_id)
+        source = {k: v for k, v in model.source.items() if k != PROMPT_FORMAT_KEY}
+        if key is not None:
+            source[PROMPT_FORMAT_KEY] = key
+        self.set_source(model.id, source)
+        return replace(model, source=source)
 
     # -- helpers --------------------------------------------------------------------------
 

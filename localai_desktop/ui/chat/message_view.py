@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSizeF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QMimeData, QSizeF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QGuiApplication,
     QTextBlock,
@@ -14,6 +14,7 @@ from PySide6.QtGui import (
     QTextCharFormat,
     QTextCursor,
     QTextFormat,
+    QTextOption,
 )
 from PySide6.QtWidgets import (
     QFrame,
@@ -26,10 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from localai_desktop.core.chat.context_use import left_out_notes
 from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.inference.generation import CutOff
 from localai_desktop.ui.chat.source_cards import SourceCards
+from localai_desktop.ui.widgets.elided_label import ElidedLabel
 from localai_desktop.ui.widgets.safe_text import SafeTextBrowser, inert_tooltip
 from localai_desktop.ui.widgets.theme import (
     ACCENT_TINT,
@@ -37,6 +40,13 @@ from localai_desktop.ui.widgets.theme import (
     NEUTRAL_TINT,
     ThemeColours,
     colours,
+)
+from localai_desktop.ui.widgets.wrapping import (
+    BREAK_EVERY,
+    LONG_WORD,
+    ZERO_WIDTH_SPACE,
+    breakable,
+    unbroken,
 )
 
 INTERRUPTED_TEXT = "Interrupted — the app closed before this answer finished"
@@ -136,9 +146,12 @@ def describe_provenance(provenance: Provenance) -> str:
             lines.append(f"Adapter fingerprint: {adapter.sha256[:16]}…")
     settings = provenance.settings
     if settings is not None:
+        memory = f"{provenance.n_ctx or settings.context_length:,} tokens"
+        if settings.context_length <= 0:
+            memory += " (automatic)"
         lines.append(
             f"Settings: creativity {settings.temperature}, longest answer "
-            f"{settings.max_tokens} tokens, memory {settings.context_length} tokens"
+            f"{settings.max_tokens} tokens, memory {memory}"
         )
     if provenance.seed is not None:
         lines.append(f"Seed: {provenance.seed}")
@@ -164,6 +177,9 @@ class MessageBody(SafeTextBrowser):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setObjectName("messageBody")
+        # Long words, addresses, code and table cells break where they must: the answer is
+        # never wider than the transcript, which has no horizontal scroll bar.
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         self.viewport().setAutoFillBackground(False)
         self.document().setDocumentMargin(2)
         self.document().documentLayout().documentSizeChanged.connect(
@@ -180,6 +196,31 @@ class MessageBody(SafeTextBrowser):
     def show_markdown(self, text: str) -> None:
         super().show_markdown(text)
         self._restyle_blocks()
+        self._add_break_points()
+
+    def _add_break_points(self) -> None:
+        # Qt breaks a line inside a word only outside tables, and lays out a table cell broken
+        # that way shorter than it paints it (over the text below); a long word or address in
+        # a table also makes its column wider than the answer. Invisible break points every
+        # few characters of a long word solve both; copying leaves them out.
+        document = self.document()
+        cursor = QTextCursor(document)
+        block = document.lastBlock()
+        while block.isValid():
+            for match in reversed(list(LONG_WORD.finditer(block.text()))):
+                for offset in range(match.end() - BREAK_EVERY, match.start(), -BREAK_EVERY):
+                    cursor.setPosition(block.position() + offset)
+                    cursor.insertText(ZERO_WIDTH_SPACE)
+            block = block.previous()
+
+    def toPlainText(self) -> str:
+        """The text as shown, without the invisible break points."""
+        return unbroken(super().toPlainText())
+
+    def createMimeDataFromSelection(self) -> QMimeData:
+        data = QMimeData()
+        data.setText(unbroken(self.textCursor().selection().toPlainText()))
+        return data
 
     def _restyle_blocks(self) -> None:
         # Qt's Markdown gives code blocks a monospace font but no background, and keeps long
@@ -276,9 +317,9 @@ class MessageView(QFrame):
         self._versions_enabled = True
         is_user = message.role == "user"
         self.setObjectName("userMessage" if is_user else "assistantMessage")
-        self._header = QLabel()
+        # A long model name is shortened (whole in the tooltip), never widening the answer.
+        self._header = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
         self._header.setObjectName("messageHeader")
-        self._header.setTextFormat(Qt.TextFormat.PlainText)
         self.body = MessageBody()
         self.body.setAccessibleName("Your message" if is_user else "Answer")
         self.sources = SourceCards()
@@ -287,13 +328,19 @@ class MessageView(QFrame):
         self._stats = QLabel()
         self._stats.setObjectName("messageStats")
         self._stats.setTextFormat(Qt.TextFormat.PlainText)
-        # Wraps in a narrow window rather than widening the message past it (which would hide
-        # the buttons on the right).
+        # Wraps beside Copy and Regenerate rather than pushing them past the window's edge.
         self._stats.setWordWrap(True)
         self._status = QLabel()
         self._status.setObjectName("messageStatus")
         self._status.setTextFormat(Qt.TextFormat.PlainText)
         self._status.setWordWrap(True)
+        # What did not fit the model's memory for this answer (core.chat.context_use).
+        self._left_out = QLabel()
+        self._left_out.setObjectName("messageStatus")
+        self._left_out.setAccessibleName("Left out of this answer")
+        self._left_out.setTextFormat(Qt.TextFormat.PlainText)
+        self._left_out.setWordWrap(True)
+        self._left_out.hide()
         self._copy = QToolButton()
         self._copy.setText("Copy")
         self._copy.setAccessibleName("Copy answer" if not is_user else "Copy message")
@@ -352,6 +399,7 @@ class MessageView(QFrame):
         # On a line of its own: a status can be a sentence or two (why an answer was cut off,
         # why it failed), too long to share the line with the speed and the buttons.
         layout.addWidget(self._status)
+        layout.addWidget(self._left_out)
         layout.addLayout(footer)
         self.set_message(message)
 
@@ -372,6 +420,7 @@ class MessageView(QFrame):
         self._status.setText("Writing…")
         self._set_status_kind("writing")
         self._status.show()
+        self._left_out.hide()
         self._stats.clear()
         self._stats.hide()
         self._copy.setEnabled(False)
@@ -388,11 +437,11 @@ class MessageView(QFrame):
         self._parts = []
         provenance = message.provenance
         if message.role == "user":
-            self._header.setText("You")
+            self._header.set_full_text("You")
             self.body.setPlainText(message.content)
         else:
             model = provenance.get("model_name")
-            self._header.setText(f"Assistant · {model}" if model else "Assistant")
+            self._header.set_full_text(f"Assistant · {model}" if model else "Assistant")
             self.body.show_markdown(message.content)
         self.body.setVisible(bool(message.content) or message.role == "user")
         # The passages an answer cites, saved with it, so they come back after a restart too.
@@ -404,8 +453,11 @@ class MessageView(QFrame):
         self._stats.setText(" · ".join(part for part in made_by if part))
         self._stats.setToolTip(inert_tooltip(describe_provenance(provenance)))
         self._stats.setVisible(bool(self._stats.text()))
+        left_out = left_out_notes(provenance) if message.role == "assistant" else []
+        self._left_out.setText(breakable("\n".join(left_out)))
+        self._left_out.setVisible(bool(left_out))
         status = describe_status(message)
-        self._status.setText(status)
+        self._status.setText(breakable(status))
         self._status.setVisible(bool(status))
         self._set_status_kind("failed" if message.status == MessageStatus.FAILED else "")
         self._copy.setEnabled(bool(message.content))
@@ -480,7 +532,11 @@ class MessageView(QFrame):
         return self._copy
 
     def status_text(self) -> str:
-        return self._status.text()
+        return unbroken(self._status.text())
+
+    def left_out_text(self) -> str:
+        """What the answer says did not fit the model's memory ("" when everything did)."""
+        return unbroken(self._left_out.text())
 
     def stats_text(self) -> str:
         return self._stats.text()

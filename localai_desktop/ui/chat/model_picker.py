@@ -21,8 +21,11 @@ def describe_model(model: LocalModel) -> str:
         format_bytes(model.file_size),
     ]
     text = f"{model.name}: {', '.join(p for p in parts if p)}"
-    if not model.has_chat_template:
-        text += "\nThis model has no chat format of its own; a general one is used."
+    if not model.has_chat_template and not model.is_embedding_model:
+        text += (
+            "\nThis model has no chat template of its own. Prompt format: "
+            + model.prompt_format.describe()
+        )
     elif model.chat_template_notice:
         notice = model.chat_template_notice
         text += f"\n{notice[0].upper()}{notice[1:]}."
@@ -43,8 +46,11 @@ class ModelPicker(QWidget):
         self.combo.setAccessibleName("Model")
         self.combo.view().setAccessibleName("Chat models")
         self.combo.setToolTip("The model that writes the answers")
-        self.combo.setMinimumContentsLength(18)
-        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.combo.setMinimumContentsLength(12)
+        # A long model name must not widen the window: the list shows it whole.
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.combo.activated.connect(self._on_combo_activated)
         label = QLabel("Model")
         label.setBuddy(self.combo)
@@ -63,6 +69,8 @@ class ModelPicker(QWidget):
             if model.is_embedding_model:
                 continue
             label = model.name if model.file_exists else f"{model.name} (file missing)"
+            if model.file_exists and not model.has_chat_template:
+                label += " · no chat template"
             self.combo.addItem(label, model.id)
             self.combo.setItemData(
                 self.combo.count() - 1,

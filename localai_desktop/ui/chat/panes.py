@@ -14,11 +14,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from localai_desktop.ui.chat.context_meter import ContextMeter
 from localai_desktop.ui.chat.conversation_list import ConversationList
 from localai_desktop.ui.chat.edit_notice import EditNotice
 from localai_desktop.ui.chat.message_input import Composer
 from localai_desktop.ui.chat.model_picker import ModelPicker, NoModelsNotice
 from localai_desktop.ui.chat.organise_bar import OrganiseBar
+from localai_desktop.ui.chat.prompt_format_picker import PromptFormatPicker
 from localai_desktop.ui.chat.search_panel import SearchPanel
 from localai_desktop.ui.chat.settings_panel import ChatSettingsPanel
 from localai_desktop.ui.chat.transcript import Transcript
@@ -51,7 +53,6 @@ class ChatPanes(QSplitter):
         self.transcript = Transcript()
         self.composer = Composer()
         self.edit_notice = EditNotice()
-        self.settings_panel = ChatSettingsPanel()
         self.export_button = QToolButton()
         self.export_button.setText("Export")
         self.export_button.setToolTip(
@@ -59,16 +60,22 @@ class ChatPanes(QSplitter):
         )
         self.export_button.setAccessibleName("Export or print the conversation")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.context_meter = ContextMeter()
+        self.settings_panel = ChatSettingsPanel()
+        self.prompt_format = PromptFormatPicker()
+        self.settings_panel.add_model_setting("Prompt format", self.prompt_format)
 
         header = QHBoxLayout()
         header.addWidget(self.model_picker)
         header.addWidget(collection_picker)
-        header.addWidget(self.status, 1)
+        header.addStretch(1)
         header.addWidget(self.export_button)
         middle = QWidget()
         column = QVBoxLayout(middle)
         column.setContentsMargins(6, 0, 6, 0)
         column.addLayout(header)
+        # On a line of its own: beside the pickers a narrow window left it no room at all.
+        column.addWidget(self.status)
         column.addWidget(self.adapter_picker)
         column.addWidget(self.no_models)
         column.addWidget(self.banner)
@@ -76,6 +83,7 @@ class ChatPanes(QSplitter):
         column.addWidget(self.transcript, 1)
         column.addWidget(self.edit_notice)
         column.addWidget(self.composer)
+        column.addWidget(self.context_meter)
 
         side = QScrollArea()
         side.setAccessibleName("Chat settings")

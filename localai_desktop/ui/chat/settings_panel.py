@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from localai_desktop.core.inference.generation import GenerationSettings
+from localai_desktop.core.inference.generation import AUTOMATIC_CONTEXT_LENGTH, GenerationSettings
+from localai_desktop.core.models.context_choice import ContextChoice
 from localai_desktop.ui.widgets.settings_form import (
     AdvancedToggle,
     decimal_spin_box,
@@ -59,20 +60,23 @@ class ChatSettingsPanel(QWidget):
             suffix=" tokens",
         )
         self._context_length = spin_box(
-            256,
+            AUTOMATIC_CONTEXT_LENGTH,
             262144,
             "Memory of the conversation (context length)",
             "How much of the conversation the model can keep in mind at once. Longer uses more "
-            "memory. When a conversation grows past it, its oldest messages are left out. "
-            "It never goes beyond what the model supports. Raise it for long conversations or "
-            "long documents; lower it if the computer runs short of memory.",
+            "memory. When a conversation grows past it, its oldest messages are left out (the "
+            "answer says so). It never goes beyond what the model supports. Automatic uses as "
+            "much as this computer comfortably holds. Raise it for long conversations or long "
+            "documents; lower it if the computer runs short of memory.",
             step=1024,
             suffix=" tokens",
         )
+        self._context_length.setSpecialValueText("Automatic")
         self._context_hint = QLabel()
         self._context_hint.setWordWrap(True)
         self._context_hint.setStyleSheet("color: palette(placeholder-text);")
         self._model_context_length: int | None = None
+        self._automatic: ContextChoice | None = None
 
         self._seed = spin_box(
             _RANDOM_SEED,
@@ -126,6 +130,7 @@ class ChatSettingsPanel(QWidget):
         form.addRow("Longest answer", self._max_tokens)
         form.addRow("Memory", self._context_length)
         form.addRow(self._context_hint)
+        self._form = form
 
         heading = QLabel("Settings for this chat")
         heading.setStyleSheet("font-weight: 600;")
@@ -180,6 +185,10 @@ class ChatSettingsPanel(QWidget):
             self._seed.setValue(_RANDOM_SEED if settings.seed is None else settings.seed)
         self._update_context_hint()
 
+    def add_model_setting(self, label: str, widget: QWidget) -> None:
+        """Add a row for a setting kept with the model rather than the chat (prompt format)."""
+        self._form.addRow(label, widget)
+
     def system_prompt(self) -> str:
         return self.system_prompt_edit.toPlainText().strip()
 
@@ -196,13 +205,28 @@ class ChatSettingsPanel(QWidget):
         self._model_context_length = context_length
         self._update_context_hint()
 
+    def set_automatic_choice(self, choice: ContextChoice | None) -> None:
+        """What Automatic means for the chosen model on this computer (None: no model)."""
+        self._automatic = choice
+        self._update_context_hint()
+
+    def context_tokens(self) -> int:
+        """The context the chosen model will be loaded with, as the worker will choose it."""
+        value = self._context_length.value()
+        if value <= AUTOMATIC_CONTEXT_LENGTH:
+            return self._automatic.tokens if self._automatic is not None else 4096
+        most = self._model_context_length
+        return max(256, min(value, most) if most else value)
+
     def context_hint(self) -> str:
         """What the panel says under "Memory" about the chosen model's limit."""
         return self._context_hint.text()
 
     def _update_context_hint(self) -> None:
         most = self._model_context_length
-        if most and self._context_length.value() > most:
+        if self._context_length.value() <= AUTOMATIC_CONTEXT_LENGTH:
+            text = self._automatic.describe() if self._automatic is not None else ""
+        elif most and self._context_length.value() > most:
             text = f"This model remembers at most {most:,} tokens, so it uses {most:,}."
         elif most:
             text = f"This model can remember up to {most:,} tokens."

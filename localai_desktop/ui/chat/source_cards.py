@@ -9,9 +9,10 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-from localai_desktop.core.documents.grounding import UNCITED_NOTE, cites_nothing
+from localai_desktop.core.documents.grounding import UNCITED_NOTE, cites_nothing, describe_match
 from localai_desktop.ui.widgets.elided_label import ElidedLabel
 from localai_desktop.ui.widgets.theme import ACCENT_BORDER, NEUTRAL_BORDER, NEUTRAL_TINT
+from localai_desktop.ui.widgets.wrapping import breakable, unbroken
 
 EXCERPT_CHARS = 180
 
@@ -62,18 +63,26 @@ class SourceCard(QFrame):
         # Elided: a long file name must not widen the answer past the window (tooltip: all).
         self.title = ElidedLabel(f"[{source.get('n', '?')}] {where}")
         self.title.setStyleSheet("font-weight: 600; border: none; background: transparent;")
-        self.excerpt = QLabel(excerpt(str(source.get("text", ""))))
+        self.excerpt = QLabel(breakable(excerpt(str(source.get("text", "")))))
         self.excerpt.setTextFormat(Qt.TextFormat.PlainText)
         self.excerpt.setWordWrap(True)
         self.excerpt.setStyleSheet("border: none; background: transparent;")
+        # How close the passage is to the question, in words (the similarity in brackets).
+        self.match = QLabel(describe_match(source))
+        self.match.setTextFormat(Qt.TextFormat.PlainText)
+        self.match.setStyleSheet(
+            "border: none; background: transparent; color: palette(placeholder-text);"
+        )
+        self.match.setVisible(bool(self.match.text()))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 5)
         layout.setSpacing(1)
         layout.addWidget(self.title)
         layout.addWidget(self.excerpt)
+        layout.addWidget(self.match)
 
     def text(self) -> str:
-        return f"{self.title.full_text()}\n{self.excerpt.text()}"
+        return f"{self.title.full_text()}\n{unbroken(self.excerpt.text())}"
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(

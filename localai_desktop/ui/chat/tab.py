@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from localai_desktop.core.chat.context_use import measure_context_use
 from localai_desktop.core.chat.conversations import (
     Conversation,
     ConversationStore,
@@ -20,11 +21,13 @@ from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.adapters import AdapterRegistry
+from localai_desktop.core.models.context_choice import automatic_context
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 from localai_desktop.core.prompts.library import PromptLibrary
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.chat.documents import ChatDocuments
 from localai_desktop.ui.chat.panes import ChatPanes
+from localai_desktop.ui.chat.prompt_format_picker import no_template_notice
 from localai_desktop.ui.chat.records import ChatRecords
 from localai_desktop.ui.chat.requests import ChatRequests, Question
 from localai_desktop.ui.chat.trash import TrashDialog
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # Edits to the system prompt and settings are saved this long after the last change.
 SAVE_DELAY_MS = 600
+# The memory estimate under the message box is updated this long after the last key.
+METER_DELAY_MS = 150
 
 
 class ChatTab(QWidget):
@@ -101,6 +106,9 @@ class ChatTab(QWidget):
         self.search = panes.search
         self.organise = panes.organise
         self.export_button = panes.export_button  # its menu: the window's Export and Print
+        self.context_meter = panes.context_meter
+        self.prompt_format = panes.prompt_format
+        self.prompt_format.format_chosen.connect(self._on_prompt_format_format_chosen)
         layout = QVBoxLayout(self)
         layout.addWidget(panes)
 
@@ -131,6 +139,12 @@ class ChatTab(QWidget):
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self._on_save_timer_timeout)
+        # The memory estimate follows typing a moment later, not on every key.
+        self._meter_timer = QTimer(self)
+        self._meter_timer.setSingleShot(True)
+        self._meter_timer.setInterval(METER_DELAY_MS)
+        self._meter_timer.timeout.connect(self._update_context_meter)
+        self.composer.input.textChanged.connect(self._meter_timer.start)
         self._stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self._stop_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self._stop_shortcut.activated.connect(self._on_stop_shortcut_activated)
@@ -219,7 +233,8 @@ class ChatTab(QWidget):
 
     def _tell_about_chat_format(self, model: LocalModel | None, note: str = "") -> None:
         """Say, once per model, that its own chat format is not used and why."""
-        note = note or (model.chat_template_notice if model is not None else "")
+        if model is not None and not note:
+            note = model.chat_template_notice or no_template_notice(model)
         if model is None or not note or model.id in self._told_about_format:
             return
         self._told_about_format.add(model.id)
@@ -359,6 +374,7 @@ class ChatTab(QWidget):
             self.transcript.clear()
             self.settings_panel.set_system_prompt("")
             self.documents.load({})
+            self._update_context_meter()
             return
         self.writer.wait()  # read back what was just saved, not what was there before
         try:
@@ -381,6 +397,7 @@ class ChatTab(QWidget):
                 self.select_model(conversation.model_id)
             self.adapter_picker.follow(conversation.messages)
             self.transcript.show_messages(conversation.messages)
+            self._update_context_meter()
         except Exception:
             self._could_not_show(conversation.id, f"“{conversation.title}”")
             return
@@ -421,6 +438,29 @@ class ChatTab(QWidget):
     def _show_context_limit(self) -> None:
         model = self._current_model()
         self.settings_panel.set_model_context_length(model.context_length if model else None)
+        self.settings_panel.set_automatic_choice(
+            automatic_context(model.path, model.context_length) if model else None
+        )
+        self.prompt_format.set_model(model)
+        self._update_context_meter()
+
+    @Slot()
+    def _update_context_meter(self) -> None:
+        """Estimate what sending now would take of the model's memory (see ContextMeter)."""
+        if self._current_model() is None:
+            self.context_meter.show_use(None)
+            return
+        settings = self.settings_panel.settings()
+        self.context_meter.show_use(
+            measure_context_use(
+                n_ctx=self.settings_panel.context_tokens(),
+                max_tokens=settings.max_tokens,
+                system_prompt=self.settings_panel.system_prompt(),
+                messages=[view.text() for view in self.transcript.views()],
+                draft=self.composer.text(),
+                with_documents=bool(self.documents.attached_ids()),
+            )
+        )
 
     def _current_model(self) -> LocalModel | None:
         return self.model_picker.current_model()
@@ -534,6 +574,17 @@ class ChatTab(QWidget):
     @Slot()
     def _on_settings_panel_settings_changed(self) -> None:
         self._save_timer.start()
+        self._meter_timer.start()
+
+    @Slot(int, object)
+    def _on_prompt_format_format_chosen(self, model_id: int, key: str | None) -> None:
+        try:
+            model = self._registry.set_prompt_format(model_id, key)
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+            return
+        self.refresh_models()  # the picker keeps models as listed: take the new choice
+        self.status.show_message(f"“{model.name}”: {model.prompt_format.describe()}")
 
     @Slot()
     def _on_save_timer_timeout(self) -> None:
@@ -604,6 +655,7 @@ class ChatTab(QWidget):
             # A title from the first exchange, written in the background (never replacing one
             # a person gave; core.chat.titles).
             self.requests.suggest_title(message.conversation_id)
+        self._update_context_meter()
         if message.status != MessageStatus.FAILED:
             self.status.clear()
         note = message.provenance.get("chat_format_note")

@@ -42,7 +42,7 @@ class Transcript(QScrollArea):
         self._layout.setSpacing(10)
         self._empty = QLabel("Type a message below to start the conversation.")
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._empty.setWordWrap(True)
+        self._empty.setWordWrap(True)  # at large text sizes it would widen the transcript
         self._empty.setStyleSheet("color: palette(placeholder-text); padding: 40px;")
         self._layout.addWidget(self._empty)
         self._layout.addStretch(1)

@@ -12,8 +12,15 @@ from localai_desktop.ui.widgets.safe_text import inert_tooltip
 class ElidedLabel(QLabel):
     """Never asks for more width than it gets: a long file name cannot widen its container."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        *,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,
+    ) -> None:
         super().__init__(parent)
+        self._mode = mode
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._full = ""
@@ -36,5 +43,5 @@ class ElidedLabel(QLabel):
 
     def _elide(self) -> None:
         room = self.contentsRect().width()
-        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, room)
+        shown = self.fontMetrics().elidedText(self._full, self._mode, room)
         super().setText(shown if room > 0 else self._full)

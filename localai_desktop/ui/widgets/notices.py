@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from localai_desktop.ui.widgets.elided_label import ElidedLabel
 from localai_desktop.ui.widgets.theme import ThemeColours, themed_style_sheet
 
 
@@ -88,8 +89,9 @@ class StatusLine(QWidget):
         self._busy.setTextVisible(False)
         self._busy.setFixedSize(72, 10)
         self._busy.setAccessibleName("Working")
-        self._label = QLabel()
-        self._label.setTextFormat(Qt.TextFormat.PlainText)
+        # Shortened with "…" to the room it has (the whole text in its tooltip), so a long
+        # status never widens the window nor is cut off unseen.
+        self._label = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
         self._label.setAccessibleName("Status")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -98,12 +100,12 @@ class StatusLine(QWidget):
         self._busy.hide()
 
     def show_busy(self, text: str) -> None:
-        self._label.setText(text)
+        self._label.set_full_text(text)
         self._busy.setRange(0, 0)
         self._busy.show()
 
     def show_message(self, text: str) -> None:
-        self._label.setText(text)
+        self._label.set_full_text(text)
         self._busy.hide()
 
     def set_fraction(self, fraction: float) -> None:
@@ -112,11 +114,11 @@ class StatusLine(QWidget):
         self._busy.setValue(round(fraction * 100))
 
     def text(self) -> str:
-        return self._label.text()
+        return self._label.full_text()
 
     def is_busy(self) -> bool:
         return not self._busy.isHidden()
 
     def clear(self) -> None:
-        self._label.clear()
+        self._label.set_full_text("")
         self._busy.hide()

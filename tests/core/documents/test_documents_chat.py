@@ -13,6 +13,7 @@ from localai_desktop.core.chat.service import ChatService
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.documents.grounding import (
     INSTRUCTIONS,
+    NOT_COVERED_ANSWER,
     format_sources,
     ground_question,
 )
@@ -40,12 +41,21 @@ def chat(data_dir: Path, models_dir: Path, tmp_path: Path) -> Iterator[dict[str,
     prompts: list[str] = []
     generate = service.engine.generate
 
+    stops: list[tuple[str, ...]] = []
+
     def recording_generate(plan: PromptPlan, *args: Any, **kwargs: Any) -> Any:
         prompts.append(plan.text)  # what the model really saw
+        stops.append(plan.stop_strings)
         return generate(plan, *args, **kwargs)
 
     service.engine.generate = recording_generate  # type: ignore[method-assign]
-    yield {"service": service, "model": stories, "prompts": prompts, "library": library}
+    yield {
+        "service": service,
+        "model": stories,
+        "prompts": prompts,
+        "stops": stops,
+        "library": library,
+    }
     service.engine.unload()
     library.close()
     db.close()
@@ -77,6 +87,8 @@ def test_the_answer_cites_the_passage_it_was_given(chat: dict[str, Any]) -> None
     assert "[1] (ward-guideline.pdf, page 7)\n" in prompt
     assert sources[0]["text"] in prompt
     assert "Question: How quickly must antibiotics be given in sepsis?" in prompt
+    # A model repeating the hidden instruction is stopped before it shows.
+    assert INSTRUCTIONS.startswith(chat["stops"][-1][-3])
     # The saved conversation keeps the person's words, not the prompt built around them.
     saved = chat["service"].store.get(answer.conversation_id).messages
     assert saved[0].content == "How quickly must antibiotics be given in sepsis?"
@@ -90,14 +102,24 @@ def test_every_cited_source_is_one_the_model_saw(chat: dict[str, Any]) -> None:
     assert answer.provenance["sources"][0]["page"] == 9
 
 
-def test_when_nothing_is_relevant_the_model_is_told_so(chat: dict[str, Any]) -> None:
+def test_when_nothing_is_relevant_the_answer_says_so_without_inventing(
+    chat: dict[str, Any],
+) -> None:
     answer = ask(chat, "What is the capital city of Mongolia?")
     assert answer.provenance["sources"] == []
     assert answer.provenance["retrieval"]["relevant_found"] is False
-    prompt = chat["prompts"][-1]
-    assert "nothing relevant to this question was found" in prompt
-    assert "do not guess" in prompt
-    assert "Sepsis" not in prompt  # no unrelated passages to guess from
+    assert answer.content == NOT_COVERED_ANSWER.format(names="“Ward guideline”")
+    assert answer.status == "complete"
+    assert chat["prompts"] == []  # the model was not asked to make something up
+
+
+def test_the_model_is_told_when_nothing_is_relevant() -> None:
+    grounding = ground_question(
+        "What is the capital city of Mongolia?", [], ["Ward guideline"],
+        tokenize=str.split, token_budget=1000,
+    )  # fmt: skip
+    assert "nothing relevant to this question was found" in grounding.text
+    assert "do not guess" in grounding.text and not grounding.relevant_found
 
 
 def test_sources_are_cut_to_fit_a_small_context(chat: dict[str, Any]) -> None:

@@ -39,6 +39,7 @@ def test_an_answer_that_cites_nothing_is_marked_and_one_that_cites_is_not(qtbot:
     cited = MessageView(answer("Visiting hours end at 8 pm [1]."))
     qtbot.addWidget(cited)
     assert cited.sources.note.text() == "Sources"
+    assert cited.sources.cards()[0].match.text() == "Close match (0.71)"  # said in words
 
 
 def test_a_long_source_file_name_is_shortened_not_widening_the_answer(qtbot: QtBot) -> None:
