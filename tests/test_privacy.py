@@ -147,6 +147,16 @@ def test_cli_chat_models_chats_backups_and_data_make_no_connection(
     assert run(*d, "prompts", "add", "tone", "--text", "Rewrite in a {tone} tone.") == 0
     assert run(*d, "chat", "--model", "stories", "--max-tokens", "8", "--prompt", "tone",
                "--var", "tone=calm", "It was late.") == 0  # fmt: skip
+    # A protected workspace: its key, its encrypted database and an encrypted export.
+    os.environ["LOCALAI_PASSPHRASE"] = "staple battery horse"
+    try:
+        assert run(*d, "workspace", "create", "Clinic", "--encrypt") == 0
+        assert run(*d, "--workspace", "Clinic", "chat", "--model", "stories", "--max-tokens",
+                   "8", "Hello") == 0  # fmt: skip
+        assert run(*d, "--workspace", "Clinic", "data", "export", str(tmp_path / "c.age")) == 0
+        assert run(*d, "workspace", "list") == 0
+    finally:
+        del os.environ["LOCALAI_PASSPHRASE"]
 
 
 def test_the_local_server_answers_this_computer_and_connects_nowhere(
@@ -274,7 +284,7 @@ def test_every_command_is_covered_by_this_test() -> None:
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command")
     covered = {"models", "chat", "chats", "hardware", "data", "finetune", "adapters", "docs"}
-    covered |= {"audit", "server", "serve", "prompts"}
+    covered |= {"audit", "server", "serve", "prompts", "workspace"}
     assert set(commands.choices) == covered  # type: ignore[union-attr]
 
 
