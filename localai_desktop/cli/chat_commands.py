@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-from types import FrameType
-from typing import Any
+from collections.abc import Callable
 
 from localai_desktop.cli import export_commands, prompt_commands, records_commands
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from localai_desktop.cli.output import print_json, print_table, speed_line
 from localai_desktop.core.chat.context_use import left_out_notes
-from localai_desktop.core.chat.conversations import MessageStatus
+from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.datafolder.workspace import Workspace
@@ -112,51 +109,25 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
     adapter = AdapterChoice(args.adapter, args.adapter_scale) if args.adapter else None
     if adapter is not None:
         service.adapters.checked_for(adapter.adapter, model)  # refuse before saving anything
-    cancel = Cancellation()
 
-    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
-        if cancel.is_set():  # a second Ctrl-C while stopping: give up at once
-            raise KeyboardInterrupt
-        cancel.set()
-
-    def on_text(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    def turn(on_text: Callable[[str], None], cancel: Cancellation) -> Message:
+        return service.send(
+            conversation.id,
+            args.prompt,
+            model_id=model.id,
+            settings=settings,
+            on_text=on_text,
+            cancel=cancel,
+            adapter=adapter,
+            collections=args.collection,
+        )
 
     # Generation runs on a thread so that the main thread, where Python delivers signals,
     # stays free: Ctrl-C then stops even in the middle of a long prompt.
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["message"] = service.send(
-                conversation.id,
-                args.prompt,
-                model_id=model.id,
-                settings=settings,
-                on_text=on_text,
-                cancel=cancel,
-                adapter=adapter,
-                collections=args.collection,
-            )
-        except BaseException as error:
-            outcome["error"] = error
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    worker = threading.Thread(target=run, name="chat", daemon=True)
-    try:
-        worker.start()
-        while worker.is_alive():
-            worker.join(0.1)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if "error" in outcome:
-        raise outcome["error"]
+    message = records_commands.stream_turn(turn)
     service.engine.unload()
     if documents is not None:
         documents.close()
-    message = outcome["message"]
-    sys.stdout.write("\n")
     if args.collection:
         sources = message.provenance.sources or ()
         if sources:

@@ -68,3 +68,14 @@ def remove_stale_temp_files(folder: Path, prefixes: Iterable[str]) -> list[Path]
             log.info("Removed %s, left by a write that did not finish", candidate)
             removed.append(candidate)
     return removed
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a rename into it) to the disk; best effort where the system
+    cannot open a folder (Windows)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

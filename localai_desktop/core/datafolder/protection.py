@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlcipher3 import dbapi2 as sqlcipher
 
+from localai_desktop.core.common.atomic_files import sync_folder
 from localai_desktop.core.common.errors import StorageError
 from localai_desktop.core.common.shredding import shred
 from localai_desktop.core.datafolder.paths import DataPaths
@@ -92,7 +93,7 @@ def encrypt_database(path: Path, vault: Vault) -> None:
         _check_copy(temp, vault, counts)
         os.link(path, leftover)  # the plaintext stays reachable until it is overwritten
         os.replace(temp, path)
-        _sync_folder(path.parent)
+        sync_folder(path.parent)
     except DATABASE_OR_OS_ERRORS as error:
         with contextlib.suppress(OSError):
             temp.unlink()
@@ -152,12 +153,3 @@ def _row_counts(connection: sqlite3.Connection | sqlcipher.Connection) -> dict[s
         )
     ]
     return {t: int(connection.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]) for t in tables}
-
-
-def _sync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from localai_desktop.core.common.atomic_files import write_atomically
+from localai_desktop.core.common.atomic_files import sync_folder, write_atomically
 from localai_desktop.core.common.shredding import shred
 from localai_desktop.core.vault import sealed_files
 from localai_desktop.core.vault.keys import Vault
@@ -125,7 +125,7 @@ def seal_in_place(key: bytes, path: Path) -> bool:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
-    _sync_folder(path.parent)
+    sync_folder(path.parent)
     if linked:
         shred(leftover)
     return True
@@ -145,12 +145,3 @@ def clear_leftover(leftover: Path, original: Path) -> None:
         leftover.unlink()
     else:
         shred(leftover)
-
-
-def _sync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
