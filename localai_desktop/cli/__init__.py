@@ -15,6 +15,7 @@ from localai_desktop.cli import (
     finetune_commands,
     hub_commands,
     model_commands,
+    quantize_commands,
     serve_commands,
 )
 from localai_desktop.cli.exit_codes import EXIT_ERROR
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model_commands.add_commands(models)
     hub_commands.add_model_commands(models)
+    quantize_commands.add_commands(models)
     chat_commands.add_commands(commands)
     hub_commands.add_commands(commands)
     finetune_commands.add_commands(commands)
