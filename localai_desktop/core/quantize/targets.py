@@ -31,7 +31,7 @@ class QuantTarget:
     @property
     def quality_text(self) -> str:
         if self.perplexity_added is None:
-            return f"{self.quality} (llama.cpp publishes no figure)"
+            return f"{self.quality} (no published figure)"
         return f"{self.quality} (+{self.perplexity_added:.4f} perplexity)"
 
 

@@ -97,7 +97,9 @@ class MainWindow(QMainWindow):
             embedding=self.embedding_worker,
         )
         self.documents_tab = DocumentsTab(self.documents, self.embedding_worker, self.settings)
-        self.models_tab = ModelsTab(self.registry, self.discover)
+        self.models_tab = ModelsTab(
+            self.registry, self.discover, machine_speed=workspace.machine_speed
+        )
         self.finetune_tab = FineTuneTab(
             self.registry,
             self.store,
