@@ -17,6 +17,7 @@ from localai_desktop.cli import (
     model_commands,
     quantize_commands,
     serve_commands,
+    speed_commands,
 )
 from localai_desktop.cli.exit_codes import EXIT_ERROR
 from localai_desktop.cli.output import TerminalSafeStream
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_commands.add_commands(models)
     hub_commands.add_model_commands(models)
     quantize_commands.add_commands(models)
+    speed_commands.add_commands(models)
     chat_commands.add_commands(commands)
     hub_commands.add_commands(commands)
     finetune_commands.add_commands(commands)

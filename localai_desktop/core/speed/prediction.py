@@ -76,3 +76,16 @@ def describe_speed(tokens_per_second: float | None) -> str:
     shown = f"{tokens_per_second:.0f}" if tokens_per_second >= 10 else f"{tokens_per_second:.1f}"
     slow = "" if is_useful_speed(tokens_per_second) else " (slow)"
     return f"about {shown} tokens/s{slow}"
+
+
+def predicted_speed(
+    file_bytes: int, quant: str, verdict: str, speed: MachineSpeed, *, embedding: bool = False
+) -> float | None:
+    """Tokens/s for a file with this fit verdict; None where it is not predicted.
+
+    Only CPU runs are predicted (the measurement is of the CPU and its memory); an embedding
+    model does not generate, and a file too large for this computer does not run at all.
+    """
+    if embedding or verdict != "cpu":
+        return None
+    return predict_tokens_per_second(file_bytes, quant, speed)
