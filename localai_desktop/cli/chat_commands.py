@@ -26,6 +26,8 @@ from localai_desktop.core.inference.generation import (
     CutOff,
     GenerationSettings,
 )
+from localai_desktop.core.inference.llama_runtime import KV_CACHE_TYPES
+from localai_desktop.core.speed.measurement import BUSY_SHARE, OtherProgramsLoad
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +51,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=[],
         metavar="NAME",
         help="answer from this document collection, with cited sources (repeatable)",
+    )
+    chat.add_argument(
+        "--threads", type=int, help="CPU threads for the model (default: the physical cores)"
+    )
+    chat.add_argument(
+        "--kv-cache",
+        choices=KV_CACHE_TYPES,
+        default="f16",
+        help="memory type of the model's context: q8_0 halves it, q4_0 quarters it",
     )
     chat.set_defaults(handler=_chat)
 
@@ -87,7 +98,7 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
     service = ChatService(
         workspace.conversations,
         workspace.registry,
-        LlamaEngine(),
+        LlamaEngine(n_threads=args.threads, kv_cache=args.kv_cache),
         workspace.adapters,
         documents=documents,
     )
@@ -126,12 +137,14 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     worker = threading.Thread(target=run, name="chat", daemon=True)
+    load = OtherProgramsLoad()
     try:
         worker.start()
         while worker.is_alive():
             worker.join(0.1)
     finally:
         signal.signal(signal.SIGINT, previous)
+    busy = load.share()
     if "error" in outcome:
         raise outcome["error"]
     service.engine.unload()
@@ -148,7 +161,10 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
         else:
             sys.stdout.write("\nSources: nothing relevant was found in the documents.\n")
     sys.stdout.flush()
-    print(speed_line(message.provenance), file=sys.stderr)
+    line = speed_line(message.provenance)
+    if busy >= BUSY_SHARE and line:
+        line += f" (the computer was busy: other programs used {busy:.0%} of it)"
+    print(line, file=sys.stderr)
     note = message.provenance.get("chat_format_note")
     if note:
         print(f"Note: '{model.name}': {note}.", file=sys.stderr)

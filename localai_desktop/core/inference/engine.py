@@ -25,8 +25,10 @@ from localai_desktop.core.inference.generation import (
     GenerationStats,
 )
 from localai_desktop.core.inference.llama_runtime import (
+    check_kv_cache_type,
     compute_backend,
     default_thread_count,
+    kv_cache_params,
     llama_cpp_module,
     model_params_for_load,
 )
@@ -75,9 +77,12 @@ class LoadedModel:
 class LlamaEngine:
     """One llama.cpp model and its context. Use it from one thread only (its owner)."""
 
-    def __init__(self, *, n_threads: int | None = None, flash_attn: bool = True) -> None:
+    def __init__(
+        self, *, n_threads: int | None = None, flash_attn: bool = True, kv_cache: str = "f16"
+    ) -> None:
         self.n_threads = n_threads or default_thread_count()
         self.flash_attn = flash_attn
+        self.kv_cache = check_kv_cache_type(kv_cache)
         self._llm: Llama | None = None
         self._loaded: LoadedModel | None = None
         self._formatter: ChatFormatter | None = None
@@ -137,11 +142,19 @@ class LlamaEngine:
                     n_threads_batch=self.n_threads,
                     n_gpu_layers=-1,
                     flash_attn=self.flash_attn,
+                    **kv_cache_params(llama_cpp, self.kv_cache, flash_attn=self.flash_attn),
                     verbose=True,
                 )
         except (ValueError, RuntimeError, OSError) as error:
             if cancel is not None and cancel.is_set():
                 raise ModelLoadError("Loading the model was cancelled.") from error
+            if self.kv_cache != "f16":
+                # llama.cpp needs head sizes that are a multiple of the type's block (32).
+                raise ModelLoadError(
+                    f"The model '{path.name}' could not be loaded with its memory (KV cache) "
+                    f"in {self.kv_cache}; small models often cannot.",
+                    "Use the f16 memory type for this model.",
+                ) from error
             raise ModelLoadError(
                 f"The model '{path.name}' could not be loaded.",
                 "The file may be damaged or need a newer version of the app; try another model.",

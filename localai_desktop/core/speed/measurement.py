@@ -92,3 +92,21 @@ def _foreign_share(cpu_before: Any, own_before: Any, elapsed: float, threads: in
     own = (own_after.user - own_before.user) + (own_after.system - own_before.system)
     total = elapsed * (psutil.cpu_count() or threads)
     return min(1.0, max(0.0, (busy - own) / total)) if total > 0 else 0.0
+
+
+# From this share of the CPUs taken by other programs an answer is noticeably slower (llama.cpp's
+# threads wait for each other when one is preempted): the speed line then says so.
+BUSY_SHARE = 0.25
+
+
+class OtherProgramsLoad:
+    """How much of the CPUs other programs used from its creation to `share()` (0-1)."""
+
+    def __init__(self) -> None:
+        self._own = psutil.Process().cpu_times()
+        self._cpu = psutil.cpu_times()
+        self._started = time.perf_counter()
+
+    def share(self) -> float:
+        elapsed = time.perf_counter() - self._started
+        return _foreign_share(self._cpu, self._own, elapsed, psutil.cpu_count() or 1)
