@@ -61,6 +61,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default="f16",
         help="memory type of the model's context: q8_0 halves it, q4_0 quarters it",
     )
+    chat.add_argument(
+        "--draft",
+        choices=("prompt-lookup", "none"),
+        default="none",
+        help="prompt-lookup: draft tokens copied from the prompt (faster answers that quote or "
+        "rework given text; the same answer)",
+    )
     chat.set_defaults(handler=_chat)
 
     chats = commands.add_parser("chats", help="saved conversations").add_subparsers(
@@ -98,7 +105,7 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
     service = ChatService(
         workspace.conversations,
         workspace.registry,
-        LlamaEngine(n_threads=args.threads, kv_cache=args.kv_cache),
+        LlamaEngine(n_threads=args.threads, kv_cache=args.kv_cache, draft=args.draft),
         workspace.adapters,
         documents=documents,
     )

@@ -84,3 +84,17 @@ def test_a_quantized_cache_gives_the_same_greedy_start(model_with_64_wide_heads:
         engine.unload()
         answers.append("".join(pieces))
     assert answers[0] and answers[0][:10] == answers[1][:10]
+
+
+def test_chat_with_prompt_lookup_gives_the_same_answer(data_dir: Path, stories260k: Path) -> None:
+    localai(data_dir, "models", "import", str(stories260k), "--name", "stories")
+    answers = []
+    for draft in ("none", "prompt-lookup"):
+        result = localai(
+            data_dir,
+            *("chat", "Once upon a time, there was a little girl named Lily. Once upon a time"),
+            *("--model", "stories", "--max-tokens", "60", "--temperature", "0"),
+            *("--draft", draft),
+        )
+        answers.append(result.stdout)
+    assert answers[0].strip() and answers[0] == answers[1]

@@ -33,6 +33,7 @@ from localai_desktop.core.inference.llama_runtime import (
     model_params_for_load,
 )
 from localai_desktop.core.inference.prompt import ChatFormatter, PromptPlan
+from localai_desktop.core.inference.prompt_lookup import stream_tokens_with_lookup
 from localai_desktop.core.inference.token_stream import stream_tokens
 from localai_desktop.core.models.gguf_info import read_gguf_info
 
@@ -78,11 +79,18 @@ class LlamaEngine:
     """One llama.cpp model and its context. Use it from one thread only (its owner)."""
 
     def __init__(
-        self, *, n_threads: int | None = None, flash_attn: bool = True, kv_cache: str = "f16"
+        self,
+        *,
+        n_threads: int | None = None,
+        flash_attn: bool = True,
+        kv_cache: str = "f16",
+        draft: str = "none",
     ) -> None:
         self.n_threads = n_threads or default_thread_count()
         self.flash_attn = flash_attn
         self.kv_cache = check_kv_cache_type(kv_cache)
+        # "prompt-lookup": draft tokens from the prompt (core.inference.prompt_lookup).
+        self.draft = draft
         self._llm: Llama | None = None
         self._loaded: LoadedModel | None = None
         self._formatter: ChatFormatter | None = None
@@ -331,7 +339,8 @@ class LlamaEngine:
         first_token_at: float | None = None
         completion_tokens = 0
         finish_reason = FinishReason.LENGTH
-        tokens = stream_tokens(
+        stream = stream_tokens_with_lookup if self.draft == "prompt-lookup" else stream_tokens
+        tokens = stream(
             llm,
             plan.tokens,
             top_k=settings.top_k,
