@@ -132,16 +132,14 @@ def main() -> None:
             "",
         ],
         [
-            "llama.cpp `llama-quantize` (baseline)",
+            f"baseline: {args.llama_quantize.name} (same file, Q4_K_M)",
             fmt(median(r["tool_s"] for r in rows), 2),
             "1.000",
             f"{median(r['tool_foreign_load'] for r in rows):.0%}",
         ],
     ]
     print(
-        markdown_table(
-            ["path", "seconds (median)", "÷ llama-quantize (paired)", "foreign load"], table
-        )
+        markdown_table(["path", "seconds (median)", "÷ baseline (paired)", "foreign load"], table)
     )
     save_json("quantize", rows)
 

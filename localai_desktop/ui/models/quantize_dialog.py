@@ -209,8 +209,8 @@ class QuantizeDialog(QDialog):
         speed_note = (
             "Speeds are predicted from this computer's measured speed."
             if speed_measured
-            else "Speeds are a rough guess until this computer's speed is measured "
-            "(Discover: “Measure this computer”)."
+            else "Speeds are a rough guess for a computer with this many cores until its "
+            "speed is measured."
         )
         source = QLabel(f"{QUALITY_SOURCE} {speed_note}")
         source.setWordWrap(True)
