@@ -14,6 +14,7 @@ from localai_desktop.cli.output import print_json, print_table, speed_line
 from localai_desktop.core.chat.conversations import MessageStatus
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.common.cpu_load import OtherProgramsLoad
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.documents.grounding import (
     UNCITED_NOTE,
@@ -27,7 +28,7 @@ from localai_desktop.core.inference.generation import (
     GenerationSettings,
 )
 from localai_desktop.core.inference.llama_runtime import KV_CACHE_TYPES
-from localai_desktop.core.speed.measurement import BUSY_SHARE, OtherProgramsLoad
+from localai_desktop.core.speed.measurement import BUSY_SHARE
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.common.cpu_load import OtherProgramsLoad, free_core_threads
 from localai_desktop.core.common.errors import GenerationError, ModelLoadError
 from localai_desktop.core.inference.generation import (
     FinishReason,
@@ -86,8 +87,13 @@ class LlamaEngine:
         kv_cache: str = "f16",
         draft: str = "none",
     ) -> None:
+        # Automatic (None): the physical cores, fewer while other programs keep some busy
+        # (measured between answers, so it costs no waiting; see cpu_load.free_core_threads).
+        self.automatic_threads = n_threads is None
         self.n_threads = n_threads or default_thread_count()
         self.flash_attn = flash_attn
+        self._cores = self.n_threads
+        self._since_last_answer: OtherProgramsLoad | None = None
         self.kv_cache = check_kv_cache_type(kv_cache)
         # "prompt-lookup": draft tokens from the prompt (core.inference.prompt_lookup).
         self.draft = draft
@@ -324,6 +330,7 @@ class LlamaEngine:
         """
         llm = self._require_llm()
         llama_cpp = llama_cpp_module()
+        self._adapt_threads(llama_cpp, llm)
         rules = self._checked_grammar(llama_cpp, llm, grammar) if grammar else None
         seed = settings.seed if settings.seed is not None else random.randrange(2**31 - 1)
         llm.set_seed(seed)
@@ -381,6 +388,7 @@ class LlamaEngine:
             finish_reason = FinishReason.CANCELLED
         finally:
             tokens.close()
+            self._since_last_answer = OtherProgramsLoad()
             if remove_hook is not None:
                 remove_hook()
             self._abort_flag[0] = b"\x00"
@@ -402,6 +410,18 @@ class LlamaEngine:
             trimmed_messages=plan.trimmed_messages,
             n_ctx=self._loaded.n_ctx if self._loaded else 0,
         )
+
+    def _adapt_threads(self, llama_cpp: ModuleType, llm: Llama) -> None:
+        """With automatic threads, use the cores other programs left free since the last
+        answer (a second's look at least; before the first answer, all cores)."""
+        since = self._since_last_answer
+        if not self.automatic_threads or since is None or since.elapsed < 1.0:
+            return
+        threads = free_core_threads(self._cores, since.share())
+        if threads != self.n_threads:
+            log.info("Decoding with %s of %s threads: the computer is busy", threads, self._cores)
+            self.n_threads = threads
+            llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
 
     @staticmethod
     def _checked_grammar(llama_cpp: ModuleType, llm: Llama, grammar: str) -> LlamaGrammar:

@@ -11,6 +11,7 @@ from typing import Any
 import psutil
 
 from localai_desktop.core.common.clock import utcnow
+from localai_desktop.core.common.cpu_load import foreign_share
 
 # A matrix of 128 MiB: far larger than any CPU cache, so it is read from memory each time, as
 # a model's weights are when a token is generated.
@@ -77,36 +78,10 @@ def measure_machine(seconds: float = MEASURE_SECONDS) -> MachineSpeed:
     while (elapsed := time.perf_counter() - started) < seconds:
         np.dot(matrix, vector, out=out)
         count += 1
-    busy = _foreign_share(cpu_before, own_before, elapsed, threads)
+    busy = foreign_share(cpu_before, own_before, elapsed, psutil.cpu_count() or threads)
     return MachineSpeed(count * matrix.nbytes / elapsed, threads, utcnow().isoformat(), busy)
-
-
-def _foreign_share(cpu_before: Any, own_before: Any, elapsed: float, threads: int) -> float:
-    """The share of all CPUs that other processes used during the measurement."""
-    cpu_after, own_after = psutil.cpu_times(), psutil.Process().cpu_times()
-    busy = sum(
-        getattr(cpu_after, f) - getattr(cpu_before, f)
-        for f in ("user", "nice", "system")
-        if hasattr(cpu_after, f)
-    )
-    own = (own_after.user - own_before.user) + (own_after.system - own_before.system)
-    total = elapsed * (psutil.cpu_count() or threads)
-    return min(1.0, max(0.0, (busy - own) / total)) if total > 0 else 0.0
 
 
 # From this share of the CPUs taken by other programs an answer is noticeably slower (llama.cpp's
 # threads wait for each other when one is preempted): the speed line then says so.
 BUSY_SHARE = 0.25
-
-
-class OtherProgramsLoad:
-    """How much of the CPUs other programs used from its creation to `share()` (0-1)."""
-
-    def __init__(self) -> None:
-        self._own = psutil.Process().cpu_times()
-        self._cpu = psutil.cpu_times()
-        self._started = time.perf_counter()
-
-    def share(self) -> float:
-        elapsed = time.perf_counter() - self._started
-        return _foreign_share(self._cpu, self._own, elapsed, psutil.cpu_count() or 1)
