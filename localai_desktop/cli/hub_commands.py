@@ -140,14 +140,12 @@ def _show(workspace: Workspace, args: argparse.Namespace) -> int:
         for c in details.choices
     }
     speed = workspace.speed_for_predictions()
+    embedding = bool(details.catalog_entry and details.catalog_entry.is_embedding_model)
     speeds = {
         c.first_file: predicted_speed(
-            c.total_bytes, c.quantization, verdicts[c.first_file], speed, embedding=is_embedding
+            c.total_bytes, c.quantization, verdicts[c.first_file], speed, embedding=embedding
         )
         for c in details.choices
-        for is_embedding in [
-            bool(details.catalog_entry and details.catalog_entry.is_embedding_model)
-        ]
     }
     if args.json:
         data = details.to_json()
