@@ -16,7 +16,9 @@ from localai_desktop.cli import (
     hub_commands,
     model_commands,
     prompt_commands,
+    quantize_commands,
     serve_commands,
+    speed_commands,
     workspace_commands,
 )
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_PASSPHRASE
@@ -52,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model_commands.add_commands(models)
     hub_commands.add_model_commands(models)
+    quantize_commands.add_commands(models)
+    speed_commands.add_commands(models)
     chat_commands.add_commands(commands)
     hub_commands.add_commands(commands)
     finetune_commands.add_commands(commands)

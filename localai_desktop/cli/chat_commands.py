@@ -13,6 +13,7 @@ from localai_desktop.core.chat.context_use import left_out_notes
 from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.common.cpu_load import OtherProgramsLoad
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.documents.grounding import (
     UNCITED_NOTE,
@@ -25,7 +26,9 @@ from localai_desktop.core.inference.generation import (
     CutOff,
     GenerationSettings,
 )
+from localai_desktop.core.inference.llama_runtime import KV_CACHE_TYPES
 from localai_desktop.core.prompts.fields import MissingFieldError
+from localai_desktop.core.speed.measurement import BUSY_SHARE
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,6 +60,22 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="answer from this document collection, with cited sources (repeatable)",
     )
     prompt_commands.add_chat_options(chat)
+    chat.add_argument(
+        "--threads", type=int, help="CPU threads for the model (default: the physical cores)"
+    )
+    chat.add_argument(
+        "--kv-cache",
+        choices=KV_CACHE_TYPES,
+        default="f16",
+        help="memory type of the model's context: q8_0 halves it, q4_0 quarters it",
+    )
+    chat.add_argument(
+        "--draft",
+        choices=("prompt-lookup", "none"),
+        default="none",
+        help="prompt-lookup: draft tokens copied from the prompt (faster answers that quote or "
+        "rework given text; the same answer)",
+    )
     chat.set_defaults(handler=_chat)
 
     chats = commands.add_parser("chats", help="saved conversations").add_subparsers(
@@ -102,7 +121,7 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
     service = ChatService(
         workspace.conversations,
         workspace.registry,
-        LlamaEngine(),
+        LlamaEngine(n_threads=args.threads, kv_cache=args.kv_cache, draft=args.draft),
         workspace.adapters,
         documents=documents,
     )
@@ -124,7 +143,9 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
 
     # Generation runs on a thread so that the main thread, where Python delivers signals,
     # stays free: Ctrl-C then stops even in the middle of a long prompt.
+    load = OtherProgramsLoad()
     message = records_commands.stream_turn(turn)
+    busy = load.share()
     service.engine.unload()
     if documents is not None:
         documents.close()
@@ -137,7 +158,10 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
         else:
             sys.stdout.write("\nSources: nothing relevant was found in the documents.\n")
     sys.stdout.flush()
-    print(speed_line(message.provenance), file=sys.stderr)
+    line = speed_line(message.provenance)
+    if busy >= BUSY_SHARE and line:
+        line += f" (the computer was busy: other programs used {busy:.0%} of it)"
+    print(line, file=sys.stderr)
     for left_out in left_out_notes(message.provenance):
         print(f"Left out: {left_out}", file=sys.stderr)
     note = message.provenance.get("chat_format_note")

@@ -27,6 +27,7 @@ from localai_desktop.core.models.hardware import (
     detect_machine,
     fit_verdict,
 )
+from localai_desktop.core.speed.prediction import describe_speed, predicted_speed
 
 if TYPE_CHECKING:
     from localai_desktop.core.hub.client import HubClient
@@ -138,14 +139,24 @@ def _show(workspace: Workspace, args: argparse.Namespace) -> int:
         c.first_file: fit_verdict(c.total_bytes, facts, args.context_length, machine)
         for c in details.choices
     }
+    speed = workspace.speed_for_predictions()
+    embedding = bool(details.catalog_entry and details.catalog_entry.is_embedding_model)
+    speeds = {
+        c.first_file: predicted_speed(
+            c.total_bytes, c.quantization, verdicts[c.first_file], speed, embedding=embedding
+        )
+        for c in details.choices
+    }
     if args.json:
         data = details.to_json()
         for choice in data["choices"]:
             choice["verdict"] = verdicts[choice["first_file"]]
+            choice["predicted_tokens_per_second"] = _rounded(speeds[choice["first_file"]])
             choice["recommended"] = bool(
                 recommended and recommended.first_file == choice["first_file"]
             )
         data["machine"] = machine.to_json()
+        data["machine_speed"] = speed.to_json()
         data["context_length_for_verdicts"] = args.context_length
         print_json(data)
         return 0
@@ -163,11 +174,13 @@ def _show(workspace: Workspace, args: argparse.Namespace) -> int:
             choice.label,
             format_bytes(choice.total_bytes),
             VERDICT_LABELS[verdicts[choice.first_file]],
+            describe_speed(speeds[choice.first_file]),
             "recommended" if choice is recommended else "",
         ]
         for choice in details.choices
     ]
-    print_table(["QUANT", "SIZE", f"AT {args.context_length} TOKENS OF CONTEXT", ""], rows)
+    header = ["QUANT", "SIZE", f"AT {args.context_length} TOKENS OF CONTEXT", "SPEED HERE", ""]
+    print_table(header, rows)
     return 0
 
 
@@ -300,10 +313,35 @@ def _catalog(workspace: Workspace, args: argparse.Namespace) -> int:
 
     catalog = load_catalog()
     if args.json:
+        machine = detect_machine()
+        speed = workspace.speed_for_predictions()
+        models = []
+        for entry in catalog.entries:
+            data = entry.to_json()
+            data["files"] = [
+                {
+                    "quantization": choice.quantization,
+                    "estimated_bytes": choice.total_bytes,
+                    "predicted_tokens_per_second": _rounded(
+                        predicted_speed(
+                            choice.total_bytes,
+                            choice.quantization,
+                            fit_verdict(
+                                choice.total_bytes, entry.facts(), DEFAULT_CONTEXT_LENGTH, machine
+                            ),
+                            speed,
+                            embedding=entry.is_embedding_model,
+                        )
+                    ),
+                }
+                for choice in entry.estimated_choices()
+            ]
+            models.append(data)
         print_json(
             {
                 "schema_version": catalog.schema_version,
-                "models": [e.to_json() for e in catalog.entries],
+                "machine_speed": speed.to_json(),
+                "models": models,
             }
         )
         return 0
@@ -321,6 +359,10 @@ def _catalog(workspace: Workspace, args: argparse.Namespace) -> int:
     print_table(["NAME", "KIND", "PARAMS", "CONTEXT", "LICENSE", "REPO"], rows)
     print("\nSee the files and whether they fit this computer: localai models show REPO")
     return 0
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _hardware(workspace: Workspace, args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import secrets
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +57,9 @@ class AppSettings:
     # The workspace the desktop app opens at start: the one last used ("" : the default).
     last_workspace: str = ""
     idle_lock_minutes: int = DEFAULT_IDLE_LOCK_MINUTES
+    # This computer's measured speed (core.speed.measurement.MachineSpeed as JSON); {} until
+    # measured. Predicted tokens per second come from it.
+    machine_speed: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,11 +69,11 @@ class AppSettings:
         """Settings from stored JSON; unknown keys and values of the wrong type are ignored."""
         defaults = cls()
         values: dict[str, Any] = {}
-        for field in fields(cls):
-            value = data.get(field.name, getattr(defaults, field.name))
-            default = getattr(defaults, field.name)
+        for setting in fields(cls):
+            value = data.get(setting.name, getattr(defaults, setting.name))
+            default = getattr(defaults, setting.name)
             # bool is an int in Python: compare exact types so "true" or 1 cannot sneak in.
-            values[field.name] = value if type(value) is type(default) else default
+            values[setting.name] = value if type(value) is type(default) else default
         welcome_done = data.get("welcome_done")
         values["welcome_done"] = welcome_done if isinstance(welcome_done, bool) else None
         values["max_parallel_downloads"] = min(

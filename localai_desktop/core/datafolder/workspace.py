@@ -42,6 +42,8 @@ from localai_desktop.core.hub.downloads import DownloadManager
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.prompts.library import PromptLibrary
+from localai_desktop.core.speed.measurement import MachineSpeed, measure_machine
+from localai_desktop.core.speed.prediction import estimated_speed
 from localai_desktop.core.storage import Database
 from localai_desktop.core.vault.keys import Vault
 
@@ -162,6 +164,20 @@ class Workspace:
 
     def load_settings(self) -> AppSettings:
         return self.settings.load()
+
+    def machine_speed(self) -> MachineSpeed | None:
+        """This computer's speed as measured last (kept in the settings); None if never."""
+        return MachineSpeed.from_json(self.settings.load().machine_speed)
+
+    def speed_for_predictions(self) -> MachineSpeed:
+        """The measured speed, or a typical one for this many cores until it is measured."""
+        return self.machine_speed() or estimated_speed(os.cpu_count() or 1)
+
+    def measure_machine_speed(self) -> MachineSpeed:
+        """Measure this computer (a few seconds, on the calling thread) and keep the result."""
+        speed = measure_machine()
+        self.settings.update(machine_speed=speed.to_json())
+        return speed
 
     def hub_endpoint(self, explicit: str | None = None, *, strict: bool = True) -> str:
         """The Hub address: `explicit`, else $HF_ENDPOINT, else the saved one. With

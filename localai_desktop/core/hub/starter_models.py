@@ -3,13 +3,14 @@
 Chosen offline from the shipped catalog (estimated sizes), so the first-run guide can show a
 suggestion before anything goes online. The rule: on a GPU that can take it, the largest chat
 model that runs fully on the GPU; on the CPU, the largest whose file stays within a share of
-the RAM (beyond that, answers come too slowly to enjoy, and the rest of the computer needs
-memory too). For documents, the first embedding model of the catalog that fits.
+the RAM and that is predicted to answer at a useful speed here (core.speed: at least about 8
+tokens per second); when none is that fast, the fastest. For documents, the first embedding
+model of the catalog that fits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from localai_desktop.core.common.errors import ModelTooLargeError
 from localai_desktop.core.common.units import format_bytes, format_parameter_count
@@ -26,6 +27,13 @@ from localai_desktop.core.models.hardware import (
     recommend_quant,
 )
 from localai_desktop.core.models.quantization import GOOD_QUALITY_FLOOR
+from localai_desktop.core.speed.measurement import MachineSpeed
+from localai_desktop.core.speed.prediction import (
+    describe_speed,
+    estimated_speed,
+    is_useful_speed,
+    predict_tokens_per_second,
+)
 
 # On the CPU, a model file up to this share of the RAM answers at a readable pace.
 CPU_RAM_SHARE = 0.3
@@ -40,19 +48,32 @@ class StarterPick:
     entry: CatalogEntry
     choice: EstimatedChoice
     verdict: Verdict
+    # Predicted on this computer's CPU; None on a GPU (not measured) and for embedding models.
+    tokens_per_second: float | None = None
 
     def describe(self) -> str:
-        """ "Qwen2.5 7B Instruct (7.6B parameters, Q4_K_M, about 4.6 GB)"."""
+        """How the pick is shown: "Qwen2.5 3B Instruct (3.1B parameters, Q4_K_M, about 1.9 GB,
+        about 11 tokens/s here)"."""
         size = format_bytes(self.choice.total_bytes)
         parameters = format_parameter_count(self.entry.parameter_count)
         quant = self.choice.quantization
-        return f"{self.entry.name} ({parameters} parameters, {quant}, about {size})"
+        speed = ""
+        if self.tokens_per_second is not None:
+            speed = f", {describe_speed(self.tokens_per_second)} here"
+        return f"{self.entry.name} ({parameters} parameters, {quant}, about {size}{speed})"
 
 
 def recommend_chat_model(
-    catalog: Catalog, machine: Machine, n_ctx: int = DEFAULT_CONTEXT_LENGTH
+    catalog: Catalog,
+    machine: Machine,
+    n_ctx: int = DEFAULT_CONTEXT_LENGTH,
+    speed: MachineSpeed | None = None,
 ) -> StarterPick | None:
-    """The chat model to suggest on this machine; None when no catalog model fits at all."""
+    """The chat model to suggest on this machine; None when no catalog model fits at all.
+
+    speed: this computer's measured speed; without one, a typical speed for its cores.
+    """
+    speed = speed or estimated_speed(machine.cpu_cores)
     picks = [_pick(e, machine, n_ctx, budget=None) for e in catalog.of_kind("chat")]
     if machine.can_use_gpu:
         on_gpu = [p for p in picks if p is not None and p.verdict == "gpu"]
@@ -60,15 +81,16 @@ def recommend_chat_model(
             return _largest(on_gpu)
     budget = int(CPU_RAM_SHARE * machine.ram_bytes)
     within = [
-        _pick(e, machine, n_ctx, budget=budget)
+        _pick(e, machine, n_ctx, budget=budget, speed=speed)
         for e in catalog.of_kind("chat")
         if e.parameter_count <= CPU_MAX_PARAMETERS
     ]
     comfortable = [p for p in within if p is not None]
-    if comfortable:
-        return _largest(comfortable)
-    # A small computer: the smallest model that runs at all is still better than none.
-    fitting = [p for p in picks if p is not None]
+    fast_enough = [p for p in comfortable if is_useful_speed(p.tokens_per_second or 0.0)]
+    if fast_enough:
+        return _largest(fast_enough)
+    # Nothing is fast enough (or nothing within the budget): the fastest that runs at all.
+    fitting = [_with_speed(p, speed) for p in comfortable or picks if p is not None]
     return min(fitting, key=lambda p: p.choice.total_bytes) if fitting else None
 
 
@@ -104,8 +126,20 @@ def download_request_for(hub: HubClient, pick: StarterPick, machine: Machine) ->
     return DownloadRequest.for_choice(details, choose_file(details.choices, pick, machine))
 
 
+def _with_speed(pick: StarterPick, speed: MachineSpeed) -> StarterPick:
+    if pick.verdict != "cpu" or pick.entry.is_embedding_model:
+        return pick
+    predicted = predict_tokens_per_second(pick.choice.total_bytes, pick.choice.quantization, speed)
+    return replace(pick, tokens_per_second=predicted)
+
+
 def _pick(
-    entry: CatalogEntry, machine: Machine, n_ctx: int, *, budget: int | None
+    entry: CatalogEntry,
+    machine: Machine,
+    n_ctx: int,
+    *,
+    budget: int | None,
+    speed: MachineSpeed | None = None,
 ) -> StarterPick | None:
     choices = [c for c in entry.estimated_choices() if budget is None or c.total_bytes <= budget]
     facts = entry.facts()
@@ -118,7 +152,8 @@ def _pick(
             choice = fast[0]
     if choice is None:
         return None
-    return StarterPick(entry, choice, fit_verdict(choice.total_bytes, facts, n_ctx, machine))
+    pick = StarterPick(entry, choice, fit_verdict(choice.total_bytes, facts, n_ctx, machine))
+    return _with_speed(pick, speed) if speed is not None else pick
 
 
 def _largest(picks: list[StarterPick]) -> StarterPick:

@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.common.cpu_load import OtherProgramsLoad, free_core_threads
 from localai_desktop.core.common.errors import GenerationError, ModelLoadError
 from localai_desktop.core.inference.generation import (
     FinishReason,
@@ -26,12 +27,15 @@ from localai_desktop.core.inference.generation import (
     GenerationStats,
 )
 from localai_desktop.core.inference.llama_runtime import (
+    check_kv_cache_type,
     compute_backend,
     default_thread_count,
+    kv_cache_params,
     llama_cpp_module,
     model_params_for_load,
 )
 from localai_desktop.core.inference.prompt import ChatFormatter, PromptPlan
+from localai_desktop.core.inference.prompt_lookup import stream_tokens_with_lookup
 from localai_desktop.core.inference.token_stream import stream_tokens
 from localai_desktop.core.models.gguf_info import read_gguf_info
 
@@ -79,9 +83,24 @@ class LoadedModel:
 class LlamaEngine:
     """One llama.cpp model and its context. Use it from one thread only (its owner)."""
 
-    def __init__(self, *, n_threads: int | None = None, flash_attn: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        n_threads: int | None = None,
+        flash_attn: bool = True,
+        kv_cache: str = "f16",
+        draft: str = "none",
+    ) -> None:
+        # Automatic (None): the physical cores, fewer while other programs keep some busy
+        # (measured between answers, so it costs no waiting; see cpu_load.free_core_threads).
+        self.automatic_threads = n_threads is None
         self.n_threads = n_threads or default_thread_count()
         self.flash_attn = flash_attn
+        self._cores = self.n_threads
+        self._since_last_answer: OtherProgramsLoad | None = None
+        self.kv_cache = check_kv_cache_type(kv_cache)
+        # "prompt-lookup": draft tokens from the prompt (core.inference.prompt_lookup).
+        self.draft = draft
         self._llm: Llama | None = None
         self._loaded: LoadedModel | None = None
         self._formatter: ChatFormatter | None = None
@@ -145,11 +164,19 @@ class LlamaEngine:
                     n_threads_batch=self.n_threads,
                     n_gpu_layers=-1,
                     flash_attn=self.flash_attn,
+                    **kv_cache_params(llama_cpp, self.kv_cache, flash_attn=self.flash_attn),
                     verbose=True,
                 )
         except (ValueError, RuntimeError, OSError) as error:
             if cancel is not None and cancel.is_set():
                 raise ModelLoadError("Loading the model was cancelled.") from error
+            if self.kv_cache != "f16":
+                # llama.cpp needs head sizes that are a multiple of the type's block (32).
+                raise ModelLoadError(
+                    f"The model '{path.name}' could not be loaded with its memory (KV cache) "
+                    f"in {self.kv_cache}; small models often cannot.",
+                    "Use the f16 memory type for this model.",
+                ) from error
             raise ModelLoadError(
                 f"The model '{path.name}' could not be loaded.",
                 "The file may be damaged or need a newer version of the app; try another model.",
@@ -339,6 +366,7 @@ class LlamaEngine:
         """
         llm = self._require_llm()
         llama_cpp = llama_cpp_module()
+        self._adapt_threads(llama_cpp, llm)
         rules = self._checked_grammar(llama_cpp, llm, grammar) if grammar else None
         seed = settings.seed if settings.seed is not None else random.randrange(2**31 - 1)
         llm.set_seed(seed)
@@ -354,7 +382,8 @@ class LlamaEngine:
         first_token_at: float | None = None
         completion_tokens = 0
         finish_reason = FinishReason.LENGTH
-        tokens = stream_tokens(
+        stream = stream_tokens_with_lookup if self.draft == "prompt-lookup" else stream_tokens
+        tokens = stream(
             llm,
             plan.tokens,
             top_k=settings.top_k,
@@ -395,6 +424,7 @@ class LlamaEngine:
             finish_reason = FinishReason.CANCELLED
         finally:
             tokens.close()
+            self._since_last_answer = OtherProgramsLoad()
             if remove_hook is not None:
                 remove_hook()
             self._abort_flag[0] = b"\x00"
@@ -416,6 +446,18 @@ class LlamaEngine:
             trimmed_messages=plan.trimmed_messages,
             n_ctx=self._loaded.n_ctx if self._loaded else 0,
         )
+
+    def _adapt_threads(self, llama_cpp: ModuleType, llm: Llama) -> None:
+        """With automatic threads, use the cores other programs left free since the last
+        answer (a second's look at least; before the first answer, all cores)."""
+        since = self._since_last_answer
+        if not self.automatic_threads or since is None or since.elapsed < 1.0:
+            return
+        threads = free_core_threads(self._cores, since.share())
+        if threads != self.n_threads:
+            log.info("Decoding with %s of %s threads: the computer is busy", threads, self._cores)
+            self.n_threads = threads
+            llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
 
     @staticmethod
     def _checked_grammar(llama_cpp: ModuleType, llm: Llama, grammar: str) -> LlamaGrammar:

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
+from localai_desktop.core.common.errors import LocalAIError
+
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
 
@@ -133,3 +135,29 @@ def model_params_for_load(
             yield
         finally:
             low_level.llama_model_default_params = original
+
+
+# The KV cache's element type: f16 is llama.cpp's default; q8_0 halves the cache's memory (about
+# the same answers), q4_0 quarters it. A quantized V cache needs flash attention in llama.cpp.
+KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
+
+
+def check_kv_cache_type(name: str) -> str:
+    """The KV-cache type by its name ("f16", "q8_0", "q4_0"); a plain error otherwise."""
+    wanted = name.strip().lower()
+    if wanted not in KV_CACHE_TYPES:
+        raise LocalAIError(
+            f"'{name}' is not a memory (KV cache) type the app knows.",
+            f"Choose one of {', '.join(KV_CACHE_TYPES)}.",
+        )
+    return wanted
+
+
+def kv_cache_params(llama_cpp: ModuleType, kv_cache: str, *, flash_attn: bool) -> dict[str, int]:
+    """Llama() arguments for the cache type; {} for llama.cpp's default (f16)."""
+    if kv_cache == "f16":
+        return {}
+    ggml_type = {"q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}[kv_cache]
+    if not flash_attn:  # llama.cpp refuses a quantized V cache without flash attention
+        return {"type_k": ggml_type}
+    return {"type_k": ggml_type, "type_v": ggml_type}

@@ -205,11 +205,14 @@ class ModelRegistry:
         progress: ProgressCallback = _no_progress,
         should_cancel: Callable[[], bool] = lambda: False,
         probe: bool = True,
+        owns_file: bool = False,
     ) -> LocalModel:
         """Check a GGUF file, then register it in place or as a copy in the models folder.
 
         The file is read with the gguf package and then loaded once in a child process, so a
         file that would crash llama.cpp is refused instead of taking the app down later.
+        owns_file: the app made the file in its models folder (a quantized copy), so it is
+        listed as copied, like a file the import copied there.
         """
         source = Path(path).expanduser().resolve()
         progress("checking", 0, 1)
@@ -242,7 +245,7 @@ class ModelRegistry:
             return self._insert(
                 display_name,
                 final_path,
-                copy,
+                copy or owns_file,
                 sha256,
                 info,
                 plain_buffers=load_report.plain_buffers,
@@ -322,6 +325,10 @@ class ModelRegistry:
         return replace(model, source=source)
 
     # -- helpers --------------------------------------------------------------------------
+
+    def check_name_free(self, name: str) -> None:
+        """Raise a plain error when a model of this name is already registered."""
+        self._check_name_free(name)
 
     def _check_name_free(self, name: str) -> None:
         with self._db.session() as session:

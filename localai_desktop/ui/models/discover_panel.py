@@ -342,8 +342,10 @@ class DiscoverPanel(QWidget):
     def _on_hub_machine_detected(self, machine: Machine) -> None:
         self._machine = machine
         self.machine_label.setText(f"This computer: {machine.describe()}")
-        self.catalog_model.set_machine(machine)
-        self.details.set_machine(machine)
+        # Reads settings.json (small): this computer's measured speed, if it was measured.
+        speed = self._workspace.machine_speed()
+        self.catalog_model.set_machine(machine, speed)
+        self.details.set_machine(machine, speed)
 
     @Slot(int, object)
     def _on_hub_search_finished(self, request_id: int, results: list[HubModelSummary]) -> None:

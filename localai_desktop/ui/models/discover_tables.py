@@ -18,6 +18,8 @@ from localai_desktop.core.models.hardware import (
     fit_verdict,
     recommend_quant,
 )
+from localai_desktop.core.speed.measurement import MachineSpeed
+from localai_desktop.core.speed.prediction import describe_speed, estimated_speed, predicted_speed
 from localai_desktop.ui.widgets.safe_text import inert_tooltip
 from localai_desktop.ui.widgets.table_columns import RIGHT_ALIGNED, ColumnsTableModel, Index
 from localai_desktop.ui.widgets.theme import colours
@@ -82,6 +84,7 @@ class CatalogTableModel(ColumnsTableModel):
         self._entries: list[CatalogEntry] = []
         self._context_length = context_length
         self._machine: Machine | None = None
+        self._speed: MachineSpeed | None = None
         self._advice: list[str] = []
 
     def set_entries(self, entries: Sequence[CatalogEntry]) -> None:
@@ -90,8 +93,11 @@ class CatalogTableModel(ColumnsTableModel):
         self._advice = [self._advice_for(e) for e in self._entries]
         self.endResetModel()
 
-    def set_machine(self, machine: Machine) -> None:
+    def set_machine(self, machine: Machine, speed: MachineSpeed | None = None) -> None:
+        """The computer is known; `speed` (measured, else typical for its cores) predicts
+        tokens per second."""
         self._machine = machine
+        self._speed = speed or estimated_speed(machine.cpu_cores)
         self._advice = [self._advice_for(e) for e in self._entries]
         if self._entries:
             column = len(CATALOG_COLUMNS) - 1
@@ -149,7 +155,15 @@ class CatalogTableModel(ColumnsTableModel):
             return VERDICT_LABELS["too_large"]
         verdict = fit_verdict(choice.total_bytes, facts, self._context_length, machine)
         size = format_bytes(choice.total_bytes)
-        return f"{choice.quantization}, about {size}\n{VERDICT_LABELS[verdict]}"
+        speed = predicted_speed(
+            choice.total_bytes,
+            choice.quantization,
+            verdict,
+            self._speed or estimated_speed(machine.cpu_cores),
+            embedding=entry.is_embedding_model,
+        )
+        shown = "" if speed is None else f" · {describe_speed(speed)}"
+        return f"{choice.quantization}, about {size}\n{VERDICT_LABELS[verdict]}{shown}"
 
 
 class SearchResultsTableModel(ColumnsTableModel):

@@ -29,6 +29,8 @@ from localai_desktop.core.models.hardware import (
     fit_verdict,
     recommend_quant,
 )
+from localai_desktop.core.speed.measurement import MachineSpeed
+from localai_desktop.core.speed.prediction import describe_speed, estimated_speed, predicted_speed
 from localai_desktop.ui.models.discover_tables import license_tooltip, warning_icon
 from localai_desktop.ui.widgets.notices import Banner, StatusLine
 from localai_desktop.ui.widgets.safe_text import inert_tooltip
@@ -57,6 +59,7 @@ class RepoDetailsView(QWidget):
         super().__init__(parent)
         self._context_length = context_length
         self._machine: Machine | None = None
+        self._speed: MachineSpeed | None = None
         self._details: RepoDetails | None = None
         self._facts = ModelFacts()
         self._entry: CatalogEntry | None = None
@@ -126,8 +129,9 @@ class RepoDetailsView(QWidget):
 
     # -- what the Discover panel calls ------------------------------------------------------
 
-    def set_machine(self, machine: Machine) -> None:
+    def set_machine(self, machine: Machine, speed: MachineSpeed | None = None) -> None:
         self._machine = machine
+        self._speed = speed or estimated_speed(machine.cpu_cores)
         self._show_rows()
 
     def set_offline(self, offline: bool) -> None:
@@ -298,6 +302,15 @@ class RepoDetailsView(QWidget):
         else:
             key = fit_verdict(row.size_bytes, self._facts, self._context_length, machine)
             verdict, fits = VERDICT_LABELS[key], key != "too_large"
+            speed = predicted_speed(
+                row.size_bytes,
+                row.quantization,
+                key,
+                self._speed or estimated_speed(machine.cpu_cores),
+                embedding=bool(self._entry and self._entry.is_embedding_model),
+            )
+            if speed is not None:
+                verdict = f"{verdict} · {describe_speed(speed)}"
         cells = [QTableWidgetItem(label), QTableWidgetItem(size), QTableWidgetItem(verdict)]
         cells[1].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if row.choice is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -28,6 +29,9 @@ from PySide6.QtWidgets import (
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.common.units import format_bytes
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
+from localai_desktop.core.quantize.targets import SOURCE_TYPES
+from localai_desktop.core.speed.measurement import MachineSpeed
+from localai_desktop.core.speed.prediction import estimated_speed
 from localai_desktop.ui.models.discover_panel import DiscoverPanel
 from localai_desktop.ui.models.model_import import (
     UNEXPECTED_IMPORT_ERROR,
@@ -36,6 +40,7 @@ from localai_desktop.ui.models.model_import import (
     describe_import_progress,
 )
 from localai_desktop.ui.models.model_table import ModelTableModel
+from localai_desktop.ui.models.quantize_dialog import QuantizeDialog
 from localai_desktop.ui.widgets.confirm import confirm_delete
 from localai_desktop.ui.widgets.list_actions import ButtonMenu
 from localai_desktop.ui.widgets.notices import Banner
@@ -58,10 +63,15 @@ class ModelsTab(QWidget):
         registry: ModelRegistry,
         discover: DiscoverPanel | None = None,
         parent: QWidget | None = None,
+        *,
+        machine_speed: Callable[[], MachineSpeed | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.discover = discover
         self._registry = registry
+        # This computer's measured speed (cached in the settings), for the copy's speed column.
+        self._machine_speed = machine_speed or (lambda: None)
+        self.quantize_dialog: QuantizeDialog | None = None
         self._import: ModelImportWorker | None = None
         self._import_outcome = (False, "")
 
@@ -78,8 +88,16 @@ class ModelsTab(QWidget):
         self.remove_button.setAccessibleName("Remove model")
         self.remove_button.setToolTip("Remove the selected model from the app")
         self.remove_button.clicked.connect(self._on_remove_button_clicked)
+        self.quantize_button = QPushButton("Make a smaller copy…")
+        self.quantize_button.setAccessibleName("Make a smaller copy")
+        self.quantize_button.setToolTip(
+            "Make a smaller, faster copy of the selected model (from F32, F16, BF16 or Q8_0) "
+            "with llama.cpp's quantizer"
+        )
+        self.quantize_button.clicked.connect(self._on_quantize_button_clicked)
         buttons = QHBoxLayout()
         buttons.addWidget(self.import_button)
+        buttons.addWidget(self.quantize_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
 
@@ -121,7 +139,10 @@ class ModelsTab(QWidget):
         header.setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.table_menu = ButtonMenu(
-            self.table, [self.remove_button], "Model actions", delete=self.remove_button
+            self.table,
+            [self.quantize_button, self.remove_button],
+            "Model actions",
+            delete=self.remove_button,
         )
         self.empty_label = QLabel("No models yet. Click “Import GGUF file…” to add one.")
         self.empty_label.setStyleSheet("color: palette(placeholder-text); padding: 24px;")
@@ -187,7 +208,9 @@ class ModelsTab(QWidget):
         return self._import is not None
 
     def shutdown(self) -> None:
-        """Cancel an import in progress and wait for its thread to end."""
+        """Cancel an import or a copy in progress and wait for its thread to end."""
+        if self.quantize_dialog is not None:
+            self.quantize_dialog.shutdown()
         if self._import is not None:
             self._import.cancel()
             self._import.wait()
@@ -228,6 +251,37 @@ class ModelsTab(QWidget):
             self._import.cancel()
             self.cancel_button.setEnabled(False)
             self.progress_text.setText("Cancelling…")
+
+    @Slot()
+    def _on_quantize_button_clicked(self) -> None:
+        model = self.selected_model()
+        if model is None or self.quantize_dialog is not None:
+            return
+        measured = self._machine_speed()
+        speed = measured or estimated_speed(_cpu_cores())
+        dialog = QuantizeDialog(
+            self._registry, model, speed, speed_measured=measured is not None, parent=self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.copy_made.connect(self._on_quantize_dialog_copy_made)
+        dialog.finished.connect(self._on_quantize_dialog_finished)
+        self.quantize_dialog = dialog
+        self._update_buttons()
+        dialog.open()
+
+    @Slot(int)
+    def _on_quantize_dialog_copy_made(self, model_id: int) -> None:
+        self._on_discover_model_downloaded(model_id)
+        model = self.selected_model()
+        if model is not None:
+            self.banner.show_info(
+                f"Added “{model.name}”, a smaller copy that loaded and answered when tried."
+            )
+
+    @Slot()
+    def _on_quantize_dialog_finished(self) -> None:
+        self.quantize_dialog = None
+        self._update_buttons()
 
     @Slot()
     def _on_remove_button_clicked(self) -> None:
@@ -325,4 +379,17 @@ class ModelsTab(QWidget):
 
     def _update_buttons(self) -> None:
         self.import_button.setEnabled(self._import is None)
-        self.remove_button.setEnabled(self.selected_model() is not None)
+        selected = self.selected_model()
+        self.remove_button.setEnabled(selected is not None)
+        self.quantize_button.setEnabled(
+            selected is not None
+            and selected.file_exists
+            and selected.quantization.upper() in SOURCE_TYPES
+            and self.quantize_dialog is None
+        )
+
+
+def _cpu_cores() -> int:
+    import os
+
+    return os.cpu_count() or 1

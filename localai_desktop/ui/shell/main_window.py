@@ -102,7 +102,9 @@ class MainWindow(QMainWindow):
             prompts=workspace.prompts,
         )
         self.documents_tab = DocumentsTab(self.documents, self.embedding_worker, self.settings)
-        self.models_tab = ModelsTab(self.registry, self.discover)
+        self.models_tab = ModelsTab(
+            self.registry, self.discover, machine_speed=workspace.machine_speed
+        )
         self.finetune_tab = FineTuneTab(
             self.registry,
             self.store,

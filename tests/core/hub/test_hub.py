@@ -165,6 +165,11 @@ def test_cli_search_and_show_with_fit_verdicts(
     assert {c["verdict"] for c in shown["choices"]} <= {"gpu", "partial", "cpu"}
     assert sum(c["recommended"] for c in shown["choices"]) == 1
     assert shown["machine"]["ram_bytes"] > 0
+    # Each file's speed here, predicted before the download (on the CPU).
+    for choice in shown["choices"]:
+        speed = choice["predicted_tokens_per_second"]
+        assert (speed is not None and speed > 0) == (choice["verdict"] == "cpu")
+    assert shown["machine_speed"]["bytes_per_second"] > 0
     # The option also works after the command, and a person gets a table.
     assert (
         main(["--data-dir", str(data_dir), "models", "show", REPO, "--hub-endpoint", hub.url]) == 0
@@ -173,5 +178,6 @@ def test_cli_search_and_show_with_fit_verdicts(
     assert (
         "Q8_0 (3 parts)" in table and "recommended" in table and "Commercial use allowed" in table
     )
+    assert "SPEED HERE" in table and "tokens/s" in table
     assert main([*base, "show", "nobody/nothing"]) == 1
     assert "no model called 'nobody/nothing'" in capsys.readouterr().err
