@@ -12,6 +12,7 @@ from localai_desktop.cli import (
     chat_commands,
     data_commands,
     docs_commands,
+    eval_commands,
     finetune_commands,
     hub_commands,
     model_commands,
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs_commands.add_commands(commands)
     serve_commands.add_commands(commands)
     audit_commands.add_commands(commands)
+    eval_commands.add_commands(commands)
     return parser
 
 

@@ -266,6 +266,42 @@ def _m008_chat_template_check(conn: Connection) -> None:
     _run(conn, "ALTER TABLE models ADD COLUMN chat_template_check VARCHAR")
 
 
+def _m013_evaluations(conn: Connection) -> None:
+    # Evaluation runs (core.evaluation): a test set run against several models. The models
+    # are named by name and sha256, not by a foreign key (they move to a shared library
+    # database); each question's result is committed on its own, so a killed run resumes.
+    _run(
+        conn,
+        """
+        CREATE TABLE eval_runs (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            questions TEXT NOT NULL DEFAULT '[]',
+            targets TEXT NOT NULL DEFAULT '[]',
+            settings TEXT NOT NULL DEFAULT '{}',
+            error TEXT,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        );
+        CREATE TABLE eval_results (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+            target_index INTEGER NOT NULL,
+            question_index INTEGER NOT NULL,
+            question_id VARCHAR NOT NULL,
+            passed BOOLEAN NOT NULL,
+            reason TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            facts TEXT NOT NULL DEFAULT '{}',
+            created_at DATETIME NOT NULL
+        );
+        CREATE UNIQUE INDEX ix_eval_results_run_target_question
+            ON eval_results (run_id, target_index, question_index)
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
@@ -275,4 +311,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "how each model loads safely on this computer", _m006_model_load_options),
     Migration(7, "the audit trail: answers, exports, imports and deletions", _m007_audit_trail),
     Migration(8, "whether each model's chat template renders safely", _m008_chat_template_check),
+    Migration(13, "evaluation runs and their results", _m013_evaluations),
 )
