@@ -12,6 +12,7 @@ from typing import Any
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED
 from localai_desktop.cli.output import print_json, print_table, speed_line
 from localai_desktop.core.chat.conversations import MessageStatus
+from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.datafolder.workspace import Workspace
@@ -145,6 +146,7 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
             sys.stdout.write("\nSources:\n" + format_sources(sources) + "\n")
             if cites_nothing(message.content, sources):
                 print(f"Note: {UNCITED_NOTE}", file=sys.stderr)
+            _print_support(message.provenance)
         else:
             sys.stdout.write("\nSources: nothing relevant was found in the documents.\n")
     sys.stdout.flush()
@@ -175,6 +177,16 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _print_support(provenance: Provenance) -> None:
+    """The grounding check: how many sentences the passages support, and why the others not."""
+    support = provenance.support
+    if support is None or not support.claims:
+        return
+    print(f"Grounding check: {support.summary}.", file=sys.stderr)
+    for sentence in support.unsupported:
+        print(f"  Not supported: {sentence.text}\n    {sentence.explanation}", file=sys.stderr)
 
 
 def _chats_list(workspace: Workspace, args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.common.logs import content_for_log
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.documents.grounding import Retrieval, ground_retrieved, ground_turns
+from localai_desktop.core.documents.sentence_support import Embed, check_answer
 from localai_desktop.core.inference.engine import (
     LlamaEngine,
     LoadedModel,
@@ -390,6 +391,8 @@ class ChatService:
                 prompt_warnings=tuple(plan.warnings),
             )
         log.debug("Answer in conversation %s: %s", conversation_id, content_for_log(writer.text))
+        if provenance.sources and writer.text.strip() and error is None:
+            provenance = self._checked_sentences(writer.text, provenance)
         if error is not None:
             status = MessageStatus.FAILED
         elif stats is not None and stats.finish_reason == FinishReason.CANCELLED:
@@ -405,6 +408,28 @@ class ChatService:
             error=error.message if error else None,
             provenance=provenance,
         )
+
+    def _checked_sentences(self, answer: str, provenance: Provenance) -> Provenance:
+        """The provenance with the grounding check of each sentence of the answer."""
+        sources = provenance.sources or ()
+        try:
+            support = check_answer(answer, sources, embed=self._embed_for(provenance))
+        except LocalAIError as failure:  # the embedding model failed: check by words alone
+            log.warning("Grounding check without the embedding model: %s", failure.message)
+            support = check_answer(answer, sources)
+        return replace(provenance, sentence_support=support.to_dict())
+
+    def _embed_for(self, provenance: Provenance) -> Embed | None:
+        """The collection's embedding model for the grounding check, where this service has
+        the documents (the CLI); the GUI's chat worker checks by words alone, never waiting
+        for the embedding worker's model."""
+        if self.documents is None or not provenance.collections:
+            return None
+        try:
+            collection = self.documents.get(provenance.collections[0])
+            return self.documents.embedder_for(collection).embed_texts
+        except LocalAIError:
+            return None
 
     def _apply_adapter(self, model: LocalModel, choice: AdapterChoice | None) -> AdapterUse | None:
         """Switch the engine to the chosen adapter (or none); what the provenance says of it."""
