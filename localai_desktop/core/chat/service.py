@@ -17,7 +17,7 @@ from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.common.logs import content_for_log
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.documents.grounding import Retrieval, ground_retrieved, ground_turns
-from localai_desktop.core.documents.sentence_support import Embed, check_answer
+from localai_desktop.core.documents.sentence_support import check_answer
 from localai_desktop.core.inference.engine import (
     LlamaEngine,
     LoadedModel,
@@ -410,26 +410,13 @@ class ChatService:
         )
 
     def _checked_sentences(self, answer: str, provenance: Provenance) -> Provenance:
-        """The provenance with the grounding check of each sentence of the answer."""
-        sources = provenance.sources or ()
-        try:
-            support = check_answer(answer, sources, embed=self._embed_for(provenance))
-        except LocalAIError as failure:  # the embedding model failed: check by words alone
-            log.warning("Grounding check without the embedding model: %s", failure.message)
-            support = check_answer(answer, sources)
-        return replace(provenance, sentence_support=support.to_dict())
+        """The provenance with the grounding check of each sentence of the answer.
 
-    def _embed_for(self, provenance: Provenance) -> Embed | None:
-        """The collection's embedding model for the grounding check, where this service has
-        the documents (the CLI); the GUI's chat worker checks by words alone, never waiting
-        for the embedding worker's model."""
-        if self.documents is None or not provenance.collections:
-            return None
-        try:
-            collection = self.documents.get(provenance.collections[0])
-            return self.documents.embedder_for(collection).embed_texts
-        except LocalAIError:
-            return None
+        By words alone, here as in the GUI: the embedding model added nothing to the check's
+        precision or recall and cost seconds per answer (bench/bench_grounding_check.py).
+        """
+        support = check_answer(answer, provenance.sources or ())
+        return replace(provenance, sentence_support=support.to_dict())
 
     def _apply_adapter(self, model: LocalModel, choice: AdapterChoice | None) -> AdapterUse | None:
         """Switch the engine to the chosen adapter (or none); what the provenance says of it."""

@@ -304,8 +304,7 @@ class Evaluator:
         answer = "".join(pieces).strip()
         support = None
         if sources and answer:
-            embed = embedder.embed_texts if embedder is not None else None
-            support = check_answer(answer, sources, embed=embed)
+            support = check_answer(answer, sources)  # by words, as in chat
         verdict = score_answer(
             question,
             answer,
@@ -341,7 +340,7 @@ class Evaluator:
     # -- the embedding model ----------------------------------------------------------------
 
     def _needs_embedder(self, run: EvalRun) -> bool:
-        return any(q.expect.rule is Rule.SIMILAR_TO or q.collection for q in run.questions)
+        return any(q.expect.rule is Rule.SIMILAR_TO for q in run.questions)
 
     def _embedder(self, questions: Sequence[TestQuestion]) -> Embedder:
         """The embedding model of the test set's collections, else the workspace's one."""

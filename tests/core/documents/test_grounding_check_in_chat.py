@@ -55,6 +55,7 @@ def test_the_answer_s_sentences_are_checked_and_the_result_is_kept(setup: dict[s
     saved = service.store.get(conversation.id).messages[-1].provenance
     assert saved.support == support
     assert saved["sentence_support"]["claims"] == len(support.claims)
+    assert all(s.similarity is None for s in support.claims)  # by words (see the benchmark)
 
 
 def test_the_gui_s_chat_worker_path_checks_by_words_without_the_documents(
