@@ -267,7 +267,8 @@ def _m008_chat_template_check(conn: Connection) -> None:
 
 
 def _m013_evaluations(conn: Connection) -> None:
-    # Evaluation runs (core.evaluation): a test set run against several models. The models
+    # Evaluation runs (core.evaluation): a test set run against several models, and the test
+    # sets a person keeps in the app (the questions are what they wrote). The models
     # are named by name and sha256, not by a foreign key (they move to a shared library
     # database); each question's result is committed on its own, so a killed run resumes.
     _run(
@@ -297,7 +298,14 @@ def _m013_evaluations(conn: Connection) -> None:
             created_at DATETIME NOT NULL
         );
         CREATE UNIQUE INDEX ix_eval_results_run_target_question
-            ON eval_results (run_id, target_index, question_index)
+            ON eval_results (run_id, target_index, question_index);
+        CREATE TABLE eval_test_sets (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            questions TEXT NOT NULL DEFAULT '[]',
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        )
         """,
     )
 
@@ -311,5 +319,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "how each model loads safely on this computer", _m006_model_load_options),
     Migration(7, "the audit trail: answers, exports, imports and deletions", _m007_audit_trail),
     Migration(8, "whether each model's chat template renders safely", _m008_chat_template_check),
-    Migration(13, "evaluation runs and their results", _m013_evaluations),
+    Migration(13, "evaluation test sets, runs and their results", _m013_evaluations),
 )

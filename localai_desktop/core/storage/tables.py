@@ -269,3 +269,15 @@ class EvalResultRow(Base):
     answer: Mapped[str] = mapped_column(Text)
     facts: Mapped[str] = mapped_column(Text, default="{}")  # timings, citations, abstained...
     created_at: Mapped[datetime]
+
+
+class EvalTestSetRow(Base):
+    """A test set kept in the app (core.evaluation.testset questions as JSON)."""
+
+    __tablename__ = "eval_test_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    questions: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
