@@ -46,7 +46,7 @@ from localai_desktop.core.inference.prompt import plan_prompt
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import ModelRegistry
 
-MEMORY_SAMPLE_S = 0.02
+MEMORY_SAMPLE_S = 0.05  # a peak of a model loading lasts longer; each answer samples too
 DEFAULT_SEED = 1  # the same answers every run and on resume, so models compare fairly
 DEFAULT_MAX_TOKENS = 256
 
