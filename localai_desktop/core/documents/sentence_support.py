@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from localai_desktop.core.documents.claim_words import NEGATIONS, NUMBER_WORDS, STOPWORDS
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -38,182 +40,6 @@ _ABBREVIATION = re.compile(
     r"\b(?:dr|mr|mrs|ms|prof|st|vs?|etc|e\.g|i\.e|no|fig|approx|cf)\.$", re.IGNORECASE
 )
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)?")
-_NEGATIONS = frozenset(
-    {"not", "no", "never", "none", "nor", "without", "cannot", "neither", "nothing", "nobody"}
-)
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "then",
-        "than",
-        "so",
-        "as",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "from",
-        "by",
-        "with",
-        "into",
-        "onto",
-        "over",
-        "under",
-        "about",
-        "after",
-        "before",
-        "during",
-        "within",
-        "between",
-        "through",
-        "per",
-        "each",
-        "every",
-        "any",
-        "all",
-        "some",
-        "this",
-        "that",
-        "these",
-        "those",
-        "it",
-        "its",
-        "it's",
-        "they",
-        "them",
-        "their",
-        "there",
-        "here",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "am",
-        "do",
-        "does",
-        "did",
-        "done",
-        "has",
-        "have",
-        "had",
-        "having",
-        "will",
-        "would",
-        "shall",
-        "should",
-        "can",
-        "could",
-        "may",
-        "might",
-        "must",
-        "i",
-        "you",
-        "he",
-        "she",
-        "we",
-        "his",
-        "her",
-        "our",
-        "your",
-        "my",
-        "me",
-        "us",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "what",
-        "when",
-        "where",
-        "why",
-        "how",
-        "also",
-        "only",
-        "just",
-        "very",
-        "more",
-        "most",
-        "much",
-        "many",
-        "such",
-        "same",
-        "other",
-        "another",
-        "own",
-        "both",
-        "either",
-        "too",
-        "again",
-        "once",
-        "according",
-        "document",
-        "documents",
-        "source",
-        "sources",
-        "passage",
-        "passages",
-        "say",
-        "says",
-        "said",
-        "states",
-        "stated",
-    ]
-)
-_NUMBER_WORDS = {
-    word: str(value)
-    for value, word in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-            "twenty",
-        ]
-    )
-} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "hundred": "100"}
-_ORDINALS = (
-    "zeroth",
-    "first",
-    "second",
-    "third",
-    "fourth",
-    "fifth",
-    "sixth",
-    "seventh",
-    "eighth",
-    "ninth",
-    "tenth",
-    "eleventh",
-    "twelfth",
-)
-_NUMBER_WORDS |= {word: str(value) for value, word in enumerate(_ORDINALS)}
 # Names and codes ("MMSE", "4AT", "Lady Hale"): a claim's must be in the passage as written.
 _NAME = re.compile(
     r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*\b"  # MMSE, COVID19
@@ -365,16 +191,16 @@ def _words(text: str) -> list[str]:
     words: list[str] = []
     for raw in _WORD.findall(plain):
         raw = raw.removesuffix("'s")
-        word = _NUMBER_WORDS.get(raw, raw)
+        word = NUMBER_WORDS.get(raw, raw)
         if word[0].isdigit():
             words.append(word.replace(",", "").rstrip("."))
-        elif word not in _STOPWORDS and word not in _NEGATIONS and len(word) > 1:
+        elif word not in STOPWORDS and word not in NEGATIONS and len(word) > 1:
             words.append(_stem(word))
     return words
 
 
 def _negated(text: str) -> bool:
-    return any(w in _NEGATIONS for w in _WORD.findall(normalized(text)))
+    return any(w in NEGATIONS for w in _WORD.findall(normalized(text)))
 
 
 # -- the check --------------------------------------------------------------------------------
