@@ -3,8 +3,8 @@
 ``Evaluator.prepare`` checks everything a run needs before it starts (the models and adapters
 exist, the collections exist, an embedding model is there for "similar_to") and stores the
 run; ``Evaluator.run`` answers every question not answered yet, target by target, committing
-each result as it is scored. Memory: a sampler thread reads this process's resident memory
-every few milliseconds while a target's model is loaded and answering; the peak above what the
+each result as it is scored. Memory: this process's resident memory
+peak while a target's model is loaded and answering (see _PeakMemory); the peak above what the
 process used before loading it is that model's peak memory. Answers are written with the same
 prompt path as chat (grounded passages, the model's chat template), never saved as
 conversations.
@@ -12,7 +12,6 @@ conversations.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -46,7 +45,6 @@ from localai_desktop.core.inference.prompt import plan_prompt
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import ModelRegistry
 
-MEMORY_SAMPLE_S = 0.05  # a peak of a model loading lasts longer; each answer samples too
 DEFAULT_SEED = 1  # the same answers every run and on resume, so models compare fairly
 DEFAULT_MAX_TOKENS = 256
 
@@ -73,22 +71,24 @@ def _no_progress(_progress: EvalProgress) -> None:
 
 
 class _PeakMemory:
-    """The highest resident memory of this process while it runs, sampled on a thread."""
+    """The highest resident memory of this process while one model loads and answers.
+
+    On Linux the kernel keeps that peak itself (VmHWM, reset through clear_refs): exact, and
+    free. Elsewhere it is sampled after loading and after each answer. No sampling thread: one
+    waking up beside llama.cpp's threads made them spin-wait on a busy machine (measured, see
+    bench/README.md), costing the evaluation up to half again the CPU time of the answers.
+    """
 
     def __init__(self) -> None:
         self._process = psutil.Process()
+        self._kernel_peak = _reset_kernel_peak()
         self.baseline = self._process.memory_info().rss
         self.peak = self.baseline
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="eval-memory", daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(MEMORY_SAMPLE_S):
-            self.sample()
 
     def sample(self) -> None:
         rss = self._process.memory_info().rss
+        if self._kernel_peak:
+            rss = max(rss, _kernel_peak_bytes() or 0)
         if rss > self.peak:
             self.peak = rss
 
@@ -97,9 +97,27 @@ class _PeakMemory:
         return round(max(0, self.peak - self.baseline) / 1e6, 1)
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
         self.sample()
+
+
+def _reset_kernel_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")  # resets VmHWM to the current resident size
+        return _kernel_peak_bytes() is not None
+    except OSError:
+        return False
+
+
+def _kernel_peak_bytes() -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 class Evaluator:
@@ -222,6 +240,7 @@ class Evaluator:
             memory = _PeakMemory()
             try:
                 n_ctx = self._load(target, run.settings, cancel)
+                memory.sample()
                 if cancel.is_set():
                     return RunStatus.CANCELLED
                 for q_index in todo:
