@@ -12,6 +12,7 @@ from localai_desktop.cli import (
     chat_commands,
     data_commands,
     docs_commands,
+    eval_commands,
     finetune_commands,
     hub_commands,
     model_commands,
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_commands.add_commands(commands)
     audit_commands.add_commands(commands)
     prompt_commands.add_commands(commands)
+    eval_commands.add_commands(commands)
     workspace_commands.add_commands(commands)
     for leaf in _leaf_parsers(parser):
         _add_workspace_options(leaf, default=argparse.SUPPRESS)

@@ -11,6 +11,7 @@ from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_US
 from localai_desktop.cli.output import print_json, print_table, speed_line
 from localai_desktop.core.chat.context_use import left_out_notes
 from localai_desktop.core.chat.conversations import Message, MessageStatus
+from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.cpu_load import OtherProgramsLoad
@@ -155,6 +156,7 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
             sys.stdout.write("\nSources:\n" + format_sources(sources) + "\n")
             if cites_nothing(message.content, sources):
                 print(f"Note: {UNCITED_NOTE}", file=sys.stderr)
+            _print_support(message.provenance)
         else:
             sys.stdout.write("\nSources: nothing relevant was found in the documents.\n")
     sys.stdout.flush()
@@ -190,6 +192,16 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _print_support(provenance: Provenance) -> None:
+    """The grounding check: how many sentences the passages support, and why the others not."""
+    support = provenance.support
+    if support is None or not support.claims:
+        return
+    print(f"Grounding check: {support.summary}.", file=sys.stderr)
+    for sentence in support.unsupported:
+        print(f"  Not supported: {sentence.text}\n    {sentence.explanation}", file=sys.stderr)
 
 
 def _chats_list(workspace: Workspace, args: argparse.Namespace) -> int:

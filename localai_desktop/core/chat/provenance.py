@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any, TypeVar
 
+from localai_desktop.core.documents.sentence_support import SupportReport
 from localai_desktop.core.inference.generation import (
     CutOff,
     FinishReason,
@@ -53,7 +54,7 @@ _MODEL_KEYS = (
     "chat_format_note",
 )
 _ADAPTER_KEYS = ("adapter_id", "adapter_name", "adapter_sha256", "adapter_scale")
-_DOCUMENT_KEYS = ("collections", "sources", "retrieval")
+_DOCUMENT_KEYS = ("collections", "sources", "retrieval", "sentence_support")
 _STATS_KEYS = tuple(f.name for f in fields(GenerationStats))
 
 
@@ -80,6 +81,8 @@ class Provenance(Mapping[str, Any]):
     collections: tuple[str, ...] | None = None
     sources: tuple[Mapping[str, Any], ...] | None = None  # see documents.grounding
     retrieval: Mapping[str, Any] | None = None
+    # The grounding check of each sentence (documents.sentence_support.SupportReport.to_dict).
+    sentence_support: Mapping[str, Any] | None = None
     stats: GenerationStats | None = None  # tokens, speed, seed, finish reason
     prompt_warnings: tuple[str, ...] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -92,6 +95,13 @@ class Provenance(Mapping[str, Any]):
     def cut_off(self) -> CutOff | None:
         """What ended the answer before the model finished it (see generation.cut_off_by)."""
         return cut_off_by(self)
+
+    @property
+    def support(self) -> SupportReport | None:
+        """The grounding check of the answer's sentences, if it was made from documents."""
+        if self.sentence_support is None:
+            return None
+        return SupportReport.from_dict(self.sentence_support)
 
     @property
     def seed(self) -> int | None:
@@ -127,6 +137,7 @@ class Provenance(Mapping[str, Any]):
         values["collections"] = _taken(rest, ("collections",), _strings_from)
         values["sources"] = _taken(rest, ("sources",), _sources_from)
         values["retrieval"] = take("retrieval", dict)
+        values["sentence_support"] = take("sentence_support", dict)
         stats_keys = tuple(k for k in _STATS_KEYS if k != "n_ctx")
         values["stats"] = _taken(rest, stats_keys, lambda v: _stats_from(v, values["n_ctx"]))
         values["prompt_warnings"] = _taken(rest, ("prompt_warnings",), _strings_from)
@@ -152,6 +163,8 @@ class Provenance(Mapping[str, Any]):
             data["sources"] = [dict(source) for source in self.sources]
         if self.retrieval is not None:
             data["retrieval"] = dict(self.retrieval)
+        if self.sentence_support is not None:
+            data["sentence_support"] = dict(self.sentence_support)
         if self.stats is not None:
             # All of them, None included (time to first token, speed), as always written.
             data.update(self.stats.to_dict())

@@ -23,6 +23,7 @@ from localai_desktop.core.documents.grounding import (
     ground_retrieved,
     ground_turns,
 )
+from localai_desktop.core.documents.sentence_support import check_answer
 from localai_desktop.core.inference.engine import (
     LlamaEngine,
     LoadedModel,
@@ -464,6 +465,8 @@ class ChatService:
                 prompt_warnings=tuple(plan.warnings),
             )
         log.debug("Answer in conversation %s: %s", conversation_id, content_for_log(writer.text))
+        if provenance.sources and writer.text.strip() and error is None:
+            provenance = self._checked_sentences(writer.text, provenance)
         if error is not None:
             status = MessageStatus.FAILED
         elif stats is not None and stats.finish_reason == FinishReason.CANCELLED:
@@ -479,6 +482,15 @@ class ChatService:
             error=error.message if error else None,
             provenance=provenance,
         )
+
+    def _checked_sentences(self, answer: str, provenance: Provenance) -> Provenance:
+        """The provenance with the grounding check of each sentence of the answer.
+
+        By words alone, here as in the GUI: the embedding model added nothing to the check's
+        precision or recall and cost seconds per answer (bench/bench_grounding_check.py).
+        """
+        support = check_answer(answer, provenance.sources or ())
+        return replace(provenance, sentence_support=support.to_dict())
 
     def _apply_adapter(self, model: LocalModel, choice: AdapterChoice | None) -> AdapterUse | None:
         """Switch the engine to the chosen adapter (or none); what the provenance says of it."""

@@ -302,7 +302,10 @@ class DocumentLibrary:
 
     def embedder_for(self, collection: CollectionInfo) -> Embedder:
         """The loaded (or loadable) embedding model a collection was indexed with."""
-        model = self._collection_model(collection)
+        return self.embedder_for_model(self._collection_model(collection))
+
+    def embedder_for_model(self, model: LocalModel) -> Embedder:
+        """The loaded (or loadable) embedder of an embedding model, shared with searches."""
         with self._lock:
             embedder = self._embedders.get(model.path)
             if embedder is None:

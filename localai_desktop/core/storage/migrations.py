@@ -480,6 +480,50 @@ def _m012_recognised_pages(conn: Connection) -> None:
     )
 
 
+def _m013_evaluations(conn: Connection) -> None:
+    # Evaluation runs (core.evaluation): a test set run against several models, and the test
+    # sets a person keeps in the app (the questions are what they wrote). The models
+    # are named by name and sha256, not by a foreign key (they move to a shared library
+    # database); each question's result is committed on its own, so a killed run resumes.
+    _run(
+        conn,
+        """
+        CREATE TABLE eval_runs (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            questions TEXT NOT NULL DEFAULT '[]',
+            targets TEXT NOT NULL DEFAULT '[]',
+            settings TEXT NOT NULL DEFAULT '{}',
+            error TEXT,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        );
+        CREATE TABLE eval_results (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+            target_index INTEGER NOT NULL,
+            question_index INTEGER NOT NULL,
+            question_id VARCHAR NOT NULL,
+            passed BOOLEAN NOT NULL,
+            reason TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            facts TEXT NOT NULL DEFAULT '{}',
+            created_at DATETIME NOT NULL
+        );
+        CREATE UNIQUE INDEX ix_eval_results_run_target_question
+            ON eval_results (run_id, target_index, question_index);
+        CREATE TABLE eval_test_sets (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            questions TEXT NOT NULL DEFAULT '[]',
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        )
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
@@ -500,4 +544,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(11, "the prompt library: reusable prompts with fields", _m011_prompt_library),
     Migration(12, "text recognised on scanned pages; e-mail attachments", _m012_recognised_pages),
+    Migration(13, "evaluation test sets, runs and their results", _m013_evaluations),
 )

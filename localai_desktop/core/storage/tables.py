@@ -292,3 +292,58 @@ class PromptStarterOfferedRow(Base):
 
     key: Mapped[str] = mapped_column(String, primary_key=True)
     offered_at: Mapped[datetime]
+
+
+class EvalRunRow(Base):
+    """A test set run against several models (core.evaluation); plain JSON for its parts."""
+
+    __tablename__ = "eval_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)
+    questions: Mapped[str] = mapped_column(Text, default="[]")
+    # Each model to answer with, by name and sha256 (no foreign key: see migration 13).
+    targets: Mapped[str] = mapped_column(Text, default="[]")
+    settings: Mapped[str] = mapped_column(Text, default="{}")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class EvalResultRow(Base):
+    """One model's answer to one question of a run, and its verdict."""
+
+    __tablename__ = "eval_results"
+    __table_args__ = (
+        Index(
+            "ix_eval_results_run_target_question",
+            "run_id",
+            "target_index",
+            "question_index",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("eval_runs.id", ondelete="CASCADE"))
+    target_index: Mapped[int] = mapped_column(Integer)
+    question_index: Mapped[int] = mapped_column(Integer)
+    question_id: Mapped[str] = mapped_column(String)
+    passed: Mapped[bool]
+    reason: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    facts: Mapped[str] = mapped_column(Text, default="{}")  # timings, citations, abstained...
+    created_at: Mapped[datetime]
+
+
+class EvalTestSetRow(Base):
+    """A test set kept in the app (core.evaluation.testset questions as JSON)."""
+
+    __tablename__ = "eval_test_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    questions: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -10,6 +10,7 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from localai_desktop.core.documents.grounding import UNCITED_NOTE, cites_nothing, describe_match
+from localai_desktop.core.documents.sentence_support import SupportReport
 from localai_desktop.ui.widgets.elided_label import ElidedLabel
 from localai_desktop.ui.widgets.theme import ACCENT_BORDER, NEUTRAL_BORDER, NEUTRAL_TINT
 from localai_desktop.ui.widgets.wrapping import breakable, unbroken
@@ -30,6 +31,14 @@ def describe_source_location(source: Mapping[str, Any]) -> str:
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def describe_support(report: SupportReport) -> str:
+    """The grounding check in plain words: how many sentences hold, and why the others not."""
+    lines = [f"Grounding check: {report.summary}."]
+    for sentence in report.unsupported:
+        lines.append(f"\u26a0 Not supported: \u201c{sentence.text}\u201d {sentence.explanation}")
+    return "\n".join(lines)
 
 
 def describe_nothing_found(collections: Sequence[str]) -> str:
@@ -115,6 +124,13 @@ class SourceCards(QWidget):
         self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setWordWrap(True)
         self._layout.addWidget(self.note)
+        # Which sentences of the answer the passages support (core.documents.sentence_support).
+        self.support = QLabel()
+        self.support.setObjectName("groundingCheck")
+        self.support.setTextFormat(Qt.TextFormat.PlainText)
+        self.support.setWordWrap(True)
+        self.support.hide()
+        self._layout.addWidget(self.support)
         self.hide()
 
     def set_provenance(self, provenance: Mapping[str, Any], answer: str = "") -> None:
@@ -139,6 +155,13 @@ class SourceCards(QWidget):
         else:
             self.note.setText(describe_nothing_found(collections))
             self.note.setStyleSheet("color: palette(placeholder-text);")
+        report = _support_of(provenance)
+        if report is not None and report.claims:
+            self.support.setText(describe_support(report))
+            self.support.setAccessibleName(f"Grounding check: {report.summary}")
+            self.support.show()
+        else:
+            self.support.hide()
         for source in sources:
             card = SourceCard(source)
             card.setProperty("source_index", len(self._cards))
@@ -158,3 +181,8 @@ class SourceCards(QWidget):
         card = self.sender()
         if isinstance(card, SourceCard):
             self.source_opened.emit(self._sources[int(card.property("source_index"))])
+
+
+def _support_of(provenance: Mapping[str, Any]) -> SupportReport | None:
+    data = provenance.get("sentence_support")
+    return SupportReport.from_dict(data) if isinstance(data, Mapping) else None
