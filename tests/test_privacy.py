@@ -147,6 +147,10 @@ def test_cli_chat_models_chats_backups_and_data_make_no_connection(
     assert run(*d, "prompts", "add", "tone", "--text", "Rewrite in a {tone} tone.") == 0
     assert run(*d, "chat", "--model", "stories", "--max-tokens", "8", "--prompt", "tone",
                "--var", "tone=calm", "It was late.") == 0  # fmt: skip
+    tests = tmp_path / "tests.jsonl"
+    tests.write_text('{"id": "q1", "question": "Once upon", "expect": {"regex": "."}}\n')
+    assert run(*d, "eval", "run", str(tests), "--model", "stories", "--max-tokens", "8") == 0
+    assert run(*d, "eval", "list") == 0
     # A protected workspace: its key, its encrypted database and an encrypted export.
     os.environ["LOCALAI_PASSPHRASE"] = "staple battery horse"
     try:
@@ -284,7 +288,7 @@ def test_every_command_is_covered_by_this_test() -> None:
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command")
     covered = {"models", "chat", "chats", "hardware", "data", "finetune", "adapters", "docs"}
-    covered |= {"audit", "server", "serve", "prompts", "workspace"}
+    covered |= {"audit", "server", "serve", "prompts", "workspace", "eval"}
     assert set(commands.choices) == covered  # type: ignore[union-attr]
 
 
