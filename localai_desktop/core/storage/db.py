@@ -149,7 +149,11 @@ class Database:
     def _create_engine(self) -> Engine:
         # SQLCipher's driver when keyed: SQLAlchemy then wraps its errors like sqlite3's.
         module = {"module": sqlcipher} if self._key is not None else {}
-        engine = create_engine("sqlite://", creator=self._connect, **module)
+        # The file's URL (not "sqlite://") so that SQLAlchemy pools as for a file, a queue of
+        # connections: for "sqlite://" it would pick its one-connection-per-thread pool, which
+        # closes other threads' connections while they use them (a crash under the server's
+        # many request threads). The creator makes each connection (key, library).
+        engine = create_engine(f"sqlite:///{self.path}", creator=self._connect, **module)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -308,7 +312,7 @@ class Database:
             return open_raw(self.path, self._key, timeout=BUSY_TIMEOUT_S, library=library)
 
         module = {"module": sqlcipher} if self._key is not None else {}
-        engine = create_engine("sqlite://", creator=connect, **module)
+        engine = create_engine(f"sqlite:///{self.path}", creator=connect, **module)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
