@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -150,6 +151,8 @@ class SearchPanel(QWidget):
         self.box.setPlaceholderText("Search conversations (Ctrl+K)")
         self.box.setAccessibleName("Search conversations")
         self.box.setClearButtonEnabled(True)
+        for button in self.box.findChildren(QToolButton):  # Qt's clear button, unnamed
+            button.setAccessibleName("Clear the search")
         self.scope = QComboBox()
         self.scope.setAccessibleName("Where to search")
         self.scope.addItem("All conversations")

@@ -69,7 +69,8 @@ def test_the_audit_trail_lists_verifies_and_exports_what_happened_in_the_window(
     kept = chat(qtbot, window, kept_question)
     qtbot.mouseClick(window.chat_tab.conversations.new_button, Qt.MouseButton.LeftButton)
     gone = chat(qtbot, window, "The cat sat")
-    delete_current_conversation(window, qtbot)
+    delete_current_conversation(window, qtbot)  # to the Trash: not deleted yet
+    window.workspace.conversations.delete(gone.conversation_id)  # emptied from the Trash
 
     dialog = open_audit_trail(window, qtbot, entries=3)
     assert dialog.count_label.text() == "3 entries"
