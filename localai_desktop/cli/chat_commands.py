@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 
 from localai_desktop.cli import export_commands, prompt_commands, records_commands
-from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
+from localai_desktop.cli.exit_codes import EXIT_USAGE
 from localai_desktop.cli.output import print_json, print_table, speed_line
 from localai_desktop.core.chat.context_use import left_out_notes
 from localai_desktop.core.chat.conversations import Message, MessageStatus
@@ -174,12 +174,9 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
         f"(continue with --conversation {conversation.id}).",
         file=sys.stderr,
     )
-    if message.status is MessageStatus.FAILED:
-        print(f"Error: {message.error}", file=sys.stderr)
-        return EXIT_ERROR
-    if message.status is MessageStatus.STOPPED:
-        print("Stopped; the partial answer is saved.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    code = records_commands.turn_exit_code(message)
+    if code is not None:
+        return code
     cut = message.provenance.cut_off
     if cut is CutOff.LONGEST_ANSWER:
         print(

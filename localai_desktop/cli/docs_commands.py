@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 import time
-from types import FrameType
-from typing import Any
 
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED
+from localai_desktop.cli.interruptible import run_interruptibly
 from localai_desktop.cli.output import print_json, print_table
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.documents.collections import AddResult, DocumentLibrary
@@ -148,33 +145,17 @@ class _ProgressPrinter:
 def _run_indexing(library: DocumentLibrary, name: str) -> int:
     printer = _ProgressPrinter()
     state = IndexingState(on_progress=printer.on_progress, on_file=printer.on_file)
-    outcome: dict[str, Any] = {}
 
-    def run() -> None:
-        try:
-            outcome["report"] = library.index(name, state)
-        except BaseException as error:
-            outcome["error"] = error
-
-    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
-        if state.is_interruption_requested():
-            raise KeyboardInterrupt
+    def on_interrupt() -> None:
         print("\nStopping after the current passages…", file=sys.stderr)
         state.request_interruption()
 
-    # Indexing runs on a thread so that Ctrl-C (delivered to the main thread) can stop it.
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    worker = threading.Thread(target=run, name="indexer", daemon=True)
     try:
-        worker.start()
-        while worker.is_alive():
-            worker.join(0.1)
+        report = run_interruptibly(
+            lambda: library.index(name, state), on_interrupt=on_interrupt, name="indexer"
+        )
     finally:
-        signal.signal(signal.SIGINT, previous)
         library.close()
-    if "error" in outcome:
-        raise outcome["error"]
-    report: IndexReport = outcome["report"]
     print(_summary(report), file=sys.stderr)
     if report.cancelled:
         print(

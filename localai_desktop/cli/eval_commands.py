@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED
+from localai_desktop.cli.interruptible import run_interruptibly
 from localai_desktop.cli.output import print_json, print_table
 from localai_desktop.core.chat.service import ChatService
 from localai_desktop.core.common.atomic_files import write_atomically
@@ -127,11 +124,6 @@ def _resume(workspace: Workspace, args: argparse.Namespace) -> int:
 def _work(evaluator: Evaluator, run_id: int, args: argparse.Namespace) -> int:
     cancel = Cancellation()
 
-    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-
     def on_progress(progress: EvalProgress) -> None:
         left = (
             f", {format_duration(progress.seconds_left)} left"
@@ -144,27 +136,15 @@ def _work(evaluator: Evaluator, run_id: int, args: argparse.Namespace) -> int:
         )
         sys.stderr.flush()
 
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["run"] = evaluator.run(run_id, on_progress=on_progress, cancel=cancel)
-        except BaseException as error:
-            outcome["error"] = error
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    worker = threading.Thread(target=work, name="evaluation", daemon=True)
     try:
-        worker.start()
-        while worker.is_alive():
-            worker.join(0.1)
+        run = run_interruptibly(
+            lambda: evaluator.run(run_id, on_progress=on_progress, cancel=cancel),
+            on_interrupt=cancel.set,
+            name="evaluation",
+        )
     finally:
-        signal.signal(signal.SIGINT, previous)
         sys.stderr.write("\r\x1b[K")
         evaluator.engine.unload()
-    if "error" in outcome:
-        raise outcome["error"]
-    run: EvalRun = outcome["run"]
     _output(evaluator.store, run, args)
     if run.status is RunStatus.CANCELLED:
         print(

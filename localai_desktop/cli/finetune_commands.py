@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-from types import FrameType
-from typing import Any
 
 from localai_desktop.cli.exit_codes import EXIT_INTERRUPTED
+from localai_desktop.cli.interruptible import run_interruptibly
 from localai_desktop.cli.output import print_json, print_table
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import NotFoundError
@@ -17,7 +14,6 @@ from localai_desktop.core.common.units import format_bytes
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.finetune.dataset import DatasetReport
 from localai_desktop.core.finetune.events import TrainingEvent, TrainingSettings
-from localai_desktop.core.finetune.runner import FineTuneResult
 
 _DEFAULTS = TrainingSettings()
 
@@ -130,31 +126,19 @@ def _run(workspace: Workspace, args: argparse.Namespace) -> int:
         print(service.estimate(base, report, settings).describe(), file=sys.stderr)
         job = service.create_job(args.name, base, report, settings)
     cancel = Cancellation()
-    outcome: dict[str, Any] = {}
 
-    def work() -> None:
-        try:
-            outcome["result"] = service.run(job.id, on_event=_print_event, cancel=cancel)
-        except BaseException as error:
-            outcome["error"] = error
-
-    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
+    def on_interrupt() -> None:
         print("\nStopping after this step (the progress is kept)...", file=sys.stderr)
         cancel.set()
 
-    # Training waits on a thread so that Ctrl-C (delivered to the main thread) can ask the
-    # child to stop cleanly with a checkpoint.
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    worker = threading.Thread(target=work, name="finetune", daemon=True)
-    try:
-        worker.start()
-        while worker.is_alive():
-            worker.join(0.2)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if "error" in outcome:
-        raise outcome["error"]
-    result: FineTuneResult = outcome["result"]
+    # Every Ctrl-C asks the child to stop cleanly with a checkpoint.
+    result = run_interruptibly(
+        lambda: service.run(job.id, on_event=_print_event, cancel=cancel),
+        on_interrupt=on_interrupt,
+        name="finetune",
+        give_up_on_second=False,
+        poll_seconds=0.2,
+    )
     if result.adapter is None:
         print(
             f"Stopped at step {result.job.step}. Run the same command again to resume.",

@@ -7,14 +7,11 @@ version), put conversations in the trash and take them out again, and organise t
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Callable
-from types import FrameType
-from typing import Any
 
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED
+from localai_desktop.cli.interruptible import run_interruptibly
 from localai_desktop.cli.output import print_json, print_table, speed_line
 from localai_desktop.core.chat.conversations import Conversation, Message, MessageStatus
 from localai_desktop.core.chat.organise import (
@@ -189,13 +186,7 @@ def _edit(workspace: Workspace, args: argparse.Namespace) -> int:
         f"answer are kept (see 'localai chats show {conversation.id}').",
         file=sys.stderr,
     )
-    if message.status is MessageStatus.FAILED:
-        print(f"Error: {message.error}", file=sys.stderr)
-        return EXIT_ERROR
-    if message.status is MessageStatus.STOPPED:
-        print("Stopped; the partial answer is saved.", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
+    return turn_exit_code(message) or 0
 
 
 def stream_turn(turn: Turn) -> Message:
@@ -203,38 +194,25 @@ def stream_turn(turn: Turn) -> Message:
     partial answer is kept), a second Ctrl-C gives up at once."""
     cancel = Cancellation()
 
-    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-
     def on_text(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    # On a thread, so the main thread (where Python delivers signals) stays free for Ctrl-C.
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["message"] = turn(on_text, cancel)
-        except BaseException as error:
-            outcome["error"] = error
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    worker = threading.Thread(target=run, name="chat", daemon=True)
-    try:
-        worker.start()
-        while worker.is_alive():
-            worker.join(0.1)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if "error" in outcome:
-        raise outcome["error"]
+    message = run_interruptibly(lambda: turn(on_text, cancel), on_interrupt=cancel.set, name="chat")
     sys.stdout.write("\n")
     sys.stdout.flush()
-    message: Message = outcome["message"]
     return message
+
+
+def turn_exit_code(message: Message) -> int | None:
+    """For an answer that failed or was stopped: say so on stderr and give the exit code."""
+    if message.status is MessageStatus.FAILED:
+        print(f"Error: {message.error}", file=sys.stderr)
+        return EXIT_ERROR
+    if message.status is MessageStatus.STOPPED:
+        print("Stopped; the partial answer is saved.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return None
 
 
 # -- trash --------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING
 
-from localai_desktop.core.inference.token_stream import _evaluate_prompt
+from localai_desktop.core.inference.token_stream import start_sampling
 
 if TYPE_CHECKING:
     from llama_cpp import Llama, LlamaGrammar
@@ -67,7 +67,9 @@ def stream_tokens_with_lookup(
     """Like token_stream.stream_tokens (same arguments, same tokens), drafting from the prompt."""
     import llama_cpp
 
-    sampler = llm._init_sampler(
+    sampler = start_sampling(
+        llm,
+        prompt,
         top_k=top_k,
         top_p=top_p,
         min_p=min_p,
@@ -75,7 +77,6 @@ def stream_tokens_with_lookup(
         repeat_penalty=repeat_penalty,
         grammar=grammar,
     )
-    _evaluate_prompt(llm, list(prompt))
     chain = sampler.sampler
     ctx = llm._ctx.ctx
     n_ctx = llm._n_ctx

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from llama_cpp import Llama, LlamaGrammar
+    from llama_cpp._internals import LlamaSampler
 
 
 def stream_tokens(
@@ -37,10 +38,9 @@ def stream_tokens(
     """
     import llama_cpp
 
-    # The chain Llama.generate builds for these arguments: penalties, top-k, typical, top-p,
-    # min-p, temperature, then a draw seeded from llm.set_seed; a grammar goes right after the
-    # penalties.
-    sampler = llm._init_sampler(
+    sampler = start_sampling(
+        llm,
+        prompt,
         top_k=top_k,
         top_p=top_p,
         min_p=min_p,
@@ -48,8 +48,6 @@ def stream_tokens(
         repeat_penalty=repeat_penalty,
         grammar=grammar,
     )
-    _evaluate_prompt(llm, list(prompt))
-
     chain = sampler.sampler
     ctx = llm._ctx.ctx
     n_ctx = llm._n_ctx
@@ -76,6 +74,35 @@ def stream_tokens(
             raise RuntimeError(f"llama_decode returned {code}")
         input_ids[position] = token
         llm.n_tokens = position + 1
+
+
+def start_sampling(
+    llm: Llama,
+    prompt: Sequence[int],
+    *,
+    top_k: int,
+    top_p: float,
+    min_p: float,
+    temp: float,
+    repeat_penalty: float,
+    grammar: LlamaGrammar | None,
+) -> LlamaSampler:
+    """The sampler chain for these settings, with `prompt` decoded and its logits ready.
+
+    The chain is the one Llama.generate builds for these arguments: penalties, top-k, typical,
+    top-p, min-p, temperature, then a draw seeded from llm.set_seed; a grammar goes right after
+    the penalties. Keep the returned object alive while sampling from its `.sampler`.
+    """
+    sampler = llm._init_sampler(
+        top_k=top_k,
+        top_p=top_p,
+        min_p=min_p,
+        temp=temp,
+        repeat_penalty=repeat_penalty,
+        grammar=grammar,
+    )
+    _evaluate_prompt(llm, list(prompt))
+    return sampler
 
 
 def _evaluate_prompt(llm: Llama, tokens: list[int]) -> None:
