@@ -44,6 +44,7 @@ from localai_desktop.core.models.context_choice import automatic_context
 from localai_desktop.core.models.gguf_info import check_fits_in_memory, read_gguf_info
 from localai_desktop.core.models.prompt_formats import format_choice
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
+from localai_desktop.core.speed.layout import prefers_plain_layout
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ class ChatService:
             chat_template=built_in.template if built_in else model.usable_chat_template,
             progress=progress,
             cancel=cancel,
-            plain_buffers=model.plain_buffers,
+            plain_buffers=prefers_plain_layout(model),
             stop_strings=built_in.stops if built_in else (),
         )
 

@@ -1,0 +1,141 @@
+"""The weight layout per machine: both layouts measured in a child, the faster one loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localai_desktop.core.chat.service import ChatService
+from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.core.inference.engine import LlamaEngine
+from localai_desktop.core.models.registry import LocalModel
+from localai_desktop.core.speed.layout import (
+    WEIGHT_LAYOUT_KEY,
+    LayoutChoice,
+    LayoutSpeed,
+    Work,
+    machine_signature,
+    measure_layouts,
+    prefers_plain_layout,
+    stored_choice,
+)
+
+
+@pytest.fixture
+def workspace(data_dir: Path, stories260k: Path) -> Iterator[Workspace]:
+    workspace = Workspace.open(data_dir)
+    workspace.registry.import_model(stories260k, name="st", probe=False)
+    yield workspace
+    workspace.close()
+
+
+def _choice(
+    *, plain_faster: bool, machine: str | None = None, work: Work = Work.CHAT
+) -> LayoutChoice:
+    fast, slow = LayoutSpeed(500.0, 60.0), LayoutSpeed(300.0, 40.0)
+    return LayoutChoice(
+        machine=machine or machine_signature(),
+        work=work,
+        repacked=slow if plain_faster else fast,
+        plain=fast if plain_faster else slow,
+        measured_at="2026-12-04T20:00:00",
+        threads=2,
+    )
+
+
+def _with_choice(workspace: Workspace, choice: LayoutChoice) -> LocalModel:
+    model = workspace.registry.get("st")
+    workspace.registry.set_source(model.id, {**model.source, WEIGHT_LAYOUT_KEY: choice.to_json()})
+    return workspace.registry.get("st")
+
+
+def test_both_layouts_are_measured_on_a_real_model(workspace: Workspace) -> None:
+    lines: list[str] = []
+    choice = measure_layouts(
+        workspace.registry.get("st"),
+        work=Work.DOCUMENTS,
+        threads=1,
+        on_progress=lines.append,
+        rounds=1,
+    )
+
+    for speed in (choice.repacked, choice.plain):
+        assert speed.prompt_tokens_per_second > 10
+        assert speed.answer_tokens_per_second > 10
+    assert choice.machine == machine_signature()
+    assert len(lines) == 2 and "repacked" in lines[0]
+    # The verdict is the layout that finishes a typical document question sooner.
+    assert choice.plain_is_faster == (
+        choice.plain.seconds_for(Work.DOCUMENTS) < choice.repacked.seconds_for(Work.DOCUMENTS)
+    )
+    assert LayoutChoice.from_json(choice.to_json()) == choice
+
+
+def test_the_choice_depends_on_the_work() -> None:
+    # Repacked reads prompts faster, the file's own layout writes faster (as on AMX machines).
+    choice = LayoutChoice(
+        machine="m",
+        work=Work.DOCUMENTS,
+        repacked=LayoutSpeed(550.0, 60.0),
+        plain=LayoutSpeed(350.0, 82.0),
+        measured_at="t",
+        threads=2,
+    )
+    assert not choice.plain_is_faster  # 2,000 prompt tokens dominate
+    assert choice.for_work(Work.CHAT).plain_is_faster  # 300 answer tokens dominate
+    assert "document question" in choice.describe()
+
+
+def test_a_measurement_applies_only_on_the_computer_it_was_made_on(workspace: Workspace) -> None:
+    here = _with_choice(workspace, _choice(plain_faster=True))
+    assert stored_choice(here) is not None and prefers_plain_layout(here)
+
+    copied = _with_choice(workspace, _choice(plain_faster=True, machine="Another CPU [avx2] x8"))
+    assert stored_choice(copied) is None
+    assert not prefers_plain_layout(copied)
+
+
+def test_a_crash_found_at_import_always_wins(workspace: Workspace) -> None:
+    model = _with_choice(workspace, _choice(plain_faster=False))
+    assert not prefers_plain_layout(model)
+    from dataclasses import replace
+
+    assert prefers_plain_layout(replace(model, plain_buffers=True))
+
+
+@pytest.mark.parametrize("plain_faster", [True, False])
+def test_chat_loads_the_model_in_the_chosen_layout(
+    workspace: Workspace, plain_faster: bool
+) -> None:
+    model = _with_choice(workspace, _choice(plain_faster=plain_faster))
+    engine = LlamaEngine()
+    asked: list[Any] = []
+    original = engine.load
+
+    def recording_load(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs["plain_buffers"])
+        return original(*args, **kwargs)
+
+    engine.load = recording_load  # type: ignore[method-assign]
+    service = ChatService(workspace.conversations, workspace.registry, engine)
+    try:
+        service.load_model(model, 256)
+    finally:
+        engine.unload()
+    assert asked == [plain_faster]
+
+
+def test_an_embedding_model_is_not_measured(data_dir: Path, models_dir: Path) -> None:
+    workspace = Workspace.open(data_dir)
+    try:
+        workspace.registry.import_model(
+            models_dir / "all-MiniLM-L6-v2-Q8_0.gguf", name="mini", probe=False
+        )
+        with pytest.raises(LocalAIError, match="embedding model"):
+            measure_layouts(workspace.registry.get("mini"), work=Work.CHAT, threads=1)
+    finally:
+        workspace.close()
