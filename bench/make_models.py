@@ -1,6 +1,7 @@
-"""Generate the benchmark model into bench/models/: a random-weight Qwen2-0.5B-shaped Q4_K_M.
+"""Generate the benchmark models into bench/models/: random-weight Qwen2-shaped Q4_K_M files.
 
-Run by hand:  .venv/bin/python bench/make_models.py      (about 2 minutes, 2.5 GB of RAM)
+Run by hand:  .venv/bin/python bench/make_models.py [--size 0.5b 1b]
+(0.5B: about 2 minutes, 2.5 GB of RAM; 1B: about 4 minutes, 5 GB)
 Idempotent: a model that is already there is left alone (delete it to rebuild).
 Tokens/s depends on a model's shape and quantization, not on its weights' values, so random
 weights stand in for Qwen2-0.5B-Instruct: same architecture (qwen2: q/k/v biases, grouped-query
@@ -27,6 +28,7 @@ from tests.support import gguf_factory
 MODELS_DIR = REPO_ROOT / "bench" / "models"
 GPT2_TOKENIZER = SHARED_MODELS / "ggml-vocab-gpt-2.gguf"
 MODEL_0_5B = MODELS_DIR / "random-qwen2-0.5b-Q4_K_M.gguf"
+MODEL_1B = MODELS_DIR / "random-qwen2-1b-Q4_K_M.gguf"
 
 # Qwen2-0.5B's config.json (and Qwen2.5-0.5B's): hidden 896, 24 layers, 14 query heads over
 # 2 KV heads, MLP 4864, vocabulary 151,936, rope theta 1e6, RMS norm eps 1e-6.
@@ -39,6 +41,19 @@ QWEN2_0_5B = {
     "n_vocab": 151936,
     "context_length": 32768,
 }
+# A 1B-class model of the same family (for bench/bench_llama_bench.py): rows of 2048 (a multiple
+# of 256, so Q4_K_M uses its K-quants throughout, as Llama-3.2-1B's files do), 16 layers, 16 query
+# heads over 4 KV heads (head size 128), MLP 5632: about 1.03B parameters with the same vocabulary.
+QWEN2_1B = {
+    "n_embd": 2048,
+    "n_layers": 16,
+    "n_head": 16,
+    "n_head_kv": 4,
+    "n_ff": 5632,
+    "n_vocab": 151936,
+    "context_length": 32768,
+}
+SIZES = {"0.5b": (QWEN2_0_5B, MODEL_0_5B), "1b": (QWEN2_1B, MODEL_1B)}
 CHATML_TEMPLATE = (
     "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
     "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
@@ -86,14 +101,16 @@ def qwen2_tokenizer(n_vocab: int) -> list[tuple[str, object, GGUFValueType, obje
     return out
 
 
-def write_random_qwen2(path: Path, shape: dict[str, int], seed: int = 0) -> Path:
+def write_random_qwen2(
+    path: Path, shape: dict[str, int], seed: int = 0, label: str = "0.5B"
+) -> Path:
     """A qwen2 model with random F16 weights that streams plain word pieces and never stops."""
     rng = np.random.default_rng(seed)
     d, n_head, n_kv = shape["n_embd"], shape["n_head"], shape["n_head_kv"]
     head_dim = d // n_head
     tokenizer = qwen2_tokenizer(shape["n_vocab"])
     writer = GGUFWriter(path, "qwen2")
-    writer.add_name("Random Qwen2 0.5B (benchmark)")
+    writer.add_name(f"Random Qwen2 {label} (benchmark)")
     writer.add_file_type(LlamaFileType.MOSTLY_F16)
     writer.add_context_length(shape["context_length"])
     writer.add_embedding_length(d)
@@ -143,41 +160,46 @@ def write_random_qwen2(path: Path, shape: dict[str, int], seed: int = 0) -> Path
 
 
 def make_0_5b(keep_f16: bool = False) -> Path:
-    if MODEL_0_5B.is_file():
-        print(f"exists, skipped: {MODEL_0_5B.relative_to(REPO_ROOT)}")
-        return MODEL_0_5B
+    return make("0.5b", keep_f16=keep_f16)
+
+
+def make(size: str, keep_f16: bool = False) -> Path:
+    shape, target = SIZES[size]
+    if target.is_file():
+        print(f"exists, skipped: {target.relative_to(REPO_ROOT)}")
+        return target
     if not GPT2_TOKENIZER.is_file():
         sys.exit(f"missing {GPT2_TOKENIZER} (set LOCALAI_TEST_MODELS_DIR)")
     MODELS_DIR.mkdir(parents=True, exist_ok=True)
-    f16 = MODELS_DIR / "random-qwen2-0.5b-F16.gguf"
-    print(
-        f"writing {f16.name}: {parameter_count(QWEN2_0_5B) / 1e6:.0f}M parameters ...", flush=True
-    )
+    f16 = MODELS_DIR / f"random-qwen2-{size}-F16.gguf"
+    print(f"writing {f16.name}: {parameter_count(shape) / 1e6:.0f}M parameters ...", flush=True)
     started = time.perf_counter()
     if not f16.is_file():
         partial = f16.with_suffix(".gguf.partial")
-        write_random_qwen2(partial, QWEN2_0_5B)
+        write_random_qwen2(partial, shape, label=size.upper())
         partial.replace(f16)
     print(f"  {f16.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - started:.1f} s")
-    print(f"quantizing to {MODEL_0_5B.name} ...", flush=True)
+    print(f"quantizing to {target.name} ...", flush=True)
     started = time.perf_counter()
     quiet_llama_logs()
-    partial = MODEL_0_5B.with_suffix(".gguf.partial")
+    partial = target.with_suffix(".gguf.partial")
     # Rows of 896 are not a multiple of 256: llama.cpp quantizes those matrices with its
     # fallback types (Q5_0/Q8_0), exactly as it does for the published Qwen2-0.5B Q4_K_M files.
     gguf_factory.quantize(f16, partial, "Q4_K_M")
-    partial.replace(MODEL_0_5B)
-    print(f"  {MODEL_0_5B.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - started:.1f} s")
+    partial.replace(target)
+    print(f"  {target.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - started:.1f} s")
     if not keep_f16:
         f16.unlink()
-    return MODEL_0_5B
+    return target
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep-f16", action="store_true", help="keep the F16 source file")
+    parser.add_argument("--size", nargs="+", choices=sorted(SIZES), default=["0.5b"])
     args = parser.parse_args()
-    make_0_5b(keep_f16=args.keep_f16)
+    for size in args.size:
+        make(size, keep_f16=args.keep_f16)
 
 
 if __name__ == "__main__":

@@ -143,7 +143,7 @@ def _layout(workspace: Workspace, args: argparse.Namespace) -> int:
         print_json({"model": model.name, **choice.to_json()})
         return 0
     print(f"'{model.name}' on this computer ({choice.machine}), {choice.threads} threads:")
-    for label, speed in (("repacked", choice.repacked), ("own layout", choice.plain)):
+    for label, speed in (("rearranged", choice.repacked), ("own layout", choice.plain)):
         print(
             f"  {label:>10}: reads a prompt at {speed.prompt_tokens_per_second:.0f} tokens/s, "
             f"writes at {speed.answer_tokens_per_second:.1f} tokens/s"

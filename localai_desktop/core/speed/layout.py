@@ -23,9 +23,11 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.child_process import child_env, module_command
@@ -33,6 +35,7 @@ from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.enums import StrEnum
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.models.registry import LocalModel
+from localai_desktop.core.speed.measurement import BUSY_SHARE
 
 WEIGHT_LAYOUT_KEY = "weight_layout"
 
@@ -76,6 +79,9 @@ class LayoutChoice:
     plain: LayoutSpeed
     measured_at: str
     threads: int
+    # The share of the CPUs other programs used while measuring (0-1): a busy computer gives
+    # noisy figures, and the app says so.
+    busy_share: float = 0.0
 
     @property
     def plain_is_faster(self) -> bool:
@@ -83,16 +89,22 @@ class LayoutChoice:
 
     def describe(self) -> str:
         chosen, other = (
-            ("the file's own layout", "repacked")
+            ("the file's own layout", "the rearranged one")
             if self.plain_is_faster
-            else ("llama.cpp's repacked layout", "the file's own")
+            else ("llama.cpp's rearranged layout", "the file's own")
         )
         faster = self.repacked.seconds_for(self.work) / self.plain.seconds_for(self.work)
         if not self.plain_is_faster:
             faster = 1 / faster
+        busy = (
+            f"; other programs kept the computer {self.busy_share:.0%} busy, so measure again "
+            "when it is quieter"
+            if self.busy_share >= BUSY_SHARE
+            else ""
+        )
         return (
             f"{chosen} ({faster:.2f}x faster than {other} for a typical "
-            f"{'document question' if self.work is Work.DOCUMENTS else 'chat turn'} here)"
+            f"{'document question' if self.work is Work.DOCUMENTS else 'chat turn'} here{busy})"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -114,15 +126,14 @@ class LayoutChoice:
                 plain=LayoutSpeed(**data["plain"]),
                 measured_at=str(data["measured_at"]),
                 threads=int(data["threads"]),
+                busy_share=float(data.get("busy_share", 0.0)),
             )
         except (KeyError, TypeError, ValueError):
             return None
 
     def for_work(self, work: Work) -> LayoutChoice:
         """The same measurements, chosen for another kind of work (no new measuring)."""
-        return LayoutChoice(
-            self.machine, work, self.repacked, self.plain, self.measured_at, self.threads
-        )
+        return replace(self, work=work)
 
 
 def machine_signature() -> str:
@@ -186,12 +197,14 @@ def measure_layouts(
             "Measure a chat model.",
         )
     best: dict[bool, LayoutSpeed] = {}
+    own_before, cpu_before = _own_cpu_seconds(), psutil.cpu_times()
+    started = time.perf_counter()
     for round_number in range(rounds):
         for plain in (False, True):
             if cancel is not None and cancel.is_set():
                 raise LocalAIError("Measuring was cancelled.", "Measure again when you like.")
             if on_progress is not None:
-                label = "its own layout" if plain else "llama.cpp's repacked layout"
+                label = "the file's own layout" if plain else "llama.cpp's rearranged layout"
                 on_progress(f"Round {round_number + 1} of {rounds}: {label}")
             speed = _measure_in_child(model.path, plain=plain, threads=threads, cancel=cancel)
             previous = best.get(plain)
@@ -204,7 +217,22 @@ def measure_layouts(
         plain=best[True],
         measured_at=utcnow().isoformat(),
         threads=threads,
+        busy_share=_foreign_share(cpu_before, own_before, time.perf_counter() - started),
     )
+
+
+def _own_cpu_seconds() -> float:
+    """CPU time of this process and of the children it has waited for (the measuring ones)."""
+    times = psutil.Process().cpu_times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def _foreign_share(cpu_before: Any, own_before: float, elapsed: float) -> float:
+    cpu_after = psutil.cpu_times()
+    busy = sum(getattr(cpu_after, f) - getattr(cpu_before, f) for f in ("user", "nice", "system"))
+    total = elapsed * (psutil.cpu_count() or 1)
+    share = (busy - (_own_cpu_seconds() - own_before)) / total if total > 0 else 0.0
+    return min(1.0, max(0.0, share))
 
 
 _UNUSABLE = LayoutSpeed(1e-9, 1e-9)  # a layout that crashed: never the faster one

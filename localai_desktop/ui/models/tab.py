@@ -33,6 +33,7 @@ from localai_desktop.core.quantize.targets import SOURCE_TYPES
 from localai_desktop.core.speed.measurement import MachineSpeed
 from localai_desktop.core.speed.prediction import estimated_speed
 from localai_desktop.ui.models.discover_panel import DiscoverPanel
+from localai_desktop.ui.models.layout_dialog import LayoutDialog
 from localai_desktop.ui.models.model_import import (
     UNEXPECTED_IMPORT_ERROR,
     ImportModelDialog,
@@ -95,9 +96,18 @@ class ModelsTab(QWidget):
             "with llama.cpp's quantizer"
         )
         self.quantize_button.clicked.connect(self._on_quantize_button_clicked)
+        self.layout_button = QPushButton("Speed here…")
+        self.layout_button.setAccessibleName("Speed on this computer")
+        self.layout_button.setToolTip(
+            "Measure the selected model in both of llama.cpp's weight layouts and load it in the "
+            "faster one for your work"
+        )
+        self.layout_button.clicked.connect(self._on_layout_button_clicked)
+        self.layout_dialog: LayoutDialog | None = None
         buttons = QHBoxLayout()
         buttons.addWidget(self.import_button)
         buttons.addWidget(self.quantize_button)
+        buttons.addWidget(self.layout_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
 
@@ -140,7 +150,7 @@ class ModelsTab(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.table_menu = ButtonMenu(
             self.table,
-            [self.quantize_button, self.remove_button],
+            [self.quantize_button, self.layout_button, self.remove_button],
             "Model actions",
             delete=self.remove_button,
         )
@@ -211,6 +221,8 @@ class ModelsTab(QWidget):
         """Cancel an import or a copy in progress and wait for its thread to end."""
         if self.quantize_dialog is not None:
             self.quantize_dialog.shutdown()
+        if self.layout_dialog is not None:
+            self.layout_dialog.reject()  # stops a measurement and waits for its thread
         if self._import is not None:
             self._import.cancel()
             self._import.wait()
@@ -268,6 +280,23 @@ class ModelsTab(QWidget):
         self.quantize_dialog = dialog
         self._update_buttons()
         dialog.open()
+
+    @Slot()
+    def _on_layout_button_clicked(self) -> None:
+        model = self.selected_model()
+        if model is None or self.layout_dialog is not None:
+            return
+        dialog = LayoutDialog(self._registry, model, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self._on_layout_dialog_finished)
+        self.layout_dialog = dialog
+        self._update_buttons()
+        dialog.open()
+
+    @Slot()
+    def _on_layout_dialog_finished(self) -> None:
+        self.layout_dialog = None
+        self.refresh()
 
     @Slot(int)
     def _on_quantize_dialog_copy_made(self, model_id: int) -> None:
@@ -381,6 +410,12 @@ class ModelsTab(QWidget):
         self.import_button.setEnabled(self._import is None)
         selected = self.selected_model()
         self.remove_button.setEnabled(selected is not None)
+        self.layout_button.setEnabled(
+            selected is not None
+            and selected.file_exists
+            and not selected.is_embedding_model
+            and self.layout_dialog is None
+        )
         self.quantize_button.setEnabled(
             selected is not None
             and selected.file_exists

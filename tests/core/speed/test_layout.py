@@ -67,7 +67,7 @@ def test_both_layouts_are_measured_on_a_real_model(workspace: Workspace) -> None
         assert speed.prompt_tokens_per_second > 10
         assert speed.answer_tokens_per_second > 10
     assert choice.machine == machine_signature()
-    assert len(lines) == 2 and "repacked" in lines[0]
+    assert len(lines) == 2 and "rearranged" in lines[0]
     # The verdict is the layout that finishes a typical document question sooner.
     assert choice.plain_is_faster == (
         choice.plain.seconds_for(Work.DOCUMENTS) < choice.repacked.seconds_for(Work.DOCUMENTS)
@@ -139,3 +139,13 @@ def test_an_embedding_model_is_not_measured(data_dir: Path, models_dir: Path) ->
             measure_layouts(workspace.registry.get("mini"), work=Work.CHAT, threads=1)
     finally:
         workspace.close()
+
+
+def test_a_busy_computer_is_named_in_the_verdict() -> None:
+    quiet = _choice(plain_faster=True)
+    assert "busy" not in quiet.describe()
+    from dataclasses import replace
+
+    busy = replace(quiet, busy_share=0.6)
+    assert "60% busy, so measure again when it is quieter" in busy.describe()
+    assert LayoutChoice.from_json(busy.to_json()) == busy
