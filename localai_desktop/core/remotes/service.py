@@ -45,7 +45,16 @@ class Remotes:
 
     def __init__(self, db: Database, is_offline: Callable[[], bool] = _never_offline) -> None:
         self.store = RemoteStore(db)
-        self._is_offline = is_offline
+        self._workspace_offline = is_offline
+        self._offline_here = False
+
+    def go_offline(self) -> None:
+        """Treat offline mode as on for this object whatever the workspace says (the command
+        line's --offline for one command)."""
+        self._offline_here = True
+
+    def _is_offline(self) -> bool:
+        return self._offline_here or self._workspace_offline()
 
     def add(
         self,
