@@ -73,9 +73,20 @@ class RemoteClient:
             )
         ips = resolved_addresses(address.host, address.port)
         self._refuse_public(ips)
-        # Connect to the address just checked; the Host header keeps the name.
+        # Connect to an address just checked (each in turn: "localhost" may be ::1 first while
+        # the server listens on 127.0.0.1 only); the Host header keeps the name.
         headers["Host"] = address.host if address.port == 80 else f"{address.host}:{address.port}"
-        return http.client.HTTPConnection(ips[0], address.port, timeout=timeout), headers
+        failure: OSError | None = None
+        for ip in ips:
+            connection = http.client.HTTPConnection(ip, address.port, timeout=timeout)
+            try:
+                connection.connect()
+            except OSError as error:
+                connection.close()
+                failure = error
+                continue
+            return connection, headers
+        raise ConnectionError(str(failure or "no address"))
 
     def _refuse_public(self, ips: list[str]) -> None:
         public = [ip for ip in ips if not is_local_ip(ip)]
