@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -13,6 +14,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.certificates import ServerCertificate
 
 MODEL_ALIAS = "stories"
 
@@ -33,9 +36,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_llama_server(
-    model: Path, *, api_key: str | None = None, log: Path | None = None
+    model: Path,
+    *,
+    api_key: str | None = None,
+    log: Path | None = None,
+    tls: ServerCertificate | None = None,
 ) -> Iterator[RunningServer]:
-    """Start `python -m llama_cpp.server` with the model as MODEL_ALIAS; stop it after."""
+    """Start `python -m llama_cpp.server` with the model as MODEL_ALIAS (over https with
+    `tls`); stop it after."""
     port = free_port()
     command = [
         sys.executable,
@@ -56,9 +64,12 @@ def running_llama_server(
     ]
     if api_key:
         command += ["--api_key", api_key]
+    if tls is not None:
+        command += ["--ssl_keyfile", str(tls.key_file), "--ssl_certfile", str(tls.cert_file)]
     output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    context = ssl.create_default_context(cafile=str(tls.ca_file)) if tls else None
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -68,7 +79,7 @@ def running_llama_server(
             if api_key:
                 request.add_header("Authorization", f"Bearer {api_key}")
             try:
-                with urllib.request.urlopen(request, timeout=2) as response:
+                with urllib.request.urlopen(request, timeout=2, context=context) as response:
                     json.load(response)
                     break
             except (OSError, urllib.error.URLError):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.certificates import ServerCertificate, make_server_certificate
 from tests.support.remote_engine import RunningServer, running_llama_server
 
 API_KEY = "test-key-0123456789"
@@ -21,4 +22,15 @@ def llama_server(models_dir: Path) -> Iterator[RunningServer]:
 @pytest.fixture(scope="module")
 def keyed_server(models_dir: Path) -> Iterator[RunningServer]:
     with running_llama_server(models_dir / "stories260K.gguf", api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> ServerCertificate:
+    return make_server_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def tls_server(models_dir: Path, certificate: ServerCertificate) -> Iterator[RunningServer]:
+    with running_llama_server(models_dir / "stories260K.gguf", tls=certificate) as server:
         yield server

@@ -26,6 +26,7 @@ from localai_desktop.core.remotes.client import RemoteError, RemoteUnreachableEr
 from localai_desktop.core.remotes.service import OfflineBlockedError
 from tests.core.remotes.conftest import API_KEY
 from tests.support import documents_support as docs
+from tests.support.certificates import ServerCertificate
 from tests.support.remote_engine import MODEL_ALIAS, RunningServer, free_port
 
 SETTINGS = GenerationSettings(seed=7, max_tokens=24, context_length=1024)
@@ -166,6 +167,23 @@ def test_https_to_a_plain_http_server_fails_and_never_falls_back(
         ask(workspace, "tls/stories")
     status = workspace.remotes.status(workspace.remotes.store.get("tls"))
     assert not status.reachable and "TLS" in (status.problem or "")
+
+
+def test_https_is_verified_and_the_practice_s_own_ca_file_is_honoured(
+    workspace: Workspace, tls_server: RunningServer, certificate: ServerCertificate
+) -> None:
+    workspace.remotes.add("untrusted", tls_server.url)
+    with pytest.raises(RemoteError, match=r"certificate of .* is not trusted.*--ca-file"):
+        ask(workspace, "untrusted/stories")
+    workspace.remotes.add("clinic", tls_server.url, ca_file=certificate.ca_file)
+    answer, _ = ask(workspace, "clinic/stories")
+    assert answer.status is MessageStatus.COMPLETE and answer.content.strip()
+    assert answer.provenance["remote"]["address"].startswith("https://127.0.0.1:")
+    # By name as well as by address (the certificate names both), with the same CA file.
+    by_name = tls_server.url.replace("127.0.0.1", "localhost")
+    workspace.remotes.add("by-name", by_name, ca_file=certificate.ca_file)
+    status = workspace.remotes.status(workspace.remotes.store.get("by-name"))
+    assert status.reachable and status.models == ("stories",)
 
 
 def test_offline_mode_blocks_remotes_except_those_allowed(
