@@ -65,6 +65,11 @@ def test_add_list_chat_eval_and_remove_a_remote(
     answer = shown["messages"][-1]
     assert answer["content"].strip() == chat.stdout.strip()
     assert answer["provenance"]["remote"]["address"] == server.url
+    question = shown["messages"][0]["id"]
+    edited = localai(
+        data_dir, "chats", "edit", "1", str(question), "Hello", "--model", "box/stories"
+    )
+    assert "Saved as a new version" in edited.stderr and edited.stdout.strip()
 
     tests = tmp_path / "t.jsonl"
     tests.write_text(
