@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from localai_desktop.core.datafolder.settings import AppSettingsStore
 from tests.support.remote_engine import RunningServer, free_port, running_llama_server
 
 CLI = (sys.executable, "-m", "localai_desktop.cli")
@@ -122,3 +124,26 @@ def test_offline_blocks_remotes_except_those_allowed(data_dir: Path, server: Run
         data_dir, "--offline", "chat", "--model", "here/stories", "--max-tokens", "8", "Hi"
     )
     assert allowed.stdout.strip()
+
+
+def test_another_copy_of_this_app_serves_as_a_remote(
+    data_dir: Path, tmp_path: Path, stories260k: Path
+) -> None:
+    other = tmp_path / "server-copy"
+    other.mkdir()
+    localai(other, "models", "import", str(stories260k), "--name", "stories")
+    token = AppSettingsStore.in_data_dir(other).server_token()
+    command = [*CLI, "--data-dir", str(other), "serve", "--port", "0"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert server.stdout is not None
+        base_url = server.stdout.readline().decode().strip()  # http://127.0.0.1:PORT/v1
+        added = localai(
+            data_dir, "remotes", "add", "office", "--url", base_url, "--api-key-stdin", stdin=token
+        )
+        assert "Its models: office/stories" in added.stdout
+        chat = localai(data_dir, "chat", "--model", "office/stories", "--max-tokens", "8", "Hi")
+        assert chat.stdout.strip()
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
