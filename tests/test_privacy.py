@@ -23,6 +23,7 @@ from localai_desktop.cli import build_parser
 from localai_desktop.cli import main as localai
 from localai_desktop.core.datafolder.settings import AppSettingsStore
 from tests.support.fake_hub import FakeHub, NetworkGuard, running_fake_hub
+from tests.support.remote_engine import running_llama_server
 from tests.support.session_support import (
     OpenSession,
     chat,
@@ -201,6 +202,38 @@ def test_the_local_server_answers_this_computer_and_connects_nowhere(
     assert hub.requests == []
 
 
+def test_a_remote_engine_is_the_only_place_text_goes_and_offline_mode_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub: FakeHub, data_dir: Path, stories260k: Path
+) -> None:
+    """With a remote engine (llama-cpp-python's server, started before the guard), every
+    connection `remotes` and a remote chat make goes to that server's address, and none at
+    all is made for a remote that offline mode blocks."""
+    with running_llama_server(stories260k) as remote:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        guard = PrivacyGuard(tmp_path, allow_loopback=True).install(monkeypatch)
+        connections: list[tuple[str, int]] = []
+        guarded_connect = socket.socket.connect
+
+        def connect(sock: socket.socket, address: Any) -> None:
+            if sock.family != socket.AF_UNIX:
+                connections.append((str(address[0]), int(address[1])))
+            return guarded_connect(sock, address)
+
+        monkeypatch.setattr(socket.socket, "connect", connect)
+        d = ["--data-dir", str(data_dir)]
+        with restored_logging():
+            assert run(*d, "remotes", "add", "box", "--url", remote.url) == 0
+            assert run(*d, "remotes", "list", "--json") == 0
+            assert run(*d, "chat", "--model", "box/stories", "--max-tokens", "8", "Hi") == 0
+            assert connections and set(connections) == {("127.0.0.1", remote.port)}
+            connections.clear()
+            assert run(*d, "--offline", "chat", "--model", "box/stories", "Hi") != 0
+            assert connections == []
+            assert run(*d, "remotes", "rm", "box") == 0
+    guard.check()
+    assert hub.requests == []
+
+
 @pytest.mark.slow
 def test_cli_fine_tuning_makes_no_connection_even_in_its_trainer_process(
     offline_guard: PrivacyGuard, data_dir: Path, stories260k: Path, tmp_path: Path
@@ -288,7 +321,7 @@ def test_every_command_is_covered_by_this_test() -> None:
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command")
     covered = {"models", "chat", "chats", "hardware", "data", "finetune", "adapters", "docs"}
-    covered |= {"audit", "server", "serve", "prompts", "workspace", "eval"}
+    covered |= {"audit", "server", "serve", "prompts", "workspace", "eval", "remotes"}
     assert set(commands.choices) == covered  # type: ignore[union-attr]
 
 

@@ -18,6 +18,7 @@ from localai_desktop.cli import (
     model_commands,
     prompt_commands,
     quantize_commands,
+    remotes_commands,
     serve_commands,
     speed_commands,
     workspace_commands,
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands.add_commands(commands)
     prompt_commands.add_commands(commands)
     eval_commands.add_commands(commands)
+    remotes_commands.add_commands(commands)
     workspace_commands.add_commands(commands)
     for leaf in _leaf_parsers(parser):
         _add_workspace_options(leaf, default=argparse.SUPPRESS)
@@ -118,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.data_dir, workspace=args.workspace, passphrase=existing_passphrase(args)
         )
         paths = workspace.paths
+        if getattr(args, "offline", False):
+            workspace.remotes.go_offline()  # --offline: no remote engine but those allowed
         debug = args.verbose or workspace.load_settings().debug_logging
         configure_logging(paths.logs, "cli", verbose=debug)
         if debug:

@@ -36,7 +36,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Add `chat` and `chats` to the top-level commands."""
     chat = commands.add_parser("chat", help="ask a model; the answer streams to stdout")
     chat.add_argument("prompt", nargs="?", default="", help="your message")
-    chat.add_argument("--model", required=True, help="model name (see 'models list')")
+    chat.add_argument(
+        "--model",
+        required=True,
+        help="model name (see 'models list'), or REMOTE/MODEL_ID for a remote engine's model "
+        "(see 'remotes list')",
+    )
     chat.add_argument("--system", help="system prompt (for a new conversation)")
     chat.add_argument("--temperature", type=float, default=GenerationSettings.temperature)
     chat.add_argument("--max-tokens", type=int, default=GenerationSettings.max_tokens)
@@ -100,7 +105,15 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
     except MissingFieldError as error:
         print(f"Error: {error.message}", file=sys.stderr)
         return EXIT_USAGE
-    model = workspace.registry.get(args.model)
+    # A remote engine's model (REMOTE/MODEL_ID) answers on that server; else a local model.
+    remote = workspace.remotes.resolve(args.model)
+    model = workspace.registry.get(args.model) if remote is None else None
+    if remote is not None and args.adapter:
+        print(
+            "Error: adapters apply to models on this computer, not to a remote engine's.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     settings = GenerationSettings(
         temperature=args.temperature,
         max_tokens=args.max_tokens,
@@ -117,7 +130,9 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
             workspace.conversations.update(conversation.id, system_prompt=args.system)
     else:
         conversation = workspace.conversations.create(
-            system_prompt=args.system or "", model_id=model.id, settings=settings.to_dict()
+            system_prompt=args.system or "",
+            model_id=model.id if model is not None else None,
+            settings=settings.to_dict(),
         )
     service = ChatService(
         workspace.conversations,
@@ -125,16 +140,17 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
         LlamaEngine(n_threads=args.threads, kv_cache=args.kv_cache, draft=args.draft),
         workspace.adapters,
         documents=documents,
+        remotes=workspace.remotes,
     )
     adapter = AdapterChoice(args.adapter, args.adapter_scale) if args.adapter else None
-    if adapter is not None:
+    if adapter is not None and model is not None:
         service.adapters.checked_for(adapter.adapter, model)  # refuse before saving anything
 
     def turn(on_text: Callable[[str], None], cancel: Cancellation) -> Message:
         return service.send(
             conversation.id,
             args.prompt,
-            model_id=model.id,
+            model_id=model.id if model is not None else remote.reference if remote else args.model,
             settings=settings,
             on_text=on_text,
             cancel=cancel,
@@ -142,6 +158,8 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
             collections=args.collection,
         )
 
+    if remote is not None:
+        print(f"Note: '{remote.reference}' {remote.remote.where}.", file=sys.stderr)
     # Generation runs on a thread so that the main thread, where Python delivers signals,
     # stays free: Ctrl-C then stops even in the middle of a long prompt.
     load = OtherProgramsLoad()
@@ -168,7 +186,7 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
         print(f"Left out: {left_out}", file=sys.stderr)
     note = message.provenance.get("chat_format_note")
     if note:
-        print(f"Note: '{model.name}': {note}.", file=sys.stderr)
+        print(f"Note: '{args.model}': {note}.", file=sys.stderr)
     print(
         f"Saved in conversation {conversation.id} "
         f"(continue with --conversation {conversation.id}).",

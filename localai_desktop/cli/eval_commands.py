@@ -84,6 +84,7 @@ def _evaluator(workspace: Workspace) -> Evaluator:
         LlamaEngine(),
         workspace.adapters,
         documents=workspace.documents,
+        remotes=workspace.remotes,
     )
     return Evaluator(
         EvalStore(workspace.db), workspace.registry, workspace.adapters, workspace.documents, chat

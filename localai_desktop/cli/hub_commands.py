@@ -50,7 +50,7 @@ def add_global_options(parser: argparse.ArgumentParser, *, on_subcommand: bool =
         "--offline",
         action="store_true",
         default=argparse.SUPPRESS if on_subcommand else False,
-        help="do not connect to Hugging Face",
+        help="do not connect to Hugging Face, nor to remote engines not allowed offline",
     )
 
 

@@ -47,7 +47,7 @@ def add_chats_commands(chats: argparse._SubParsersAction[argparse.ArgumentParser
     edit.add_argument("conversation_id", type=int)
     edit.add_argument("message_id", type=int, help="the question to edit (see 'chats show')")
     edit.add_argument("text", help="the new question")
-    edit.add_argument("--model", help="model name (default: the conversation's)")
+    edit.add_argument("--model", help="model name or REMOTE/MODEL_ID (default: the conversation's)")
     edit.add_argument("--temperature", type=float)
     edit.add_argument("--max-tokens", type=int)
     edit.add_argument("--context-length", type=int)
@@ -145,10 +145,14 @@ def _shorten(text: str, length: int) -> str:
 def _edit(workspace: Workspace, args: argparse.Namespace) -> int:
     store = workspace.conversations
     conversation = store.get(args.conversation_id)
-    if args.model is not None:
-        model = workspace.registry.get(args.model)
+    remote = workspace.remotes.resolve(args.model) if args.model is not None else None
+    model_id: int | str
+    if remote is not None:
+        model_id = remote.reference  # a remote engine's model (REMOTE/MODEL_ID)
+    elif args.model is not None:
+        model_id = workspace.registry.get(args.model).id
     elif conversation.model_id is not None:
-        model = workspace.registry.get(conversation.model_id)
+        model_id = workspace.registry.get(conversation.model_id).id
     else:
         raise LocalAIError(
             f"Conversation {conversation.id} has no model yet.", "Choose one with --model NAME."
@@ -163,14 +167,16 @@ def _edit(workspace: Workspace, args: argparse.Namespace) -> int:
     settings = GenerationSettings.from_dict(
         {**saved.to_dict(), **{k: v for k, v in changes.items() if v is not None}}
     )
-    service = ChatService(store, workspace.registry, LlamaEngine(), workspace.adapters)
+    service = ChatService(
+        store, workspace.registry, LlamaEngine(), workspace.adapters, remotes=workspace.remotes
+    )
 
     def turn(on_text: TextCallback, cancel: Cancellation) -> Message:
         return service.edit(
             conversation.id,
             args.message_id,
             args.text,
-            model_id=model.id,
+            model_id=model_id,
             settings=settings,
             on_text=on_text,
             cancel=cancel,

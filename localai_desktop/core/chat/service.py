@@ -44,6 +44,7 @@ from localai_desktop.core.models.context_choice import automatic_context
 from localai_desktop.core.models.gguf_info import check_fits_in_memory, read_gguf_info
 from localai_desktop.core.models.prompt_formats import format_choice
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
+from localai_desktop.core.remotes.service import Remotes
 from localai_desktop.core.speed.layout import prefers_plain_layout
 
 log = logging.getLogger(__name__)
@@ -153,12 +154,15 @@ class ChatService:
         engine: LlamaEngine,
         adapters: AdapterRegistry | None = None,
         documents: DocumentLibrary | None = None,
+        remotes: Remotes | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.engine = engine
         self.adapters = adapters
         self.documents = documents
+        # Remote engines: a model named `NAME/MODEL_ID` whose NAME is one of them answers there.
+        self.remotes = remotes
 
     # -- models -----------------------------------------------------------------------------
 
@@ -344,7 +348,27 @@ class ChatService:
         `adapter` applies a fine-tuned LoRA of this model (switched without reloading it);
         None answers with the plain model. `retrieval` (passages searched ahead, by the GUI's
         embedding worker) grounds the question instead of searching `collections` here.
+        A remote model (`NAME/MODEL_ID`, see core.remotes) answers through chat.remote_turn.
         """
+        remote = (
+            self.remotes.resolve(model_id) if isinstance(model_id, str) and self.remotes else None
+        )
+        if remote is not None:
+            from localai_desktop.core.chat.remote_turn import reply_remote
+
+            return reply_remote(
+                self,
+                remote,
+                conversation_id,
+                settings=settings,
+                on_text=on_text,
+                cancel=cancel,
+                on_started=on_started,
+                adapter=adapter,
+                collections=collections,
+                retrieval=retrieval,
+                version_of=version_of,
+            )
         conversation = self.store.get(conversation_id)
         if version_of is not None:
             shown = [m.id for m in conversation.messages]

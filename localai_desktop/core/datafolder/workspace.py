@@ -42,6 +42,7 @@ from localai_desktop.core.hub.downloads import DownloadManager
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.prompts.library import PromptLibrary
+from localai_desktop.core.remotes.service import Remotes
 from localai_desktop.core.speed.measurement import MachineSpeed, measure_machine
 from localai_desktop.core.speed.prediction import estimated_speed
 from localai_desktop.core.storage import Database
@@ -111,6 +112,7 @@ class Workspace:
         self.documents = DocumentLibrary(self.db, self.registry, audit=self.audit)
         self.jobs = JobStore(self.db)
         self.prompts = PromptLibrary(self.db)
+        self.remotes = Remotes(self.db, is_offline=lambda: self.offline)
         self.finetune = FineTuneService(
             self.db, self.registry, self.adapters, paths.finetune, vault=vault
         )

@@ -44,6 +44,7 @@ from localai_desktop.core.inference.generation import (
 from localai_desktop.core.inference.prompt import plan_prompt
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import ModelRegistry
+from localai_desktop.core.remotes.engine import RemoteModel, approximate_tokens, stream_chat
 
 DEFAULT_SEED = 1  # the same answers every run and on resume, so models compare fairly
 DEFAULT_MAX_TOKENS = 256
@@ -149,6 +150,11 @@ class Evaluator:
         """Targets from model names and "MODEL:ADAPTER" pairs (each pair is its own target)."""
         targets: list[Target] = []
         for name in models:
+            remote = self._remote_model(name)
+            if remote is not None:
+                # Named by its address rather than a file's fingerprint (see _load).
+                targets.append(Target(remote.reference, _remote_fingerprint(remote)))
+                continue
             model = self.registry.get(name)
             self._check_chat_model(model.name, model.is_embedding_model)
             targets.append(Target(model.name, model.sha256))
@@ -238,14 +244,20 @@ class Evaluator:
             progress("loading")
             self.engine.unload()  # each model's peak memory is its own
             memory = _PeakMemory()
+            remote = self._remote_model(target.model_name)
             try:
-                n_ctx = self._load(target, run.settings, cancel)
+                if remote is not None:
+                    remote, n_ctx = self._ready_remote(remote, target, run.settings)
+                else:
+                    n_ctx = self._load(target, run.settings, cancel)
                 memory.sample()
                 if cancel.is_set():
                     return RunStatus.CANCELLED
                 for q_index in todo:
                     started = time.perf_counter()
-                    result = self._answer(run, t_index, q_index, n_ctx, memory, embedder, cancel)
+                    result = self._answer(
+                        run, t_index, q_index, n_ctx, memory, embedder, cancel, remote
+                    )
                     if result is None:
                         return RunStatus.CANCELLED
                     self.store.save_result(result)
@@ -283,6 +295,24 @@ class Evaluator:
         loaded = self.engine.loaded
         return loaded.n_ctx if loaded is not None else n_ctx
 
+    def _remote_model(self, name: str) -> RemoteModel | None:
+        """The remote model `NAME/MODEL_ID` names, when NAME is a remote engine."""
+        remotes = self.chat.remotes
+        return remotes.resolve(name) if remotes is not None else None
+
+    def _ready_remote(
+        self, remote: RemoteModel, target: Target, settings: GenerationSettings
+    ) -> tuple[RemoteModel, int]:
+        if _remote_fingerprint(remote) != target.model_sha256:
+            raise LocalAIError(
+                f"The remote engine of '{target.model_name}' has another address than when "
+                "this run started.",
+                "Start a new run to evaluate it as it is now.",
+            )
+        assert self.chat.remotes is not None
+        remote = self.chat.remotes.ready(remote)
+        return remote, remote.context_length(settings)
+
     def _answer(
         self,
         run: EvalRun,
@@ -292,6 +322,7 @@ class Evaluator:
         memory: _PeakMemory,
         embedder: Embedder | None,
         cancel: Cancellation,
+        remote: RemoteModel | None = None,
     ) -> EvalResult | None:
         question = run.questions[q_index]
         settings = run.settings
@@ -302,21 +333,24 @@ class Evaluator:
             turns, grounded = ground_retrieved(
                 turns,
                 retrieval,
-                tokenize=self.engine.tokenize,
+                tokenize=self.engine.tokenize if remote is None else approximate_tokens,
                 n_ctx=n_ctx,
                 max_tokens=settings.max_tokens,
             )
             sources = list(grounded["sources"])
-        plan = plan_prompt(
-            turns,
-            self.engine.formatter,
-            self.engine.tokenize,
-            n_ctx=n_ctx,
-            max_tokens=settings.max_tokens,
-            bos_token_ids=self.engine.bos_token_ids,
-        )
         pieces: list[str] = []
-        stats = self.engine.generate(plan, settings, pieces.append, cancel=cancel)
+        if remote is not None:
+            stats = stream_chat(remote, turns, settings, pieces.append, cancel=cancel, n_ctx=n_ctx)
+        else:
+            plan = plan_prompt(
+                turns,
+                self.engine.formatter,
+                self.engine.tokenize,
+                n_ctx=n_ctx,
+                max_tokens=settings.max_tokens,
+                bos_token_ids=self.engine.bos_token_ids,
+            )
+            stats = self.engine.generate(plan, settings, pieces.append, cancel=cancel)
         if stats.finish_reason == FinishReason.CANCELLED or cancel.is_set():
             return None  # not saved: the question is answered again on resume
         memory.sample()
@@ -350,6 +384,8 @@ class Evaluator:
             ],
             "passages": len(sources),
         }
+        if remote is not None:
+            facts["remote"] = remote.provenance_facts()["remote"]
         if support is not None:
             facts["sentence_support"] = support.to_dict()
         return EvalResult(
@@ -391,3 +427,8 @@ class Evaluator:
                 f"'{name}' is an embedding model, which cannot answer questions.",
                 "Choose a chat model (see 'localai models list').",
             )
+
+
+def _remote_fingerprint(remote: RemoteModel) -> str:
+    """What a run keeps of a remote target in place of a file's sha256: where it runs."""
+    return f"remote:{remote.remote.base_url}"

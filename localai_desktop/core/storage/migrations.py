@@ -524,6 +524,26 @@ def _m013_evaluations(conn: Connection) -> None:
     )
 
 
+def _m015_remote_engines(conn: Connection) -> None:
+    # Remote engines (core.remotes): OpenAI-compatible servers a workspace answers with. The
+    # API key lives here, in the workspace's database (SQLCipher-encrypted when the workspace
+    # is protected), never in a settings file.
+    _run(
+        conn,
+        """
+        CREATE TABLE remotes (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL COLLATE NOCASE UNIQUE,
+            base_url VARCHAR NOT NULL,
+            api_key TEXT,
+            allow_offline BOOLEAN NOT NULL DEFAULT 0,
+            ca_file TEXT,
+            created_at DATETIME NOT NULL
+        )
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "models, conversations and messages", _m001_initial),
     Migration(2, "conversation settings, model sources", _m002_settings_and_sources),
@@ -545,4 +565,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "the prompt library: reusable prompts with fields", _m011_prompt_library),
     Migration(12, "text recognised on scanned pages; e-mail attachments", _m012_recognised_pages),
     Migration(13, "evaluation test sets, runs and their results", _m013_evaluations),
+    Migration(
+        15, "remote engines (OpenAI-compatible servers) and their keys", _m015_remote_engines
+    ),
 )

@@ -347,3 +347,17 @@ class EvalTestSetRow(Base):
     questions: Mapped[str] = mapped_column(Text, default="[]")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class RemoteRow(Base):
+    """A remote engine (core.remotes): an OpenAI-compatible server and its API key."""
+
+    __tablename__ = "remotes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    base_url: Mapped[str] = mapped_column(String)
+    api_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    allow_offline: Mapped[bool] = mapped_column(default=False)
+    ca_file: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime]

@@ -20,6 +20,7 @@ from localai_desktop.ui.finetune.tab import FineTuneTab
 from localai_desktop.ui.models.discover_panel import DiscoverPanel
 from localai_desktop.ui.models.tab import ModelsTab
 from localai_desktop.ui.prompts.dialog import PromptLibraryDialog
+from localai_desktop.ui.remotes.panel import RemotesPanel
 from localai_desktop.ui.shell.app_icon import app_icon
 from localai_desktop.ui.shell.appearance import Appearance
 from localai_desktop.ui.shell.window_actions import WindowActions
@@ -105,6 +106,8 @@ class MainWindow(QMainWindow):
         self.models_tab = ModelsTab(
             self.registry, self.discover, machine_speed=workspace.machine_speed
         )
+        self.remotes_panel = RemotesPanel(workspace.remotes)
+        self.models_tab.sections.addTab(self.remotes_panel, "Remote engines")
         self.finetune_tab = FineTuneTab(
             self.registry,
             self.store,
