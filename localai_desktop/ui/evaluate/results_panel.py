@@ -33,6 +33,7 @@ from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.evaluation.metrics import TargetSummary, summarize
 from localai_desktop.core.evaluation.report import csv_report, html_report
 from localai_desktop.core.evaluation.store import EvalResult, EvalRun, EvalStore
+from localai_desktop.ui.evaluate.accessible import name_controls
 from localai_desktop.ui.evaluate.bar_charts import ChartGrid
 from localai_desktop.ui.widgets.confirm import confirm_delete
 from localai_desktop.ui.widgets.notices import Banner
@@ -190,6 +191,7 @@ class ResultsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
+        name_controls(self)
         self.reload()
 
     # -- what the tab and tests call --------------------------------------------------------

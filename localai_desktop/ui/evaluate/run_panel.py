@@ -29,6 +29,7 @@ from localai_desktop.core.evaluation.test_sets import TestSet
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.adapters import Adapter
 from localai_desktop.core.models.registry import LocalModel
+from localai_desktop.ui.evaluate.accessible import name_controls
 from localai_desktop.ui.widgets.elided_label import ElidedLabel
 
 _TARGET_ROLE = Qt.ItemDataRole.UserRole  # ("model", name) or ("adapter", "MODEL:ADAPTER")
@@ -127,6 +128,7 @@ class RunPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.hint)
+        name_controls(self)
         self._running = False
         self._update_buttons()
 

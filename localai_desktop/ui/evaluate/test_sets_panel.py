@@ -25,6 +25,7 @@ from localai_desktop.core.evaluation.testset import (
     write_csv,
     write_jsonl,
 )
+from localai_desktop.ui.evaluate.accessible import name_controls
 from localai_desktop.ui.evaluate.question_table import QuestionTable
 from localai_desktop.ui.widgets.named_list import ListPanelTexts, NamedListPanel
 from localai_desktop.ui.widgets.notices import Banner
@@ -161,6 +162,7 @@ class TestSetsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
+        name_controls(self)
         self.reload()
 
     # -- what the tab and tests call --------------------------------------------------------
