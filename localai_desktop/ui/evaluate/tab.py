@@ -62,6 +62,7 @@ class EvaluateTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addWidget(self.sections, 1)
+        self.sections.currentChanged.connect(self._on_sections_current_changed)
 
         self.test_sets.sets_changed.connect(self._on_test_sets_sets_changed)
         self.run_panel.run_requested.connect(self._on_run_panel_run_requested)
@@ -128,6 +129,12 @@ class EvaluateTab(QWidget):
             self._notify_error(error.message)
             return
         self.sections.setCurrentWidget(self.test_sets)
+
+    @Slot(int)
+    def _on_sections_current_changed(self, _index: int) -> None:
+        # Runs made meanwhile by `localai eval` show up too.
+        if self.sections.currentWidget() is self.results and not self.is_running():
+            self.results.reload()
 
     @Slot()
     def _on_test_sets_sets_changed(self) -> None:

@@ -3,6 +3,7 @@ export of JSONL and CSV."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -281,10 +282,16 @@ class TestSetsPanel(QWidget):
         if old is None:
             return
         try:
-            self.store.rename(old.name, name)
+            renamed = self.store.rename(old.name, name)
         except LocalAIError as error:
             self._notify_error(error.message)
-        self.reload(set_id)
+            renamed = old
+        current = self._current
+        if current is not None and current.id == set_id:
+            # Only the name changes: rows being edited stay as they are.
+            self._current = replace(current, name=renamed.name)
+            self.title.setText(_title(renamed))
+        self.sets.set_sets(self.store.list(), current.id if current is not None else set_id)
         self.sets_changed.emit()
 
     @Slot(int)
@@ -292,13 +299,19 @@ class TestSetsPanel(QWidget):
         old = next((s for s in self.store.list() if s.id == set_id), None)
         if old is not None:
             self.store.delete(old.name)
-        self._current = None
+        if self._current is None or self._current.id == set_id:
+            self._show(None)  # its unsaved edits go with it
         self.reload()
         self.sets_changed.emit()
 
     @Slot(int)
     def _on_sets_set_selected(self, set_id: int) -> None:
         if self._current is not None and self._current.id == set_id:
+            return
+        current = self._current
+        if current is not None and self.has_unsaved_changes() and not self.save():
+            # Edits are never dropped: stay on the set until its rows can be saved.
+            self.sets.set_sets(self.store.list(), current.id)
             return
         self._show(next((s for s in self.store.list() if s.id == set_id), None))
 

@@ -220,7 +220,10 @@ def test_a_run_the_app_did_not_finish_resumes_from_the_results(
             '{"id": "b", "question": "Tell me a story.", "expect": {"regex": "\\\\w+"}}'
         )
         run = EvalStore(db).create(
-            "killed", questions, [Target(model.name, model.sha256)], GenerationSettings(seed=1)
+            "killed",
+            questions,
+            [Target(model.name, model.sha256)],
+            GenerationSettings(max_tokens=32, seed=1),
         )
     finally:
         db.close()
@@ -289,6 +292,27 @@ def test_the_editor_names_the_row_it_cannot_save(
     assert panel.export_file(export)
     imported = panel.import_file(export)
     assert imported is not None and imported.name == "mine" and imported.questions == saved
+
+    # Edits are kept when another set is picked; a row that cannot be saved keeps you there.
+    panel.select_set("Mine")
+    panel.table.set_cell(0, 1, "What is the capital of France?")
+    panel.sets.list.setCurrentItem(panel.sets.list.item_for(imported.id))
+    assert panel.store.get("Mine").questions[0].question == "What is the capital of France?"
+    panel.table.set_cell(0, 4, "0.5")  # a threshold on a "contains" row
+    panel.table.set_rule(0, Rule.REGEX)
+    panel.table.set_cell(0, 3, "(")
+    panel.sets.list.setCurrentItem(panel.sets.list.item_for(panel.store.get("Mine").id))
+    assert panel.current_set().name == "mine"  # type: ignore[union-attr]
+    assert panel.banner.text().startswith("Row 1:") and panel.has_unsaved_changes()
+
+    # Rename in place, and delete.
+    item = panel.sets.list.currentItem()
+    item.setText("Capitals")
+    assert [s.name for s in panel.store.list()] == ["Capitals", "Mine"]
+    assert panel.has_unsaved_changes() and panel.table.item(0, 3).text() == "("  # still there
+    panel.sets.delete_requested.emit(imported.id)
+    assert [s.name for s in panel.store.list()] == ["Mine"]
+    assert panel.current_set().name == "Mine"  # type: ignore[union-attr]
 
 
 def test_an_answer_becomes_a_reference_question_from_the_chat(
