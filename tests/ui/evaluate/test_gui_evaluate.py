@@ -21,6 +21,7 @@ from localai_desktop.core.evaluation.testset import Rule, parse_jsonl
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.storage import Database
+from localai_desktop.ui.evaluate.run_panel import describe_progress
 from localai_desktop.ui.evaluate.tab import EvaluateTab
 from localai_desktop.ui.shell.main_window import MainWindow
 from tests.core.finetune.test_finetune_adapters import register_random_adapter
@@ -350,3 +351,63 @@ def test_an_answer_becomes_a_reference_question_from_the_chat(
     assert saved[0].expect.similar_to == "At most 48 hours."
     assert tab.test_sets.current_set().name == "Ward questions"  # type: ignore[union-attr]
     assert tab.run_panel.test_set.findData("Ward questions") >= 0
+
+
+def test_a_run_that_cannot_start_says_why_and_what_to_do(
+    open_window: OpenWindow, data_dir: Path, stories260k: Path, tmp_path: Path, qtbot: QtBot
+) -> None:
+    import_model(data_dir, stories260k, "Stories")
+    window = open_window(data_dir)
+    tab = evaluate_tab(window)
+    path = tmp_path / "meaning.jsonl"
+    path.write_text(
+        '{"id": "m1", "question": "Who is Lily?", "expect": {"similar_to": "A little girl."}}\n',
+        encoding="utf-8",
+    )
+    assert tab.test_sets.import_file(path) is not None
+    tab.run_panel.tick("Stories")
+    tab.run_panel.run_button.click()
+    assert tab.run_panel.is_running()
+    qtbot.waitUntil(lambda: not tab.run_panel.is_running(), timeout=RUN_TIMEOUT_MS)
+    assert tab.banner.kind() == "error"
+    assert "compares meanings with an embedding model, and you have none" in tab.banner.text()
+    assert "Download one" in tab.banner.text()
+    assert tab.run_panel.run_button.isEnabled() and not tab.run_panel.cancel_button.isEnabled()
+    assert EvalStore(window.workspace.db).runs() == []  # nothing was stored
+
+
+def test_closing_the_window_mid_run_keeps_the_answers_for_resume(
+    open_window: OpenWindow, data_dir: Path, stories260k: Path, tmp_path: Path, qtbot: QtBot
+) -> None:
+    import_model(data_dir, stories260k, "Stories")
+    window = open_window(data_dir)
+    tab = evaluate_tab(window)
+    path = tmp_path / "many.jsonl"
+    path.write_text(
+        "".join(
+            f'{{"id": "q{i}", "question": "Story {i}", "expect": {{"contains": ["a"]}}}}\n'
+            for i in range(40)
+        ),
+        encoding="utf-8",
+    )
+    tab.test_sets.import_file(path)
+    tab.run_panel.tick("Stories")
+    tab.run_panel.max_tokens.setValue(64)
+    tab.run_panel.run_button.click()
+    qtbot.waitUntil(lambda: tab.run_panel.progress.value() >= 1, timeout=RUN_TIMEOUT_MS)
+    window.close()  # the worker stops after the answer it is writing, and its thread ends
+    db = Database(init_data_paths(data_dir).database)
+    try:
+        (run,) = EvalStore(db).runs()
+        assert run.status is RunStatus.CANCELLED and 1 <= run.done < 40 and run.resumable
+    finally:
+        db.close()
+
+
+def test_progress_reads_as_question_i_of_n_with_time_left() -> None:
+    progress = EvalProgress(1, 2, 8, 0, "Stories", "answering", 12.0)
+    assert describe_progress(progress) == "Question 3 of 8 · Stories · about 12 s left"
+    loading = EvalProgress(1, 4, 8, 1, "Stories again", "loading", None)
+    assert describe_progress(loading) == "Question 5 of 8 · loading Stories again"
+    done = EvalProgress(1, 8, 8, 1, "Stories again", "answering", 0.0)
+    assert describe_progress(done) == "8 of 8 answered"
