@@ -90,6 +90,25 @@ class TestSetStore:
         with self.db.session() as session:
             session.execute(delete(EvalTestSetRow).where(EvalTestSetRow.name == name))
 
+    def rename(self, name: str, new_name: str) -> TestSet:
+        """Give a set another name (refused when another set has it)."""
+        new_name = " ".join(new_name.split())
+        if not new_name:
+            raise LocalAIError("A test set needs a name.", "Type a name for it.")
+        self.get(name)
+        if new_name == name:
+            return self.get(name)
+        with self.db.session() as session:
+            if session.scalar(select(EvalTestSetRow).where(EvalTestSetRow.name == new_name)):
+                raise LocalAIError(
+                    f"There is already a test set called '{new_name}'.", "Choose another name."
+                )
+            row = session.scalar(select(EvalTestSetRow).where(EvalTestSetRow.name == name))
+            if row is not None:
+                row.name = new_name
+                row.updated_at = utcnow()
+        return self.get(new_name)
+
     def add_question(self, name: str, question: TestQuestion) -> TestSet:
         """Append a question to the set (created if new), renaming its id if already used."""
         try:

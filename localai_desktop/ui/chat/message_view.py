@@ -6,8 +6,9 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QSizeF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QSizeF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
+    QAction,
     QGuiApplication,
     QTextBlock,
     QTextBlockFormat,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QSizePolicy,
     QTextEdit,
     QToolButton,
@@ -32,6 +34,7 @@ from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.inference.generation import CutOff
 from localai_desktop.ui.chat.source_cards import SourceCards
+from localai_desktop.ui.chat.unsupported_marks import mark_unsupported
 from localai_desktop.ui.widgets.elided_label import ElidedLabel
 from localai_desktop.ui.widgets.safe_text import SafeTextBrowser, inert_tooltip
 from localai_desktop.ui.widgets.theme import (
@@ -308,6 +311,8 @@ class MessageView(QFrame):
     """The user moved to another version of this message: (message_id of that version)."""
     edit_requested = Signal(int)
     """The user wants to edit this question: (message_id)."""
+    reference_requested = Signal(int)
+    """The user wants this answer, with its question, in a test set: (message_id)."""
 
     def __init__(self, message: Message, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -322,6 +327,15 @@ class MessageView(QFrame):
         self._header.setObjectName("messageHeader")
         self.body = MessageBody()
         self.body.setAccessibleName("Your message" if is_user else "Answer")
+        self.marked_sentences: list[str] = []
+        # Right click on an answer: the text's own actions, and "Add to a test set…".
+        self.reference_action = QAction("Add to a test set as the reference answer…", self)
+        self.reference_action.setStatusTip(
+            "Make a test question from this answer and the question before it (Evaluate tab)"
+        )
+        self.reference_action.triggered.connect(self._on_reference_action_triggered)
+        self.body.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.body.customContextMenuRequested.connect(self._on_body_custom_context_menu_requested)
         self.sources = SourceCards()
         self.sources.source_opened.connect(self.source_requested)
 
@@ -443,6 +457,7 @@ class MessageView(QFrame):
             model = provenance.get("model_name")
             self._header.set_full_text(f"Assistant · {model}" if model else "Assistant")
             self.body.show_markdown(message.content)
+            self.marked_sentences = mark_unsupported(self.body.document(), provenance.support)
         self.body.setVisible(bool(message.content) or message.role == "user")
         # The passages an answer cites, saved with it, so they come back after a restart too.
         if message.role == "assistant":
@@ -540,6 +555,32 @@ class MessageView(QFrame):
 
     def stats_text(self) -> str:
         return self._stats.text()
+
+    def context_menu(self, position: QPoint) -> QMenu:
+        """The body's menu at `position`: copy and select, and for a saved answer, the
+        action that makes a test question of it."""
+        menu = self.body.createStandardContextMenu(position)
+        message = self.message
+        offer = (
+            message.role == "assistant"
+            and message.id != 0
+            and not self.streaming
+            and bool(message.content.strip())
+        )
+        if offer:
+            menu.addSeparator()
+            menu.addAction(self.reference_action)
+        return menu
+
+    @Slot(QPoint)
+    def _on_body_custom_context_menu_requested(self, position: QPoint) -> None:
+        menu = self.context_menu(position)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.body.mapToGlobal(position))
+
+    @Slot()
+    def _on_reference_action_triggered(self) -> None:
+        self.reference_requested.emit(self.message.id)
 
     @Slot()
     def _on_copy_clicked(self) -> None:

@@ -55,6 +55,8 @@ class ChatTab(QWidget):
     """An answer ended and is shown with its final status: (conversations.Message)."""
     prompt_library_requested = Signal()
     """The user wants to see or change the prompt library ("Manage prompts…" after "/")."""
+    evaluation_reference_requested = Signal(int, int)
+    """An answer and its question should become a test question: (message_id, conversation_id)."""
 
     def __init__(
         self,
@@ -126,6 +128,7 @@ class ChatTab(QWidget):
         self.transcript.source_requested.connect(self.documents.open_source)
         self.transcript.version_requested.connect(self._on_transcript_version_requested)
         self.transcript.edit_requested.connect(self._on_transcript_edit_requested)
+        self.transcript.reference_requested.connect(self._on_transcript_reference_requested)
         self.composer.edit_last_requested.connect(self._on_composer_edit_last_requested)
         self.edit_notice.cancel_requested.connect(self._on_edit_notice_cancel_requested)
         self.writer.version_shown.connect(self._on_writer_version_shown)
@@ -251,6 +254,11 @@ class ChatTab(QWidget):
 
     def current_conversation_id(self) -> int | None:
         return self._conversation_id
+
+    @Slot(int)
+    def _on_transcript_reference_requested(self, message_id: int) -> None:
+        if self._conversation_id is not None:
+            self.evaluation_reference_requested.emit(message_id, self._conversation_id)
 
     def current_conversation(self) -> tuple[int, str] | None:
         """The conversation shown and its title, or None (for Export and Print)."""

@@ -28,6 +28,8 @@ class Transcript(QScrollArea):
     """The user moved to another version of a message: (message_id of that version)."""
     edit_requested = Signal(int)
     """The user wants to edit one of their questions: (message_id)."""
+    reference_requested = Signal(int)
+    """The user wants an answer and its question in a test set: (message_id of the answer)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -205,6 +207,7 @@ class Transcript(QScrollArea):
         view.source_requested.connect(self.source_requested)
         view.version_requested.connect(self.version_requested)
         view.edit_requested.connect(self.edit_requested)
+        view.reference_requested.connect(self.reference_requested)
         view.set_versions_enabled(self._regenerate_enabled)
         # Before the trailing stretch, so messages stack from the top.
         self._layout.insertWidget(self._layout.count() - 1, view)

@@ -10,11 +10,14 @@ from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.datafolder.workspace import Workspace
+from localai_desktop.core.evaluation.store import EvalStore
+from localai_desktop.core.evaluation.test_sets import TestSetStore
 from localai_desktop.core.export.exporter import ConversationExporter
 from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.ui.audit.dialog import AuditDialog
 from localai_desktop.ui.chat.tab import ChatTab
 from localai_desktop.ui.documents.tab import DocumentsTab
+from localai_desktop.ui.evaluate.tab import EvaluateTab
 from localai_desktop.ui.export.actions import ConversationExport
 from localai_desktop.ui.finetune.tab import FineTuneTab
 from localai_desktop.ui.models.discover_panel import DiscoverPanel
@@ -26,6 +29,7 @@ from localai_desktop.ui.shell.appearance import Appearance
 from localai_desktop.ui.shell.window_actions import WindowActions
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
+from localai_desktop.ui.workers.evaluation import EvaluationWorker
 from localai_desktop.ui.workers.finetune import FineTuneWorker
 from localai_desktop.ui.workers.hub import HubWorker
 from localai_desktop.ui.workspaces.switcher import WorkspaceSwitcher
@@ -78,6 +82,10 @@ class MainWindow(QMainWindow):
         self.finetune_worker = FineTuneWorker.start(workspace.finetune, self.store)
         # Its own worker and threads own the embedding models: never the chat model's thread.
         self.embedding_worker = EmbeddingWorker.start(self.documents)
+        # Evaluation runs load their models on their own thread: never the chat model's.
+        self.evaluation_worker = EvaluationWorker.start(
+            workspace.db, self.store, self.registry, self.adapters, self.documents
+        )
         self._closed = False
         catalog, catalog_error = workspace.catalog()
         self.hub_worker = HubWorker.start(
@@ -116,6 +124,14 @@ class MainWindow(QMainWindow):
             self.finetune_worker,
             self.settings,
         )
+        self.evaluate_tab = EvaluateTab(
+            TestSetStore(workspace.db),
+            EvalStore(workspace.db),
+            self.registry,
+            self.adapters,
+            self.store,
+            self.evaluation_worker,
+        )
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Sections")
         self.tabs.setDocumentMode(True)
@@ -123,6 +139,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.documents_tab, "Documents")
         self.tabs.addTab(self.models_tab, "Models")
         self.tabs.addTab(self.finetune_tab, "Fine-tune")
+        self.tabs.addTab(self.evaluate_tab, "Evaluate")
         self.setCentralWidget(self.tabs)
         self.chat_tab.composer.set_spell_check(self.appearance.spell_check())
         self.appearance.spell_check_changed.connect(self._on_appearance_spell_check_changed)
@@ -141,6 +158,11 @@ class MainWindow(QMainWindow):
         self.models_tab.models_changed.connect(self.finetune_tab.refresh_models)
         self.finetune_tab.adapters_changed.connect(self.chat_tab.refresh_adapters)
         self.finetune_tab.chat_requested.connect(self._on_finetune_tab_chat_requested)
+        self.models_tab.models_changed.connect(self.evaluate_tab.refresh_models)
+        self.finetune_tab.adapters_changed.connect(self.evaluate_tab.refresh_models)
+        self.chat_tab.evaluation_reference_requested.connect(
+            self._on_chat_tab_evaluation_reference_requested
+        )
         self._chat_when_model_arrives: set[int] | None = None  # model ids known before
         self.audit_dialog: AuditDialog | None = None  # made when first opened
         # Export and Print (Ctrl+E, Ctrl+P) of the conversation on screen, off the GUI thread.
@@ -220,6 +242,8 @@ class MainWindow(QMainWindow):
             self.embedding_worker.shutdown()
             # A training run stops at its next step and keeps a checkpoint to resume from.
             self.finetune_worker.shutdown()
+            # An evaluation run stops after its current answer; it resumes from Results.
+            self.evaluation_worker.shutdown()
             self.worker.shutdown()
             self.conversation_export.shutdown()
             if self.prompt_library is not None:
@@ -342,6 +366,13 @@ class MainWindow(QMainWindow):
     def _on_finetune_tab_chat_requested(self, model_id: int, adapter_id: int) -> None:
         self.chat_tab.start_conversation(model_id, adapter_id)
         self.tabs.setCurrentWidget(self.chat_tab)
+
+    @Slot(int, int)
+    def _on_chat_tab_evaluation_reference_requested(
+        self, message_id: int, conversation_id: int
+    ) -> None:
+        self.tabs.setCurrentWidget(self.evaluate_tab)
+        self.evaluate_tab.add_reference(message_id, conversation_id)
 
     @Slot()
     def _on_documents_tab_embedding_models_requested(self) -> None:
