@@ -39,7 +39,11 @@ from localai_desktop.core.documents.indexing_state import (
     IndexProgress,
     IndexReport,
 )
-from localai_desktop.core.documents.ocr import RecognisedPage, shared_recogniser
+from localai_desktop.core.documents.ocr import (
+    RecognisedPage,
+    RecognitionCancelled,
+    shared_recogniser,
+)
 from localai_desktop.core.documents.page_view import attachment_data
 from localai_desktop.core.documents.parsers import (
     ParsedFile,
@@ -392,9 +396,11 @@ class Indexer:
                     return kept
             run.current_page = number
             run.report()
-            if run.state.is_interruption_requested():
-                raise _Cancelled
-            page = shared_recogniser().recognise(render())
+            try:
+                # Stop ends a page being read at once; pages already kept stay kept.
+                page = shared_recogniser().recognise(render(), cancel=run.state.cancel)
+            except RecognitionCancelled:
+                raise _Cancelled from None
             if self.pages is not None:
                 self.pages.put(file.id, number, sha256, page)
             return page
