@@ -39,6 +39,7 @@ from localai_desktop.core.documents.indexing_state import (
     IndexProgress,
     IndexReport,
 )
+from localai_desktop.core.documents.mail import keeping_parsed_mail
 from localai_desktop.core.documents.ocr import (
     RecognisedPage,
     RecognitionCancelled,
@@ -158,6 +159,10 @@ class Indexer:
 
     def run(self, collection_id: int, state: IndexingState | None = None) -> IndexReport:
         """Index every pending or interrupted file; returns when done or cancelled."""
+        with keeping_parsed_mail():  # an e-mail's attachments follow it: parse it once
+            return self._run(collection_id, state)
+
+    def _run(self, collection_id: int, state: IndexingState | None) -> IndexReport:
         state = state or IndexingState()
         collection = self.store.get_collection(collection_id)
         embedder = self.embedder_for(collection)
