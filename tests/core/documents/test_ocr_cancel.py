@@ -6,6 +6,8 @@ stops it after half a second and measures how long Stop took to take effect.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -107,3 +109,17 @@ def test_stop_during_a_slow_scanned_page_returns_at_once_and_keeps_earlier_pages
     page_1 = kept.get(file.id, 1, file.sha256)
     assert page_1 is not None and "outpatient clinic" in page_1.text
     assert kept.get(file.id, 2) is None  # abandoned mid-page, nothing half-kept
+
+
+def test_ctrl_c_reaching_the_child_does_not_lose_the_page() -> None:
+    """A terminal's Ctrl-C goes to the whole process group; only the parent decides to stop."""
+    recogniser = TextRecogniser()
+    try:
+        recogniser.recognise(scans.render_page("Warm up.", dpi=100))
+        child = recogniser._child
+        assert child is not None
+        threading.Timer(0.3, lambda: os.kill(child.pid, signal.SIGINT)).start()
+        page = recogniser.recognise(scans.render_page(scans.REFERRAL_PAGES[1], dpi=150))
+        assert "warfarin" in page.text.lower() and recogniser._child is child
+    finally:
+        recogniser.close()
