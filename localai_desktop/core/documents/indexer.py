@@ -39,7 +39,12 @@ from localai_desktop.core.documents.indexing_state import (
     IndexProgress,
     IndexReport,
 )
-from localai_desktop.core.documents.ocr import RecognisedPage, shared_recogniser
+from localai_desktop.core.documents.mail import keeping_parsed_mail
+from localai_desktop.core.documents.ocr import (
+    RecognisedPage,
+    RecognitionCancelled,
+    shared_recogniser,
+)
 from localai_desktop.core.documents.page_view import attachment_data
 from localai_desktop.core.documents.parsers import (
     ParsedFile,
@@ -154,6 +159,10 @@ class Indexer:
 
     def run(self, collection_id: int, state: IndexingState | None = None) -> IndexReport:
         """Index every pending or interrupted file; returns when done or cancelled."""
+        with keeping_parsed_mail():  # an e-mail's attachments follow it: parse it once
+            return self._run(collection_id, state)
+
+    def _run(self, collection_id: int, state: IndexingState | None) -> IndexReport:
         state = state or IndexingState()
         collection = self.store.get_collection(collection_id)
         embedder = self.embedder_for(collection)
@@ -392,9 +401,11 @@ class Indexer:
                     return kept
             run.current_page = number
             run.report()
-            if run.state.is_interruption_requested():
-                raise _Cancelled
-            page = shared_recogniser().recognise(render())
+            try:
+                # Stop ends a page being read at once; pages already kept stay kept.
+                page = shared_recogniser().recognise(render(), cancel=run.state.cancel)
+            except RecognitionCancelled:
+                raise _Cancelled from None
             if self.pages is not None:
                 self.pages.put(file.id, number, sha256, page)
             return page

@@ -13,7 +13,8 @@ process (``ocr_child``), started on first use and fed page pixels through a pipe
 loading OpenCV and ONNX Runtime and their Python-side pre- and post-processing hold the GIL for
 up to most of a second, which froze the window when done on a thread of the app's own process
 (bench/README.md); a child also keeps a crash on a hostile picture away from the app, and its
-memory is returned when it ends.
+memory is returned when it ends. It also makes Stop prompt: a ``Cancellation`` passed to
+``recognise`` kills the child mid-page (``RecognitionCancelled``); the next page starts a new one.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.blocks import Box, TextBlock
 
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
 LOW_CONFIDENCE = 0.80
 # The detector works on at most this many pixels on the long side; more costs time, not text.
 MAX_SIDE_PIXELS = 2000
+
+
+class RecognitionCancelled(Exception):
+    """Raised by ``recognise`` when its cancellation was set while (or before) it worked."""
 
 
 @dataclass(frozen=True)
@@ -115,10 +121,17 @@ class TextRecogniser:
             )
         return self._engine
 
-    def recognise(self, image: Image) -> RecognisedPage:
-        """The text on a page image, in reading order."""
+    def recognise(self, image: Image, cancel: Cancellation | None = None) -> RecognisedPage:
+        """The text on a page image, in reading order.
+
+        Setting `cancel` while the page is being read ends the work at once (the child running
+        the models is killed) and raises ``RecognitionCancelled``; in process it is checked only
+        before the page starts.
+        """
+        if cancel is not None and cancel.is_set():
+            raise RecognitionCancelled
         if not self.in_process:
-            return self._recognise_in_child(image)
+            return self._recognise_in_child(image, cancel)
         import numpy as np
 
         rgb = np.asarray(image.convert("RGB"))
@@ -143,21 +156,29 @@ class TextRecogniser:
             lines.append(RecognisedLine(text, box, float(score)))
         return RecognisedPage(tuple(_reading_order(lines)))
 
-    def _recognise_in_child(self, image: Image) -> RecognisedPage:
+    def _recognise_in_child(self, image: Image, cancel: Cancellation | None) -> RecognisedPage:
         grey = image.convert("L")
         header = json.dumps({"width": grey.width, "height": grey.height}).encode() + b"\n"
         with self._lock:
             child = self._start_child()
             assert child.stdin is not None and child.stdout is not None
+            # Stop pressed mid-page: kill this child (from the thread that pressed it; no lock,
+            # so it never waits for the page), which ends the read below at once.
+            remove = cancel.add_callback(child.kill) if cancel is not None else None
             try:
                 child.stdin.write(header)
                 child.stdin.write(grey.tobytes())
                 child.stdin.flush()
                 answer = child.stdout.readline()
-            except (BrokenPipeError, OSError):
+            except (BrokenPipeError, OSError, ValueError):  # ValueError: a pipe closed by kill
                 answer = b""
+            finally:
+                if remove is not None:
+                    remove()
             if not answer:
                 self._stop_child()
+                if cancel is not None and cancel.is_set():
+                    raise RecognitionCancelled
                 raise LocalAIError(
                     "Text recognition stopped unexpectedly while reading a page.",
                     "Try again; if it happens again with this file, it may be damaged.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 
 # A page larger than this many pixels is refused (the parent never sends one: it scales first).
@@ -22,6 +23,9 @@ def main(argv: list[str]) -> int:
     from localai_desktop.core.documents.ocr import TextRecogniser
 
     threads = int(argv[0]) if argv else None
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides (Stop kills this
+    # child mid-page), so the page is not lost to a KeyboardInterrupt here first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(os, "nice"):
         # Background work: the window (and a chat's answer) come first on a busy computer.
         os.nice(10)

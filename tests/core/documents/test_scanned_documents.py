@@ -114,9 +114,9 @@ def test_a_killed_run_resumes_without_recognising_pages_again(
     recognised: list[int] = []
     real = shared_recogniser().recognise
 
-    def counting(image):  # type: ignore[no-untyped-def]
+    def counting(image, cancel=None):  # type: ignore[no-untyped-def]
         recognised.append(1)
-        return real(image)
+        return real(image, cancel)
 
     monkeypatch.setattr(shared_recogniser(), "recognise", counting)
     report = library.index("Letters")
