@@ -138,6 +138,8 @@ class BatchedDecoder:
             )
         self._ctx = ctx
         self.slots = slots
+        # llama.cpp may give a slot less than asked (capped at the model's training context).
+        self.n_ctx_per_slot = min(loaded.n_ctx, int(lib.llama_n_ctx_seq(ctx)))
         self._memory = lib.llama_get_memory(ctx)
         self._batch = lib.llama_batch_init(self.n_batch, 0, 1)
         self._free_slots = list(range(slots))
@@ -148,7 +150,7 @@ class BatchedDecoder:
             "Batched decoding of %s: %s slots of %s tokens",
             loaded.path.name,
             slots,
-            lib.llama_n_ctx_seq(ctx),
+            self.n_ctx_per_slot,
         )
 
     # -- sequences --------------------------------------------------------------------------

@@ -233,3 +233,35 @@ def test_slots_are_limited_by_the_memory_their_cache_needs(engine: LlamaEngine) 
     # stories260K: 5 layers, 4 KV heads of 8: 640 bytes of f16 cache per token, 320 KiB a slot.
     assert affordable_slots(engine, 8, budget_bytes=3 * 512 * 640) == 3
     assert affordable_slots(engine, 8, budget_bytes=0) == 1
+
+
+def test_a_prompt_longer_than_a_batch_is_read_in_chunks_beside_answering_ones(
+    stories260k: Path,
+) -> None:
+    engine = LlamaEngine(n_threads=1)
+    engine.load(stories260k, n_ctx=1024)
+    try:
+        settings = GenerationSettings(temperature=0)
+        long_prompt = " ".join(["Once upon a time, there was a little girl."] * 60)
+        long_plan = plan_for(engine, long_prompt, max_tokens=30)
+        assert len(long_plan.tokens) > engine.llama.n_batch  # more than one batch to read
+        short_plan = plan_for(engine, PROMPTS[0], max_tokens=120)
+        expected = [alone(engine, p, settings) for p in (short_plan, long_plan)]
+        decoder = BatchedDecoder(engine, slots=2)
+        try:
+            short = run_batch(decoder, [(short_plan, settings, {})])
+            assert decoder.active == 0
+            first, second = Answer(), Answer()
+            decoder.add(short_plan, settings, first.parts.append, first.finished, first.failed)
+            for _ in range(3):
+                decoder.step()  # the short one is answering when the long one arrives
+            decoder.add(long_plan, settings, second.parts.append, second.finished, second.failed)
+            while decoder.active:
+                decoder.step()
+        finally:
+            decoder.close()
+        assert short[0].text == expected[0]
+        assert [first.text, second.text] == expected
+        assert second.stats is not None and second.stats.prompt_tokens == len(long_plan.tokens)
+    finally:
+        engine.unload()
