@@ -22,6 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from collections.abc import Sequence as Sequence_
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,9 +65,10 @@ class Sequence:
     cancel: Cancellation | None
     n_ctx: int
     started: float = field(default_factory=time.perf_counter)
-    prompt_read: int = 0  # prompt tokens decoded so far
+    prompt_read: int = 0  # prompt tokens decoded so far (or reused from the slot's cache)
     position: int = 0  # the next token's position in the slot
     last_token: int | None = None  # sampled, not yet decoded
+    cached: list[int] = field(default_factory=list)  # the tokens in the slot's KV cache
     logits_index: int = -1  # where this sequence's logits are in the last batch
     completion_tokens: int = 0
     first_token_at: float | None = None
@@ -143,6 +145,9 @@ class BatchedDecoder:
         self._memory = lib.llama_get_memory(ctx)
         self._batch = lib.llama_batch_init(self.n_batch, 0, 1)
         self._free_slots = list(range(slots))
+        # What each free slot's KV cache still holds: a new prompt that starts the same way
+        # (a chat template's system prompt, a conversation's earlier turns) is not read again.
+        self._slot_tokens: dict[int, list[int]] = {}
         self._sequences: list[Sequence] = []
         self._pieces: dict[int, bytes] = {}
         self._vocab = llm._model.vocab
@@ -197,7 +202,7 @@ class BatchedDecoder:
             grammar=rules,
         )
         sequence = Sequence(
-            slot=self._free_slots.pop(0),
+            slot=self._best_slot(plan.tokens),
             plan=plan,
             settings=settings,
             seed=seed,
@@ -208,9 +213,32 @@ class BatchedDecoder:
             cancel=cancel,
             n_ctx=self.n_ctx_per_slot,
         )
-        self._llama_cpp.llama_memory_seq_rm(self._memory, sequence.slot, -1, -1)
+        self._reuse_cached_prefix(sequence)
         self._sequences.append(sequence)
         return sequence
+
+    def _best_slot(self, tokens: list[int]) -> int:
+        """The free slot whose cache shares the longest start with `tokens` (lowest if none)."""
+        best = max(
+            self._free_slots,
+            key=lambda slot: (_common_prefix(self._slot_tokens.get(slot, ()), tokens), -slot),
+        )
+        self._free_slots.remove(best)
+        return best
+
+    def _reuse_cached_prefix(self, sequence: Sequence) -> None:
+        # As the engine does (token_stream._evaluate_prompt): at least the prompt's last token
+        # is decoded again, so sampling starts from fresh logits.
+        previous = self._slot_tokens.pop(sequence.slot, [])
+        reuse = min(_common_prefix(previous, sequence.plan.tokens), len(sequence.plan.tokens) - 1)
+        if reuse > 0 and not self._llama_cpp.llama_memory_seq_rm(
+            self._memory, sequence.slot, reuse, -1
+        ):
+            reuse = 0  # some memory types cannot drop part of a sequence
+        if reuse == 0:
+            self._llama_cpp.llama_memory_seq_rm(self._memory, sequence.slot, -1, -1)
+        sequence.prompt_read = sequence.position = reuse
+        sequence.cached = list(sequence.plan.tokens[:reuse])
 
     def cancel_all(self) -> None:
         """End every sequence now, as cancelled."""
@@ -243,6 +271,7 @@ class BatchedDecoder:
             if wants_logits:
                 sequence.logits_index = count
             sequence.position += 1
+            sequence.cached.append(token)
             count += 1
 
         answering = [s for s in self._sequences if not s.reading_prompt]
@@ -273,6 +302,7 @@ class BatchedDecoder:
                 "Try again; if it keeps happening, try a smaller context length.",
             )
             for sequence in list(self._sequences):
+                sequence.cached = []  # what the failed batch left in its slot is unknown
                 if sequence.cancel is not None and sequence.cancel.is_set():
                     self._finish(sequence, FinishReason.CANCELLED)
                 else:
@@ -313,9 +343,8 @@ class BatchedDecoder:
         if sequence not in self._sequences:
             return
         self._sequences.remove(sequence)
-        self._llama_cpp.llama_memory_seq_rm(self._memory, sequence.slot, -1, -1)
+        self._slot_tokens[sequence.slot] = sequence.cached
         self._free_slots.append(sequence.slot)
-        self._free_slots.sort()
         sequence.sampler.close()  # frees the chain (and its grammar) now
         sequence.sampler = None
         if reason is None:
@@ -356,3 +385,12 @@ class BatchedDecoder:
             self._llama_cpp.llama_batch_free(self._batch)
             self._llama_cpp.llama_free(self._ctx)
             self._ctx = None
+
+
+def _common_prefix(a: Sequence_[int], b: Sequence_[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

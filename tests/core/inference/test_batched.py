@@ -265,3 +265,30 @@ def test_a_prompt_longer_than_a_batch_is_read_in_chunks_beside_answering_ones(
         assert second.stats is not None and second.stats.prompt_tokens == len(long_plan.tokens)
     finally:
         engine.unload()
+
+
+def test_a_prompt_that_starts_like_a_finished_one_reuses_its_cached_start(
+    engine: LlamaEngine,
+) -> None:
+    settings = GenerationSettings(temperature=0)
+    shared = "Once upon a time, there was a little girl named Lily. She"
+    first_plan = plan_for(engine, shared + " liked cats.", max_tokens=20)
+    second_plan = plan_for(engine, shared + " had a dog.", max_tokens=20)
+    expected = alone(engine, second_plan, settings)
+    decoder = BatchedDecoder(engine, slots=2)
+    try:
+        run_batch(decoder, [(plan_for(engine, "Tom ran.", 5), settings, {})])
+        run_batch(decoder, [(first_plan, settings, {})])
+        answer = Answer()
+        sequence = decoder.add(
+            second_plan, settings, answer.parts.append, answer.finished, answer.failed
+        )
+        common = 0
+        while first_plan.tokens[common] == second_plan.tokens[common]:
+            common += 1
+        assert sequence.prompt_read == common  # read only from where the prompts differ
+        while decoder.active:
+            decoder.step()
+    finally:
+        decoder.close()
+    assert answer.text == expected
