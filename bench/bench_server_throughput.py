@@ -170,6 +170,11 @@ def measure(model: Path, tokens: int, context_length: int, threads: int) -> list
     rows: list[dict[str, Any]] = []
 
     def row(path: str, clients: int, texts: list[str], wall: float, server: Server) -> None:
+        # A request's record is written just after its last chunk reaches the client.
+        deadline = time.monotonic() + 30
+        while len(server.records) < len(texts) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(server.records) == len(texts), f"{len(server.records)} records"
         completion = sum(r.completion_tokens for r in server.records)
         server.records.clear()
         rows.append(
