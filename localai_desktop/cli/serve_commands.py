@@ -23,7 +23,11 @@ from localai_desktop.core.server.access import (
 )
 from localai_desktop.core.server.api import ApiService, audit_recorder
 from localai_desktop.core.server.http_server import ApiServer
-from localai_desktop.core.server.owner import DEFAULT_MAX_WAITING, ThreadedModelOwner
+from localai_desktop.core.server.owner import (
+    DEFAULT_MAX_WAITING,
+    DEFAULT_PARALLEL,
+    ThreadedModelOwner,
+)
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,6 +70,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=DEFAULT_MAX_WAITING,
         help="requests that may wait per model; more get 429 (default %(default)s)",
     )
+    serve.add_argument(
+        "--parallel",
+        type=int,
+        default=DEFAULT_PARALLEL,
+        metavar="N",
+        help="requests a chat model answers at once, decoded together (more tokens per "
+        "second in all; each costs memory for one more context; 1: one after the other; "
+        "default %(default)s)",
+    )
     serve.set_defaults(handler=_serve)
 
     server = commands.add_parser("server", help="the local server's access token").add_subparsers(
@@ -91,14 +104,15 @@ def _serve(workspace: Workspace, args: argparse.Namespace) -> int:
     host = _listen_address(args)
     if not 0 <= args.port <= 65535:
         raise LocalAIError(f"{args.port} is not a port number.", "Choose one from 1024 to 65535.")
-    if args.context_length < 256 or args.queue_limit < 0:
+    if args.context_length < 256 or args.queue_limit < 0 or args.parallel < 1:
         raise LocalAIError(
-            "--context-length must be at least 256 and --queue-limit at least 0.",
+            "--context-length must be at least 256, --queue-limit at least 0 and --parallel "
+            "at least 1.",
             "Leave them out to use the defaults.",
         )
     workspace.settings.server_token()  # made on first use, so clients can be given it now
     service = ChatService(workspace.conversations, workspace.registry, LlamaEngine())
-    owner = ThreadedModelOwner(service, max_waiting=args.queue_limit)
+    owner = ThreadedModelOwner(service, max_waiting=args.queue_limit, parallel=args.parallel)
     try:
         api = ApiService(
             workspace.registry,

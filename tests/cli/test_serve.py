@@ -100,3 +100,9 @@ def test_an_unknown_model_is_refused_at_start(data_dir: Path) -> None:
     result = localai(data_dir, "serve", "--port", "0", "--model", "nope", check=False)
     assert result.returncode == 1
     assert "'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_parallel_below_one_is_refused_plainly(data_dir: Path) -> None:
+    result = localai(data_dir, "serve", "--port", "0", "--parallel", "0", check=False)
+    assert result.returncode == 1
+    assert "--parallel" in result.stderr and "Traceback" not in result.stderr

@@ -224,6 +224,12 @@ class LlamaEngine:
     # -- LoRA adapters ----------------------------------------------------------------------
 
     @property
+    def llama(self) -> Llama:
+        """The loaded `Llama` itself, for decoders built on its model (core.inference.batched);
+        only the engine's owner thread may use it."""
+        return self._require_llm()
+
+    @property
     def adapter(self) -> AppliedAdapter | None:
         """The LoRA adapter applied to the loaded model, if any."""
         return self._adapter
@@ -367,7 +373,7 @@ class LlamaEngine:
         llm = self._require_llm()
         llama_cpp = llama_cpp_module()
         self._adapt_threads(llama_cpp, llm)
-        rules = self._checked_grammar(llama_cpp, llm, grammar) if grammar else None
+        rules = self.checked_grammar(llama_cpp, llm, grammar) if grammar else None
         seed = settings.seed if settings.seed is not None else random.randrange(2**31 - 1)
         llm.set_seed(seed)
         vocab = llm._model.vocab
@@ -375,7 +381,7 @@ class LlamaEngine:
         pieces = self._pieces
         detokenize = llm._model.detokenize
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        emitter = _StopStringFilter(plan.stop_strings, on_text)
+        emitter = StopStringFilter(plan.stop_strings, on_text)
         self._abort_flag[0] = b"\x00"
         remove_hook = cancel.add_callback(self._set_abort_flag) if cancel is not None else None
         started = time.perf_counter()
@@ -460,7 +466,7 @@ class LlamaEngine:
             llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
 
     @staticmethod
-    def _checked_grammar(llama_cpp: ModuleType, llm: Llama, grammar: str) -> LlamaGrammar:
+    def checked_grammar(llama_cpp: ModuleType, llm: Llama, grammar: str) -> LlamaGrammar:
         # llama.cpp returns no sampler for a grammar it cannot parse, and a sampler chain given
         # none crashes the process: parse it once here first.
         probe = llama_cpp.llama_sampler_init_grammar(
@@ -475,7 +481,7 @@ class LlamaEngine:
         return llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
 
 
-class _StopStringFilter:
+class StopStringFilter:
     """Passes text on, holding back anything that could be the start of a stop string."""
 
     def __init__(self, stops: tuple[str, ...], on_text: TextCallback) -> None:

@@ -15,6 +15,9 @@ as conversations.
 - ``owner``: the `ModelOwner` protocol (submit a job, or `ServerBusy`: 429 with Retry-After)
   and `ThreadedModelOwner`, the command line's: one thread and engine for chat models, one
   for embedding models, each with a bounded queue.
+- ``batching``: `GenerationBatcher`, the command line's chat thread when it answers several
+  requests at once (`--parallel`): jobs join a `core.inference.batched.BatchedDecoder`
+  between its steps, and a cancelled one leaves without disturbing the others.
 - ``api``: `ApiService`: model names (the Models tab's) to models, requests to jobs, and the
   `ApiRecord` each request leaves for the audit trail (`audit_recorder`).
 - ``handler``: one connection's requests: token, body, routes, the job's answer as JSON or

@@ -17,6 +17,18 @@ RATE_LIMIT = "rate_limit_error"
 SERVER_ERROR = "server_error"
 
 
+# The longest Retry-After a busy model's 429 asks for.
+MAX_RETRY_AFTER_S = 60
+
+
+class ServerBusy(Exception):
+    """Too many requests wait for this model; try again after `retry_after_s` seconds."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"busy; retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
 class ApiError(Exception):
     """A request the server answers with an error; `body()` is what the client reads."""
 

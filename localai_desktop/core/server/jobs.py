@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -118,21 +120,38 @@ class EmbeddingJob:
 
 def run_generation(service: ChatService, job: GenerationJob) -> None:
     """Answer the job on the calling thread (the engine's owner); every outcome is an event."""
-    try:
+    with reporting_failures(job):
         if job.cancel.is_set():
             job.emit(Finished(CANCELLED, 0, 0))
             return
-        loaded = load_for_api(service, job.model, job.context_length, job.cancel)
-        plan = _plan(service, job, loaded)
+        plan, settings = prepare_generation(service, job)
         job.emit(Started(len(plan.tokens)))
         stats = service.engine.generate(
             plan,
-            _settings(job.sampling, plan.max_tokens, loaded.n_ctx),
+            settings,
             lambda text: job.emit(Piece(text)),
             cancel=job.cancel,
             grammar=job.grammar,
         )
         job.emit(Finished(stats.finish_reason, stats.prompt_tokens, stats.completion_tokens))
+
+
+def prepare_generation(
+    service: ChatService, job: GenerationJob
+) -> tuple[PromptPlan, GenerationSettings]:
+    """Load the job's model (if another is loaded), and make its prompt and settings; raises
+    ApiError when the prompt does not fit, LocalAIError when loading fails."""
+    loaded = load_for_api(service, job.model, job.context_length, job.cancel)
+    plan = _plan(service, job, loaded)
+    return plan, _settings(job.sampling, plan.max_tokens, loaded.n_ctx)
+
+
+@contextmanager
+def reporting_failures(job: GenerationJob) -> Iterator[None]:
+    """Turn what the block raises into the job's last event: Failed, or Finished(cancelled)
+    when a cancelled load raised. Whoever runs jobs must outlive a bug in one of them."""
+    try:
+        yield
     except ApiError as error:
         job.emit(Failed(error))
     except LocalAIError as error:

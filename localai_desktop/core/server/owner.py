@@ -1,10 +1,11 @@
 """Who runs the API's jobs: the `ModelOwner` seam, and the command line's owner threads.
 
-A `ModelOwner` takes jobs and runs each on the thread that owns its model, one at a time, in
-order, refusing new ones with `ServerBusy` once too many wait. `ThreadedModelOwner` is the
-command line's: its own thread and `LlamaEngine` for chat models and another for embedding
-models. The desktop app's chat and embedding workers can be owners too (see the package's
-docstring), so the GUI and the API share a loaded model.
+A `ModelOwner` takes jobs and runs each on the thread that owns its model, in order, refusing
+new ones with `ServerBusy` once too many wait. `ThreadedModelOwner` is the command line's: its
+own thread and `LlamaEngine` for chat models (answering several requests at once in one batch,
+core.server.batching) and another thread for embedding models. The desktop app's chat and
+embedding workers can be owners too (see the package's docstring), so the GUI and the API
+share a loaded model.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.documents.embedder import Embedder
 from localai_desktop.core.inference.engine import LoadedModel
 from localai_desktop.core.models.registry import LocalModel
+from localai_desktop.core.server.batching import GenerationBatcher
+from localai_desktop.core.server.errors import MAX_RETRY_AFTER_S, ServerBusy
 from localai_desktop.core.server.jobs import (
     EmbeddingJob,
     GenerationJob,
@@ -37,16 +40,11 @@ log = logging.getLogger(__name__)
 # Requests waiting per model before new ones get "429, retry after N s": enough for a few
 # clients taking turns, few enough that nobody waits minutes without being told.
 DEFAULT_MAX_WAITING = 8
-MAX_RETRY_AFTER_S = 60
+# Requests answered at once per chat model (decoded in one batch), memory allowing: a batch of
+# 4 makes about 3x the tokens per second of one request on a CPU, and each slot costs one more
+# context's worth of KV cache (see core.inference.batched.affordable_slots).
+DEFAULT_PARALLEL = 4
 _CLOSE_WAIT_S = 30.0
-
-
-class ServerBusy(Exception):
-    """Too many requests wait for this model; try again after `retry_after_s` seconds."""
-
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"busy; retry after {retry_after_s} s")
-        self.retry_after_s = retry_after_s
 
 
 class ModelOwner(Protocol):
@@ -138,20 +136,42 @@ class WorkQueue:
 
 class ThreadedModelOwner:
     """The command line's owner: one thread with one engine for chat models (it switches
-    between them as requests ask, like the Chat tab), one thread for embedding models."""
+    between them as requests ask, like the Chat tab), one thread for embedding models.
 
-    def __init__(self, service: ChatService, *, max_waiting: int = DEFAULT_MAX_WAITING) -> None:
+    With `parallel` above 1 the chat thread answers up to that many requests at once, decoded
+    together in one batch (core.server.batching); with 1, one after the other.
+    """
+
+    def __init__(
+        self,
+        service: ChatService,
+        *,
+        max_waiting: int = DEFAULT_MAX_WAITING,
+        parallel: int = DEFAULT_PARALLEL,
+    ) -> None:
+        if parallel < 1:
+            raise ValueError("parallel must be at least 1")
         self.service = service
+        self.parallel = parallel
         self._embedders: dict[Path, Embedder] = {}
-        self._chat = WorkQueue(
-            "api-chat-model", max_waiting=max_waiting, on_exit=service.engine.unload
-        )
+        self._chat: WorkQueue | None = None
+        self._batcher: GenerationBatcher | None = None
+        if parallel > 1:
+            self._batcher = GenerationBatcher(service, slots=parallel, max_waiting=max_waiting)
+        else:
+            self._chat = WorkQueue(
+                "api-chat-model", max_waiting=max_waiting, on_exit=service.engine.unload
+            )
         self._embed = WorkQueue(
             "api-embedding-model", max_waiting=max_waiting, on_exit=self._close_embedders
         )
 
     def submit_generation(self, job: GenerationJob) -> None:
-        self._chat.submit(lambda: run_generation(self.service, job), job.cancel)
+        if self._batcher is not None:
+            self._batcher.submit(job)
+        else:
+            assert self._chat is not None
+            self._chat.submit(lambda: run_generation(self.service, job), job.cancel)
 
     def submit_embedding(self, job: EmbeddingJob) -> None:
         self._embed.submit(lambda: run_embedding(self._embedder(job.model), job), job.cancel)
@@ -176,13 +196,19 @@ class ThreadedModelOwner:
 
         if model.is_embedding_model:
             self._embed.submit(load_embedding_model, Cancellation(), force=True)
+        elif self._batcher is not None:
+            self._batcher.submit_task(load_chat_model, Cancellation())
         else:
+            assert self._chat is not None
             self._chat.submit(load_chat_model, Cancellation(), force=True)
         return done.result()
 
     def close(self) -> None:
         """Cancel every waiting and running job, then free the models (on their threads)."""
-        self._chat.close()
+        if self._batcher is not None:
+            self._batcher.close()
+        if self._chat is not None:
+            self._chat.close()
         self._embed.close()
 
     def _embedder(self, model: LocalModel) -> Embedder:

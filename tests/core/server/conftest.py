@@ -46,6 +46,7 @@ def start_server(
     *,
     max_waiting: int = 8,
     max_body_bytes: int | None = None,
+    parallel: int | None = None,
 ) -> Served:
     workspace = Workspace.open(data_dir)
     for name, path in models.items():
@@ -53,7 +54,8 @@ def start_server(
     # One thread: other work on a small shared machine slows llama.cpp's threads far more.
     engine = LlamaEngine(n_threads=1)
     service = ChatService(workspace.conversations, workspace.registry, engine)
-    owner = ThreadedModelOwner(service, max_waiting=max_waiting)
+    more = {} if parallel is None else {"parallel": parallel}
+    owner = ThreadedModelOwner(service, max_waiting=max_waiting, **more)
     records: list[ApiRecord] = []
     audit = audit_recorder(workspace.audit)
 
