@@ -48,14 +48,20 @@ class AdapterPicker(QWidget):
             "A fine-tuned adapter changes how this model answers, as it learned from your "
             "examples. Switching it does not reload the model."
         )
+        # Not AdjustToContents: "None (the model as it is)" and long adapter names would set
+        # the Chat tab's minimum width (836 px with one adapter, wider than an 800 px window).
+        # Names too long for the box are elided by Qt; each item's tooltip has the whole name.
         self.combo.setMinimumContentsLength(14)
-        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.combo.currentIndexChanged.connect(self._on_combo_current_index_changed)
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(0, int(MAX_STRENGTH * _SLIDER_STEPS_PER_UNIT))
         self.strength.setPageStep(_SLIDER_STEPS_PER_UNIT // 4)
         self.strength.setValue(_SLIDER_STEPS_PER_UNIT)
-        self.strength.setFixedWidth(140)
+        self.strength.setMinimumWidth(80)
+        self.strength.setMaximumWidth(140)
         self.strength.setAccessibleName("Adapter strength")
         self.strength.setToolTip(
             "1.0 applies the adapter as it was trained; lower blends in the plain model, "

@@ -113,3 +113,22 @@ def test_every_tab_fits_the_window_with_a_long_conversation(
     view.body.selectAll()
     copied = view.body.createMimeDataFromSelection().text()
     assert LONG_WORD in copied and URL in copied and "\u200b" not in copied
+
+
+def test_the_chat_tab_fits_800_pixels_with_an_adapter(
+    open_window: OpenWindow, data_dir: Path, stories260k: Path, qtbot: QtBot
+) -> None:
+    # The adapter row (picker, strength slider) once set the Chat tab's minimum to 836 px.
+    from tests.core.finetune.test_finetune_adapters import register_random_adapter
+
+    conversation_id = long_conversation(data_dir, stories260k)
+    register_random_adapter(data_dir, "Stories", "a-rather-long-adapter-name-for-contracts")
+    window = open_window(data_dir)
+    window.resize(800, 600)
+    window.chat_tab.select_conversation(conversation_id)
+    qtbot.wait(200)
+    with contextlib.suppress(qtbot.TimeoutError):
+        qtbot.waitUntil(lambda: not sticking_out(window), timeout=5000)
+    assert window.chat_tab.adapter_picker.isVisible()
+    assert window.width() <= 800
+    assert sticking_out(window) == []
