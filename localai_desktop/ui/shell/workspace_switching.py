@@ -22,6 +22,10 @@ from localai_desktop.core.datafolder.paths import DataPaths
 from localai_desktop.core.datafolder.protection import protect
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.datafolder.workspaces import WorkspaceDirectory, WorkspaceInfo
+from localai_desktop.core.finetune.jobs import (
+    running_in_plaintext_database,
+    training_running_error,
+)
 from localai_desktop.core.vault.keys import Vault
 from localai_desktop.ui.workspaces.dialogs import BusyDialog
 from localai_desktop.ui.workspaces.tasks import KeyTask
@@ -84,6 +88,13 @@ class WorkspaceSwitching:
     ) -> None:
         """Encrypt the open workspace with a new passphrase, its window closed meanwhile;
         then `done(None or the problem)`."""
+        training = self._training_in(info)
+        if training:
+            error = training_running_error(training)
+            _warn(self.window, "The workspace was not protected", error.message)
+            if done is not None:
+                done(error.message)
+            return
         paths = self.root.for_workspace(info.folder)
         root = self.root.root
 
@@ -115,6 +126,17 @@ class WorkspaceSwitching:
             work,
             finished,
         )
+
+    def _training_in(self, info: WorkspaceInfo) -> list[str]:
+        """The trainings at work in `info` (the window's own, or `localai finetune` beside it):
+        closing the window would stop the first, encrypting would pull files from under both."""
+        workspace = self._workspace
+        if workspace is None or workspace.info.id != info.id:
+            return running_in_plaintext_database(self.root.for_workspace(info.folder).database)
+        names = [job.name for job in workspace.jobs.running()]
+        if not names and self.window is not None and self.window.finetune_tab.is_training():
+            names = ["the one started in the Fine-tune tab"]
+        return names
 
     def delete_workspace(self, info: WorkspaceInfo) -> None:
         """Delete a workspace (its key first); the default one opens if it was the open one."""
