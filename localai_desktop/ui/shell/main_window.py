@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
 from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.datafolder.private_state import PrivateState
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.export.exporter import ConversationExporter
 from localai_desktop.core.models.registry import LocalModel
@@ -16,13 +17,14 @@ from localai_desktop.ui.audit.dialog import AuditDialog
 from localai_desktop.ui.chat.tab import ChatTab
 from localai_desktop.ui.documents.tab import DocumentsTab
 from localai_desktop.ui.export.actions import ConversationExport
-from localai_desktop.ui.finetune.tab import FineTuneTab
+from localai_desktop.ui.finetune.tab import EXAMPLES_ANSWERS_KEY, EXAMPLES_FILE_KEY, FineTuneTab
 from localai_desktop.ui.models.discover_panel import DiscoverPanel
 from localai_desktop.ui.models.tab import ModelsTab
 from localai_desktop.ui.prompts.dialog import PromptLibraryDialog
 from localai_desktop.ui.shell.app_icon import app_icon
 from localai_desktop.ui.shell.appearance import Appearance
 from localai_desktop.ui.shell.window_actions import WindowActions
+from localai_desktop.ui.widgets.sealed_settings import SealedSettings
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
 from localai_desktop.ui.workers.finetune import FineTuneWorker
@@ -105,13 +107,21 @@ class MainWindow(QMainWindow):
         self.models_tab = ModelsTab(
             self.registry, self.discover, machine_speed=workspace.machine_speed
         )
+        # The examples file's name may name a client: sealed when the workspace is protected.
+        finetune_settings: QSettings | SealedSettings = self.settings
+        if workspace.protected:
+            finetune_settings = SealedSettings(
+                PrivateState(self.paths.private_state, workspace.vault),
+                moved_from=self.settings,
+                keys=(EXAMPLES_FILE_KEY, EXAMPLES_ANSWERS_KEY),
+            )
         self.finetune_tab = FineTuneTab(
             self.registry,
             self.store,
             self.adapters,
             workspace.jobs,
             self.finetune_worker,
-            self.settings,
+            finetune_settings,
         )
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Sections")
