@@ -47,6 +47,9 @@ def test_the_speed_line_says_the_computer_was_busy(open_window: OpenWindow, data
     tab.refresh_conversations()
 
     tab.select_conversation(busy.id)
+    window.tabs.setCurrentWidget(tab)
+    window.resize(800, 600)
+    window.grab().save(str(data_dir / "busy-speed-line.png"))  # looked at: wraps, not cut off
     assert last_view(tab).stats_text() == (
         "3.2 tokens/s · 1.50 s to first token · 40 tokens · on the CPU · "
         "the computer was busy: other programs used 62% of it"
