@@ -9,12 +9,12 @@ from collections.abc import Callable
 from localai_desktop.cli import export_commands, prompt_commands, records_commands
 from localai_desktop.cli.exit_codes import EXIT_USAGE
 from localai_desktop.cli.output import print_json, print_table, speed_line
+from localai_desktop.core.chat.busy import busy_note
 from localai_desktop.core.chat.context_use import left_out_notes
 from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.common.cancellation import Cancellation
-from localai_desktop.core.common.cpu_load import OtherProgramsLoad
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.documents.grounding import (
     UNCITED_NOTE,
@@ -29,7 +29,6 @@ from localai_desktop.core.inference.generation import (
 )
 from localai_desktop.core.inference.llama_runtime import KV_CACHE_TYPES
 from localai_desktop.core.prompts.fields import MissingFieldError
-from localai_desktop.core.speed.measurement import BUSY_SHARE
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -162,9 +161,7 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
         print(f"Note: '{remote.reference}' {remote.remote.where}.", file=sys.stderr)
     # Generation runs on a thread so that the main thread, where Python delivers signals,
     # stays free: Ctrl-C then stops even in the middle of a long prompt.
-    load = OtherProgramsLoad()
     message = records_commands.stream_turn(turn)
-    busy = load.share()
     service.engine.unload()
     if documents is not None:
         documents.close()
@@ -179,8 +176,9 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
             sys.stdout.write("\nSources: nothing relevant was found in the documents.\n")
     sys.stdout.flush()
     line = speed_line(message.provenance)
-    if busy >= BUSY_SHARE and line:
-        line += f" (the computer was busy: other programs used {busy:.0%} of it)"
+    busy = busy_note(message.provenance)  # measured while the answer was written
+    if busy and line:
+        line += f" ({busy})"
     print(line, file=sys.stderr)
     for left_out in left_out_notes(message.provenance):
         print(f"Left out: {left_out}", file=sys.stderr)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +132,33 @@ def random_lora_state(
 
 # stories260K's shape (for adapters made without torch)
 STORIES_SHAPE = {"n_layers": 5, "n_embd": 64, "n_head": 8, "n_head_kv": 4, "n_ff": 172}
+
+
+@contextlib.contextmanager
+def training_at_work(data_dir: Path, name: str = "clinic-letters") -> Iterator[None]:
+    """A workspace whose job `name` is running, its trainer process alive (as another
+    `localai finetune run` beside the app leaves it): the job row says "running" with the
+    pid of a process whose command line names the job's folder, as the trainer's does."""
+    from localai_desktop.core.datafolder.workspace import Workspace
+    from localai_desktop.core.finetune.events import TrainingSettings
+    from localai_desktop.core.finetune.jobs import JobStatus
+
+    with Workspace.open(data_dir) as workspace:
+        job = workspace.jobs.create(
+            name,
+            base_model_id=1,
+            base_model_sha256="0" * 64,
+            settings=TrainingSettings(),
+            dataset={},
+        )
+        folder = workspace.paths.finetune / f"job-{job.id}"
+        folder.mkdir(parents=True)
+        trainer = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(300)", str(folder)]
+        )
+        workspace.jobs.update(job.id, status=JobStatus.RUNNING, pid=trainer.pid, folder=str(folder))
+    try:
+        yield
+    finally:
+        trainer.kill()
+        trainer.wait()

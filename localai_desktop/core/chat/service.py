@@ -10,9 +10,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from localai_desktop import __version__
+from localai_desktop.core.chat.busy import OTHER_PROGRAMS_SHARE
 from localai_desktop.core.chat.conversations import ConversationStore, Message, MessageStatus
 from localai_desktop.core.chat.provenance import AdapterUse, Provenance
 from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.common.cpu_load import OtherProgramsLoad
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.common.logs import content_for_log
 from localai_desktop.core.documents.collections import DocumentLibrary
@@ -466,6 +468,7 @@ class ChatService:
 
         stats: GenerationStats | None = None
         error: LocalAIError | None = None
+        load = OtherProgramsLoad()  # the speed line says when other programs slowed it
         try:
             stats = self.engine.generate(plan, settings, on_piece, cancel=cancel)
         except LocalAIError as failure:
@@ -488,7 +491,7 @@ class ChatService:
                 stats=stats,
                 settings=replace(settings, seed=stats.seed),
                 prompt_warnings=tuple(plan.warnings),
-            )
+            ).merged({OTHER_PROGRAMS_SHARE: round(load.share(), 2)})
         log.debug("Answer in conversation %s: %s", conversation_id, content_for_log(writer.text))
         if provenance.sources and writer.text.strip() and error is None:
             provenance = self._checked_sentences(writer.text, provenance)

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import stat
+import subprocess
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
@@ -35,8 +36,10 @@ from localai_desktop.core.audit.entries import BACKUP_EXPORTED, BACKUP_IMPORTED,
 from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.chat.conversations import ConversationStore, MessageStatus
 from localai_desktop.core.common.atomic_files import write_atomically
+from localai_desktop.core.common.child_process import child_env, module_command
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, StorageError
+from localai_desktop.core.datafolder.age_child import WRONG_PASSPHRASE_EXIT, pack_input
 from localai_desktop.core.datafolder.backup_reader import (
     MAX_BACKUP_BYTES,
     BackupFileError,
@@ -163,13 +166,38 @@ def export_backup(
 # -- encrypted exports (age) ----------------------------------------------------------------
 
 AGE_HEADER = b"age-encryption.org/v1"
+AGE_CHILD_MODULE = "localai_desktop.core.datafolder.age_child"
 
 
 def encrypt_export(data: bytes, passphrase: str) -> bytes:
     """The age format with a passphrase (scrypt), so the standard `age` tool opens it too."""
-    import pyrage
+    code, result, said = _run_age("encrypt", data, passphrase)
+    if code != 0:
+        log.error("Encrypting an export failed (exit code %s): %s", code, said)
+        raise BackupError(
+            "The export could not be encrypted, so it was not written.",
+            "Try again; if it keeps failing, the log file says more.",
+        )
+    return result
 
-    return bytes(pyrage.passphrase.encrypt(data, passphrase))
+
+def _run_age(action: str, data: bytes, passphrase: str) -> tuple[int, bytes, str]:
+    """age in a child process (see age_child: pyrage would hold the app's GIL for seconds)."""
+    try:
+        done = subprocess.run(
+            module_command(AGE_CHILD_MODULE, action),
+            input=pack_input(passphrase, data),
+            capture_output=True,
+            env=child_env(),
+            check=False,
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
+        )
+    except OSError as error:
+        raise BackupError(
+            f"The encryption helper could not be started ({error}).",
+            "Try again; if it keeps failing, reinstall the app.",
+        ) from None
+    return done.returncode, done.stdout, done.stderr.decode("utf-8", errors="replace").strip()
 
 
 def is_encrypted_export(path: Path) -> bool:
@@ -184,18 +212,26 @@ def is_encrypted_export(path: Path) -> bool:
 
 def decrypt_export(path: Path, passphrase: str) -> bytes:
     """The plaintext of an encrypted export, in memory; BackupError for a wrong passphrase."""
-    import pyrage
-
     try:
         sealed = Path(path).read_bytes()
-        if len(sealed) > MAX_BACKUP_BYTES:
-            raise BackupError(f"{Path(path).name} is larger than any backup the app reads.")
-        return bytes(pyrage.passphrase.decrypt(sealed, passphrase))
-    except pyrage.DecryptError as error:
+    except OSError as error:
+        raise BackupError(f"{Path(path).name} could not be read ({error}).") from error
+    if len(sealed) > MAX_BACKUP_BYTES:
+        raise BackupError(f"{Path(path).name} is larger than any backup the app reads.")
+    code, result, said = _run_age("decrypt", sealed, passphrase)
+    if code == WRONG_PASSPHRASE_EXIT:
         raise BackupError(
             f"{Path(path).name} is encrypted, and that passphrase does not open it.",
             "Use the passphrase of the workspace it was exported from. Nothing was changed.",
-        ) from error
+        )
+    if code != 0:
+        log.error("Decrypting %s failed (exit code %s): %s", Path(path).name, code, said)
+        raise BackupError(
+            f"{Path(path).name} could not be decrypted: it is damaged or not an export of "
+            "this app.",
+            "Nothing was changed.",
+        )
+    return result
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -30,6 +30,7 @@ from localai_desktop.core.datafolder.paths import (
     ADAPTERS_FOLDER,
     FINETUNE_FOLDER,
     KEY_FILE,
+    PRIVATE_STATE_FILE,
     SETTINGS_FILE,
     WINDOW_STATE_FILE,
     WORKSPACES_FILE,
@@ -43,7 +44,7 @@ from localai_desktop.core.vault.keys import KeyFile, Vault
 log = logging.getLogger(__name__)
 
 # Files of the data folder that the app writes: the Qt window settings and the app settings.
-SETTINGS_FILES = (WINDOW_STATE_FILE, SETTINGS_FILE, WORKSPACES_FILE)
+SETTINGS_FILES = (WINDOW_STATE_FILE, PRIVATE_STATE_FILE, SETTINGS_FILE, WORKSPACES_FILE)
 # Folders of the data folder that hold only what the app made from people's data.
 APP_FOLDERS = (ADAPTERS_FOLDER, FINETUNE_FOLDER)
 # How tables are counted in the account (one, many); tables not listed are counted by name.

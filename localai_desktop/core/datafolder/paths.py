@@ -26,6 +26,9 @@ KEY_FILE = "key.json"  # a protected workspace's wrapped data key (core/vault/ke
 SETTINGS_FILE = "settings.json"  # app-wide settings, core/datafolder/settings.py
 # The window's own state (QSettings): per workspace, as it names the workspace's conversations.
 WINDOW_STATE_FILE = "settings.ini"
+# What the window remembers that may name a person's files (the fine-tune tab's examples file),
+# sealed in a protected workspace (core/datafolder/private_state.py).
+PRIVATE_STATE_FILE = "private-state.json"
 MODELS_FOLDER = "models"
 LOGS_FOLDER = "logs"
 ADAPTERS_FOLDER = "adapters"
@@ -84,6 +87,10 @@ class DataPaths:
     @property
     def window_state(self) -> Path:
         return self.workspace / WINDOW_STATE_FILE
+
+    @property
+    def private_state(self) -> Path:
+        return self.workspace / PRIVATE_STATE_FILE
 
     @property
     def models(self) -> Path:

@@ -29,6 +29,10 @@ from localai_desktop.core.common.errors import StorageError
 from localai_desktop.core.common.shredding import shred
 from localai_desktop.core.datafolder.paths import DataPaths
 from localai_desktop.core.datafolder.sealing import has_plaintext_files, seal_existing
+from localai_desktop.core.finetune.jobs import (
+    running_in_plaintext_database,
+    training_running_error,
+)
 from localai_desktop.core.storage.connections import DATABASE_OR_OS_ERRORS, is_plaintext_database
 from localai_desktop.core.storage.db import BUSY_TIMEOUT_S
 from localai_desktop.core.vault.keys import KeyFile, Vault
@@ -40,7 +44,13 @@ ENCRYPTING_PREFIX = ".tmp-encrypting-"
 
 
 def protect(paths: DataPaths, passphrase: str) -> Vault:
-    """Give the workspace a key from `passphrase` (or use the one it has) and encrypt it."""
+    """Give the workspace a key from `passphrase` (or use the one it has) and encrypt it.
+
+    Refused while a training runs in the workspace (its trainer writes plaintext files).
+    """
+    training = running_in_plaintext_database(paths.database)
+    if training:
+        raise training_running_error(training)
     key_file = KeyFile(paths.key_file)
     vault = key_file.unlock(passphrase) if key_file.exists() else key_file.create(passphrase)
     finish_protection(paths, vault)

@@ -42,6 +42,7 @@ from localai_desktop.core.hub.downloads import DownloadManager
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.prompts.library import PromptLibrary
+from localai_desktop.core.quantize.runner import remove_abandoned_copies
 from localai_desktop.core.remotes.service import Remotes
 from localai_desktop.core.speed.measurement import MachineSpeed, measure_machine
 from localai_desktop.core.speed.prediction import estimated_speed
@@ -98,6 +99,7 @@ class Workspace:
         remove_stale_temp_files(paths.root, TEMP_FILE_PREFIXES)
         if paths.workspace != paths.root:
             remove_stale_temp_files(paths.workspace, TEMP_FILE_PREFIXES)
+        remove_abandoned_copies(paths.models)  # a quantization killed mid-way
         if vault is not None and needs_finishing(paths):
             finish_protection(paths, vault)  # protection was stopped mid-way: complete it
         self.db = Database(paths.database, vault=vault, library=paths.library)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import json
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +16,7 @@ from sqlalchemy import select
 
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.enums import StrEnum
-from localai_desktop.core.common.errors import NotFoundError
+from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.finetune.events import TrainingSettings
 from localai_desktop.core.storage.db import Database
 from localai_desktop.core.storage.tables import FineTuneJobRow
@@ -163,6 +166,18 @@ class JobStore:
             if row is not None:
                 session.delete(row)
 
+    def running(self) -> builtins.list[FineTuneJob]:
+        """The jobs whose trainer is at work right now (started by this app or by `localai`)."""
+        with self._db.session() as session:
+            rows = session.scalars(
+                select(FineTuneJobRow).where(FineTuneJobRow.status == JobStatus.RUNNING)
+            )
+            return [
+                _job(row)
+                for row in rows
+                if row.pid is not None and _trainer_alive(row.pid, Path(row.folder))
+            ]
+
     def mark_orphans_interrupted(self) -> None:
         """Jobs marked running whose trainer process is gone were cut off: say so."""
         with self._db.session() as session:
@@ -174,6 +189,36 @@ class JobStore:
                     row.status = JobStatus.INTERRUPTED
                     row.pid = None
                     row.updated_at = utcnow()
+
+
+def running_in_plaintext_database(database: Path) -> list[str]:
+    """The names of the trainings at work now in a workspace whose database is closed and still
+    plaintext (read directly: protecting it must not start while a trainer writes into it)."""
+    if not database.is_file():
+        return []
+    try:
+        connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = connection.execute(
+                "SELECT name, pid, folder FROM finetune_jobs WHERE status = ? AND pid IS NOT NULL",
+                (str(JobStatus.RUNNING),),
+            ).fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return []  # not a plaintext database, or one made before fine-tuning existed
+    return [str(name) for name, pid, folder in rows if _trainer_alive(int(pid), Path(folder))]
+
+
+def training_running_error(names: Sequence[str]) -> LocalAIError:
+    """Why a workspace cannot be protected while it trains, and what to do."""
+    which = ", ".join(f"“{name}”" for name in names)
+    return LocalAIError(
+        f"A training is running in this workspace ({which}), so it cannot be protected now: "
+        "encrypting it would take the training's files from under it.",
+        "Wait until the training has finished, or stop it in the Fine-tune tab (it resumes "
+        "later from where it stopped), then protect the workspace.",
+    )
 
 
 def _trainer_alive(pid: int, folder: Path) -> bool:

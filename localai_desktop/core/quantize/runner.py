@@ -19,6 +19,7 @@ from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.child_process import child_env, module_command
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError, StorageError
+from localai_desktop.core.common.file_lock import FileLock
 from localai_desktop.core.common.units import format_bytes
 from localai_desktop.core.models.quantization import quantization_from_filename
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 
 CHILD_MODULE = "localai_desktop.core.quantize.child"
 PARTIAL_SUFFIX = ".quantizing"
+# Held by the process making a copy while its partial file exists: a partial file whose lock
+# nobody holds was left by a killed run (the app or `localai` ended mid-way) and is removed.
+LOCK_SUFFIX = ".lock"
 _DISK_MARGIN = 64 * 1024 * 1024
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -107,9 +111,12 @@ def quantize_model(
     if not copy_name:
         raise LocalAIError("The copy needs a name.", "Type a name for it, or leave it empty.")
     registry.check_name_free(copy_name)
+    remove_abandoned_copies(registry.models_dir)
     final_path = _free_path(registry.models_dir / copy_file_name(model, target))
     _check_disk_space(registry.models_dir, expected_file_bytes(model.parameter_count, target))
     partial = final_path.with_name(final_path.name + PARTIAL_SUFFIX)
+    lock = FileLock(_lock_path(partial))
+    lock.acquire()  # a fresh name: nobody else holds it
     try:
         seconds, answer = _run_child(model, target, partial, threads, progress, cancellation)
         if cancellation.is_set():
@@ -118,6 +125,9 @@ def quantize_model(
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    finally:
+        lock.release()
+        lock.path.unlink(missing_ok=True)
     progress("registering", 0, 1)
     try:
         copy = registry.import_model(
@@ -252,6 +262,47 @@ def _parse(raw: bytes) -> dict[str, Any]:
 def _drain(stream: Any, tail: collections.deque[str]) -> None:
     for raw in stream:
         tail.append(raw.decode("utf-8", errors="replace").rstrip())
+
+
+def remove_abandoned_copies(models_dir: Path) -> list[Path]:
+    """Delete the partial copies (and their lock files) that a killed quantization left in
+    `models_dir`; returns the partial files removed. A copy still being made, by this process
+    or another (the app beside `localai models quantize`), holds its lock and is left alone."""
+    removed: list[Path] = []
+    try:
+        partials = sorted(Path(models_dir).glob(f"*{PARTIAL_SUFFIX}"))
+        locks = sorted(Path(models_dir).glob(f"*{PARTIAL_SUFFIX}{LOCK_SUFFIX}"))
+    except OSError:
+        return removed
+    for partial in partials:
+        probe = FileLock(_lock_path(partial))
+        try:
+            if not probe.acquire():
+                continue  # its quantizer is at work right now
+            try:
+                partial.unlink(missing_ok=True)
+            finally:
+                probe.release()
+                probe.path.unlink(missing_ok=True)
+        except OSError as error:
+            log.warning("Could not remove the unfinished copy %s: %s", partial, error)
+            continue
+        log.info("Removed %s, left by a quantization that did not finish", partial)
+        removed.append(partial)
+    for lock_file in locks:
+        if lock_file.exists() and not lock_file.with_suffix("").exists():
+            probe = FileLock(lock_file)
+            try:
+                if probe.acquire():
+                    probe.release()
+                    lock_file.unlink(missing_ok=True)
+            except OSError:
+                continue
+    return removed
+
+
+def _lock_path(partial: Path) -> Path:
+    return partial.with_name(partial.name + LOCK_SUFFIX)
 
 
 def _free_path(path: Path) -> Path:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from localai_desktop.core.chat.busy import busy_note
 from localai_desktop.core.chat.context_use import left_out_notes
 from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.chat.provenance import Provenance
@@ -80,7 +81,8 @@ QLabel#messageStatus[kind="writing"] {{ color: palette(placeholder-text); }}
 
 def describe_speed(provenance: Provenance) -> str:
     """How fast an answer came and where: "42.1 tokens/s · 0.12 s to first token · 230 tokens
-    · on the CPU" (or "on the GPU (CUDA)")."""
+    · on the CPU" (or "on the GPU (CUDA)"), and "the computer was busy: ..." when other
+    programs slowed it."""
     parts = []
     stats = provenance.stats
     if stats is not None:
@@ -93,6 +95,9 @@ def describe_speed(provenance: Provenance) -> str:
     backend = provenance.backend
     if backend:
         parts.append("on the CPU" if backend == "CPU" else f"on the GPU ({backend})")
+    busy = busy_note(provenance)
+    if busy and parts:
+        parts.append(busy)
     return " · ".join(parts)
 
 

@@ -9,7 +9,10 @@ from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QPushButto
 
 from localai_desktop.core.common.units import format_bytes, format_parameter_count
 from localai_desktop.core.models.registry import LocalModel
+from localai_desktop.ui.widgets.elided_combo import ElidedComboBox
 from localai_desktop.ui.widgets.safe_text import inert_tooltip
+
+_PICKER_TIP = "The model that writes the answers"
 
 
 def describe_model(model: LocalModel) -> str:
@@ -42,16 +45,18 @@ class ModelPicker(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.combo = QComboBox()
+        # A long name is shortened with "…" in the box; its tooltip and the list show it whole.
+        self.combo = ElidedComboBox()
         self.combo.setAccessibleName("Model")
         self.combo.view().setAccessibleName("Chat models")
-        self.combo.setToolTip("The model that writes the answers")
+        self.combo.setToolTip(_PICKER_TIP)
         self.combo.setMinimumContentsLength(12)
         # A long model name must not widen the window: the list shows it whole.
         self.combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.combo.activated.connect(self._on_combo_activated)
+        self.combo.currentIndexChanged.connect(self._on_combo_current_index_changed)
         label = QLabel("Model")
         label.setBuddy(self.combo)
         layout = QHBoxLayout(self)
@@ -103,6 +108,11 @@ class ModelPicker(QWidget):
 
     def count(self) -> int:
         return self.combo.count()
+
+    @Slot(int)
+    def _on_combo_current_index_changed(self, index: int) -> None:
+        text = self.combo.itemText(index) if index >= 0 else ""
+        self.combo.setToolTip(inert_tooltip(f"{_PICKER_TIP}: {text}") if text else _PICKER_TIP)
 
     @Slot(int)
     def _on_combo_activated(self, _index: int) -> None:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from localai_desktop.core.chat.memory_default import OLD_DEFAULT_CONTEXT_LENGTH
 from localai_desktop.core.inference.generation import AUTOMATIC_CONTEXT_LENGTH, GenerationSettings
 from localai_desktop.core.models.context_choice import ContextChoice
 from localai_desktop.ui.widgets.settings_form import (
@@ -77,6 +87,11 @@ class ChatSettingsPanel(QWidget):
         self._context_hint.setStyleSheet("color: palette(placeholder-text);")
         self._model_context_length: int | None = None
         self._automatic: ContextChoice | None = None
+        # Whether the person chose this chat's Memory (see core.chat.memory_default).
+        self._memory_chosen = False
+        self.memory_offer = _AutomaticMemoryOffer()
+        self.memory_offer.use_automatic.clicked.connect(self._on_use_automatic_clicked)
+        self.memory_offer.keep.clicked.connect(self._on_keep_memory_clicked)
 
         self._seed = spin_box(
             _RANDOM_SEED,
@@ -130,6 +145,7 @@ class ChatSettingsPanel(QWidget):
         form.addRow("Longest answer", self._max_tokens)
         form.addRow("Memory", self._context_length)
         form.addRow(self._context_hint)
+        form.addRow(self.memory_offer)
         self._form = form
 
         heading = QLabel("Settings for this chat")
@@ -148,6 +164,7 @@ class ChatSettingsPanel(QWidget):
             spin.valueChanged.connect(self._on_setting_value_changed)
         for spin in (self._max_tokens, self._context_length, self._seed, self._top_k):
             spin.valueChanged.connect(self._on_setting_value_changed)
+        self._context_length.valueChanged.connect(self._on_context_length_value_changed)
         self.set_settings(GenerationSettings())
 
     # -- read and write -------------------------------------------------------------------
@@ -183,6 +200,17 @@ class ChatSettingsPanel(QWidget):
             self._max_tokens.setValue(settings.max_tokens)
             self._context_length.setValue(settings.context_length)
             self._seed.setValue(_RANDOM_SEED if settings.seed is None else settings.seed)
+        self._update_context_hint()
+
+    def memory_chosen(self) -> bool:
+        """Whether the person chose this chat's Memory (changed it, or answered the offer)."""
+        return self._memory_chosen
+
+    def set_memory_choice(self, chosen: bool, *, offer_automatic: bool) -> None:
+        """A conversation's Memory choice as loaded; `offer_automatic`: its Memory is the old
+        fixed default nobody chose, so offer Automatic (never switched without asking)."""
+        self._memory_chosen = chosen
+        self.memory_offer.setVisible(offer_automatic and not chosen)
         self._update_context_hint()
 
     def add_model_setting(self, label: str, widget: QWidget) -> None:
@@ -224,6 +252,8 @@ class ChatSettingsPanel(QWidget):
 
     def _update_context_hint(self) -> None:
         most = self._model_context_length
+        if self._automatic is not None:
+            self.memory_offer.set_automatic_tokens(self._automatic.tokens)
         if self._context_length.value() <= AUTOMATIC_CONTEXT_LENGTH:
             text = self._automatic.describe() if self._automatic is not None else ""
         elif most and self._context_length.value() > most:
@@ -242,6 +272,57 @@ class ChatSettingsPanel(QWidget):
         self.settings_changed.emit()
 
     @Slot()
+    def _on_context_length_value_changed(self) -> None:
+        self._memory_chosen = True  # a change by the person (loading blocks the signals)
+        self.memory_offer.hide()
+
+    @Slot()
+    def _on_use_automatic_clicked(self) -> None:
+        self._context_length.setValue(AUTOMATIC_CONTEXT_LENGTH)  # saved like any change
+
+    @Slot()
+    def _on_keep_memory_clicked(self) -> None:
+        self._memory_chosen = True
+        self.memory_offer.hide()
+        self.settings_changed.emit()  # saved with the mark: not asked again
+
+    @Slot()
     def _on_setting_value_changed(self) -> None:
         self._update_context_hint()
         self.settings_changed.emit()
+
+
+class _AutomaticMemoryOffer(QFrame):
+    """Under "Memory" of a chat saved with the old fixed 4,096: offers Automatic, or keeping it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("memoryOffer")
+        self.setStyleSheet(
+            "QFrame#memoryOffer { border: 1px solid palette(mid); border-radius: 6px; }"
+        )
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.PlainText)
+        self.use_automatic = QPushButton("Use Automatic")
+        self.use_automatic.setAccessibleName("Use Automatic memory for this chat")
+        self.keep = QPushButton(f"Keep {OLD_DEFAULT_CONTEXT_LENGTH:,}")
+        self.keep.setAccessibleName(f"Keep the memory at {OLD_DEFAULT_CONTEXT_LENGTH:,} tokens")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.use_automatic)
+        buttons.addWidget(self.keep)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.text)
+        layout.addLayout(buttons)
+        self.set_automatic_tokens(None)
+        self.hide()
+
+    def set_automatic_tokens(self, tokens: int | None) -> None:
+        here = f" (up to {tokens:,} tokens for this model on this computer)" if tokens else ""
+        self.text.setText(
+            f"This chat keeps a fixed Memory of {OLD_DEFAULT_CONTEXT_LENGTH:,} tokens, the "
+            f"setting earlier versions gave every chat. Automatic remembers more{here}, so "
+            "long messages and documents are less often cut."
+        )

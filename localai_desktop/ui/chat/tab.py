@@ -16,6 +16,11 @@ from localai_desktop.core.chat.conversations import (
     Message,
     MessageStatus,
 )
+from localai_desktop.core.chat.memory_default import (
+    MEMORY_CHOSEN,
+    keeps_old_default_memory,
+    memory_choice_entry,
+)
 from localai_desktop.core.chat.organise import arrange
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import DocumentLibrary
@@ -382,6 +387,7 @@ class ChatTab(QWidget):
             self.transcript.clear()
             self.settings_panel.set_system_prompt("")
             self.documents.load({})
+            self.settings_panel.set_memory_choice(False, offer_automatic=False)
             self._update_context_meter()
             return
         self.writer.wait()  # read back what was just saved, not what was there before
@@ -400,6 +406,10 @@ class ChatTab(QWidget):
             if conversation.settings:
                 settings = GenerationSettings.from_dict(conversation.settings)
                 self.settings_panel.set_settings(settings)
+            self.settings_panel.set_memory_choice(
+                bool(conversation.settings.get(MEMORY_CHOSEN)),
+                offer_automatic=keeps_old_default_memory(conversation.settings),
+            )
             self.documents.load(conversation.settings)
             if conversation.model_id is not None and self.model_picker.has(conversation.model_id):
                 self.select_model(conversation.model_id)
@@ -435,7 +445,11 @@ class ChatTab(QWidget):
 
     def _conversation_settings(self) -> dict[str, Any]:
         """What a conversation keeps: its generation settings and attached collections."""
-        return {**self.settings_panel.settings().to_dict(), **self.documents.settings_entry()}
+        return {
+            **self.settings_panel.settings().to_dict(),
+            **self.documents.settings_entry(),
+            **memory_choice_entry(self.settings_panel.memory_chosen()),
+        }
 
     def _enable_controls(self) -> None:
         answering = self.requests.is_answering()

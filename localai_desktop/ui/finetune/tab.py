@@ -37,6 +37,7 @@ from localai_desktop.ui.finetune.setup import (
 from localai_desktop.ui.finetune.training_controls import TrainingControls
 from localai_desktop.ui.finetune.training_panel import TrainingPanel
 from localai_desktop.ui.widgets.notices import Banner
+from localai_desktop.ui.widgets.sealed_settings import RememberedValues
 from localai_desktop.ui.workers.finetune import FineTuneWorker, PreparedDataset
 
 RECHECK_DELAY_MS = 400  # settings are re-checked against the examples after typing pauses
@@ -69,7 +70,7 @@ class FineTuneTab(QWidget):
         adapters: AdapterRegistry,
         jobs: JobStore,
         worker: FineTuneWorker,
-        settings: QSettings,
+        settings: QSettings | RememberedValues,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)

@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
 from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.datafolder.private_state import PrivateState
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.evaluation.store import EvalStore
 from localai_desktop.core.evaluation.test_sets import TestSetStore
@@ -19,7 +20,7 @@ from localai_desktop.ui.chat.tab import ChatTab
 from localai_desktop.ui.documents.tab import DocumentsTab
 from localai_desktop.ui.evaluate.tab import EvaluateTab
 from localai_desktop.ui.export.actions import ConversationExport
-from localai_desktop.ui.finetune.tab import FineTuneTab
+from localai_desktop.ui.finetune.tab import EXAMPLES_ANSWERS_KEY, EXAMPLES_FILE_KEY, FineTuneTab
 from localai_desktop.ui.models.discover_panel import DiscoverPanel
 from localai_desktop.ui.models.tab import ModelsTab
 from localai_desktop.ui.prompts.dialog import PromptLibraryDialog
@@ -27,6 +28,7 @@ from localai_desktop.ui.remotes.panel import RemotesPanel
 from localai_desktop.ui.shell.app_icon import app_icon
 from localai_desktop.ui.shell.appearance import Appearance
 from localai_desktop.ui.shell.window_actions import WindowActions
+from localai_desktop.ui.widgets.sealed_settings import SealedSettings
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
 from localai_desktop.ui.workers.evaluation import EvaluationWorker
@@ -116,13 +118,21 @@ class MainWindow(QMainWindow):
         )
         self.remotes_panel = RemotesPanel(workspace.remotes)
         self.models_tab.sections.addTab(self.remotes_panel, "Remote engines")
+        # The examples file's name may name a client: sealed when the workspace is protected.
+        finetune_settings: QSettings | SealedSettings = self.settings
+        if workspace.protected:
+            finetune_settings = SealedSettings(
+                PrivateState(self.paths.private_state, workspace.vault),
+                moved_from=self.settings,
+                keys=(EXAMPLES_FILE_KEY, EXAMPLES_ANSWERS_KEY),
+            )
         self.finetune_tab = FineTuneTab(
             self.registry,
             self.store,
             self.adapters,
             workspace.jobs,
             self.finetune_worker,
-            self.settings,
+            finetune_settings,
         )
         self.evaluate_tab = EvaluateTab(
             TestSetStore(workspace.db),

@@ -31,17 +31,23 @@ from localai_desktop.core.common.logs import (
     set_debug_logging,
 )
 from localai_desktop.core.common.units import format_bytes
-from localai_desktop.core.datafolder.backup import export_backup, import_backup
+from localai_desktop.core.datafolder.backup import (
+    ExportReport,
+    ImportReport,
+    export_backup,
+    import_backup,
+)
 from localai_desktop.core.datafolder.data_reset import ResetReport, plural, take_inventory
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.storage import Database
 from localai_desktop.ui.shell.appearance_settings import AppearanceSettings
 from localai_desktop.ui.shell.main_window import MainWindow
 from localai_desktop.ui.welcome.guide import choose_folder_with_dialog
-from localai_desktop.ui.widgets.notices import Banner
+from localai_desktop.ui.widgets.notices import Banner, StatusLine
 from localai_desktop.ui.widgets.safe_text import inert_tooltip
 from localai_desktop.ui.widgets.theme import themed_style_sheet
 from localai_desktop.ui.workspaces.lock_settings import LockSettings
+from localai_desktop.ui.workspaces.tasks import KeyTask
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +193,11 @@ class SettingsDialog(QDialog):
         data_layout.addLayout(folder_row)
         data_layout.addWidget(self.folder_note)
         data_layout.addLayout(backup_row)
+        self.backup_status = StatusLine()
+        self.backup_status.hide()
+        data_layout.addWidget(self.backup_status)
+        self._backup_task: KeyTask | None = None
+        self._backup_done: Callable[[object], None] | None = None
 
         self.banner = Banner()
         # The open workspace's protection and the idle time before it locks itself.
@@ -287,17 +298,19 @@ class SettingsDialog(QDialog):
         path = self._choose_file(self, "save", suggested)
         if path is None:
             return
-        try:
-            report = export_backup(
-                self._session_db(),
-                self._window.app_settings,
-                path,
-                audit=self._session.workspace.audit,
-                passphrase=self._session.workspace.export_passphrase,
-            )
-        except LocalAIError as error:
-            self.banner.show_error(error.message)
-            return
+        db, settings_store = self._session_db(), self._window.app_settings
+        audit = self._session.workspace.audit
+        passphrase = self._session.workspace.export_passphrase
+
+        def work() -> ExportReport:
+            return export_backup(db, settings_store, path, audit=audit, passphrase=passphrase)
+
+        # Encrypting (age's scrypt) takes about a second: never on the GUI thread.
+        busy = "Encrypting and saving the backup…" if passphrase else "Saving the backup…"
+        self._run_backup_task(busy, work, self._on_export_done)
+
+    def _on_export_done(self, report: object) -> None:
+        assert isinstance(report, ExportReport)
         conversations = plural(report.conversations, "conversation", "conversations")
         messages = plural(report.messages, "message", "messages")
         protection = (
@@ -314,17 +327,17 @@ class SettingsDialog(QDialog):
         path = self._choose_file(self, "open", Path.home() / "backup.json")
         if path is None:
             return
-        try:
-            report = import_backup(
-                self._session_db(),
-                self._window.app_settings,
-                path,
-                audit=self._session.workspace.audit,
-                passphrase=self._session.workspace.export_passphrase,
-            )
-        except LocalAIError as error:
-            self.banner.show_error(error.message)
-            return
+        db, settings_store = self._session_db(), self._window.app_settings
+        audit = self._session.workspace.audit
+        passphrase = self._session.workspace.export_passphrase
+
+        def work() -> ImportReport:
+            return import_backup(db, settings_store, path, audit=audit, passphrase=passphrase)
+
+        self._run_backup_task("Reading the backup…", work, self._on_import_done)
+
+    def _on_import_done(self, report: object) -> None:
+        assert isinstance(report, ImportReport)
         self._window.chat_tab.refresh_conversations()
         try:
             self._session.workspace.reload_offline()  # the imported settings may switch it
@@ -332,6 +345,53 @@ class SettingsDialog(QDialog):
             self.banner.show_error(error.message)
             return
         self.banner.show_info(report.summary())
+
+    def _run_backup_task(
+        self, busy: str, work: Callable[[], object], done: Callable[[object], None]
+    ) -> None:
+        """Run an export or import on its own thread, the buttons off and a busy line shown
+        meanwhile; then `done(report)` on the GUI thread, or the error in the banner."""
+        self.banner.hide()
+        self.backup_status.show_busy(busy)
+        self.backup_status.show()
+        for button in (self.export_button, self.import_button):
+            button.setEnabled(False)
+        task = KeyTask(work, self)
+        task.succeeded.connect(self._on_backup_task_succeeded)
+        task.failed.connect(self._on_backup_task_failed)
+        task.finished.connect(task.deleteLater)
+        self._backup_task, self._backup_done = task, done
+        task.start()
+
+    def _end_backup_task(self) -> Callable[[object], None] | None:
+        done, self._backup_done, self._backup_task = self._backup_done, None, None
+        self.backup_status.clear()
+        self.backup_status.hide()
+        for button in (self.export_button, self.import_button):
+            button.setEnabled(True)
+        return done
+
+    def is_busy(self) -> bool:
+        """Whether an export or import is running."""
+        return self._backup_task is not None
+
+    @Slot(object)
+    def _on_backup_task_succeeded(self, report: object) -> None:
+        done = self._end_backup_task()
+        if done is not None:
+            done(report)
+
+    @Slot(object)
+    def _on_backup_task_failed(self, error: LocalAIError) -> None:
+        self._end_backup_task()
+        self.banner.show_error(error.message)
+
+    def done(self, result: int) -> None:
+        # The file is written whole or not at all: let a running export or import end first
+        # (a second or two) rather than leave its thread running without the dialog.
+        if self._backup_task is not None:
+            self._backup_task.wait()
+        super().done(result)
 
     @Slot()
     def _on_delete_button_clicked(self) -> None:

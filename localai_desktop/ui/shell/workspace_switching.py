@@ -22,6 +22,10 @@ from localai_desktop.core.datafolder.paths import DataPaths
 from localai_desktop.core.datafolder.protection import protect
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.datafolder.workspaces import WorkspaceDirectory, WorkspaceInfo
+from localai_desktop.core.finetune.jobs import (
+    running_in_plaintext_database,
+    training_running_error,
+)
 from localai_desktop.core.vault.keys import Vault
 from localai_desktop.ui.workspaces.dialogs import BusyDialog
 from localai_desktop.ui.workspaces.tasks import KeyTask
@@ -84,6 +88,13 @@ class WorkspaceSwitching:
     ) -> None:
         """Encrypt the open workspace with a new passphrase, its window closed meanwhile;
         then `done(None or the problem)`."""
+        training = self._training_in(info)
+        if training:
+            error = training_running_error(training)
+            _warn(self.window, "The workspace was not protected", error.message)
+            if done is not None:
+                done(error.message)
+            return
         paths = self.root.for_workspace(info.folder)
         root = self.root.root
 
@@ -99,14 +110,20 @@ class WorkspaceSwitching:
             if error is not None:
                 self._open_workspace(fresh, error.message)
             else:
-                self._replace_workspace(fresh, vault)  # type: ignore[arg-type]
-                if self.window is not None:
-                    self.window.statusBar().showMessage(
-                        f"“{info.name}” is protected: its data is encrypted on this computer.",
-                        15_000,
-                    )
+
+                def say_protected() -> None:
+                    if self.window is not None:
+                        self.window.statusBar().showMessage(
+                            f"“{info.name}” is protected: its data is encrypted on this computer.",
+                            15_000,
+                        )
+                    if done is not None:
+                        done(None)
+
+                self._replace_workspace(fresh, vault, then=say_protected)  # type: ignore[arg-type]
+                return
             if done is not None:
-                done(error.message if error is not None else None)
+                done(error.message)
 
         self._work_with_window_closed(
             "Protecting the workspace",
@@ -115,6 +132,17 @@ class WorkspaceSwitching:
             work,
             finished,
         )
+
+    def _training_in(self, info: WorkspaceInfo) -> list[str]:
+        """The trainings at work in `info` (the window's own, or `localai finetune` beside it):
+        closing the window would stop the first, encrypting would pull files from under both."""
+        workspace = self._workspace
+        if workspace is None or workspace.info.id != info.id:
+            return running_in_plaintext_database(self.root.for_workspace(info.folder).database)
+        names = [job.name for job in workspace.jobs.running()]
+        if not names and self.window is not None and self.window.finetune_tab.is_training():
+            names = ["the one started in the Fine-tune tab"]
+        return names
 
     def delete_workspace(self, info: WorkspaceInfo) -> None:
         """Delete a workspace (its key first); the default one opens if it was the open one."""
@@ -155,9 +183,13 @@ class WorkspaceSwitching:
         its own thread, then `finished(result, error)` (which opens the next window)."""
         with _kept_running():
             self._close_workspace()
-            busy = BusyDialog(title, text)
-            busy.show()
-            self.busy_dialog = busy
+            if self.busy_dialog is not None:
+                self.busy_dialog.setWindowTitle(title)
+                self.busy_dialog.set_text(text)
+            else:
+                busy = BusyDialog(title, text)
+                busy.show()
+                self.busy_dialog = busy
         task = KeyTask(work, self)
         task.succeeded.connect(self._on_task_succeeded)
         task.failed.connect(self._on_task_failed)
@@ -178,8 +210,9 @@ class WorkspaceSwitching:
         self._task = None
         with _kept_running():  # the busy window goes once the next window shows
             if finished is not None:
-                finished(result, error)
-            self._close_busy_dialog()
+                finished(result, error)  # may start the next task (open what was protected)
+            if self._task is None:  # else the same busy window goes on for the next task
+                self._close_busy_dialog()
 
     def _open_workspace(self, info: WorkspaceInfo, problem: str | None = None) -> None:
         """Open `info` where no workspace is open: its unlock dialog, or its window."""
@@ -189,13 +222,22 @@ class WorkspaceSwitching:
             self._replace_workspace(info, None, problem)
 
     def _replace_workspace(
-        self, info: WorkspaceInfo, vault: Vault | None, problem: str | None = None
+        self,
+        info: WorkspaceInfo,
+        vault: Vault | None,
+        problem: str | None = None,
+        then: Callable[[], None] | None = None,
     ) -> None:
-        with _kept_running():
-            self._close_workspace()
-            try:
-                opened = Workspace.open(self.root.root, workspace=info.id, vault=vault)
-            except LocalAIError as error:
+        """Close the window, open `info` on its own thread (migrations, a protection stopped
+        mid-way finished, SQLCipher's first read: seconds for a large workspace) with a busy
+        window meanwhile, then show it; `then()` once it shows."""
+        root = self.root.root
+
+        def work() -> Workspace:
+            return Workspace.open(root, workspace=info.id, vault=vault)
+
+        def finished(opened: object, error: LocalAIError | None) -> None:
+            if error is not None:
                 log.error("Could not open the workspace %s: %s", info.id, error.message)
                 default = WorkspaceDirectory(self.root).find(None)
                 if info.id == default.id:
@@ -204,9 +246,19 @@ class WorkspaceSwitching:
                     return
                 self._open_workspace(default, error.message)
                 return
+            assert isinstance(opened, Workspace)
+            if self._closing:  # the app is quitting: the window is not wanted any more
+                opened.close()
+                return
             window = self._show_window(opened)
-        if problem is not None:
-            _warn(window, "Something went wrong", problem)
+            if problem is not None:
+                _warn(window, "Something went wrong", problem)
+            if then is not None:
+                then()
+
+        self._work_with_window_closed(
+            "Opening the workspace", f"Opening “{info.name}”…", work, finished
+        )
 
     def _ask_passphrase(
         self, info: WorkspaceInfo, reason: UnlockReason, problem: str | None = None

@@ -119,6 +119,8 @@ class _KeyWorkDialog(QDialog):
 
     @Slot(object)
     def _on_task_succeeded(self, result: object) -> None:
+        if self._task is not None:
+            self._task.wait()  # it ends right after this signal; the dialog may close now
         self._task = None
         self.status.clear()
         self._succeeded(result)
@@ -332,11 +334,17 @@ class BusyDialog(QDialog):
         self.setWindowTitle(title)
         self.status = StatusLine()
         self.status.show_busy(text)
+        self.text = wrapped_label(text)
         layout = QVBoxLayout(self)
-        layout.addWidget(wrapped_label(text))
+        layout.addWidget(self.text)
         layout.addWidget(self.status)
         self.setMinimumWidth(420)
         self.setWindowFlag(Qt.WindowType.WindowCloseButtonHint, False)
+
+    def set_text(self, text: str) -> None:
+        """Say what the app does next (the same window goes on from one step to the next)."""
+        self.text.setText(text)
+        self.status.show_busy(text)
 
     def reject(self) -> None:
         """Escape does not close it: the work it shows cannot be left half done."""

@@ -17,6 +17,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QToolButton
 
+from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.datafolder.workspaces import WorkspaceDirectory, WorkspaceInfo
 from localai_desktop.core.vault.keys import Vault
@@ -26,6 +27,10 @@ from localai_desktop.ui.workspaces.dialogs import (
     ProtectWorkspaceDialog,
     RenameWorkspaceDialog,
     delete_confirmation,
+)
+from localai_desktop.ui.workspaces.recovery import (
+    RecoveryFileDialog,
+    forget_remembered_passphrase,
 )
 
 log = logging.getLogger(__name__)
@@ -162,6 +167,18 @@ class WorkspaceSwitcher(QObject):
             self.change_action = menu.addAction(
                 "&Change passphrase…", self.open_change_passphrase_dialog
             )
+            self.recovery_action = menu.addAction(
+                "Save a &recovery file…", self.open_recovery_file_dialog
+            )
+            self.recovery_action.setStatusTip(
+                "A file and a code that together replace a forgotten passphrase"
+            )
+            self.forget_action = menu.addAction(
+                "&Forget the remembered passphrase", self.forget_remembered_passphrase
+            )
+            self.forget_action.setStatusTip(
+                "Remove the passphrase from this computer's keychain: it is asked for again"
+            )
         else:
             self.protect_action = menu.addAction(
                 f"&Protect “{name}” with a passphrase…", self.open_protect_dialog
@@ -191,6 +208,18 @@ class WorkspaceSwitcher(QObject):
         dialog.passphrase_changed.connect(self._on_change_dialog_passphrase_changed)
         return self._open(dialog)
 
+    def open_recovery_file_dialog(self) -> RecoveryFileDialog:
+        return self._open(RecoveryFileDialog(self.info, self._window))  # type: ignore[return-value]
+
+    def forget_remembered_passphrase(self) -> str:
+        """Remove the passphrase from the keychain; says so in the status bar (and returns it)."""
+        try:
+            said = forget_remembered_passphrase(self.workspace.paths, self.info)
+        except LocalAIError as error:
+            said = error.message
+        self._window.statusBar().showMessage(said, 15_000)
+        return said
+
     def open_delete_confirmation(self) -> QMessageBox | None:
         if self.info.is_default:
             return None
@@ -206,7 +235,8 @@ class WorkspaceSwitcher(QObject):
         dialog: NewWorkspaceDialog
         | RenameWorkspaceDialog
         | ProtectWorkspaceDialog
-        | ChangePassphraseDialog,
+        | ChangePassphraseDialog
+        | RecoveryFileDialog,
     ) -> object:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(self._on_dialog_finished)

@@ -201,6 +201,10 @@ class UnlockDialog(QDialog):
 
     @Slot(object)
     def _on_task_succeeded(self, vault: object) -> None:
+        if self._task is not None:
+            # Its thread ends right after this signal; the dialog is deleted on close and
+            # the workspace now opens on another thread: let this one end first.
+            self._task.wait()
         self._task = None
         self.status.show_message("Unlocked.")
         self.passphrase.clear()

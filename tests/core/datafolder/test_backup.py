@@ -298,6 +298,7 @@ def test_settings_export_and_import_show_in_the_conversation_list(
     qtbot.waitExposed(dialog)
     dialog._choose_file = lambda _parent, _mode, _path: tmp_path / "from-settings.json"
     dialog.export_button.click()
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=30_000)  # on its own thread
     assert "Saved 2 conversations (4 messages)" in dialog.banner.text()
     dialog.close()
 
@@ -309,6 +310,7 @@ def test_settings_export_and_import_show_in_the_conversation_list(
     qtbot.waitExposed(dialog)
     dialog._choose_file = lambda _parent, _mode, _path: tmp_path / "from-settings.json"
     dialog.import_button.click()
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=30_000)
     assert "2 conversations added (4 messages)" in dialog.banner.text()
     assert len(window.chat_tab.conversations.ids()) == 2
     dialog.grab().save(str(tmp_path / "settings-imported.png"))
@@ -316,6 +318,7 @@ def test_settings_export_and_import_show_in_the_conversation_list(
     (tmp_path / "broken.json").write_text('{"format": "localai-desktop-backup"', encoding="utf-8")
     dialog._choose_file = lambda _parent, _mode, _path: tmp_path / "broken.json"
     dialog.import_button.click()
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=30_000)
     assert "broken.json is not a backup of this app" in dialog.banner.text()
     assert len(window.chat_tab.conversations.ids()) == 2
     dialog.close()

@@ -10,12 +10,16 @@ import pytest
 
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.common.file_lock import FileLock
 from localai_desktop.core.datafolder.paths import init_data_paths
+from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.quantize.runner import (
+    LOCK_SUFFIX,
     PARTIAL_SUFFIX,
     QuantizeCancelled,
     quantize_model,
+    remove_abandoned_copies,
 )
 from localai_desktop.core.quantize.targets import TARGET_NAMES
 from localai_desktop.core.storage import Database
@@ -122,3 +126,33 @@ def test_a_model_already_small_is_refused_in_plain_words(
         quantize_model(registry, original.name, "Q3_K_M")
     with pytest.raises(LocalAIError, match="already have a model called"):
         quantize_model(registry, original.name, "Q4_K_M")
+
+
+def test_a_killed_quantizations_partial_file_is_removed_at_the_next_start(
+    data_dir: Path,
+) -> None:
+    # What `kill -9` of the app (or of `localai models quantize`) mid-copy leaves behind.
+    paths = init_data_paths(data_dir)
+    paths.models.mkdir(parents=True, exist_ok=True)
+    left = paths.models / f"tiny-Q4_K_M.gguf{PARTIAL_SUFFIX}"
+    left.write_bytes(b"GGUF half a model")
+    stale_lock = paths.models / f"other-Q8_0.gguf{PARTIAL_SUFFIX}{LOCK_SUFFIX}"
+    stale_lock.write_bytes(b"")
+    # A copy another process is making right now: its lock is held, so it stays.
+    busy = paths.models / f"busy-Q6_K.gguf{PARTIAL_SUFFIX}"
+    busy.write_bytes(b"GGUF being written")
+    holder = FileLock(busy.with_name(busy.name + LOCK_SUFFIX))
+    assert holder.acquire()
+    kept = paths.models / "kept-Q4_K_M.gguf"
+    kept.write_bytes(b"GGUF a finished copy")
+    try:
+        with Workspace.open(data_dir):
+            pass
+        assert not left.exists()
+        assert not stale_lock.exists()
+        assert busy.exists()
+        assert kept.exists()
+    finally:
+        holder.release()
+    assert remove_abandoned_copies(paths.models) == [busy]
+    assert sorted(p.name for p in paths.models.iterdir()) == ["kept-Q4_K_M.gguf"]

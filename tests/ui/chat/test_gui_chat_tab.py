@@ -85,7 +85,8 @@ def test_streaming_fills_the_answer_batch_by_batch(
     assert not view.streaming and view.text() == message.content
     assert view.body.toPlainText().strip()
     assert "tokens/s" in view.stats_text() and "s to first token" in view.stats_text()
-    assert view.stats_text().endswith(" · on the CPU")  # where it ran: no GPU in this build
+    # Where it ran (no GPU in this build); a busy machine adds a note after it.
+    assert " · on the CPU" in view.stats_text()
     assert "150 tokens" in view.stats_text()
     # The story went on past 150 tokens: the answer says why it ends there.
     assert view.status_text().startswith("Cut off at the longest-answer limit (150 tokens).")
