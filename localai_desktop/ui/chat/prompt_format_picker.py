@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QSizePolicy, QWidget
 
 from localai_desktop.core.models.prompt_formats import FORMATS, chosen_key, format_choice
 from localai_desktop.core.models.registry import LocalModel
+from localai_desktop.ui.widgets.elided_combo import ElidedComboBox
 from localai_desktop.ui.widgets.safe_text import inert_tooltip
 
 _AUTOMATIC = ""  # item data of the automatic entry
@@ -35,14 +36,16 @@ def no_template_notice(model: LocalModel) -> str:
     )
 
 
-class PromptFormatPicker(QComboBox):
+class PromptFormatPicker(ElidedComboBox):
     """Automatic (the model's own template, or the guess), or one of the built-in formats."""
 
     format_chosen = Signal(int, object)
     """The user chose a format for a model: (model_id, format key, or None for automatic)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        # A narrow settings panel shortens "Automatic: the model's own" with "…" rather than
+        # cutting it mid-letter; the list and the tooltip show it whole.
+        super().__init__(parent, mode=Qt.TextElideMode.ElideRight)
         self.setAccessibleName("Prompt format")
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(12)

@@ -54,3 +54,18 @@ def test_a_model_without_template_is_flagged_and_its_format_can_be_chosen(
     assert tab.status.text().startswith("“Bare”: ChatML")
     assert tab.prompt_format.currentData() == "chatml"  # kept after the picker was refilled
     window.grab().save("/tmp/prompt_format_flagged.png")
+
+
+def test_a_narrow_prompt_format_box_shortens_its_text_with_an_ellipsis(qtbot: QtBot) -> None:
+    from localai_desktop.ui.chat.prompt_format_picker import PromptFormatPicker
+
+    picker = PromptFormatPicker()
+    qtbot.addWidget(picker)
+    picker.addItem("Automatic: the model's own chat template, as its file gives it")
+    picker.setFixedWidth(140)
+    picker.show()
+    qtbot.waitExposed(picker)
+    shown = picker.shown_text()
+    assert shown.endswith("…") and shown.startswith("Automatic")
+    picker.setFixedWidth(900)
+    assert picker.shown_text() == picker.currentText()  # room enough: nothing shortened
