@@ -9,7 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localai_desktop.core.audit.entries import CONVERSATION_EXPORTED, sha256_bytes
+from localai_desktop.core.audit.entries import (
+    CONVERSATION_EXPORTED,
+    CONVERSATION_PRINTED,
+    sha256_bytes,
+)
 from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.chat.conversations import ConversationStore
 from localai_desktop.core.common.atomic_files import write_atomically
@@ -181,3 +185,17 @@ class ConversationExporter:
             result.seconds,
         )
         return result
+
+    def record_printed(self, document: ExportDocument) -> None:
+        """Record in the audit trail that `document` went to a printer: the conversation and
+        which of its messages, never their content (a printed page leaves the app as a file
+        does)."""
+        if self._audit is None:
+            return
+        self._audit.record(
+            CONVERSATION_PRINTED,
+            conversation_id=document.conversation_id,
+            messages=len(document.messages),
+            message_ids=[m.id for m in document.messages],
+            whole=document.whole,
+        )
