@@ -227,8 +227,13 @@ class ConversationExport(QObject):
         label = FORMATS[result.format][1]
         self.export_finished.emit(
             result,
-            f"Saved as a {label} ({format_bytes(result.bytes)}): {result.path}. "
-            "The export is recorded in the audit trail.",
+            " ".join(
+                (
+                    f"Saved as a {label} ({format_bytes(result.bytes)}): {result.path}.",
+                    "The export is recorded in the audit trail.",
+                    *result.notes,
+                )
+            ),
         )
 
     @Slot(int, str, str)
