@@ -214,6 +214,11 @@ class ConversationStore(TrashAndOrganise):
         self.audit = audit
         self._search = ConversationSearch(db)
 
+    @property
+    def database(self) -> Database:
+        """The workspace's database (attachments are kept beside the messages)."""
+        return self._db
+
     def search(
         self, text: str, *, conversation_id: int | None = None, limit: int = DEFAULT_LIMIT
     ) -> list[SearchHit]:
