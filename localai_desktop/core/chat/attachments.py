@@ -92,7 +92,8 @@ def read_attachment(path: str | Path) -> AttachedFile:
         blocks = list(parsed.blocks())
     except UnreadableFileError as error:
         raise LocalAIError(
-            f"{path.name} could not be attached: {error.what}", error.todo
+            f"{path.name} could not be attached: {error.what}",
+            error.todo or "Choose another file, or send the question without it.",
         ) from error
     except OSError as error:
         raise LocalAIError(
