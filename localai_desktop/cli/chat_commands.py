@@ -9,7 +9,7 @@ from collections.abc import Callable
 from localai_desktop.cli import export_commands, prompt_commands, records_commands
 from localai_desktop.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from localai_desktop.cli.output import print_json, print_table, speed_line
-from localai_desktop.core.chat.attachments import read_attachment
+from localai_desktop.core.chat.attachments import AttachmentStore, read_attachment
 from localai_desktop.core.chat.context_use import left_out_notes
 from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.chat.provenance import Provenance
@@ -238,8 +238,14 @@ def _chats_list(workspace: Workspace, args: argparse.Namespace) -> int:
 
 def _chats_show(workspace: Workspace, args: argparse.Namespace) -> int:
     conversation = workspace.conversations.get(args.id)
+    attached = AttachmentStore(workspace.db).for_messages([m.id for m in conversation.messages])
     if args.json:
-        print_json(conversation.to_json())
+        data = conversation.to_json()
+        for message in data["messages"]:
+            files = attached.get(message["id"])
+            if files:
+                message["attachments"] = [a.to_json() for a in files]
+        print_json(data)
         return 0
     print(f"# {conversation.title}")
     if conversation.system_prompt:
@@ -249,6 +255,8 @@ def _chats_show(workspace: Workspace, args: argparse.Namespace) -> int:
         if message.version_count > 1:
             marker += f" (version {message.version} of {message.version_count})"
         print(f"\n[{message.role}] #{message.id}{marker}\n{message.content}")
+        for file in attached.get(message.id, ()):
+            print(f"  attached: {file.name}")
         stats = message.provenance.stats
         if message.role == "assistant" and stats is not None and stats.completion_tokens:
             print(speed_line(message.provenance))

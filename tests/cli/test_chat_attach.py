@@ -48,6 +48,10 @@ def test_a_short_file_is_read_whole_and_saved_with_the_question(
     [conversation] = json.loads(localai(models, "chats", "list", "--json").stdout)
     shown = json.loads(localai(models, "chats", "show", str(conversation["id"]), "--json").stdout)
     assert shown["messages"][0]["content"] == "Who pays for repairs?"  # the question as typed
+    [listed] = shown["messages"][0]["attachments"]
+    assert listed["name"] == "note.txt" and listed["used"] == "whole"
+    text = localai(models, "chats", "show", str(conversation["id"])).stdout
+    assert "  attached: note.txt" in text
     [used] = shown["messages"][1]["provenance"]["attachments"]
     assert used["name"] == "note.txt" and used["used"] == "whole"
     attachment = saved_attachments(models)["note.txt"]
