@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from localai_desktop.core.chat.attachments import AttachmentStore, read_attachment
 from localai_desktop.core.chat.conversations import ConversationStore
 from localai_desktop.core.common.errors import LocalAIError
 
@@ -52,11 +54,23 @@ class ConversationWriter(QObject):
         settings: dict[str, Any],
         model_id: int | None,
         edit_of: int | None = None,
+        attach: Sequence[str] = (),
     ) -> None:
-        """Save the question (and the options it is asked with); see ConversationStore."""
+        """Save the question (and the options it is asked with); see ConversationStore.
+        Files in `attach` are read first (one that cannot be read saves nothing) and kept
+        with the question."""
 
         def write() -> None:
             try:
+                files = [read_attachment(path) for path in attach]
+                long = [f.name for f in files if not f.whole]
+                if long:
+                    raise LocalAIError(
+                        f"{', '.join(long)} is too long to read whole; the window does not yet "
+                        "index attached files.",
+                        "Add it to a document collection and attach the collection, or ask "
+                        "with 'localai chat --attach', which indexes it.",
+                    )
                 conversation, message = self._store.save_question(
                     conversation_id,
                     text,
@@ -65,6 +79,10 @@ class ConversationWriter(QObject):
                     model_id=model_id,
                     edit_of=edit_of,
                 )
+                if message is not None:
+                    attachments = AttachmentStore(self._store.database)
+                    for file in files:
+                        attachments.add(message.id, file)
             except LocalAIError as error:
                 self.save_failed.emit(request_id, error.message)
             except Exception:

@@ -41,6 +41,8 @@ class Question:
     """The question to look up in the attached collections (the newest one when regenerating)."""
     edit_of: int | None = None
     """The question `text` is a new version of (None: a new question)."""
+    attach: Sequence[str] = ()
+    """Files attached to the question (read and kept with it by the writer)."""
 
     @property
     def regenerate(self) -> bool:
@@ -156,6 +158,7 @@ class ChatRequests(QObject):
             settings=question.saved_settings,
             model_id=question.model_id,
             edit_of=question.edit_of,
+            attach=question.attach,
         )
 
     def suggest_title(self, conversation_id: int) -> None:

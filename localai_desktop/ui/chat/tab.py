@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from localai_desktop.core.chat.context_use import measure_context_use
@@ -24,6 +26,7 @@ from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.context_choice import automatic_context
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 from localai_desktop.core.prompts.library import PromptLibrary
+from localai_desktop.ui.chat.attachment_bar import dropped_files
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.chat.documents import ChatDocuments
 from localai_desktop.ui.chat.panes import ChatPanes
@@ -102,6 +105,9 @@ class ChatTab(QWidget):
         self.edit_notice = panes.edit_notice
         self.undo_notice = panes.undo_notice
         self._editing: int | None = None  # the question being edited in the message box
+        self._attaching: list[Path] = []  # files going with the question being saved
+        self.setAcceptDrops(True)  # files dropped anywhere on the chat are attached
+        self.composer.attachments.refused.connect(self.banner.show_error)
         self.settings_panel = panes.settings_panel
         self.search = panes.search
         self.organise = panes.organise
@@ -325,7 +331,8 @@ class ChatTab(QWidget):
             # The edited question and what followed stay saved as the earlier version.
             self.transcript.remove_from(edit_of)
         self.transcript.add_unsaved_question(text)
-        self._ask(model, text, edit_of=edit_of)
+        self._attaching = self.composer.attachments.take()
+        self._ask(model, text, edit_of=edit_of, attach=[str(p) for p in self._attaching])
 
     def edit_question(self, message_id: int) -> None:
         """Put a question in the message box to be asked again as a new version."""
@@ -344,7 +351,14 @@ class ChatTab(QWidget):
         self._editing = None
         self.edit_notice.hide()
 
-    def _ask(self, model: LocalModel, text: str | None, *, edit_of: int | None = None) -> None:
+    def _ask(
+        self,
+        model: LocalModel,
+        text: str | None,
+        *,
+        edit_of: int | None = None,
+        attach: Sequence[str] = (),
+    ) -> None:
         """Ask for an answer to `text` (None: write the last answer again); `edit_of`: the
         question `text` is a new version of."""
         self.status.show_busy("Getting ready…")
@@ -361,6 +375,7 @@ class ChatTab(QWidget):
                 collection_ids=self.documents.attached_ids(),
                 lookup_text=self.transcript.last_question(),
                 edit_of=edit_of,
+                attach=tuple(attach),
             )
         )
 
@@ -464,6 +479,22 @@ class ChatTab(QWidget):
 
     def _current_model(self) -> LocalModel | None:
         return self.model_picker.current_model()
+
+    # -- drag and drop: files to attach ----------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_files(event.mimeData()):
+            event.acceptProposedAction()
+            return
+        super().dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = dropped_files(event.mimeData())
+        if not files:
+            super().dropEvent(event)
+            return
+        event.acceptProposedAction()
+        self.composer.attachments.add_paths(files)
 
     # -- slots: the user ------------------------------------------------------------------
 
@@ -633,6 +664,9 @@ class ChatTab(QWidget):
         text = self.transcript.remove_unsaved_question()
         if text and not self.composer.text().strip():
             self.composer.set_text(text)
+        if self._attaching and not self.composer.attachments.paths():
+            self.composer.attachments.set_paths(self._attaching)  # nothing lost
+        self._attaching = []
         self.status.clear()
         self.banner.show_error(error_message)
 

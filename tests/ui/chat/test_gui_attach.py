@@ -1,0 +1,115 @@
+"""Files attached to a question in the window: the paperclip, drag and drop (file URLs), chips
+that take a file off, plain refusals, and the file kept with the question (real stories260K)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from pytestqt.qtbot import QtBot
+
+from localai_desktop.core.chat.attachments import AttachmentStore
+from localai_desktop.core.inference.generation import GenerationSettings
+from localai_desktop.ui.shell.main_window import MainWindow
+from tests.support.gui_support import OpenWindow, window_opener
+from tests.ui.chat.test_gui_chat_tab import import_model, send
+
+ANSWER_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def open_window(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenWindow]:
+    with window_opener(qtbot, monkeypatch) as opener:
+        yield opener
+
+
+def files_mime(*paths: Path) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    return mime
+
+
+def drop(window: MainWindow, *paths: Path) -> None:
+    """Drop files on the chat, as a file manager would."""
+    tab = window.chat_tab
+    mime = files_mime(*paths)  # kept alive: the event only points at it
+    event = QDropEvent(
+        QPointF(tab.width() / 2, tab.height() / 3),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    tab.dropEvent(event)
+    assert event.isAccepted()
+
+
+def test_dropped_and_chosen_files_show_as_chips_and_go_with_the_question(
+    open_window: OpenWindow, data_dir: Path, stories260k: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    import_model(data_dir, stories260k, "Stories")
+    window = open_window(data_dir)
+    tab = window.chat_tab
+    tab.settings_panel.set_settings(GenerationSettings(max_tokens=20, seed=4, context_length=2048))
+    bar = tab.composer.attachments
+    note = tmp_path / "note.txt"
+    note.write_text("The tenant pays the water bill.\n", "utf-8")
+    page = tmp_path / "page.md"
+    page.write_text("# Repairs\n\nThe landlord pays for repairs.\n", "utf-8")
+    odd = tmp_path / "weights.bin"
+    odd.write_bytes(b"\0")
+
+    assert not bar.isVisible()
+    drop(window, note)
+    # Dropped on the message box: attached, never pasted as a file name.
+    tab.composer.input.insertFromMimeData(files_mime(note))
+    assert tab.composer.text() == ""
+    bar.choose_files = lambda _parent: [str(page)]
+    bar.paperclip.click()
+    assert [p.name for p in bar.paths()] == ["note.txt", "page.md"]
+    assert bar.isVisible() and [c.text() for c in bar.chips()] == [
+        "note.txt  ✕",
+        "page.md  ✕",
+    ]
+    drop(window, odd)
+    assert "weights.bin cannot be attached" in tab.banner.text()
+    assert len(bar.paths()) == 2
+    for size in ((800, 600), (1920, 1080)):
+        window.resize(*size)
+        qtbot.wait(50)
+        window.grab().save(f"/tmp/attach-chips-{size[0]}x{size[1]}.png")
+        for chip in bar.chips():
+            assert chip.geometry().right() <= bar.width()
+    bar.chips()[1].click()  # taken off again
+    assert [p.name for p in bar.paths()] == ["note.txt"]
+
+    with qtbot.waitSignal(tab.answer_finished, timeout=ANSWER_TIMEOUT_MS) as finished:
+        send(qtbot, window, "Who pays the water bill?")
+    assert bar.paths() == [] and not bar.isVisible()
+    answer = finished.args[0]
+    [used] = answer.provenance["attachments"]
+    assert used["name"] == "note.txt" and used["used"] == "whole"
+    question = window.store.get(tab.current_conversation_id()).messages[0]
+    assert question.content == "Who pays the water bill?"
+    [kept] = AttachmentStore(window.workspace.db).for_message(question.id)
+    assert kept.name == "note.txt" and "water bill" in kept.text
+
+
+def test_a_file_that_cannot_be_read_keeps_the_question_and_the_file_in_the_box(
+    open_window: OpenWindow, data_dir: Path, stories260k: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    import_model(data_dir, stories260k, "Stories")
+    window = open_window(data_dir)
+    tab = window.chat_tab
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    drop(window, empty)
+    with qtbot.waitSignal(tab.requests.question_not_saved, timeout=30_000):
+        send(qtbot, window, "Summarise this")
+    assert "empty.txt could not be attached" in tab.banner.text()
+    assert tab.composer.text() == "Summarise this"
+    assert [p.name for p in tab.composer.attachments.paths()] == ["empty.txt"]
+    assert window.store.list() == [] or not window.store.get(window.store.list()[0].id).messages
