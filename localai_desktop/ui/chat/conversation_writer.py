@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -79,10 +80,10 @@ class ConversationWriter(QObject):
                     model_id=model_id,
                     edit_of=edit_of,
                 )
-                if message is not None:
-                    attachments = AttachmentStore(self._store.database)
-                    for file in files:
-                        attachments.add(message.id, file)
+                if message is not None and files:
+                    store = AttachmentStore(self._store.database)
+                    added = [store.add(message.id, file) for file in files]
+                    message = replace(message, attachments=tuple((a.id, a.name) for a in added))
             except LocalAIError as error:
                 self.save_failed.emit(request_id, error.message)
             except Exception:

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from localai_desktop.core.chat.attachments import AttachmentStore
 from localai_desktop.core.chat.context_use import measure_context_use
 from localai_desktop.core.chat.conversations import (
     Conversation,
@@ -27,6 +28,7 @@ from localai_desktop.core.models.context_choice import automatic_context
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 from localai_desktop.core.prompts.library import PromptLibrary
 from localai_desktop.ui.chat.attachment_bar import dropped_files
+from localai_desktop.ui.chat.attachment_viewer import AttachmentViewer
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.chat.documents import ChatDocuments
 from localai_desktop.ui.chat.panes import ChatPanes
@@ -132,6 +134,8 @@ class ChatTab(QWidget):
         self.transcript.source_requested.connect(self.documents.open_source)
         self.transcript.version_requested.connect(self._on_transcript_version_requested)
         self.transcript.edit_requested.connect(self._on_transcript_edit_requested)
+        self.transcript.attachment_requested.connect(self._on_transcript_attachment_requested)
+        self.attachment_viewer: AttachmentViewer | None = None
         self.composer.edit_last_requested.connect(self._on_composer_edit_last_requested)
         self.edit_notice.cancel_requested.connect(self._on_edit_notice_cancel_requested)
         self.writer.version_shown.connect(self._on_writer_version_shown)
@@ -520,6 +524,16 @@ class ChatTab(QWidget):
         self._stop_editing()
         self.composer.clear()
         self.composer.input.setFocus()
+
+    @Slot(int)
+    def _on_transcript_attachment_requested(self, attachment_id: int) -> None:
+        try:  # one row by its key: quick, so read here
+            attachment = AttachmentStore(self._store.database).get(attachment_id)
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+            return
+        self.attachment_viewer = AttachmentViewer(attachment, self)
+        self.attachment_viewer.open()
 
     @Slot(int)
     def _on_transcript_edit_requested(self, message_id: int) -> None:

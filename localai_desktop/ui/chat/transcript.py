@@ -27,6 +27,8 @@ class Transcript(QScrollArea):
     version_requested = Signal(int)
     """The user moved to another version of a message: (message_id of that version)."""
     edit_requested = Signal(int)
+    attachment_requested = Signal(int)
+    """A file attached to a question was clicked: (attachment id)."""
     """The user wants to edit one of their questions: (message_id)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -205,6 +207,7 @@ class Transcript(QScrollArea):
         view.source_requested.connect(self.source_requested)
         view.version_requested.connect(self.version_requested)
         view.edit_requested.connect(self.edit_requested)
+        view.attachment_requested.connect(self.attachment_requested)
         view.set_versions_enabled(self._regenerate_enabled)
         # Before the trailing stretch, so messages stack from the top.
         self._layout.insertWidget(self._layout.count() - 1, view)

@@ -96,6 +96,20 @@ def test_dropped_and_chosen_files_show_as_chips_and_go_with_the_question(
     assert question.content == "Who pays the water bill?"
     [kept] = AttachmentStore(window.workspace.db).for_message(question.id)
     assert kept.name == "note.txt" and "water bill" in kept.text
+    # Listed on the question as a chip; a click shows the text the model was given.
+    view = tab.transcript.views()[0]
+    [chip] = view.attachment_buttons()
+    assert chip.text() == "note.txt" and chip.isVisible()
+    for size in ((800, 600), (1920, 1080)):
+        window.resize(*size)
+        qtbot.wait(50)
+        window.grab().save(f"/tmp/attach-question-{size[0]}x{size[1]}.png")
+        assert chip.geometry().right() <= view.width()
+    chip.click()
+    viewer = tab.attachment_viewer
+    assert viewer is not None and viewer.isVisible()
+    assert "water bill" in viewer.text.toPlainText()
+    viewer.close()
 
 
 def test_a_file_that_cannot_be_read_keeps_the_question_and_the_file_in_the_box(
