@@ -81,7 +81,9 @@ class ChatTab(QWidget):
         self._conversation_id: int | None = None
         # Models whose chat format notice was shown: a person is told once per session.
         self._told_about_format: set[int] = set()
-        self.writer = ConversationWriter(store, self)
+        self.writer = ConversationWriter(
+            store, self, documents=documents if embedding is not None else None
+        )
         self.requests = ChatRequests(worker, self.writer, self, embedding=embedding)
         self.documents = ChatDocuments(documents if embedding is not None else None, self)
         self._build()
@@ -167,6 +169,7 @@ class ChatTab(QWidget):
         requests.answering_changed.connect(self._on_requests_answering_changed)
         requests.question_saved.connect(self._on_requests_question_saved)
         requests.question_not_saved.connect(self._on_requests_question_not_saved)
+        requests.attachments_indexing.connect(self.status.show_busy)
         requests.documents_search_started.connect(self._on_requests_documents_search_started)
         requests.answer_started.connect(self._on_requests_answer_started)
         requests.answer_text_added.connect(self.transcript.append_to_answer)

@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from localai_desktop.core.chat.attachments import AttachmentStore
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.ui.shell.main_window import MainWindow
+from tests.support import documents_support as docs
 from tests.support.gui_support import OpenWindow, window_opener
 from tests.ui.chat.test_gui_chat_tab import import_model, send
 
@@ -127,3 +128,34 @@ def test_a_file_that_cannot_be_read_keeps_the_question_and_the_file_in_the_box(
     assert tab.composer.text() == "Summarise this"
     assert [p.name for p in tab.composer.attachments.paths()] == ["empty.txt"]
     assert window.store.list() == [] or not window.store.get(window.store.list()[0].id).messages
+
+
+def test_a_long_file_is_indexed_off_the_gui_thread_and_its_passages_cited(
+    open_window: OpenWindow,
+    data_dir: Path,
+    stories260k: Path,
+    models_dir: Path,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    import_model(data_dir, models_dir / "all-MiniLM-L6-v2-Q8_0.gguf", "minilm")
+    stories = import_model(data_dir, stories260k, "Stories")
+    window = open_window(data_dir)
+    tab = window.chat_tab
+    tab.model_picker.select(stories)
+    tab.settings_panel.set_settings(GenerationSettings(max_tokens=20, seed=4, context_length=2048))
+    pdf = docs.write_pdf(tmp_path / "guideline.pdf", docs.GUIDELINE_PAGES, filler=4)
+    drop(window, pdf)
+    busy: list[str] = []
+    tab.requests.attachments_indexing.connect(busy.append)
+    with qtbot.waitSignal(tab.answer_finished, timeout=ANSWER_TIMEOUT_MS) as finished:
+        send(qtbot, window, "How quickly must antibiotics be given in sepsis?")
+        assert tab.requests.is_searching()  # Enter returned at once; indexing runs elsewhere
+    assert busy and busy[0] == "Reading guideline.pdf…"
+    answer = finished.args[0]
+    sources = answer.provenance["sources"]
+    assert sources and sources[0]["file_name"] == "guideline.pdf" and sources[0]["page"] == 7
+    # The conversation's own collection is not among the person's collections.
+    assert window.workspace.documents.list() == []
+    view = tab.transcript.views()[0]
+    assert [c.text() for c in view.attachment_buttons()] == ["guideline.pdf"]
