@@ -159,3 +159,32 @@ def test_a_long_file_is_indexed_off_the_gui_thread_and_its_passages_cited(
     assert window.workspace.documents.list() == []
     view = tab.transcript.views()[0]
     assert [c.text() for c in view.attachment_buttons()] == ["guideline.pdf"]
+
+
+def test_stop_while_a_long_file_is_indexed_asks_nothing_and_keeps_the_question(
+    open_window: OpenWindow,
+    data_dir: Path,
+    stories260k: Path,
+    models_dir: Path,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    import_model(data_dir, models_dir / "all-MiniLM-L6-v2-Q8_0.gguf", "minilm")
+    stories = import_model(data_dir, stories260k, "Stories")
+    window = open_window(data_dir)
+    tab = window.chat_tab
+    tab.model_picker.select(stories)
+    pdf = docs.write_pdf(tmp_path / "big.pdf", docs.GUIDELINE_PAGES * 8, filler=6)
+    drop(window, pdf)
+    busy: list[str] = []
+    tab.requests.attachments_indexing.connect(busy.append)
+    answers: list[object] = []
+    tab.answer_finished.connect(answers.append)
+    send(qtbot, window, "What does it say about sepsis?")
+    qtbot.waitUntil(lambda: bool(busy), timeout=30_000)
+    tab.stop()
+    assert not tab.requests.is_answering() and not tab.requests.is_searching()
+    qtbot.wait(500)
+    assert answers == []
+    [question] = window.store.get(tab.current_conversation_id()).messages
+    assert question.attachments and question.attachments[0][1] == "big.pdf"
