@@ -9,6 +9,7 @@ from collections.abc import Callable
 from localai_desktop.cli import export_commands, prompt_commands, records_commands
 from localai_desktop.cli.exit_codes import EXIT_USAGE
 from localai_desktop.cli.output import print_json, print_table, speed_line
+from localai_desktop.core.chat.attachments import AttachmentStore, read_attachment
 from localai_desktop.core.chat.busy import busy_note
 from localai_desktop.core.chat.context_use import left_out_notes
 from localai_desktop.core.chat.conversations import Message, MessageStatus
@@ -21,6 +22,7 @@ from localai_desktop.core.documents.grounding import (
     cites_nothing,
     format_sources,
 )
+from localai_desktop.core.documents.indexing_state import IndexingState
 from localai_desktop.core.inference.engine import LlamaEngine
 from localai_desktop.core.inference.generation import (
     AUTOMATIC_CONTEXT_LENGTH,
@@ -63,6 +65,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=[],
         metavar="NAME",
         help="answer from this document collection, with cited sources (repeatable)",
+    )
+    chat.add_argument(
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="attach a PDF, Word, text, Markdown or HTML file to the question: a short one is "
+        "read whole, a long one is indexed and its best passages cited (repeatable)",
     )
     prompt_commands.add_chat_options(chat)
     chat.add_argument(
@@ -119,7 +129,10 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
         context_length=args.context_length,
         seed=args.seed,
     )
-    documents = workspace.documents if args.collection else None
+    # Every attached file is read before anything is saved: one that cannot be read says why.
+    files = [read_attachment(path) for path in args.attach]
+    indexed = [f for f in files if not f.whole]
+    documents = workspace.documents if args.collection or indexed else None
     if documents is not None:
         for name in args.collection:
             documents.get(name)  # refuse an unknown collection before saving anything
@@ -155,17 +168,23 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
             cancel=cancel,
             adapter=adapter,
             collections=args.collection,
+            attach=files,
+            indexing=IndexingState(cancel=cancel) if indexed else None,
         )
 
     if remote is not None:
         print(f"Note: '{remote.reference}' {remote.remote.where}.", file=sys.stderr)
+    for file in files:
+        how = "read whole" if file.whole else "indexed; its best passages are used"
+        print(f"Attached {file.name} ({how}).", file=sys.stderr)
+
     # Generation runs on a thread so that the main thread, where Python delivers signals,
     # stays free: Ctrl-C then stops even in the middle of a long prompt.
     message = records_commands.stream_turn(turn)
     service.engine.unload()
     if documents is not None:
         documents.close()
-    if args.collection:
+    if args.collection or indexed:
         sources = message.provenance.sources or ()
         if sources:
             sys.stdout.write("\nSources:\n" + format_sources(sources) + "\n")
@@ -232,8 +251,14 @@ def _chats_list(workspace: Workspace, args: argparse.Namespace) -> int:
 
 def _chats_show(workspace: Workspace, args: argparse.Namespace) -> int:
     conversation = workspace.conversations.get(args.id)
+    attached = AttachmentStore(workspace.db).for_messages([m.id for m in conversation.messages])
     if args.json:
-        print_json(conversation.to_json())
+        data = conversation.to_json()
+        for message in data["messages"]:
+            files = attached.get(message["id"])
+            if files:
+                message["attachments"] = [a.to_json() for a in files]
+        print_json(data)
         return 0
     print(f"# {conversation.title}")
     if conversation.system_prompt:
@@ -243,6 +268,8 @@ def _chats_show(workspace: Workspace, args: argparse.Namespace) -> int:
         if message.version_count > 1:
             marker += f" (version {message.version} of {message.version_count})"
         print(f"\n[{message.role}] #{message.id}{marker}\n{message.content}")
+        for file in attached.get(message.id, ()):
+            print(f"  attached: {file.name}")
         stats = message.provenance.stats
         if message.role == "assistant" and stats is not None and stats.completion_tokens:
             print(speed_line(message.provenance))

@@ -61,6 +61,8 @@ def _export(workspace: Workspace, args: argparse.Namespace) -> int:
             "where only the right people can read it.",
             file=sys.stderr,
         )
+    for note in result.notes:
+        print(note, file=sys.stderr)
     if args.json:
         print_json(result.to_json())
         return 0

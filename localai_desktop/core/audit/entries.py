@@ -27,6 +27,8 @@ TRAIL_EXPORTED = "audit_exported"
 # A conversation written to a Word, PDF, Markdown or HTML file (core/export): its format, the
 # messages it held and the file's sha256.
 CONVERSATION_EXPORTED = "conversation_exported"
+# A conversation sent to a printer (ui/export): which messages, never their content.
+CONVERSATION_PRINTED = "conversation_printed"
 CONVERSATION_DELETED = "conversation_deleted"
 MESSAGE_DELETED = "message_deleted"
 COLLECTION_DELETED = "collection_deleted"
@@ -51,6 +53,7 @@ KINDS = (
     UNLOCKED,
     API_REQUEST,
     CONVERSATION_EXPORTED,
+    CONVERSATION_PRINTED,
 )
 
 
@@ -188,6 +191,9 @@ def describe(entry: AuditEntry) -> str:
             f"Conversation {entry.conversation_id} exported as "
             f"{str(facts.get('format', '')).upper()} ({messages})"
         )
+    if kind == CONVERSATION_PRINTED:
+        messages = _count(facts.get("messages"), "message", "messages")
+        return f"Conversation {entry.conversation_id} printed ({messages})"
     if kind == CONVERSATION_DELETED:
         messages = _count(facts.get("messages"), "message", "messages")
         return f"Conversation {entry.conversation_id} deleted ({messages})"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from localai_desktop.core.audit.entries import ANSWER, CONVERSATION_DELETED, MESSAGE_DELETED
 from localai_desktop.core.audit.facts import answer_facts
@@ -24,7 +24,7 @@ from localai_desktop.core.common.enums import StrEnum
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.storage.connections import DATABASE_ERRORS
 from localai_desktop.core.storage.db import Database, storage_error_from
-from localai_desktop.core.storage.tables import ConversationRow, MessageRow
+from localai_desktop.core.storage.tables import ConversationRow, MessageAttachmentRow, MessageRow
 
 DEFAULT_TITLE = "New chat"
 TITLE_LENGTH = 60
@@ -58,6 +58,8 @@ class Message:
     """Which version of this message it is (1-based, oldest first)."""
     version_ids: tuple[int, ...] = ()
     """The ids of every version of this message, oldest first (empty: it is the only one)."""
+    attachments: tuple[tuple[int, str], ...] = ()
+    """Files attached to this question: (attachment id, file name) (core.chat.attachments)."""
 
     @property
     def version_count(self) -> int:
@@ -175,6 +177,8 @@ def _conversation(row: ConversationRow, *, with_messages: bool) -> Conversation:
             messages.append(message)
             if len(step.versions) > 1:
                 all_versions[message.id] = tuple(_message(v, step.versions) for v in step.versions)
+    if messages:
+        messages = _with_attachments(row, messages)
     tags = json.loads(row.tags or "[]")
     return Conversation(
         id=row.id,
@@ -192,6 +196,23 @@ def _conversation(row: ConversationRow, *, with_messages: bool) -> Conversation:
         deleted_at=row.deleted_at,
         title_origin=row.title_origin or "auto",
     )
+
+
+def _with_attachments(row: ConversationRow, messages: list[Message]) -> list[Message]:
+    """The messages with the names of the files attached to them (one query)."""
+    session = object_session(row)
+    if session is None:
+        return messages
+    found: dict[int, list[tuple[int, str]]] = {}
+    for attachment_id, message_id, name in session.execute(
+        select(MessageAttachmentRow.id, MessageAttachmentRow.message_id, MessageAttachmentRow.name)
+        .where(MessageAttachmentRow.message_id.in_([m.id for m in messages]))
+        .order_by(MessageAttachmentRow.id)
+    ):
+        found.setdefault(message_id, []).append((attachment_id, name))
+    if not found:
+        return messages
+    return [replace(m, attachments=tuple(found.get(m.id, ()))) for m in messages]
 
 
 def title_from_text(text: str) -> str:
@@ -213,6 +234,11 @@ class ConversationStore(TrashAndOrganise):
         self._db = db
         self.audit = audit
         self._search = ConversationSearch(db)
+
+    @property
+    def database(self) -> Database:
+        """The workspace's database (attachments are kept beside the messages)."""
+        return self._db
 
     def search(
         self, text: str, *, conversation_id: int | None = None, limit: int = DEFAULT_LIMIT

@@ -7,9 +7,16 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from localai_desktop import __version__
+from localai_desktop.core.chat.attachments import (
+    AttachedFile,
+    AttachmentStore,
+    prompt_with_files,
+    read_attachment,
+)
 from localai_desktop.core.chat.busy import OTHER_PROGRAMS_SHARE
 from localai_desktop.core.chat.conversations import ConversationStore, Message, MessageStatus
 from localai_desktop.core.chat.provenance import AdapterUse, Provenance
@@ -24,7 +31,9 @@ from localai_desktop.core.documents.grounding import (
     Retrieval,
     ground_retrieved,
     ground_turns,
+    retrieve,
 )
+from localai_desktop.core.documents.indexing_state import IndexingState
 from localai_desktop.core.documents.sentence_support import check_answer
 from localai_desktop.core.inference.engine import (
     LlamaEngine,
@@ -165,6 +174,7 @@ class ChatService:
         self.documents = documents
         # Remote engines: a model named `NAME/MODEL_ID` whose NAME is one of them answers there.
         self.remotes = remotes
+        self.attachments = AttachmentStore(store.database)
 
     # -- models -----------------------------------------------------------------------------
 
@@ -233,9 +243,24 @@ class ChatService:
         on_started: Callable[[Message], None] | None = None,
         adapter: AdapterChoice | None = None,
         collections: Sequence[str | int] = (),
+        attach: Sequence[str | Path | AttachedFile] = (),
+        indexing: IndexingState | None = None,
     ) -> Message:
-        """Save the user's message (committed first), then answer it."""
-        self.store.add_message(conversation_id, "user", text)
+        """Save the user's message (committed first), then answer it.
+
+        `attach`: files attached to the question (paths, or files already read). Each is read
+        before anything is saved (a file that cannot be read raises, saving nothing); a short
+        one goes into the prompt whole, a long one is indexed in the conversation's own
+        collection (progress and cancel through `indexing`) and its best passages are used.
+        """
+        files = [f if isinstance(f, AttachedFile) else read_attachment(f) for f in attach]
+        if any(not f.whole for f in files) and self.documents is None:
+            raise LocalAIError(
+                "Long attached files are indexed with an embedding model, which is not "
+                "available here."
+            )
+        question = self.store.add_message(conversation_id, "user", text)
+        self.attach_files(conversation_id, question.id, files, indexing=indexing)
         return self.reply(
             conversation_id,
             model_id=model_id,
@@ -246,6 +271,32 @@ class ChatService:
             adapter=adapter,
             collections=collections,
         )
+
+    def attach_files(
+        self,
+        conversation_id: int,
+        message_id: int,
+        files: Sequence[AttachedFile],
+        *,
+        indexing: IndexingState | None = None,
+    ) -> None:
+        """Keep `files` with the question `message_id`; index the long ones in the
+        conversation's own collection (each kept once indexed, so a cancel keeps what is done)."""
+        for file in files:
+            collection_id = None
+            if not file.whole:
+                assert self.documents is not None
+                collection = self.documents.conversation_collection(conversation_id)
+                self.documents.add_paths(collection.id, [file.path])
+                self.documents.index(collection.id, indexing)
+                if indexing is not None and indexing.is_interruption_requested():
+                    raise LocalAIError(
+                        f"Indexing {file.name} was stopped; the question was kept without "
+                        "an answer.",
+                        "Send it again to finish indexing the file and answer.",
+                    )
+                collection_id = collection.id
+            self.attachments.add(message_id, file, collection_id=collection_id)
 
     def regenerate(
         self,
@@ -397,6 +448,13 @@ class ChatService:
             if m.status in _PROMPT_STATUSES and m.content.strip()
         ]
         document_facts: dict[str, Any] = {}
+        attached = self.attachments.for_message(question_message.id)
+        attached_collections = sorted(
+            {a.collection_id for a in attached if a.collection_id is not None}
+        )
+        if attached_collections and retrieval is None and self.documents is not None:
+            # The long attached files are searched as collections are (with those picked).
+            retrieval = retrieve(self.documents, question, [*collections, *attached_collections])
         if retrieval is not None:
             turns, document_facts = ground_retrieved(
                 turns,
@@ -417,6 +475,17 @@ class ChatService:
                 n_ctx=loaded.n_ctx,
                 max_tokens=settings.max_tokens,
             )
+        if any(a.whole for a in attached):
+            last_user = max(i for i, t in enumerate(turns) if t.role == "user")
+            turns[last_user] = ChatTurn(
+                "user", prompt_with_files(turns[last_user].content, attached)
+            )
+            document_facts = {
+                **document_facts,
+                "attachments": [a.to_json() for a in attached],
+            }
+        elif attached:
+            document_facts = {**document_facts, "attachments": [a.to_json() for a in attached]}
         plan = plan_prompt(
             turns,
             self.engine.formatter,
@@ -447,7 +516,7 @@ class ChatService:
             self.store.update(conversation_id, model_id=model.id)
         if on_started is not None:
             on_started(answer)
-        if document_facts and not document_facts["retrieval"]["relevant_found"]:
+        if "retrieval" in document_facts and not document_facts["retrieval"]["relevant_found"]:
             # Nothing in the documents is close to the question: say so rather than let the
             # model invent an answer "from" them (see documents.grounding.COVERED_MARGIN).
             names = ", ".join(f"“{n}”" for n in document_facts["collections"])

@@ -4,8 +4,13 @@ The file is plain UTF-8 JSON, readable by people and other programs:
     {"format": "localai-desktop-backup", "format_version": 1, "app_version": ..., "exported_at":
      ..., "settings": {...}, "conversations": [{title, system_prompt, model_sha256, settings,
      created_at, updated_at, messages: [{role, content, status, error, provenance,
-     created_at, updated_at}]}]}
+     created_at, updated_at, parent, current}]}]}
 Models are referred to by the SHA-256 of their file (ids differ between computers).
+
+Every version of an edited or regenerated message is kept (format version 2): the messages of a
+conversation are listed oldest first, each with `parent`, the 1-based place in that list of the
+message it follows (0: it is the first; null: the one before it, as in version 1 files, which
+had no versions and still import), and `current`, whether it is the version shown.
 
 Importing merges: a conversation is recognised by its creation time and its messages, so
 importing the same file twice, or a backup of conversations that are still here, adds nothing;
@@ -34,7 +39,9 @@ from sqlalchemy import select
 from localai_desktop import __version__
 from localai_desktop.core.audit.entries import BACKUP_EXPORTED, BACKUP_IMPORTED, sha256_bytes
 from localai_desktop.core.audit.trail import AuditTrail
+from localai_desktop.core.chat import versions
 from localai_desktop.core.chat.conversations import ConversationStore, MessageStatus
+from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.child_process import child_env, module_command
 from localai_desktop.core.common.clock import utcnow
@@ -56,7 +63,7 @@ from localai_desktop.core.storage.tables import ConversationRow, MessageRow, Mod
 log = logging.getLogger(__name__)
 
 BACKUP_FORMAT = "localai-desktop-backup"
-BACKUP_FORMAT_VERSION = 1
+BACKUP_FORMAT_VERSION = 2  # 2: every version of a message, with `parent` and `current`
 ROLES = ("system", "user", "assistant")
 # Never written to nor restored from a file: a backup must not switch on writing messages into
 # log files, nor say whether this folder's welcome guide was shown, nor carry the local
@@ -125,11 +132,11 @@ def export_backup(
     messages = 0
     for summary in reversed(store.list()):  # oldest first: the file reads like a history
         conversation = store.get(summary.id)
-        data = conversation.to_json()
+        data = conversation.to_json(with_messages=False)
         data.pop("id")
         data["model_sha256"] = sha_by_model.get(data.pop("model_id"))
-        for message in data["messages"]:
-            message.pop("id")
+        with db.session() as session:
+            data["messages"] = _every_version(session, summary.id)
         messages += len(data["messages"])
         conversations.append(data)
     settings = settings_store.load().to_dict()
@@ -161,6 +168,40 @@ def export_backup(
     return ExportReport(
         Path(path), len(conversations), messages, len(encoded), encrypted=passphrase is not None
     )
+
+
+def _every_version(session: Any, conversation_id: int) -> list[dict[str, Any]]:
+    """Every message of a conversation, each version included, oldest first, with the place
+    in this list of the message it follows (`parent`) and whether it is shown (`current`)."""
+    rows = list(
+        session.scalars(
+            select(MessageRow)
+            .where(MessageRow.conversation_id == conversation_id)
+            .order_by(MessageRow.id)
+        )
+    )
+    parents = versions.effective_parents(rows)
+    place = {row.id: number for number, row in enumerate(rows, start=1)}
+    messages = []
+    for row in rows:
+        stored = json.loads(row.provenance or "{}")
+        parent = parents[row.id]
+        messages.append(
+            {
+                "role": row.role,
+                "content": row.content,
+                "status": row.status,
+                "error": row.error,
+                "provenance": Provenance.from_dict(
+                    stored if isinstance(stored, dict) else {}
+                ).to_dict(),
+                "created_at": row.created_at.isoformat(),
+                "updated_at": row.updated_at.isoformat(),
+                "parent": 0 if parent == versions.ROOT else place.get(parent),
+                "current": bool(row.current),
+            }
+        )
+    return messages
 
 
 # -- encrypted exports (age) ----------------------------------------------------------------
@@ -363,6 +404,13 @@ def _conversation_problems(index: int, conversation: object) -> list[str]:
             found.append(f"'role' must be one of {', '.join(ROLES)}")
         if message.get("status") not in tuple(MessageStatus):
             found.append(f"'status' must be one of {', '.join(MessageStatus)}")
+        parent = message.get("parent")
+        if parent is not None and (
+            not isinstance(parent, int) or isinstance(parent, bool) or not 0 <= parent < number
+        ):
+            found.append("'parent' must be the number of an earlier message, or 0")
+        if not isinstance(message.get("current", True), bool):
+            found.append("'current' must be true or false")
         problems += [f"{where}, message {number}: {p}" for p in found]
     return problems
 
@@ -471,17 +519,29 @@ def import_backup(
                 target = _new_conversation(conversation, model_by_sha)
                 session.add(target)
                 session.flush()
-                present: set[tuple[str, str, datetime | None]] = set()
+                present: dict[tuple[str, str, datetime | None], int] = {}
                 added += 1
             else:
-                present = {_row_key(m) for m in target.messages}
+                present = {_row_key(m): m.id for m in target.messages}
                 extended += 1
-            for message, key in zip(conversation["messages"], keys, strict=True):
+            # Place in the file -> the message here (a row not yet flushed has no id).
+            here_by_place: dict[int, int | MessageRow] = {}
+            for place, (message, key) in enumerate(
+                zip(conversation["messages"], keys, strict=True), start=1
+            ):
                 if key in present:
+                    here_by_place[place] = present[key]
                     continue
-                session.add(_new_message(target.id, message))
-                present.add(key)
+                row = _new_message(target.id, message)
+                row.parent_id = _parent_here(session, message.get("parent"), place, here_by_place)
+                row.current = message.get("current", True)
+                session.add(row)
+                here_by_place[place] = row
                 messages_added += 1
+            session.flush()
+            for place, key in enumerate(keys, start=1):
+                here = here_by_place[place]
+                present[key] = here if isinstance(here, int) else here.id
             updated = _parse_time(conversation["updated_at"])
             if updated is not None and updated > target.updated_at:
                 target.updated_at = updated
@@ -502,6 +562,28 @@ def import_backup(
         settings_store.save(restored)
     log.info("Imported a backup: %s added, %s extended, %s already here", added, extended, already)
     return ImportReport(added, extended, already, messages_added, restored is not None)
+
+
+def _parent_here(
+    session: Any, parent: int | None, place: int, here_by_place: dict[int, int | MessageRow]
+) -> int | None:
+    """The id here of the message that the one at `place` follows. None (the one before it
+    by id) for a version 1 file, and for the common case of a message following one added just
+    before it, so that a long history is written without a round trip per message."""
+    if parent is None:
+        return None
+    if parent == 0:
+        return versions.ROOT
+    here = here_by_place.get(parent)
+    if here is None:
+        return None
+    if isinstance(here, int):
+        return here
+    if parent == place - 1:
+        return None  # just added: it is the one before this by id
+    if here.id is None:
+        session.flush()
+    return here.id
 
 
 def _file_sha256(path: Path) -> str | None:

@@ -107,6 +107,18 @@ class DocumentLibrary:
     def get(self, name_or_id: str | int) -> CollectionInfo:
         return self.store.get_collection(name_or_id)
 
+    def conversation_collection(self, conversation_id: int) -> CollectionInfo:
+        """The conversation's own collection of attached files (made when first needed; not
+        listed among collections, and gone with the conversation's attachments)."""
+        name = f"Files attached to conversation {conversation_id}"
+        try:
+            return self.get(name)
+        except NotFoundError:
+            pass
+        collection = self.create(name)
+        self.store.mark_conversation_collection(collection.id, conversation_id)
+        return collection
+
     def list(self) -> list[CollectionInfo]:
         return self.store.list_collections()
 

@@ -109,10 +109,18 @@ class IndexStore:
             row = self._collection_row(session, name_or_id)
             return collection_record(row, self._counts(session, row.id) if counts else None)
 
+    def mark_conversation_collection(self, collection_id: int, conversation_id: int) -> None:
+        """Make a collection a conversation's own (attached files): not listed."""
+        with self._db.session() as session:
+            row = self._collection_row(session, collection_id)
+            row.conversation_id = conversation_id
+
     def list_collections(self) -> list[CollectionInfo]:
         with self._db.session() as session:
             rows = session.scalars(
-                select(DocumentCollectionRow).order_by(DocumentCollectionRow.name)
+                select(DocumentCollectionRow)
+                .where(DocumentCollectionRow.conversation_id.is_(None))  # not attachments
+                .order_by(DocumentCollectionRow.name)
             )
             return [collection_record(row, self._counts(session, row.id)) for row in rows]
 

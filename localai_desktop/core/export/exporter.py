@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from localai_desktop.core.audit.entries import CONVERSATION_EXPORTED, sha256_bytes
+from localai_desktop.core.audit.entries import (
+    CONVERSATION_EXPORTED,
+    CONVERSATION_PRINTED,
+    sha256_bytes,
+)
 from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.chat.conversations import ConversationStore
 from localai_desktop.core.common.atomic_files import write_atomically
@@ -39,6 +43,20 @@ _SUFFIXES = {
 def render(document: ExportDocument, file_format: str) -> bytes:
     """The document's bytes in one format. The writers are imported here, when first used:
     fpdf2 brings numpy and fontTools (tens of MiB), which the app's start should not load."""
+    return render_with_notes(document, file_format)[0]
+
+
+def render_with_notes(document: ExportDocument, file_format: str) -> tuple[bytes, tuple[str, ...]]:
+    """The document's bytes and what a person should know about them (a PDF that could not
+    show some characters says so)."""
+    if file_format == "pdf":
+        from localai_desktop.core.export.pdf_writer import render_pdf_with_notes
+
+        return render_pdf_with_notes(document)
+    return _render(document, file_format), ()
+
+
+def _render(document: ExportDocument, file_format: str) -> bytes:
     if file_format == "docx":
         from localai_desktop.core.export.docx_writer import render_docx
 
@@ -93,9 +111,11 @@ class ExportResult:
     bytes: int
     sha256: str
     seconds: float
+    notes: tuple[str, ...] = ()  # what a person should know ("some characters are marked ...")
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "notes": list(self.notes),
             "file": str(self.path),
             "format": self.format,
             "conversation_id": self.conversation_id,
@@ -121,12 +141,14 @@ class ConversationExporter:
         *,
         message_ids: Collection[int] | None = None,
     ) -> tuple[ExportDocument, bytes]:
-        """The document and its bytes in `file_format`, without writing or recording it."""
+        """The document (with the notes its rendering made) and its bytes in `file_format`,
+        without writing or recording it."""
         chosen = format_for(None, file_format)
         document = build_document(
             self._store.get(conversation_id), exported_at=utcnow(), message_ids=message_ids
         )
-        return document, render(document, chosen)
+        data, notes = render_with_notes(document, chosen)
+        return replace(document, notes=document.notes + notes), data
 
     def export(
         self,
@@ -171,6 +193,7 @@ class ConversationExporter:
             bytes=len(data),
             sha256=digest,
             seconds=time.perf_counter() - started,
+            notes=document.notes,
         )
         log.info(
             "Exported conversation %s as %s (%s messages, %s bytes, %.2f s)",
@@ -181,3 +204,17 @@ class ConversationExporter:
             result.seconds,
         )
         return result
+
+    def record_printed(self, document: ExportDocument) -> None:
+        """Record in the audit trail that `document` went to a printer: the conversation and
+        which of its messages, never their content (a printed page leaves the app as a file
+        does)."""
+        if self._audit is None:
+            return
+        self._audit.record(
+            CONVERSATION_PRINTED,
+            conversation_id=document.conversation_id,
+            messages=len(document.messages),
+            message_ids=[m.id for m in document.messages],
+            whole=document.whole,
+        )

@@ -15,9 +15,11 @@ from fpdf.fonts import FontFace, TextStyle
 
 from localai_desktop.core.export.document import ExportDocument, ExportMessage
 from localai_desktop.core.export.markdown import markdown_parser, replace_marks
-from localai_desktop.core.export.pdf_fonts import find_unicode_fonts
+from localai_desktop.core.export.pdf_fonts import find_fallback_fonts, find_unicode_fonts
 
 log = logging.getLogger(__name__)
+
+MISSING_MARK = "\u25a1"  # a white square: DejaVu and most Unicode families have it
 
 BODY_PT = 10.5
 _BLACK = "#111111"
@@ -41,12 +43,48 @@ class _Pdf(FPDF):
             self.add_font("Body", "BI", str(fonts.bold_italic))
             self.add_font("Mono", "", str(fonts.mono))
             self.body, self.mono, self.unicode = "Body", "Mono", True
+        self.missing: frozenset[str] = frozenset()  # characters no font here can show
         self.set_margins(20, 18, 20)
         self.set_auto_page_break(True, margin=18)
 
+    def prepare_characters(self, text: str) -> frozenset[str]:
+        """Make ready for the characters of `text`: fallback fonts for those the family lacks
+        (only the fonts that cover some); returns the characters that no font can show."""
+        shown = {c for c in set(text) if ord(c) >= 32 and not c.isspace()}
+        if not self.unicode:
+            self.missing = frozenset(c for c in shown if ord(c) > 255)
+            return self.missing
+        lacking = {c for c in shown if ord(c) not in self.fonts["body"].cmap}  # type: ignore[union-attr]
+        fallbacks: list[str] = []
+        for number, (path, index) in enumerate(find_fallback_fonts() if lacking else ()):
+            name = f"Fallback{number}"
+            try:
+                self.add_font(name, "", str(path), collection_font_number=index)
+            except Exception as error:  # a damaged or unusual font file: try the next one
+                log.warning("Font %s not used for the PDF: %s", path, error)
+                continue
+            cmap = self.fonts[name.lower()].cmap  # type: ignore[union-attr]
+            covered = {c for c in lacking if ord(c) in cmap}
+            if not covered:
+                del self.fonts[name.lower()]
+                continue
+            fallbacks.append(name)
+            lacking -= covered
+            if not lacking:
+                break
+        if fallbacks:
+            self.set_fallback_fonts(fallbacks, exact_match=False)
+        self.missing = frozenset(lacking)
+        return self.missing
+
     def text_for_font(self, text: str) -> str:
-        """What the fonts can show: everything, or Western European letters only."""
-        return text if self.unicode else text.encode("latin-1", "replace").decode("latin-1")
+        """What the fonts can show: the characters none has become a visible mark (or "?"
+        with PDF's built-in fonts, which know Western European letters only)."""
+        if not self.unicode:
+            return text.encode("latin-1", "replace").decode("latin-1")
+        if not self.missing or self.missing.isdisjoint(text):
+            return text
+        return "".join(MISSING_MARK if c in self.missing else c for c in text)
 
     def footer(self) -> None:
         self.set_y(-12)
@@ -66,13 +104,22 @@ class _Pdf(FPDF):
 
 
 def render_pdf(document: ExportDocument) -> bytes:
+    return render_pdf_with_notes(document)[0]
+
+
+def render_pdf_with_notes(document: ExportDocument) -> tuple[bytes, tuple[str, ...]]:
+    """The PDF and what a person should know about it (characters it could not show)."""
     pdf = _Pdf(document.title)
+    missing = pdf.prepare_characters(_all_text(document))
+    notes = (_missing_note(missing, pdf.unicode),) if missing else ()
     pdf.set_title(pdf.text_for_font(document.title))
     pdf.set_creator("LocalAI Desktop")
     pdf.add_page()
     pdf.set_font(pdf.body, "B", 18)
     pdf.multi_cell(0, 8, pdf.text_for_font(document.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     _small(pdf, document.subtitle)
+    for note in notes:
+        _small(pdf, note)
     if document.system_prompt:
         pdf.ln(2)
         pdf.set_font(pdf.body, "B", BODY_PT)
@@ -86,7 +133,7 @@ def render_pdf(document: ExportDocument) -> bytes:
     answers = document.answers_with_provenance
     if answers:
         _appendix(pdf, answers)
-    return bytes(pdf.output())
+    return bytes(pdf.output()), notes
 
 
 def _small(pdf: _Pdf, text: str) -> None:
@@ -174,3 +221,29 @@ def _appendix(pdf: _Pdf, answers: tuple[ExportMessage, ...]) -> None:
                 row = table.row()
                 row.cell(pdf.text_for_font(label), style=FontFace(emphasis="BOLD"))
                 row.cell(pdf.text_for_font(value))
+
+
+def _all_text(document: ExportDocument) -> str:
+    parts = [document.title, document.subtitle, document.system_prompt]
+    for message in document.messages:
+        parts += [message.heading, message.markdown]
+        parts += [footnote.text for footnote in message.footnotes]
+        parts += [f"{label} {value}" for label, value in message.appendix]
+    return "\n".join(parts)
+
+
+def _missing_note(missing: frozenset[str], unicode: bool) -> str:
+    count = len(missing)
+    what = f"{count} kind{'s' if count != 1 else ''} of character"
+    if not unicode:
+        return (
+            f"Note: no Unicode font was found on this computer, so {what} beyond Western "
+            "European letters are shown as ? in this PDF. The Word, HTML and Markdown exports "
+            "keep every character."
+        )
+    return (
+        f"Note: {what} that no font on this computer can show (for example Chinese, Japanese or "
+        f"Korean letters) are marked {MISSING_MARK} in this PDF. The Word, HTML and Markdown "
+        "exports keep every character; installing a font for that script (such as Noto Sans "
+        "CJK) lets the PDF show them."
+    )

@@ -524,6 +524,30 @@ def _m013_evaluations(conn: Connection) -> None:
     )
 
 
+def _m014_message_attachments(conn: Connection) -> None:
+    # Files attached to a question (core.chat.attachments): their name and text, kept with the
+    # question in the workspace's database (encrypted in a protected workspace). A long file is
+    # indexed in the conversation's own collection, which the collections list does not show.
+    _run(
+        conn,
+        """
+        CREATE TABLE message_attachments (
+            id INTEGER PRIMARY KEY,
+            message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+            name VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            text TEXT NOT NULL,
+            pages INTEGER NOT NULL DEFAULT 0,
+            whole BOOLEAN NOT NULL DEFAULT 1,
+            collection_id INTEGER,
+            created_at DATETIME NOT NULL
+        );
+        CREATE INDEX ix_message_attachments_message_id ON message_attachments (message_id);
+        ALTER TABLE doc_collections ADD COLUMN conversation_id INTEGER
+        """,
+    )
+
+
 def _m015_remote_engines(conn: Connection) -> None:
     # Remote engines (core.remotes): OpenAI-compatible servers a workspace answers with. The
     # API key lives here, in the workspace's database (SQLCipher-encrypted when the workspace
@@ -565,6 +589,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "the prompt library: reusable prompts with fields", _m011_prompt_library),
     Migration(12, "text recognised on scanned pages; e-mail attachments", _m012_recognised_pages),
     Migration(13, "evaluation test sets, runs and their results", _m013_evaluations),
+    Migration(14, "files attached to questions", _m014_message_attachments),
     Migration(
         15, "remote engines (OpenAI-compatible servers) and their keys", _m015_remote_engines
     ),

@@ -177,6 +177,8 @@ class DocumentCollectionRow(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)  # bumped when chunks change
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Migration 14: a conversation's own collection of attached files (not listed).
+    conversation_id: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
 
 
 class DocumentFileRow(Base):
@@ -360,4 +362,22 @@ class RemoteRow(Base):
     api_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     allow_offline: Mapped[bool] = mapped_column(default=False)
     ca_file: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime]
+
+
+class MessageAttachmentRow(Base):
+    """A file attached to a question (migration 14): its name and its text, kept here."""
+
+    __tablename__ = "message_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String)
+    text: Mapped[str] = mapped_column(Text)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    whole: Mapped[bool] = mapped_column(default=True)  # in the prompt whole, else indexed
+    collection_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime]

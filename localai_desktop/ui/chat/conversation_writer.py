@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from localai_desktop.core.chat.attachments import AttachmentStore, read_attachment
 from localai_desktop.core.chat.conversations import ConversationStore
 from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.documents.collections import DocumentLibrary
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +38,20 @@ class ConversationWriter(QObject):
     message_id of that version)."""
     version_failed = Signal(str)
     """Showing another version failed: (message for the user)."""
+    attachments_to_index = Signal(int, int, object)
+    """Long attached files wait in the conversation's own collection to be indexed, emitted
+    just before question_saved: (request_id, collection_id, tuple of paths)."""
 
-    def __init__(self, store: ConversationStore, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        parent: QObject | None = None,
+        *,
+        documents: DocumentLibrary | None = None,
+    ) -> None:
         super().__init__(parent)
         self._store = store
+        self._documents = documents  # for the conversation's own collection of long files
         self._executor: ThreadPoolExecutor | None = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="conversation-writer"
         )
@@ -52,11 +66,22 @@ class ConversationWriter(QObject):
         settings: dict[str, Any],
         model_id: int | None,
         edit_of: int | None = None,
+        attach: Sequence[str] = (),
     ) -> None:
-        """Save the question (and the options it is asked with); see ConversationStore."""
+        """Save the question (and the options it is asked with); see ConversationStore.
+        Files in `attach` are read first (one that cannot be read saves nothing) and kept
+        with the question."""
 
         def write() -> None:
             try:
+                files = [read_attachment(path) for path in attach]
+                long = [f for f in files if not f.whole]
+                if long and self._documents is None:
+                    raise LocalAIError(
+                        f"{', '.join(f.name for f in long)} is too long to read whole, and "
+                        "long files are indexed with an embedding model, which is not set up.",
+                        "Import an embedding model in the Models tab, or attach a shorter file.",
+                    )
                 conversation, message = self._store.save_question(
                     conversation_id,
                     text,
@@ -65,6 +90,22 @@ class ConversationWriter(QObject):
                     model_id=model_id,
                     edit_of=edit_of,
                 )
+                if message is not None and files:
+                    collection_id = None
+                    if long and self._documents is not None:
+                        collection = self._documents.conversation_collection(conversation.id)
+                        collection_id = collection.id
+                    store = AttachmentStore(self._store.database)
+                    added = [
+                        store.add(
+                            message.id, file, collection_id=None if file.whole else collection_id
+                        )
+                        for file in files
+                    ]
+                    message = replace(message, attachments=tuple((a.id, a.name) for a in added))
+                    if collection_id is not None:
+                        paths = tuple(str(f.path) for f in long)
+                        self.attachments_to_index.emit(request_id, collection_id, paths)
             except LocalAIError as error:
                 self.save_failed.emit(request_id, error.message)
             except Exception:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from localai_desktop.core.prompts.library import Prompt
+from localai_desktop.ui.chat.attachment_bar import AttachmentBar, dropped_files
 from localai_desktop.ui.chat.prompt_picker import (
     PICKER_QUERY,
     PromptFieldsDialog,
@@ -34,6 +35,8 @@ class MessageInput(QPlainTextEdit):
     """Esc was pressed: stop the answer being written."""
     edit_last_requested = Signal()
     """Up was pressed in an empty box: edit the last question."""
+    files_dropped = Signal(list)
+    """Files were dropped on the box: (paths) to attach, not text to insert."""
 
     MAX_LINES = 8
     # The keys handled below, as Help > Keyboard shortcuts lists them: (keys, what they do).
@@ -60,6 +63,16 @@ class MessageInput(QPlainTextEdit):
 
     def text(self) -> str:
         return self.toPlainText()
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return bool(dropped_files(source)) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        files = dropped_files(source)
+        if files:
+            self.files_dropped.emit(files)  # attached, never pasted as file names
+            return
+        super().insertFromMimeData(source)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self.key_handler is not None and self.key_handler(event):
@@ -135,9 +148,12 @@ class Composer(QWidget):
         self.stop_button.setAccessibleName("Stop answer")
         self.stop_button.setToolTip("Stop the answer being written and keep what it has (Esc)")
         self.stop_button.clicked.connect(self.stop_requested)
+        self.attachments = AttachmentBar()
+        self.input.files_dropped.connect(self.attachments.add_paths)
         buttons = QVBoxLayout()
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.attachments.paperclip)
         buttons.addStretch(1)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -147,6 +163,7 @@ class Composer(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.picker)
+        layout.addWidget(self.attachments)
         layout.addLayout(row)
 
     def text(self) -> str:

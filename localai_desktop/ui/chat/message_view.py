@@ -318,6 +318,8 @@ class MessageView(QFrame):
     """The user wants to edit this question: (message_id)."""
     reference_requested = Signal(int)
     """The user wants this answer, with its question, in a test set: (message_id)."""
+    attachment_requested = Signal(int)
+    """The user clicked a file attached to this question: (attachment id)."""
 
     def __init__(self, message: Message, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -413,6 +415,12 @@ class MessageView(QFrame):
         layout.setContentsMargins(10, 6, 10, 4)
         layout.setSpacing(2)
         layout.addLayout(top)
+        # The files attached to a question, as chips (click: read the file's text).
+        self.attachment_chips = QWidget()
+        self._chips = QHBoxLayout(self.attachment_chips)
+        self._chips.setContentsMargins(0, 0, 0, 0)
+        self._chips.addStretch(1)
+        layout.addWidget(self.attachment_chips)
         layout.addWidget(self.body)
         layout.addWidget(self.sources)
         # On a line of its own: a status can be a sentence or two (why an answer was cut off,
@@ -483,7 +491,27 @@ class MessageView(QFrame):
         self._copy.setEnabled(bool(message.content))
         # People copy answers; their own words they still have.
         self._copy.setVisible(message.role != "user")
+        self._show_attachments()
         self._show_versions()
+
+    def attachment_buttons(self) -> list[QToolButton]:
+        found = (self._chips.itemAt(i).widget() for i in range(self._chips.count()))
+        return [w for w in found if isinstance(w, QToolButton)]
+
+    def _show_attachments(self) -> None:
+        for chip in self.attachment_buttons():
+            self._chips.removeWidget(chip)
+            chip.deleteLater()
+        for index, (attachment_id, name) in enumerate(self.message.attachments):
+            chip = QToolButton()
+            chip.setText(name)
+            chip.setToolTip(f"Attached file {name}: click to read the text the model was given")
+            chip.setAccessibleName(f"Attached file {name}")
+            chip.clicked.connect(
+                lambda _checked=False, a=attachment_id: self.attachment_requested.emit(a)
+            )
+            self._chips.insertWidget(index, chip)
+        self.attachment_chips.setVisible(bool(self.message.attachments))
 
     def _show_versions(self) -> None:
         message = self.message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -41,6 +42,8 @@ class Question:
     """The question to look up in the attached collections (the newest one when regenerating)."""
     edit_of: int | None = None
     """The question `text` is a new version of (None: a new question)."""
+    attach: Sequence[str] = ()
+    """Files attached to the question (read and kept with it by the writer)."""
 
     @property
     def regenerate(self) -> bool:
@@ -87,6 +90,8 @@ class ChatRequests(QObject):
     """The answer is saved with its final status: (conversations.Message)."""
     request_failed = Signal(str)
     """A current request failed: (message for the user)."""
+    attachments_indexing = Signal(str)
+    """Long attached files are being indexed: (what, in words, with progress)."""
 
     def __init__(
         self,
@@ -103,6 +108,9 @@ class ChatRequests(QObject):
         self._question: Question | None = None
         self._search = CurrentRequest()  # numbered by the embedding worker
         self._search_request: ChatRequest | None = None  # answered once passages are found
+        self._to_index: dict[int, tuple[int, tuple[str, ...]]] = {}  # writer's request id ->
+        self._indexing = CurrentRequest()  # long attached files, numbered by the embedding worker
+        self._indexed_for: tuple[int, ChatRequest, Question, str] | None = None
         ids = RequestIds()
         self._reply = CurrentRequest(ids)
         self._load = CurrentRequest(ids)
@@ -125,7 +133,11 @@ class ChatRequests(QObject):
         worker.reply_failed.connect(self._on_worker_reply_failed)
         writer.question_saved.connect(self._on_writer_question_saved)
         writer.save_failed.connect(self._on_writer_save_failed)
+        writer.attachments_to_index.connect(self._on_writer_attachments_to_index)
         if embedding is not None:
+            embedding.indexing_progressed.connect(self._on_embedding_indexing_progressed)
+            embedding.indexing_finished.connect(self._on_embedding_indexing_finished)
+            embedding.indexing_failed.connect(self._on_embedding_indexing_failed)
             embedding.search_finished.connect(self._on_embedding_search_finished)
             embedding.search_failed.connect(self._on_embedding_search_failed)
 
@@ -156,6 +168,7 @@ class ChatRequests(QObject):
             settings=question.saved_settings,
             model_id=question.model_id,
             edit_of=question.edit_of,
+            attach=question.attach,
         )
 
     def suggest_title(self, conversation_id: int) -> None:
@@ -170,6 +183,14 @@ class ChatRequests(QObject):
         if self._question is not None:
             # The question is still being saved: it will be, but nothing is asked of it.
             self._question = None
+            self._reply.forget()
+            self._set_answering(False)
+        elif self._indexing.is_pending():
+            # Indexing long attached files: stop it (what is indexed is kept); nothing asked.
+            assert self._embedding is not None
+            self._embedding.cancel_indexing()
+            self._indexing.forget()
+            self._indexed_for = None
             self._reply.forget()
             self._set_answering(False)
         elif self._search.is_pending():
@@ -193,7 +214,9 @@ class ChatRequests(QObject):
 
     def is_searching(self) -> bool:
         """Whether the question is still being saved, or looked up in attached collections."""
-        return self._question is not None or self._search.is_pending()
+        return (
+            self._question is not None or self._search.is_pending() or self._indexing.is_pending()
+        )
 
     def answering_conversation(self) -> int | None:
         return self._conversation_id if self._answering else None
@@ -233,12 +256,63 @@ class ChatRequests(QObject):
             regenerate=question.regenerate,
         )
         lookup = question.text if question.text is not None else question.lookup_text
+        to_index = self._to_index.pop(request_id, None)
+        if to_index is not None and self._embedding is not None:
+            collection_id, paths = to_index
+            self._indexed_for = (collection_id, request, question, lookup)
+            self._indexing.track(self._embedding.index(collection_id, paths))
+            names = ", ".join(Path(p).name for p in paths)
+            self.attachments_indexing.emit(f"Reading {names}…")
+            return
         if question.collection_ids and lookup.strip() and self._embedding is not None:
             self._search_request = request
             self._search.track(self._embedding.search(question.collection_ids, lookup))
             self.documents_search_started.emit()
             return
         self.answer_requested.emit(request_id, request)
+
+    @Slot(int, int, object)
+    def _on_writer_attachments_to_index(
+        self, request_id: int, collection_id: int, paths: tuple[str, ...]
+    ) -> None:
+        self._to_index[request_id] = (collection_id, paths)
+
+    # -- slots: indexing long attached files -----------------------------------------------
+
+    @Slot(int, object)
+    def _on_embedding_indexing_progressed(self, request_id: int, progress: object) -> None:
+        if self._indexing.is_answered_by(request_id):
+            done = getattr(progress, "chunks_done", None)
+            self.attachments_indexing.emit(
+                f"Reading the attached files… ({done} passages)"
+                if done
+                else "Reading the attached files…"
+            )
+
+    @Slot(int, object)
+    def _on_embedding_indexing_finished(self, request_id: int, _outcome: object) -> None:
+        if not self._indexing.is_answered_by(request_id) or self._indexed_for is None:
+            return
+        self._indexing.forget()
+        collection_id, request, question, lookup = self._indexed_for
+        self._indexed_for = None
+        assert self._embedding is not None
+        self._search_request = request
+        ids = [*question.collection_ids, collection_id]
+        self._search.track(self._embedding.search(ids, lookup))
+        self.documents_search_started.emit()
+
+    @Slot(int, int, str)
+    def _on_embedding_indexing_failed(
+        self, request_id: int, _collection_id: int, error_message: str
+    ) -> None:
+        if not self._indexing.is_answered_by(request_id):
+            return
+        self._indexing.forget()
+        self._indexed_for = None
+        self._reply.forget()
+        self._set_answering(False)
+        self.request_failed.emit(error_message)
 
     @Slot(int, str)
     def _on_writer_save_failed(self, request_id: int, error_message: str) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from localai_desktop.core.chat.attachments import AttachmentStore
 from localai_desktop.core.chat.context_use import measure_context_use
 from localai_desktop.core.chat.conversations import (
     Conversation,
@@ -29,6 +32,8 @@ from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.context_choice import automatic_context
 from localai_desktop.core.models.registry import LocalModel, ModelRegistry
 from localai_desktop.core.prompts.library import PromptLibrary
+from localai_desktop.ui.chat.attachment_bar import dropped_files
+from localai_desktop.ui.chat.attachment_viewer import AttachmentViewer
 from localai_desktop.ui.chat.conversation_writer import ConversationWriter
 from localai_desktop.ui.chat.documents import ChatDocuments
 from localai_desktop.ui.chat.panes import ChatPanes
@@ -83,7 +88,9 @@ class ChatTab(QWidget):
         self._conversation_id: int | None = None
         # Models whose chat format notice was shown: a person is told once per session.
         self._told_about_format: set[int] = set()
-        self.writer = ConversationWriter(store, self)
+        self.writer = ConversationWriter(
+            store, self, documents=documents if embedding is not None else None
+        )
         self.requests = ChatRequests(worker, self.writer, self, embedding=embedding)
         self.documents = ChatDocuments(documents if embedding is not None else None, self)
         self._build()
@@ -109,6 +116,9 @@ class ChatTab(QWidget):
         self.edit_notice = panes.edit_notice
         self.undo_notice = panes.undo_notice
         self._editing: int | None = None  # the question being edited in the message box
+        self._attaching: list[Path] = []  # files going with the question being saved
+        self.setAcceptDrops(True)  # files dropped anywhere on the chat are attached
+        self.composer.attachments.refused.connect(self.banner.show_error)
         self.settings_panel = panes.settings_panel
         self.search = panes.search
         self.organise = panes.organise
@@ -134,6 +144,8 @@ class ChatTab(QWidget):
         self.transcript.version_requested.connect(self._on_transcript_version_requested)
         self.transcript.edit_requested.connect(self._on_transcript_edit_requested)
         self.transcript.reference_requested.connect(self._on_transcript_reference_requested)
+        self.transcript.attachment_requested.connect(self._on_transcript_attachment_requested)
+        self.attachment_viewer: AttachmentViewer | None = None
         self.composer.edit_last_requested.connect(self._on_composer_edit_last_requested)
         self.edit_notice.cancel_requested.connect(self._on_edit_notice_cancel_requested)
         self.writer.version_shown.connect(self._on_writer_version_shown)
@@ -165,6 +177,7 @@ class ChatTab(QWidget):
         requests.answering_changed.connect(self._on_requests_answering_changed)
         requests.question_saved.connect(self._on_requests_question_saved)
         requests.question_not_saved.connect(self._on_requests_question_not_saved)
+        requests.attachments_indexing.connect(self.status.show_busy)
         requests.documents_search_started.connect(self._on_requests_documents_search_started)
         requests.answer_started.connect(self._on_requests_answer_started)
         requests.answer_text_added.connect(self.transcript.append_to_answer)
@@ -338,7 +351,8 @@ class ChatTab(QWidget):
             # The edited question and what followed stay saved as the earlier version.
             self.transcript.remove_from(edit_of)
         self.transcript.add_unsaved_question(text)
-        self._ask(model, text, edit_of=edit_of)
+        self._attaching = self.composer.attachments.take()
+        self._ask(model, text, edit_of=edit_of, attach=[str(p) for p in self._attaching])
 
     def edit_question(self, message_id: int) -> None:
         """Put a question in the message box to be asked again as a new version."""
@@ -357,7 +371,14 @@ class ChatTab(QWidget):
         self._editing = None
         self.edit_notice.hide()
 
-    def _ask(self, model: LocalModel, text: str | None, *, edit_of: int | None = None) -> None:
+    def _ask(
+        self,
+        model: LocalModel,
+        text: str | None,
+        *,
+        edit_of: int | None = None,
+        attach: Sequence[str] = (),
+    ) -> None:
         """Ask for an answer to `text` (None: write the last answer again); `edit_of`: the
         question `text` is a new version of."""
         self.status.show_busy("Getting ready…")
@@ -374,6 +395,7 @@ class ChatTab(QWidget):
                 collection_ids=self.documents.attached_ids(),
                 lookup_text=self.transcript.last_question(),
                 edit_of=edit_of,
+                attach=tuple(attach),
             )
         )
 
@@ -487,6 +509,22 @@ class ChatTab(QWidget):
     def _current_model(self) -> LocalModel | None:
         return self.model_picker.current_model()
 
+    # -- drag and drop: files to attach ----------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_files(event.mimeData()):
+            event.acceptProposedAction()
+            return
+        super().dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = dropped_files(event.mimeData())
+        if not files:
+            super().dropEvent(event)
+            return
+        event.acceptProposedAction()
+        self.composer.attachments.add_paths(files)
+
     # -- slots: the user ------------------------------------------------------------------
 
     @Slot()
@@ -511,6 +549,16 @@ class ChatTab(QWidget):
         self._stop_editing()
         self.composer.clear()
         self.composer.input.setFocus()
+
+    @Slot(int)
+    def _on_transcript_attachment_requested(self, attachment_id: int) -> None:
+        try:  # one row by its key: quick, so read here
+            attachment = AttachmentStore(self._store.database).get(attachment_id)
+        except LocalAIError as error:
+            self.banner.show_error(error.message)
+            return
+        self.attachment_viewer = AttachmentViewer(attachment, self)
+        self.attachment_viewer.open()
 
     @Slot(int)
     def _on_transcript_edit_requested(self, message_id: int) -> None:
@@ -655,6 +703,9 @@ class ChatTab(QWidget):
         text = self.transcript.remove_unsaved_question()
         if text and not self.composer.text().strip():
             self.composer.set_text(text)
+        if self._attaching and not self.composer.attachments.paths():
+            self.composer.attachments.set_paths(self._attaching)  # nothing lost
+        self._attaching = []
         self.status.clear()
         self.banner.show_error(error_message)
 

@@ -28,6 +28,8 @@ class Transcript(QScrollArea):
     """The user moved to another version of a message: (message_id of that version)."""
     edit_requested = Signal(int)
     """The user wants to edit one of their questions: (message_id)."""
+    attachment_requested = Signal(int)
+    """A file attached to a question was clicked: (attachment id)."""
     reference_requested = Signal(int)
     """The user wants an answer and its question in a test set: (message_id of the answer)."""
 
@@ -208,6 +210,7 @@ class Transcript(QScrollArea):
         view.version_requested.connect(self.version_requested)
         view.edit_requested.connect(self.edit_requested)
         view.reference_requested.connect(self.reference_requested)
+        view.attachment_requested.connect(self.attachment_requested)
         view.set_versions_enabled(self._regenerate_enabled)
         # Before the trailing stretch, so messages stack from the top.
         self._layout.insertWidget(self._layout.count() - 1, view)

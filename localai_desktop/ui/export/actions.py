@@ -78,6 +78,7 @@ class ConversationExport(QObject):
     """Nothing was exported or printed: (why, and what to do, in words)."""
     _export_requested = Signal(int, int, str, str, object)
     _print_requested = Signal(int, int)
+    _print_finished = Signal(int, bool)
 
     def __init__(
         self,
@@ -125,6 +126,7 @@ class ConversationExport(QObject):
         self.worker = ExportWorker.start(exporter)
         self._export_requested.connect(self.worker.export)
         self._print_requested.connect(self.worker.render_for_print)
+        self._print_finished.connect(self.worker.finish_print)
         self.worker.exported.connect(self._on_worker_exported)
         self.worker.print_ready.connect(self._on_worker_print_ready)
         self.worker.export_failed.connect(self._on_worker_export_failed)
@@ -225,8 +227,13 @@ class ConversationExport(QObject):
         label = FORMATS[result.format][1]
         self.export_finished.emit(
             result,
-            f"Saved as a {label} ({format_bytes(result.bytes)}): {result.path}. "
-            "The export is recorded in the audit trail.",
+            " ".join(
+                (
+                    f"Saved as a {label} ({format_bytes(result.bytes)}): {result.path}.",
+                    "The export is recorded in the audit trail.",
+                    *result.notes,
+                )
+            ),
         )
 
     @Slot(int, str, str)
@@ -237,10 +244,13 @@ class ConversationExport(QObject):
         printer = self.printer or QPrinter(QPrinter.PrinterMode.HighResolution)
         printer.setDocName(title)
         if not self.choose_printer(self._window, printer):
+            self._print_finished.emit(request_id, False)
             self.export_failed.emit("Printing was cancelled; nothing was printed.")
             return
         self.printer = printer
         print_html(printer, html)
+        # Recorded in the audit trail on the worker's thread, as an export is.
+        self._print_finished.emit(request_id, True)
         self.printed.emit(f"“{title}” was sent to the printer.")
 
     @Slot(int, str)

@@ -7,6 +7,7 @@ import logging
 from PySide6.QtCore import Signal, Slot
 
 from localai_desktop.core.common.errors import LocalAIError
+from localai_desktop.core.export.document import ExportDocument
 from localai_desktop.core.export.exporter import ConversationExporter
 from localai_desktop.ui.workers.base import ThreadWorker
 
@@ -38,6 +39,7 @@ class ExportWorker(ThreadWorker):
     def __init__(self, exporter: ConversationExporter) -> None:
         super().__init__()
         self._exporter = exporter
+        self._to_print: dict[int, ExportDocument] = {}  # request id -> document handed out
 
     @Slot(int, int, str, str, object)
     def export(
@@ -79,4 +81,23 @@ class ExportWorker(ThreadWorker):
                 log.exception("Preparing conversation %s for print failed", conversation_id)
                 self.export_failed.emit(request_id, UNEXPECTED_EXPORT_ERROR)
                 return
+            self._to_print[request_id] = document
             self.print_ready.emit(request_id, document.title, data.decode("utf-8"))
+
+    @Slot(int, bool)
+    def finish_print(self, request_id: int, printed: bool) -> None:
+        """The document of `request_id` went to the printer (recorded in the audit trail, as
+        an export is) or the person cancelled (nothing recorded)."""
+        document = self._to_print.pop(request_id, None)
+        if document is None or not printed:
+            return
+        try:
+            self._exporter.record_printed(document)
+        except LocalAIError as error:
+            log.warning(
+                "Printing conversation %s was not recorded: %s",
+                document.conversation_id,
+                error.message,
+            )
+        except Exception:
+            log.exception("Recording the print of conversation %s failed", document.conversation_id)

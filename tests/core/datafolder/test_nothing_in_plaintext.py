@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from localai_desktop.core.chat.attachments import AttachmentStore
 from localai_desktop.core.chat.service import ChatService
 from localai_desktop.core.datafolder.backup import export_backup
 from localai_desktop.core.datafolder.paths import DataPaths
@@ -26,6 +27,7 @@ from tests.support import documents_support as docs
 
 PASSPHRASE = "staple battery horse"
 WORD = "zyxquokkamoon"
+ATTACHED = "qwvplatypusdawn"  # only in files attached to a question
 
 
 def _grep(folder: Path, word: bytes) -> list[Path]:
@@ -82,6 +84,19 @@ def test_a_unique_word_is_found_nowhere_on_disk(
             collections=["Referrals"],
         )
         assert answer.status == "complete"
+        # Files attached to a question: a short one kept whole, a long one indexed.
+        note = documents / "note.txt"
+        note.write_text(f"Allergy noted by {ATTACHED}: penicillin.\n", "utf-8")
+        letter = docs.write_pdf(
+            documents / "letter.pdf", [f"Letter from {ATTACHED}.", *docs.GUIDELINE_PAGES], filler=4
+        )
+        attached_answer = service.send(
+            conversation.id,
+            "What do the letters say?",
+            model_id=stories.id,
+            settings=GenerationSettings(seed=1, max_tokens=20),
+            attach=[note, letter],
+        )
         service.engine.unload()
         export = root.parent / "export.age"
         report = export_backup(
@@ -91,7 +106,14 @@ def test_a_unique_word_is_found_nowhere_on_disk(
         ws.documents.close()
     assert _grep(root, WORD.encode()) == []
     assert _grep(app_temp, WORD.encode()) == []
+    assert _grep(root, ATTACHED.encode()) == []
+    assert _grep(app_temp, ATTACHED.encode()) == []
     assert WORD.encode() not in export.read_bytes()
     # And the word really went in: the workspace, unlocked, has it.
     with Workspace.open(root, workspace="Clinic", passphrase=lambda _i: PASSPHRASE) as ws:
         assert WORD in ws.conversations.get(conversation.id).messages[0].content
+        question = ws.conversations.get(conversation.id).messages[-2]
+        assert question.id < attached_answer.id
+        kept = AttachmentStore(ws.db).for_message(question.id)
+        assert [a.name for a in kept] == ["note.txt", "letter.pdf"]
+        assert all(ATTACHED in a.text for a in kept)

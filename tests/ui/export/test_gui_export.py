@@ -13,7 +13,7 @@ from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from localai_desktop.core.audit.entries import CONVERSATION_EXPORTED
+from localai_desktop.core.audit.entries import CONVERSATION_EXPORTED, CONVERSATION_PRINTED, describe
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.ui.export.actions import NO_CONVERSATION
 from localai_desktop.ui.shell.main_window import MainWindow
@@ -106,7 +106,7 @@ def test_the_export_button_offers_export_and_print(
 def test_print_lays_out_the_same_html_as_the_export(
     qtbot: QtBot, data_dir: Path, open_window: OpenWindow, tmp_path: Path
 ) -> None:
-    window, _ = lease_window(data_dir, open_window)
+    window, conversation_id = lease_window(data_dir, open_window)
     export = window.conversation_export
     target = tmp_path / "printed.pdf"
 
@@ -122,11 +122,21 @@ def test_print_lays_out_the_same_html_as_the_export(
     assert "Lease review for Mrs Example" in text
     assert "Uncapped liability" in text and "lease-2024.pdf, page 12" in text
     assert MODEL_SHA256 in text.replace("\r\n", "")
+    # Printed like an export: on the record, naming the conversation, holding none of its words.
+    audit = window.workspace.audit
+    qtbot.waitUntil(lambda: audit.entries()[-1].kind == CONVERSATION_PRINTED, timeout=10_000)
+    entry = audit.entries()[-1]
+    assert entry.conversation_id == conversation_id
+    assert describe(entry) == f"Conversation {conversation_id} printed (2 messages)"
+    assert "liability" not in str(entry.facts).lower()
 
     export.choose_printer = lambda _parent, _printer: False
     with qtbot.waitSignal(export.export_failed, timeout=30_000) as failed:
         export.print_action.trigger()
     assert failed.args == ["Printing was cancelled; nothing was printed."]
+    qtbot.wait(200)
+    printed = [e for e in audit.entries() if e.kind == CONVERSATION_PRINTED]
+    assert len(printed) == 1  # a cancelled print is not recorded
 
 
 def test_with_no_conversation_it_says_what_to_do_and_a_cancelled_dialog_writes_nothing(
