@@ -143,19 +143,17 @@ class AttachmentStore:
         self, message_id: int, file: AttachedFile, *, collection_id: int | None = None
     ) -> Attachment:
         with self._db.session() as session:
-            row = MessageAttachmentRow(
-                message_id=message_id,
-                name=file.name,
-                kind=file.kind,
-                text=file.text,
-                pages=file.pages,
-                whole=file.whole,
-                collection_id=collection_id,
-                created_at=utcnow(),
-            )
+            row = attachment_row(message_id, file, collection_id=collection_id)
             session.add(row)
             session.flush()
             return _attachment(row)
+
+    def set_collection(self, attachment_id: int, collection_id: int) -> None:
+        """The long file was indexed in this collection (its passages are searched from now)."""
+        with self._db.session() as session:
+            row = session.get(MessageAttachmentRow, attachment_id)
+            if row is not None:
+                row.collection_id = collection_id
 
     def for_message(self, message_id: int) -> list[Attachment]:
         return self.for_messages([message_id]).get(message_id, [])
@@ -180,6 +178,22 @@ class AttachmentStore:
             if row is None:
                 raise LocalAIError(f"Attached file {attachment_id} does not exist.")
             return _attachment(row)
+
+
+def attachment_row(
+    message_id: int, file: AttachedFile, *, collection_id: int | None = None
+) -> MessageAttachmentRow:
+    """The database row that keeps `file` with the question `message_id`."""
+    return MessageAttachmentRow(
+        message_id=message_id,
+        name=file.name,
+        kind=file.kind,
+        text=file.text,
+        pages=file.pages,
+        whole=file.whole,
+        collection_id=collection_id,
+        created_at=utcnow(),
+    )
 
 
 def _attachment(row: MessageAttachmentRow) -> Attachment:

@@ -16,6 +16,7 @@ from localai_desktop.core.audit.entries import ANSWER, CONVERSATION_DELETED, MES
 from localai_desktop.core.audit.facts import answer_facts
 from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.chat import versions
+from localai_desktop.core.chat.attachments import AttachedFile, attachment_row
 from localai_desktop.core.chat.organise import TrashAndOrganise
 from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.chat.search import DEFAULT_LIMIT, ConversationSearch, SearchHit
@@ -343,17 +344,23 @@ class ConversationStore(TrashAndOrganise):
         status: MessageStatus = MessageStatus.COMPLETE,
         provenance: Mapping[str, Any] | None = None,
         version_of: int | None = None,
+        attachments: Sequence[AttachedFile] = (),
     ) -> Message:
         """Append a message to the conversation as shown and commit it before returning.
 
         With `version_of`, the message is a new version of that one instead (an edited
         question, a regenerated answer), shown in its place; the old version is kept.
+        `attachments` (files read beforehand) are kept with it in the same transaction, so a
+        question is never saved without its files.
         """
         with self._db.session() as session:
             conversation = self._row(session, conversation_id)
             row = _append_message(
                 session, conversation, role, content, status, provenance, version_of
             )
+            session.flush()
+            for file in attachments:
+                session.add(attachment_row(row.id, file))
             session.flush()
             return _message_in(session, row)
 
@@ -383,13 +390,15 @@ class ConversationStore(TrashAndOrganise):
         settings: dict[str, Any],
         model_id: int | None,
         edit_of: int | None = None,
+        attachments: Sequence[AttachedFile] = (),
     ) -> tuple[Conversation, Message | None]:
         """Save what an answer will be written from, in one transaction, before it starts.
 
         Creates the conversation when `conversation_id` is None, stores its system prompt,
         settings and model, and appends the user's message `text` (None when the last answer is
         written again); with `edit_of`, `text` is a new version of that question instead.
-        Returns the conversation (without messages) and the saved message.
+        `attachments` (files read beforehand) are kept with the question in the same
+        transaction. Returns the conversation (without messages) and the saved message.
         """
         now = utcnow()
         with self._db.session() as session:
@@ -408,6 +417,9 @@ class ConversationStore(TrashAndOrganise):
                 message = _append_message(
                     session, row, "user", text, MessageStatus.COMPLETE, None, edit_of
                 )
+                session.flush()
+                for file in attachments:
+                    session.add(attachment_row(message.id, file))
             session.flush()
             return (
                 _conversation(row, with_messages=False),

@@ -259,8 +259,9 @@ class ChatService:
                 "Long attached files are indexed with an embedding model, which is not "
                 "available here."
             )
-        question = self.store.add_message(conversation_id, "user", text)
-        self.attach_files(conversation_id, question.id, files, indexing=indexing)
+        # The question and its files' text in one transaction; long files are indexed after.
+        question = self.store.add_message(conversation_id, "user", text, attachments=files)
+        self.index_attached(conversation_id, question.id, files, indexing=indexing)
         return self.reply(
             conversation_id,
             model_id=model_id,
@@ -280,23 +281,37 @@ class ChatService:
         *,
         indexing: IndexingState | None = None,
     ) -> None:
-        """Keep `files` with the question `message_id`; index the long ones in the
-        conversation's own collection (each kept once indexed, so a cancel keeps what is done)."""
+        """Keep `files` with the question `message_id` (already saved), then index the long
+        ones as `index_attached` does."""
         for file in files:
-            collection_id = None
-            if not file.whole:
-                assert self.documents is not None
-                collection = self.documents.conversation_collection(conversation_id)
-                self.documents.add_paths(collection.id, [file.path])
-                self.documents.index(collection.id, indexing)
-                if indexing is not None and indexing.is_interruption_requested():
-                    raise LocalAIError(
-                        f"Indexing {file.name} was stopped; the question was kept without "
-                        "an answer.",
-                        "Send it again to finish indexing the file and answer.",
-                    )
-                collection_id = collection.id
-            self.attachments.add(message_id, file, collection_id=collection_id)
+            self.attachments.add(message_id, file)
+        self.index_attached(conversation_id, message_id, files, indexing=indexing)
+
+    def index_attached(
+        self,
+        conversation_id: int,
+        message_id: int,
+        files: Sequence[AttachedFile],
+        *,
+        indexing: IndexingState | None = None,
+    ) -> None:
+        """Index the long `files` kept with the question `message_id` in the conversation's own
+        collection; each is marked once indexed, so a cancel keeps what is done (and every
+        file's text is kept with the question whatever happens here)."""
+        kept = self.attachments.for_message(message_id)  # in the order they were kept
+        for file, attachment in zip(files, kept[-len(files) :] if files else [], strict=True):
+            if file.whole:
+                continue
+            assert self.documents is not None
+            collection = self.documents.conversation_collection(conversation_id)
+            self.documents.add_paths(collection.id, [file.path])
+            self.documents.index(collection.id, indexing)
+            if indexing is not None and indexing.is_interruption_requested():
+                raise LocalAIError(
+                    f"Indexing {file.name} was stopped; the question was kept without an answer.",
+                    "Send it again to finish indexing the file and answer.",
+                )
+            self.attachments.set_collection(attachment.id, collection.id)
 
     def regenerate(
         self,

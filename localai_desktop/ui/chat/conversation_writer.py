@@ -82,6 +82,7 @@ class ConversationWriter(QObject):
                         "long files are indexed with an embedding model, which is not set up.",
                         "Import an embedding model in the Models tab, or attach a shorter file.",
                     )
+                # The question and its files' text are saved in one transaction.
                 conversation, message = self._store.save_question(
                     conversation_id,
                     text,
@@ -89,23 +90,19 @@ class ConversationWriter(QObject):
                     settings=settings,
                     model_id=model_id,
                     edit_of=edit_of,
+                    attachments=files,
                 )
                 if message is not None and files:
-                    collection_id = None
+                    store = AttachmentStore(self._store.database)
+                    added = store.for_message(message.id)
+                    message = replace(message, attachments=tuple((a.id, a.name) for a in added))
                     if long and self._documents is not None:
                         collection = self._documents.conversation_collection(conversation.id)
-                        collection_id = collection.id
-                    store = AttachmentStore(self._store.database)
-                    added = [
-                        store.add(
-                            message.id, file, collection_id=None if file.whole else collection_id
-                        )
-                        for file in files
-                    ]
-                    message = replace(message, attachments=tuple((a.id, a.name) for a in added))
-                    if collection_id is not None:
+                        for attachment in added:
+                            if not attachment.whole:
+                                store.set_collection(attachment.id, collection.id)
                         paths = tuple(str(f.path) for f in long)
-                        self.attachments_to_index.emit(request_id, collection_id, paths)
+                        self.attachments_to_index.emit(request_id, collection.id, paths)
             except LocalAIError as error:
                 self.save_failed.emit(request_id, error.message)
             except Exception:

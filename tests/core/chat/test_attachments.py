@@ -74,3 +74,39 @@ def test_attachments_are_kept_with_their_question_and_short_ones_go_into_the_pro
         # Deleted with its question.
         workspace.conversations.delete_message(question.id)
         assert store.for_message(question.id) == []
+
+
+def test_a_question_is_saved_with_its_files_in_one_transaction(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    # A kill right after the question is saved must not leave it without its files: the files'
+    # text is written in the question's own transaction, before anything is indexed.
+    note = tmp_path / "note.txt"
+    note.write_text("Rent is due on the first day of the month.", "utf-8")
+    long = tmp_path / "lease.txt"
+    long.write_text("The tenant keeps the garden tidy. " * (WHOLE_LIMIT_CHARS // 20), "utf-8")
+    files = [read_attachment(note), read_attachment(long)]
+    with Workspace.open(data_dir) as workspace:
+        conversation = workspace.conversations.create("Lease")
+        question = workspace.conversations.add_message(
+            conversation.id, "user", "When is rent due?", attachments=files
+        )
+        kept = AttachmentStore(workspace.db).for_message(question.id)
+        assert [(a.name, a.whole, a.collection_id) for a in kept] == [
+            ("note.txt", True, None),
+            ("lease.txt", False, None),  # not indexed yet, but its text is kept
+        ]
+        assert "garden tidy" in kept[1].text
+
+        saved, message = workspace.conversations.save_question(
+            None,
+            "And the garden?",
+            system_prompt="",
+            settings={},
+            model_id=None,
+            attachments=files[1:],
+        )
+        assert message is not None
+        assert [a.name for a in AttachmentStore(workspace.db).for_message(message.id)] == [
+            "lease.txt"
+        ]
