@@ -84,6 +84,10 @@ class ServerSettings(QWidget):
         self.enabled_box.setAccessibleName("Let other programs use your models")
         self.enabled_box.setStyleSheet("font-weight: bold;")
         self.enabled_box.setChecked(settings.server_enabled)
+        self.enabled_box.setToolTip(
+            "Switch on when a program on this computer should use your models through the "
+            "OpenAI API; switch off when none needs them. Off by default."
+        )
         self.enabled_box.toggled.connect(self._on_enabled_box_toggled)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
@@ -122,6 +126,10 @@ class ServerSettings(QWidget):
         self.network_box = QCheckBox("Also allow other computers on the local network")
         self.network_box.setAccessibleName("Allow the local network")
         self.network_box.setChecked(settings.server_allow_network)
+        self.network_box.setToolTip(
+            "Only when programs on other computers of a network you trust must use your "
+            "models; otherwise only this computer can connect."
+        )
         self.network_box.toggled.connect(self._on_network_box_toggled)
         self.network_warning = QLabel()
         self.network_warning.setWordWrap(True)
@@ -131,6 +139,10 @@ class ServerSettings(QWidget):
         self.save_box = QCheckBox("Save API conversations as conversations")
         self.save_box.setAccessibleName("Save API conversations as conversations")
         self.save_box.setChecked(settings.server_save_conversations)
+        self.save_box.setToolTip(
+            "Switch on to read API chats again later in the Chat tab; off, the app keeps "
+            "no text of them."
+        )
         self.save_box.toggled.connect(self._on_save_box_toggled)
 
         address_row = QHBoxLayout()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import openai
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from pytestqt.qtbot import QtBot
 
 from localai_desktop.core.datafolder.settings import AppSettingsStore
@@ -58,3 +63,55 @@ def client_of(
         max_retries=0,
         timeout=timeout,
     )
+
+
+def cpu_wait_ms() -> float:
+    """How long the calling thread has waited for a CPU (runnable, not running), in ms: 0
+    where the system does not tell (Linux does, in /proc)."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as stats:
+            return int(stats.read().split()[1]) / 1e6
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+@dataclass(frozen=True)
+class Stall:
+    gap_ms: float
+    """Time between two ticks of the heartbeat."""
+    cpu_wait_ms: float
+    """Of that, time the thread was ready but the system ran other work (other programs on a
+    busy machine): a freeze the app did not cause."""
+
+    @property
+    def app_ms(self) -> float:
+        """The part of the gap the app itself caused (work or waiting on the GUI thread)."""
+        return self.gap_ms - self.cpu_wait_ms
+
+
+class Heartbeat(QObject):
+    """A precise 5 ms timer on the GUI thread: the longest gap between its ticks is the
+    longest time the window could not react (a freeze a person would notice). Each gap also
+    says how much of it the thread waited for a CPU that other programs held."""
+
+    def __init__(self, interval_ms: int = 5) -> None:
+        super().__init__()
+        self._ticks: list[tuple[float, float]] = []
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._on_timer_timeout)
+
+    def start(self) -> None:
+        self._ticks = [(time.perf_counter() * 1000, cpu_wait_ms())]
+        self._timer.start()
+
+    def stop(self) -> list[Stall]:
+        """The gaps between ticks."""
+        self._timer.stop()
+        self._on_timer_timeout()
+        return [Stall(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(self._ticks)]
+
+    @Slot()
+    def _on_timer_timeout(self) -> None:
+        self._ticks.append((time.perf_counter() * 1000, cpu_wait_ms()))
