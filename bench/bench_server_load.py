@@ -137,6 +137,7 @@ def summary(
         "longest_gui_stall_ms": stall,
         "others_share": others,
         "outcomes": dict(Counter(r["outcome"] for r in results)),
+        "requests_raw": results,
     }
 
 
