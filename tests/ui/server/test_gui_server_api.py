@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -234,3 +235,33 @@ def test_embeddings_run_on_the_embedding_worker(
     assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2])
     # Made by that same embedder (one loaded model, on the embedding worker).
     assert embedder.embedded_tokens == result.usage.prompt_tokens > 0
+
+
+def test_switching_the_server_off_mid_answer_stops_it_without_holding_up_the_window(
+    open_window: OpenWindow, qtbot: QtBot, data_dir: Path, tiny_chat_model: Path
+) -> None:
+    window = serving_window(open_window, qtbot, data_dir, {"tiny": tiny_chat_model})
+    stream = client_of(window).chat.completions.create(
+        model="tiny", messages=STORY, max_tokens=3000, stream=True
+    )
+    chunks = iter(stream)
+    next(chunks)
+    assert window.server.owner.in_flight == 1
+
+    started = time.perf_counter()
+    window.server.set_enabled(False)  # closing the server waits for connections: not here
+    assert time.perf_counter() - started < 0.05
+    qtbot.waitUntil(lambda: not window.server.state.changing, timeout=10_000)
+    assert not window.server.state.running and window.server.owner.in_flight == 0
+    # The client's stream ends at once (cut off: no [DONE]) instead of hanging.
+    reading = time.perf_counter()
+    with contextlib.suppress(Exception):  # the connection closed mid-stream
+        for _ in chunks:
+            pass
+    assert time.perf_counter() - reading < 5.0
+    # The chat worker is free: the window's own chat answers at once.
+    tab = window.chat_tab
+    tab.settings_panel.set_settings(GenerationSettings(max_tokens=5, context_length=2048))
+    with qtbot.waitSignal(tab.answer_finished, timeout=ANSWER_TIMEOUT_MS) as finished:
+        send(qtbot, window, "Hello")
+    assert finished.args[0].status == "complete"
