@@ -12,8 +12,9 @@ loads its own model again at its next answer. Nothing is refused for naming anot
 
 At most `max_waiting` requests per worker wait for their turn; one more gets `ServerBusy` (429
 with Retry-After). A client that leaves sets its job's cancellation, which stops its generation
-at once, or makes it end unanswered when its turn comes. `close()` stops the running requests
-and ends the waiting ones at once, so closing the server never waits behind them.
+at once, or, while it still waits, ends it unanswered and frees its place in the queue.
+`close()` stops the running requests and ends the waiting ones at once, so closing the server
+never waits behind them.
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ class _Lane:
         with self._lock:
             self._waiting.pop(ticket, None)
 
+    def end_waiting(self, ticket: int) -> bool:
+        """End a request still waiting for its turn, unanswered (its client left): whether it
+        was waiting. Its place in the queue is free at once."""
+        with self._lock:
+            end_unanswered = self._waiting.pop(ticket, None)
+        if end_unanswered is None:
+            return False
+        end_unanswered()
+        return True
+
     @property
     def in_flight(self) -> int:
         with self._lock:
@@ -154,6 +165,7 @@ class WorkerModelOwner(QObject):
             self._generate(ticket, job, service)
 
         self._send(self._chat, ticket, self._chat_task_requested, task)
+        job.cancel.add_callback(lambda: self._on_cancelled(self._chat, ticket))
 
     def submit_embedding(self, job: EmbeddingJob) -> None:
         ticket = self._embedding.admit(lambda: job.result.set_result(None))
@@ -162,6 +174,7 @@ class WorkerModelOwner(QObject):
             self._embed(ticket, job, library)
 
         self._send(self._embedding, ticket, self._embedding_task_requested, task)
+        job.cancel.add_callback(lambda: self._on_cancelled(self._embedding, ticket))
 
     def cancel_all(self) -> None:
         """Stop the running requests and end the waiting ones now (the server is stopping).
@@ -208,6 +221,12 @@ class WorkerModelOwner(QObject):
             run_embedding(library.embedder_for_model(job.model), job)
         finally:
             self._embedding.end(ticket, time.monotonic() - started)
+            self.in_flight_changed.emit(self.in_flight)
+
+    def _on_cancelled(self, lane: _Lane, ticket: int) -> None:
+        # A client that left while its request waited (behind a long chat answer, say) frees
+        # its place now, not when its turn comes. A running request stops by its own flag.
+        if lane.end_waiting(ticket):
             self.in_flight_changed.emit(self.in_flight)
 
     def _send(

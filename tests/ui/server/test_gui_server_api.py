@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import openai
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from localai_desktop.core.audit.entries import API_REQUEST
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.server.api_conversations import API_TITLE_PREFIX
 from localai_desktop.ui.shell.main_window import MainWindow
-from tests.support.gui_support import OpenWindow, window_opener
+from tests.support.gui_support import BatchRecorder, OpenWindow, window_opener
 from tests.support.session_support import ANSWER_TIMEOUT_MS
 from tests.ui.chat.test_gui_chat_tab import send
 from tests.ui.server.server_support import client_of, serving_window
@@ -265,3 +267,37 @@ def test_switching_the_server_off_mid_answer_stops_it_without_holding_up_the_win
     with qtbot.waitSignal(tab.answer_finished, timeout=ANSWER_TIMEOUT_MS) as finished:
         send(qtbot, window, "Hello")
     assert finished.args[0].status == "complete"
+
+
+def test_a_client_that_leaves_while_waiting_behind_a_chat_frees_its_place_at_once(
+    open_window: OpenWindow, qtbot: QtBot, data_dir: Path, tiny_chat_model: Path
+) -> None:
+    window = serving_window(open_window, qtbot, data_dir, {"tiny": tiny_chat_model})
+    tab = window.chat_tab
+    tab.settings_panel.set_settings(
+        GenerationSettings(max_tokens=20000, context_length=32768, seed=1)
+    )
+    recorder = BatchRecorder(window)
+    with qtbot.waitSignal(recorder.batch_shown, timeout=ANSWER_TIMEOUT_MS):
+        send(qtbot, window, "Tell me everything")  # a long answer: the worker is busy
+    address = window.server.state.address
+    assert address is not None
+    body = json.dumps({"model": "tiny", "messages": STORY, "stream": True}).encode()
+    client = socket.create_connection((address.host, address.port))
+    client.sendall(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+        + f"Authorization: Bearer {window.server.access_token()}\r\n".encode()
+        + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    qtbot.waitUntil(lambda: window.server.owner.in_flight == 1, timeout=10_000)
+
+    client.close()  # gives up while its request waits behind the chat's answer
+    left = time.monotonic()
+    qtbot.waitUntil(lambda: window.server.owner.in_flight == 0, timeout=5_000)
+    assert time.monotonic() - left < 1.0
+    assert tab.is_generating()  # freed without waiting for its turn
+    qtbot.waitUntil(lambda: len(api_entries(window)) == 1, timeout=5_000)
+    assert api_entries(window)[0]["outcome"] == "cancelled"
+    with qtbot.waitSignal(tab.answer_finished, timeout=30_000):
+        qtbot.mouseClick(tab.composer.stop_button, Qt.MouseButton.LeftButton)
