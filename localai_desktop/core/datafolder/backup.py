@@ -68,8 +68,16 @@ ROLES = ("system", "user", "assistant")
 # Never written to nor restored from a file: a backup must not switch on writing messages into
 # log files, nor say whether this folder's welcome guide was shown, nor carry the local
 # server's access token (a secret: a backup is often copied elsewhere, and a restored token
-# would let whoever holds the file use this computer's server).
-_SETTINGS_NOT_IMPORTED = ("debug_logging", "welcome_done", "server_token")
+# would let whoever holds the file use this computer's server), nor switch that server on, open
+# it to the network or start keeping its requests as conversations (this computer's choices).
+_SETTINGS_NOT_IMPORTED = (
+    "debug_logging",
+    "welcome_done",
+    "server_token",
+    "server_enabled",
+    "server_allow_network",
+    "server_save_conversations",
+)
 _MAX_PROBLEMS_SHOWN = 3
 
 

@@ -15,6 +15,7 @@ from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.errors import LocalAIError, StorageError
 from localai_desktop.core.datafolder.config import AppConfig
 from localai_desktop.core.datafolder.paths import DATA_DIR_ENV, DataPaths, default_data_dir
+from localai_desktop.core.server.access import DEFAULT_PORT
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,11 @@ THEMES = (THEME_SYSTEM, THEME_LIGHT, THEME_DARK)
 SYSTEM_TEXT_SIZE = 0
 MIN_TEXT_SIZE = 7
 MAX_TEXT_SIZE = 20
+# The desktop app's local server: `localai serve`'s default port unless the person chooses
+# another; ports below 1024 need an administrator on most systems.
+DEFAULT_SERVER_PORT = DEFAULT_PORT
+MIN_SERVER_PORT = 1024
+MAX_SERVER_PORT = 65535
 # A protected workspace locks itself after this many minutes without input; 0: never.
 DEFAULT_IDLE_LOCK_MINUTES = 15
 MAX_IDLE_LOCK_MINUTES = 24 * 60
@@ -47,6 +53,12 @@ class AppSettings:
     debug_logging: bool = False
     # The local server's access token (core/server): made on first use; "" until then.
     server_token: str = ""
+    # The desktop app's local server (ui/server): off until switched on; on 127.0.0.1 unless
+    # the network is allowed; API chats kept as conversations only when asked.
+    server_enabled: bool = False
+    server_port: int = DEFAULT_SERVER_PORT
+    server_allow_network: bool = False
+    server_save_conversations: bool = False
     theme: str = THEME_SYSTEM
     text_size: int = SYSTEM_TEXT_SIZE
     # Underline misspelt words in the message box (where a dictionary is available).
@@ -86,6 +98,8 @@ class AppSettings:
         values["idle_lock_minutes"] = min(
             max(0, values["idle_lock_minutes"]), MAX_IDLE_LOCK_MINUTES
         )
+        if not MIN_SERVER_PORT <= values["server_port"] <= MAX_SERVER_PORT:
+            values["server_port"] = DEFAULT_SERVER_PORT
         return cls(**values)
 
 

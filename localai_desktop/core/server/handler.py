@@ -151,15 +151,16 @@ class ApiHandler(BaseHTTPRequestHandler):
             raise ApiError(
                 401,
                 "This server needs its access token: send it as 'Authorization: Bearer TOKEN' "
-                "(an OpenAI client's api_key). 'localai server token' prints it.",
+                "(an OpenAI client's api_key). The app shows it in Settings > Other programs; "
+                "'localai server token' prints it.",
                 type=AUTHENTICATION,
                 code="missing_api_key",
             )
         if not token_matches(sent, self.server.access_token()):
             raise ApiError(
                 401,
-                "The access token is wrong (it changes when it is regenerated). Use the one "
-                "'localai server token' prints.",
+                "The access token is wrong (it changes when it is regenerated). Use the one the "
+                "app shows in Settings > Other programs, or that 'localai server token' prints.",
                 type=AUTHENTICATION,
                 code="invalid_api_key",
             )

@@ -25,6 +25,8 @@ from localai_desktop.ui.models.discover_panel import DiscoverPanel
 from localai_desktop.ui.models.tab import ModelsTab
 from localai_desktop.ui.prompts.dialog import PromptLibraryDialog
 from localai_desktop.ui.remotes.panel import RemotesPanel
+from localai_desktop.ui.server.control import ServerControl
+from localai_desktop.ui.server.status_line import ServerStatusLine
 from localai_desktop.ui.shell.app_icon import app_icon
 from localai_desktop.ui.shell.appearance import Appearance
 from localai_desktop.ui.shell.window_actions import WindowActions
@@ -60,6 +62,8 @@ class MainWindow(QMainWindow):
     """Help > Show the welcome guide was chosen (the app session opens the guide)."""
     settings_requested = Signal()
     """File > Settings… was chosen (the app session opens the settings)."""
+    server_settings_requested = Signal()
+    """The status bar's server line was clicked (the app session opens its settings page)."""
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -190,6 +194,12 @@ class MainWindow(QMainWindow):
         self.conversation_export.printed.connect(self.chat_tab.banner.show_info)
         self.conversation_export.export_failed.connect(self.chat_tab.banner.show_error)
         self._build_menus()
+        # The local server: API requests run on this window's chat and embedding workers.
+        self.server = ServerControl(workspace, self.worker, self.embedding_worker)
+        self.server.conversations_added.connect(self.chat_tab.refresh_conversations)
+        self.server_status = ServerStatusLine(self.server)
+        self.server_status.clicked.connect(self.server_settings_requested)
+        self.statusBar().insertPermanentWidget(0, self.server_status)
 
         self._restore()
         # After the Discover panel listens, so the resumed downloads show their progress.
@@ -199,6 +209,7 @@ class MainWindow(QMainWindow):
             self.discover.download_list.banner.show_error(error.message)
         # Indexing that a quit or a crash interrupted continues where it stopped.
         self.documents_tab.resume_unfinished()
+        self.server.start_if_enabled()  # off the GUI thread; the status line tells how it went
 
     def _restore(self) -> None:
         geometry = self.settings.value(_GEOMETRY_KEY)
@@ -235,6 +246,8 @@ class MainWindow(QMainWindow):
         if not self._closed:
             self._closed = True
             self._save()
+            # API requests stop first, then the server: nothing waits for the workers below.
+            self.server.shutdown()
             self.chat_tab.save_state()
             # Stops an answer being written (the worker saves it as "stopped"), then waits for
             # the worker's thread and any import thread, so no thread outlives the window.

@@ -182,6 +182,7 @@ class AppSession(WorkspaceSwitching, QObject):
         window = MainWindow(workspace)
         window.welcome_guide_requested.connect(self._on_window_welcome_guide_requested)
         window.settings_requested.connect(self._on_window_settings_requested)
+        window.server_settings_requested.connect(self._on_window_server_settings_requested)
         switcher = window.workspace_switcher
         switcher.switch_requested.connect(self._on_switcher_switch_requested)
         switcher.lock_requested.connect(self._on_switcher_lock_requested)
@@ -417,6 +418,10 @@ class AppSession(WorkspaceSwitching, QObject):
     @Slot()
     def _on_window_settings_requested(self) -> None:
         self.show_settings()
+
+    @Slot()
+    def _on_window_server_settings_requested(self) -> None:
+        self.show_settings().show_server_page()
 
 
 def data_folder_for(chosen: Path) -> Path:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +41,7 @@ from localai_desktop.core.datafolder.backup import (
 from localai_desktop.core.datafolder.data_reset import ResetReport, plural, take_inventory
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.storage import Database
+from localai_desktop.ui.server.settings_page import ServerSettings
 from localai_desktop.ui.shell.appearance_settings import AppearanceSettings
 from localai_desktop.ui.shell.main_window import MainWindow
 from localai_desktop.ui.welcome.guide import choose_folder_with_dialog
@@ -208,16 +210,30 @@ class SettingsDialog(QDialog):
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         close.setAccessibleName("Close settings")
         buttons.rejected.connect(self.reject)
+        general = QWidget()
+        general_layout = QVBoxLayout(general)
+        general_layout.addWidget(self.appearance)
+        general_layout.addWidget(privacy)
+        general_layout.addWidget(self.lock_settings)
+        general_layout.addWidget(data)
+        general_layout.addStretch(1)
+        # The local server has a page of its own ("Let other programs ... use your models").
+        self.server_settings = ServerSettings(window.server, self.banner)
+        self.pages = QTabWidget()
+        self.pages.setAccessibleName("Settings pages")
+        self.pages.addTab(general, "General")
+        self.pages.addTab(self.server_settings, "Other programs")
         layout = QVBoxLayout(self)
-        layout.addWidget(self.appearance)
-        layout.addWidget(privacy)
-        layout.addWidget(self.lock_settings)
-        layout.addWidget(data)
+        layout.addWidget(self.pages)
         layout.addWidget(self.banner)
         layout.addStretch(1)
         layout.addWidget(buttons)
         self.setMinimumWidth(640)
         self.resize(680, 600)  # room for the wrapped notes (a top-level dialog sizes by hints)
+
+    def show_server_page(self) -> None:
+        """Show the local server's page (the status bar's server line asks for it)."""
+        self.pages.setCurrentWidget(self.server_settings)
 
     def _session_db(self) -> Database:
         return self._session.workspace.db

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import Signal, Slot
 
@@ -173,6 +174,15 @@ class ChatWorker(ThreadWorker):
                 return
             if title:
                 self.title_suggested.emit(request_id, conversation_id, title)
+
+    @Slot(object)
+    def run_with_model(self, task: Callable[[ChatService], None]) -> None:
+        """Run other work that needs the chat model (the local server's requests, see
+        api_owner.py) on this thread, in turn with the chat's: between two answers."""
+        try:
+            task(self._service)
+        except Exception:  # the task reports its own outcome; this is a bug
+            log.exception("Work on the chat model failed unexpectedly")
 
 
 _UNEXPECTED = (

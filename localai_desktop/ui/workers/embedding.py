@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -185,6 +185,15 @@ class EmbeddingWorker(ThreadWorker):
         self.library.close()
 
     # -- this object's thread -----------------------------------------------------------------
+
+    @Slot(object)
+    def run_with_library(self, task: Callable[[DocumentLibrary], None]) -> None:
+        """Run other work that needs the embedding models (the local server's requests, see
+        api_owner.py) on this object's thread, in turn with the searches."""
+        try:
+            task(self.library)
+        except Exception:  # the task reports its own outcome; this is a bug
+            log.exception("Work on the embedding models failed unexpectedly")
 
     @Slot(int, object, str)
     def _on_self_search_requested(

@@ -98,7 +98,7 @@ def test_a_question_is_saved_with_its_files_in_one_transaction(
         ]
         assert "garden tidy" in kept[1].text
 
-        saved, message = workspace.conversations.save_question(
+        _saved, message = workspace.conversations.save_question(
             None,
             "And the garden?",
             system_prompt="",
