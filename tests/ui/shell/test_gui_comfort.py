@@ -342,7 +342,7 @@ def test_the_models_list_offers_remove_on_a_right_click_and_the_delete_key(
     menu = window.models_tab.table_menu.popup(table.visualRect(table.model().index(0, 0)).center())
     assert menu is not None
     # stories260K is F32, so a smaller copy can be made of it.
-    assert [a.text() for a in menu.actions()] == ["Make a smaller copy…", "Remove"]
+    assert [a.text() for a in menu.actions()] == ["Make a smaller copy…", "Speed here…", "Remove"]
     menu.close()
     press_in(qtbot, table, Qt.Key.Key_Delete)
     click(confirmation(window.models_tab), "Keep")
