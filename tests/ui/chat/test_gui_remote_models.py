@@ -163,15 +163,23 @@ def test_offline_mode_blocks_a_remote_in_the_picker(
     open_window: OpenWindow, data_dir: Path, llama_server: RunningServer, qtbot: QtBot
 ) -> None:
     add_remotes(data_dir, llama_server)
+    db = Database(init_data_paths(data_dir).database)
+    try:  # the same server, marked "on this computer or our own network"
+        Remotes(db).add("near", llama_server.url, allow_offline=True)
+    finally:
+        db.close()
     window = open_window(data_dir)
     picker = window.chat_tab.model_picker
     qtbot.waitUntil(lambda: picker.has(REFERENCE), timeout=LISTED_TIMEOUT_MS)
+    choose(picker, picker.combo.findData(REFERENCE))
     window.workspace.set_offline(True)
     qtbot.waitUntil(lambda: not picker.has(REFERENCE), timeout=LISTED_TIMEOUT_MS)
     blocked = item_index(picker, "box (127.0.0.1): blocked in offline mode")
     assert not is_enabled(picker, blocked)
     assert "Offline mode is on" in picker.combo.itemData(blocked, Qt.ItemDataRole.ToolTipRole)
-    assert picker.current_remote() is None and not picker.note.isVisible()
+    # The blocked model can no longer be the one chosen; the one allowed offline still can.
+    assert picker.current_remote() != REFERENCE
+    assert picker.has(f"near/{MODEL_ALIAS}")
     window.workspace.set_offline(False)
     qtbot.waitUntil(lambda: picker.has(REFERENCE), timeout=LISTED_TIMEOUT_MS)
 
@@ -219,3 +227,24 @@ def test_a_conversation_answered_remotely_opens_with_its_remote_model_again(
         lambda: again.chat_tab.model_picker.current_remote() == REFERENCE,
         timeout=LISTED_TIMEOUT_MS,
     )
+
+
+def test_the_refresh_button_and_the_remotes_panel_list_the_remotes_again(
+    open_window: OpenWindow, data_dir: Path, llama_server: RunningServer, qtbot: QtBot
+) -> None:
+    add_remotes(data_dir, llama_server)
+    window = open_window(data_dir)
+    picker = window.chat_tab.model_picker
+    qtbot.waitUntil(lambda: picker.has(REFERENCE), timeout=LISTED_TIMEOUT_MS)
+    window.tabs.setCurrentWidget(window.chat_tab)
+    assert picker.refresh_button.isVisible()
+    # Removed behind the app's back (another window, the command line): ↻ asks again.
+    window.workspace.remotes.remove("gone")
+    qtbot.mouseClick(picker.refresh_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: [r.name for r in picker.remote_listings()] == ["box"], timeout=LISTED_TIMEOUT_MS
+    )
+    # Added in Models > Remote engines: the picker follows without being asked.
+    window.workspace.remotes.add("again", llama_server.url)
+    window.remotes_panel.remotes_changed.emit()
+    qtbot.waitUntil(lambda: picker.has(f"again/{MODEL_ALIAS}"), timeout=LISTED_TIMEOUT_MS)
