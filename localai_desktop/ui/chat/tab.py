@@ -426,11 +426,15 @@ class ChatTab(QWidget):
                 self.settings_panel.set_settings(settings)
             self.documents.load(conversation.settings)
             remote = conversation.settings.get(REMOTE_MODEL_KEY)
-            self._awaited_remote = remote if isinstance(remote, str) else None
             if isinstance(remote, str) and self.model_picker.has(remote):
                 self.select_model(remote)
-            elif conversation.model_id is not None and self.model_picker.has(conversation.model_id):
-                self.select_model(conversation.model_id)
+            else:
+                # A remote model is chosen once the remotes have listed theirs (if among them).
+                self._awaited_remote = remote if isinstance(remote, str) else None
+                if conversation.model_id is not None and self.model_picker.has(
+                    conversation.model_id
+                ):
+                    self.select_model(conversation.model_id)
             self.adapter_picker.follow(conversation.messages)
             self.transcript.show_messages(conversation.messages)
             self._update_context_meter()
@@ -473,7 +477,8 @@ class ChatTab(QWidget):
 
     def _enable_controls(self) -> None:
         answering = self.requests.is_answering()
-        self.composer.set_state(generating=answering, can_send=self.model_picker.count() > 0)
+        can_send = self._chosen_model() is not None  # not an unavailable remote alone
+        self.composer.set_state(generating=answering, can_send=can_send)
         self._stop_shortcut.setEnabled(answering)
         self.transcript.set_regenerate_enabled(not answering)
 
