@@ -4,12 +4,15 @@ remote shown as unavailable, and offline mode blocking a remote."""
 
 from __future__ import annotations
 
+import itertools
 import os
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -248,3 +251,35 @@ def test_the_refresh_button_and_the_remotes_panel_list_the_remotes_again(
     window.workspace.remotes.add("again", llama_server.url)
     window.remotes_panel.remotes_changed.emit()
     qtbot.waitUntil(lambda: picker.has(f"again/{MODEL_ALIAS}"), timeout=LISTED_TIMEOUT_MS)
+
+
+def test_a_remote_that_never_answers_is_unavailable_after_the_timeout_and_the_window_stays_live(
+    open_window: OpenWindow, data_dir: Path, qtbot: QtBot
+) -> None:
+    with socket.socket() as mute:  # takes connections (the backlog) but never answers them
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(8)
+        db = Database(init_data_paths(data_dir).database)
+        try:
+            Remotes(db).add("mute", f"http://127.0.0.1:{mute.getsockname()[1]}")
+        finally:
+            db.close()
+        ticks: list[float] = []
+        timer = QTimer()
+        timer.setInterval(10)
+        timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+        timer.start()
+        started = time.monotonic()
+        window = open_window(data_dir)
+        picker = window.chat_tab.model_picker
+        qtbot.waitUntil(lambda: bool(picker.remote_listings()), timeout=LISTED_TIMEOUT_MS)
+        waited = time.monotonic() - started
+        timer.stop()
+    listing = picker.remote_listings()[0]
+    assert not listing.available and "did not answer in time" in (listing.problem or "")
+    assert 2.5 < waited < 10  # the client's short timeout (3 s), not the stream's
+    gaps = [b - a for a, b in itertools.pairwise(ticks) if a > started + 1.0]
+    # Opening the window takes its time; after that the event loop kept turning.
+    assert gaps and max(gaps) < 0.25, max(gaps)
+    index = item_index(picker, "mute (127.0.0.1): unavailable")
+    assert not is_enabled(picker, index)
