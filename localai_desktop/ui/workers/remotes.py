@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Signal, Slot
 
+from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.remotes.service import OfflineBlockedError, Remotes
 from localai_desktop.ui.workers.base import ThreadWorker
@@ -34,11 +35,16 @@ class RemoteListing:
         return f"{self.name}/{model_id}"
 
 
-def list_remote_models(remotes: Remotes) -> tuple[RemoteListing, ...]:
+def list_remote_models(
+    remotes: Remotes, cancel: Cancellation | None = None
+) -> tuple[RemoteListing, ...]:
     """Every remote engine with its models, or why it cannot be used now (never raises for a
-    remote's fault; each asks with the client's short timeout)."""
+    remote's fault; each asks with the client's short timeout). A cancel stops between remotes,
+    so a shutdown waits for one of them at most."""
     listings = []
     for remote in remotes.list():
+        if cancel is not None and cancel.is_set():
+            break
         try:
             remotes.check_allowed(remote)
         except OfflineBlockedError as error:
@@ -63,8 +69,8 @@ class RemoteModelsWorker(ThreadWorker):
     """To this object's thread: (request_id)."""
 
     thread_name = "remote-models-worker"
-    # A request in flight cannot be interrupted: a few remotes at the client's short timeout.
-    shutdown_wait_ms = 20_000
+    # A remote being asked cannot be interrupted: the client's short timeout, plus a bit.
+    shutdown_wait_ms = 10_000
 
     def __init__(self, remotes: Remotes) -> None:
         super().__init__()
@@ -88,7 +94,7 @@ class RemoteModelsWorker(ThreadWorker):
             if cancel.is_set():
                 return
             try:
-                listings = list_remote_models(self._remotes)
+                listings = list_remote_models(self._remotes, cancel)
             except LocalAIError as error:
                 log.warning("The remote engines could not be listed: %s", error.message)
                 return
