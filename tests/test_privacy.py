@@ -21,8 +21,12 @@ from pytestqt.qtbot import QtBot
 
 from localai_desktop.cli import build_parser
 from localai_desktop.cli import main as localai
+from localai_desktop.core.datafolder.paths import init_data_paths
 from localai_desktop.core.datafolder.settings import AppSettingsStore
+from localai_desktop.core.remotes.service import Remotes
+from localai_desktop.core.storage import Database
 from tests.support.fake_hub import FakeHub, NetworkGuard, running_fake_hub
+from tests.support.gui_support import window_opener
 from tests.support.remote_engine import running_llama_server
 from tests.support.session_support import (
     OpenSession,
@@ -230,6 +234,49 @@ def test_a_remote_engine_is_the_only_place_text_goes_and_offline_mode_stops_it(
             assert run(*d, "--offline", "chat", "--model", "box/stories", "Hi") != 0
             assert connections == []
             assert run(*d, "remotes", "rm", "box") == 0
+    guard.check()
+    assert hub.requests == []
+
+
+def test_the_desktop_app_asks_and_sends_only_to_a_remote_engine_and_not_in_offline_mode(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    hub: FakeHub,
+    data_dir: Path,
+    stories260k: Path,
+    qtbot: QtBot,
+) -> None:
+    """The Chat tab's model picker lists a remote engine's models and a chat goes through it:
+    every connection is to that server's address; once offline mode blocks it, none at all."""
+    with running_llama_server(stories260k) as remote:
+        db = Database(init_data_paths(data_dir).database)
+        try:
+            Remotes(db).add("box", remote.url)
+        finally:
+            db.close()
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        guard = PrivacyGuard(tmp_path, allow_loopback=True).install(monkeypatch)
+        connections: list[tuple[str, int]] = []
+        guarded_connect = socket.socket.connect
+
+        def connect(sock: socket.socket, address: Any) -> None:
+            if sock.family != socket.AF_UNIX:
+                connections.append((str(address[0]), int(address[1])))
+            return guarded_connect(sock, address)
+
+        monkeypatch.setattr(socket.socket, "connect", connect)
+        with restored_logging(), window_opener(qtbot, monkeypatch) as open_window:
+            window = open_window(data_dir)
+            picker = window.chat_tab.model_picker
+            qtbot.waitUntil(lambda: picker.has("box/stories"), timeout=20_000)
+            window.tabs.setCurrentWidget(window.chat_tab)
+            window.chat_tab.select_model("box/stories")
+            assert chat(qtbot, window, "Hi", max_tokens=8).status == "complete"
+            assert connections and set(connections) == {("127.0.0.1", remote.port)}
+            connections.clear()
+            window.workspace.set_offline(True)
+            qtbot.waitUntil(lambda: not picker.has("box/stories"), timeout=20_000)
+            assert connections == []
     guard.check()
     assert hub.requests == []
 

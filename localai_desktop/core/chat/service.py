@@ -124,7 +124,7 @@ class ChatRequest:
     fine-tuned adapter and the passages found for the question ahead (see ChatService.reply)."""
 
     conversation_id: int
-    model_id: int
+    model_id: int | str  # a local model's id, or a remote engine's NAME/MODEL_ID
     settings: GenerationSettings
     adapter: AdapterChoice | None = None
     regenerate: bool = False

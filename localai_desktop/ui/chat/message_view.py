@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QSizeF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
@@ -93,12 +94,21 @@ def describe_speed(provenance: Provenance) -> str:
         tokens = stats.completion_tokens
         parts.append("1 token" if tokens == 1 else f"{tokens:,} tokens")
     backend = provenance.backend
-    if backend:
+    remote = _remote_facts(provenance)
+    if remote is not None:
+        parts.append(f"on {remote.get('host') or remote.get('name')} (remote engine)")
+    elif backend:
         parts.append("on the CPU" if backend == "CPU" else f"on the GPU ({backend})")
     busy = busy_note(provenance)
     if busy and parts:
         parts.append(busy)
     return " · ".join(parts)
+
+
+def _remote_facts(provenance: Provenance) -> dict[str, Any] | None:
+    """Where a remote engine's answer was made (core.remotes.engine), or None."""
+    remote = provenance.get("remote") if provenance.backend == "remote" else None
+    return remote if isinstance(remote, dict) else None
 
 
 def describe_adapter_use(provenance: Provenance) -> str:
@@ -143,6 +153,12 @@ def describe_provenance(provenance: Provenance) -> str:
     lines = []
     if provenance.model_name:
         lines.append(f"Model: {provenance.model_name}")
+    remote = _remote_facts(provenance)
+    if remote is not None:
+        lines.append(
+            f"Ran on the remote engine “{remote.get('name')}” at {remote.get('address')}: "
+            "the conversation was sent there"
+        )
     if provenance.model_file:
         lines.append(f"File: {Path(provenance.model_file).name}")
     if provenance.model_sha256:

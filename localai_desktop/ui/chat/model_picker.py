@@ -1,16 +1,32 @@
-"""Choosing the chat model: a picker of chat models and a notice for when there is none."""
+"""Choosing the chat model: a picker of chat models (this computer's, then the remote engines'
+models, each badged with where it runs) and a notice for when there is none."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
 
 from localai_desktop.core.common.units import format_bytes, format_parameter_count
 from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.ui.widgets.elided_combo import ElidedComboBox
 from localai_desktop.ui.widgets.safe_text import inert_tooltip
+from localai_desktop.ui.workers.remotes import RemoteListing
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
 
 _PICKER_TIP = "The model that writes the answers"
 
@@ -38,10 +54,16 @@ def describe_model(model: LocalModel) -> str:
 
 
 class ModelPicker(QWidget):
-    """A labelled list of the chat models (embedding models cannot chat and are left out)."""
+    """A labelled list of the chat models (embedding models cannot chat and are left out),
+    then the remote engines' models, each saying where it runs; `note` (placed by the tab)
+    says it again while a remote model is chosen."""
 
     model_chosen = Signal(int)
-    """The user picked a model from the list: (model_id)."""
+    """The user picked a model of this computer from the list: (model_id)."""
+    remote_chosen = Signal(str)
+    """The user picked a remote engine's model: (its reference, NAME/MODEL_ID)."""
+    remotes_refresh_requested = Signal()
+    """The user wants the remote engines asked for their models again."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,16 +81,44 @@ class ModelPicker(QWidget):
         self.combo.currentIndexChanged.connect(self._on_combo_current_index_changed)
         label = QLabel("Model")
         label.setBuddy(self.combo)
+        self.refresh_button = QToolButton()
+        self.refresh_button.setText("↻")
+        self.refresh_button.setAccessibleName("Check the remote engines again")
+        self.refresh_button.setToolTip("Ask the remote engines for their models again")
+        self.refresh_button.clicked.connect(self.remotes_refresh_requested)
+        self.refresh_button.hide()  # only once there are remote engines
+        self.note = QLabel(self)  # shown under the pickers: the tab's panes place it
+        self.note.setObjectName("remoteModelNote")
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.note.setWordWrap(True)
+        self.note.hide()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(label)
         layout.addWidget(self.combo)
+        layout.addWidget(self.refresh_button)
         self._models: dict[int, LocalModel] = {}
+        self._local: list[LocalModel] = []
+        self._remotes: tuple[RemoteListing, ...] = ()
+        self._remote_of: dict[str, RemoteListing] = {}
 
     def set_models(self, models: Sequence[LocalModel]) -> None:
         """List these models, keeping the current choice when it is still there."""
-        current = self.current_id()
+        self._local = list(models)
+        self._fill()
+
+    @Slot(object)
+    def set_remote_models(self, listings: Sequence[RemoteListing]) -> None:
+        """List the remote engines' models after this computer's (an engine that could not
+        be reached, or that offline mode blocks, is listed as such and cannot be chosen)."""
+        self._remotes = tuple(listings)
+        self._fill()
+
+    def _fill(self) -> None:
+        current = self.combo.currentData()
+        was_blocked = self.combo.blockSignals(True)
         self.combo.clear()
+        models = self._local
         self._models = {m.id: m for m in models if not m.is_embedding_model}
         for model in models:
             if model.is_embedding_model:
@@ -82,20 +132,74 @@ class ModelPicker(QWidget):
                 inert_tooltip(describe_model(model)),
                 Qt.ItemDataRole.ToolTipRole,
             )
+        self._add_remotes()
+        self.combo.blockSignals(was_blocked)
         self.select(current)
         self.combo.setEnabled(self.combo.count() > 0)
+        self.refresh_button.setVisible(bool(self._remotes))
+        self._show_note()
 
-    def select(self, model_id: int | None) -> None:
-        """Choose a model without announcing it; the first one when it is not listed."""
+    def _add_remotes(self) -> None:
+        self._remote_of = {}
+        if self._remotes and self.combo.count():
+            self.combo.insertSeparator(self.combo.count())
+        for listing in self._remotes:
+            where = _capitalised(listing.where)
+            if not listing.available:
+                state = "blocked in offline mode" if listing.blocked else "unavailable"
+                self._add_item(f"{listing.name} ({listing.host}): {state}", None, listing.problem)
+                item = self._item_model().item(self.combo.count() - 1)
+                if item is not None:
+                    item.setEnabled(False)
+                continue
+            for model_id in listing.models:
+                reference = listing.reference(model_id)
+                self._remote_of[reference] = listing
+                tip = f"{reference}: a model of the remote engine “{listing.name}”.\n{where}."
+                self._add_item(f"{model_id} · runs on {listing.host}", reference, tip)
+
+    def _add_item(self, label: str, data: object, tip: str | None) -> None:
+        self.combo.addItem(label, data)
+        if tip:
+            self.combo.setItemData(
+                self.combo.count() - 1, inert_tooltip(tip), Qt.ItemDataRole.ToolTipRole
+            )
+
+    def _item_model(self) -> QStandardItemModel:
+        model = self.combo.model()
+        assert isinstance(model, QStandardItemModel)
+        return model
+
+    def select(self, model_id: int | str | None) -> None:
+        """Choose a model (an id, or a remote's NAME/MODEL_ID) without announcing it; the
+        first one when it is not listed."""
         index = self.combo.findData(model_id) if model_id is not None else -1
-        self.combo.setCurrentIndex(index if index >= 0 else 0)
+        if index < 0:
+            # The first that can be chosen (not a separator, nor a remote that is unavailable).
+            choosable = (i for i in range(self.combo.count()) if self.combo.itemData(i) is not None)
+            index = next(choosable, 0)
+        self.combo.setCurrentIndex(index)
+        self._show_note()
 
-    def has(self, model_id: int) -> bool:
+    def has(self, model_id: int | str) -> bool:
         return self.combo.findData(model_id) >= 0
 
     def current_id(self) -> int | None:
+        """The chosen model of this computer (None while a remote model is chosen)."""
         data = self.combo.currentData()
-        return int(data) if data is not None else None
+        return data if isinstance(data, int) else None
+
+    def current_remote(self) -> str | None:
+        """The chosen remote model as NAME/MODEL_ID (None while a local model is chosen)."""
+        data = self.combo.currentData()
+        return data if isinstance(data, str) else None
+
+    def remote_listing(self, reference: str) -> RemoteListing | None:
+        """The remote engine of a listed remote model."""
+        return self._remote_of.get(reference)
+
+    def remote_listings(self) -> tuple[RemoteListing, ...]:
+        return self._remotes
 
     def current_model(self) -> LocalModel | None:
         """The chosen model as last listed (without asking the database again)."""
@@ -109,6 +213,17 @@ class ModelPicker(QWidget):
     def count(self) -> int:
         return self.combo.count()
 
+    def _show_note(self) -> None:
+        reference = self.current_remote()
+        listing = self._remote_of.get(reference) if reference is not None else None
+        if listing is not None:
+            self.note.setText(f"“{reference}” {listing.where}.")
+        self.note.setVisible(listing is not None)
+
+    @Slot(int)
+    def _on_combo_current_index_changed(self, _index: int) -> None:
+        self._show_note()
+
     @Slot(int)
     def _on_combo_current_index_changed(self, index: int) -> None:
         text = self.combo.itemText(index) if index >= 0 else ""
@@ -119,6 +234,9 @@ class ModelPicker(QWidget):
         model_id = self.current_id()
         if model_id is not None:
             self.model_chosen.emit(model_id)
+        reference = self.current_remote()
+        if reference is not None:
+            self.remote_chosen.emit(reference)
 
 
 class NoModelsNotice(QFrame):
@@ -143,8 +261,9 @@ class NoModelsNotice(QFrame):
         layout.addWidget(self._text, 1)
         layout.addWidget(go_to_models)
 
-    def update_for(self, models: Sequence[LocalModel]) -> None:
-        """Show the notice when none of these models can chat; hide it otherwise."""
+    def update_for(self, models: Sequence[LocalModel], *, remote_models: bool = False) -> None:
+        """Show the notice when none of these models can chat (and no remote engine offers
+        one); hide it otherwise."""
         chat_models = [m for m in models if not m.is_embedding_model]
         if models and not chat_models:
             self._text.setText(
@@ -156,7 +275,7 @@ class NoModelsNotice(QFrame):
                 "You have no model yet. Import a model file (GGUF) in the Models tab to start "
                 "chatting. Everything stays on this computer."
             )
-        self.setVisible(not chat_models)
+        self.setVisible(not chat_models and not remote_models)
 
     def text(self) -> str:
         return self._text.text()

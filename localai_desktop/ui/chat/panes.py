@@ -74,6 +74,7 @@ class ChatPanes(QSplitter):
         column = QVBoxLayout(middle)
         column.setContentsMargins(6, 0, 6, 0)
         column.addLayout(header)
+        column.addWidget(self.model_picker.note)  # where a chosen remote model sends text
         # On a line of its own: beside the pickers a narrow window left it no room at all.
         column.addWidget(self.status)
         column.addWidget(self.adapter_picker)

@@ -28,7 +28,8 @@ class Question:
 
     conversation_id: int | None
     text: str | None
-    model_id: int
+    model_id: int | str
+    """A model of this computer, or a remote engine's as NAME/MODEL_ID."""
     model_name: str
     system_prompt: str
     settings: GenerationSettings
@@ -166,7 +167,8 @@ class ChatRequests(QObject):
             question.text,
             system_prompt=question.system_prompt,
             settings=question.saved_settings,
-            model_id=question.model_id,
+            # The conversation's model column names models of this computer only.
+            model_id=question.model_id if isinstance(question.model_id, int) else None,
             edit_of=question.edit_of,
             attach=question.attach,
         )

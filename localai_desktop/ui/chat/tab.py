@@ -43,6 +43,7 @@ from localai_desktop.ui.chat.requests import ChatRequests, Question
 from localai_desktop.ui.chat.trash import TrashDialog
 from localai_desktop.ui.workers.chat import ChatWorker
 from localai_desktop.ui.workers.embedding import EmbeddingWorker
+from localai_desktop.ui.workers.remotes import RemoteListing
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 SAVE_DELAY_MS = 600
 # The memory estimate under the message box is updated this long after the last key.
 METER_DELAY_MS = 150
+# The conversation's settings key that remembers a remote engine's model (NAME/MODEL_ID): its
+# model_id column names only models of this computer.
+REMOTE_MODEL_KEY = "remote_model"
 
 
 class ChatTab(QWidget):
@@ -86,6 +90,8 @@ class ChatTab(QWidget):
         self._registry = registry
         self._adapters = adapters
         self._conversation_id: int | None = None
+        # The remote model of the conversation shown, until the remotes' models are listed.
+        self._awaited_remote: str | None = None
         # Models whose chat format notice was shown: a person is told once per session.
         self._told_about_format: set[int] = set()
         self.writer = ConversationWriter(
@@ -136,6 +142,7 @@ class ChatTab(QWidget):
         self.conversations.rename_requested.connect(self._on_conversations_rename_requested)
         self.conversations.delete_requested.connect(self._on_conversations_delete_requested)
         self.model_picker.model_chosen.connect(self._on_model_picker_model_chosen)
+        self.model_picker.remote_chosen.connect(self._on_model_picker_remote_chosen)
         self.documents.attachment_changed.connect(self._on_settings_panel_settings_changed)
         self.documents.documents_tab_requested.connect(self.documents_tab_requested)
         self.no_models.models_tab_requested.connect(self.models_tab_requested)
@@ -192,7 +199,20 @@ class ChatTab(QWidget):
         """Fill the model picker with the chat models, keeping the current choice."""
         models = self._registry.list()
         self.model_picker.set_models(models)
-        self.no_models.update_for(models)
+        self._after_models_listed(models)
+
+    @Slot(object)
+    def set_remote_models(self, listings: Sequence[RemoteListing]) -> None:
+        """List the remote engines' models after this computer's (from the remotes worker)."""
+        self.model_picker.set_remote_models(listings)
+        awaited, self._awaited_remote = self._awaited_remote, None
+        if awaited is not None and self.model_picker.has(awaited):
+            self.model_picker.select(awaited)  # the conversation shown was answered by it
+        self._after_models_listed(self._registry.list())
+
+    def _after_models_listed(self, models: Sequence[LocalModel]) -> None:
+        remote = any(listing.models for listing in self.model_picker.remote_listings())
+        self.no_models.update_for(models, remote_models=remote)
         self._show_context_limit()
         self.refresh_adapters()
         self._enable_controls()
@@ -220,7 +240,7 @@ class ChatTab(QWidget):
         self.conversations.set_conversations(shown, self._conversation_id)
         self.organise.set_current(next((c for c in every if c.id == self._conversation_id), None))
 
-    def select_model(self, model_id: int | None) -> None:
+    def select_model(self, model_id: int | str | None) -> None:
         self.model_picker.select(model_id)
         self._show_context_limit()
         self.refresh_adapters()
@@ -334,8 +354,8 @@ class ChatTab(QWidget):
         text = self.composer.text().strip()
         if not text or self.requests.is_answering():
             return
-        model = self._current_model()
-        if model is None:
+        chosen = self._chosen_model()
+        if chosen is None:
             self.banner.show_error("Choose a model first: import one in the Models tab.")
             return
         # Saved off the GUI thread: the message is shown at once and confirmed when committed
@@ -352,7 +372,7 @@ class ChatTab(QWidget):
             self.transcript.remove_from(edit_of)
         self.transcript.add_unsaved_question(text)
         self._attaching = self.composer.attachments.take()
-        self._ask(model, text, edit_of=edit_of, attach=[str(p) for p in self._attaching])
+        self._ask(chosen, text, edit_of=edit_of, attach=[str(p) for p in self._attaching])
 
     def edit_question(self, message_id: int) -> None:
         """Put a question in the message box to be asked again as a new version."""
@@ -371,23 +391,31 @@ class ChatTab(QWidget):
         self._editing = None
         self.edit_notice.hide()
 
+    def _chosen_model(self) -> tuple[int | str, str] | None:
+        """The model to answer with: (its id, or a remote's NAME/MODEL_ID; its name)."""
+        model = self._current_model()
+        if model is not None:
+            return model.id, model.name
+        reference = self.model_picker.current_remote()
+        return (reference, reference) if reference is not None else None
+
     def _ask(
         self,
-        model: LocalModel,
+        model: tuple[int | str, str],
         text: str | None,
         *,
         edit_of: int | None = None,
         attach: Sequence[str] = (),
     ) -> None:
-        """Ask for an answer to `text` (None: write the last answer again); `edit_of`: the
-        question `text` is a new version of."""
+        """Ask for an answer to `text` (None: write the last answer again) from `model` (see
+        _chosen_model); `edit_of`: the question `text` is a new version of; `attach`: files."""
         self.status.show_busy("Getting ready…")
         self.requests.ask(
             Question(
                 conversation_id=self._conversation_id,
                 text=text,
-                model_id=model.id,
-                model_name=model.name,
+                model_id=model[0],
+                model_name=model[1],
                 system_prompt=self.settings_panel.system_prompt(),
                 settings=self.settings_panel.settings(),
                 saved_settings=self._conversation_settings(),
@@ -405,6 +433,7 @@ class ChatTab(QWidget):
             self._stop_editing()
             self.composer.clear()
         self._conversation_id = None
+        self._awaited_remote = None
         if conversation_id is None:
             self.transcript.clear()
             self.settings_panel.set_system_prompt("")
@@ -433,8 +462,16 @@ class ChatTab(QWidget):
                 offer_automatic=keeps_old_default_memory(conversation.settings),
             )
             self.documents.load(conversation.settings)
-            if conversation.model_id is not None and self.model_picker.has(conversation.model_id):
-                self.select_model(conversation.model_id)
+            remote = conversation.settings.get(REMOTE_MODEL_KEY)
+            if isinstance(remote, str) and self.model_picker.has(remote):
+                self.select_model(remote)
+            else:
+                # A remote model is chosen once the remotes have listed theirs (if among them).
+                self._awaited_remote = remote if isinstance(remote, str) else None
+                if conversation.model_id is not None and self.model_picker.has(
+                    conversation.model_id
+                ):
+                    self.select_model(conversation.model_id)
             self.adapter_picker.follow(conversation.messages)
             self.transcript.show_messages(conversation.messages)
             self._update_context_meter()
@@ -466,16 +503,20 @@ class ChatTab(QWidget):
         )
 
     def _conversation_settings(self) -> dict[str, Any]:
-        """What a conversation keeps: its generation settings and attached collections."""
+        """What a conversation keeps: its generation settings and attached collections (and
+        the remote engine's model it is answered by, if one is chosen)."""
+        remote = self.model_picker.current_remote()
         return {
             **self.settings_panel.settings().to_dict(),
             **self.documents.settings_entry(),
             **memory_choice_entry(self.settings_panel.memory_chosen()),
+            **({REMOTE_MODEL_KEY: remote} if remote is not None else {}),
         }
 
     def _enable_controls(self) -> None:
         answering = self.requests.is_answering()
-        self.composer.set_state(generating=answering, can_send=self.model_picker.count() > 0)
+        can_send = self._chosen_model() is not None  # not an unavailable remote alone
+        self.composer.set_state(generating=answering, can_send=can_send)
         self._stop_shortcut.setEnabled(answering)
         self.transcript.set_regenerate_enabled(not answering)
 
@@ -633,13 +674,25 @@ class ChatTab(QWidget):
 
     @Slot(int)
     def _on_model_picker_model_chosen(self, model_id: int) -> None:
+        self._awaited_remote = None
         self._show_context_limit()
         self.refresh_adapters()
         self._tell_about_chat_format(self._current_model())
         if self._conversation_id is not None:
-            self.writer.save_options(self._conversation_id, model_id=model_id)
+            # The settings too: they no longer name a remote model it was answered by.
+            self.writer.save_options(
+                self._conversation_id, model_id=model_id, settings=self._conversation_settings()
+            )
         # Load it now, so the first answer does not wait for it.
         self.requests.load(model_id, self.settings_panel.settings().context_length)
+
+    @Slot(str)
+    def _on_model_picker_remote_chosen(self, _reference: str) -> None:
+        self._awaited_remote = None
+        # Nothing to load here: the remote engine answers. The conversation remembers it.
+        self._show_context_limit()
+        self.refresh_adapters()
+        self._save_conversation_options()
 
     @Slot()
     def _on_settings_panel_settings_changed(self) -> None:
@@ -662,7 +715,7 @@ class ChatTab(QWidget):
 
     @Slot(int)
     def _on_transcript_regenerate_requested(self, message_id: int) -> None:
-        model = self._current_model()
+        model = self._chosen_model()
         if self.requests.is_answering() or model is None or self._conversation_id is None:
             return
         self._save_timer.stop()

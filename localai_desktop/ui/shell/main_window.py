@@ -36,6 +36,7 @@ from localai_desktop.ui.workers.embedding import EmbeddingWorker
 from localai_desktop.ui.workers.evaluation import EvaluationWorker
 from localai_desktop.ui.workers.finetune import FineTuneWorker
 from localai_desktop.ui.workers.hub import HubWorker
+from localai_desktop.ui.workers.remotes import RemoteModelsWorker
 from localai_desktop.ui.workspaces.switcher import WorkspaceSwitcher
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,11 @@ class MainWindow(QMainWindow):
         self.documents = workspace.documents
         self.app_settings = workspace.settings
         self.downloads = workspace.downloads
-        self.worker = ChatWorker.start(self.store, self.registry, self.adapters)
+        self.worker = ChatWorker.start(
+            self.store, self.registry, self.adapters, remotes=workspace.remotes
+        )
+        # Asks the remote engines for their models (the Chat tab's picker lists them).
+        self.remote_models_worker = RemoteModelsWorker.start(workspace.remotes)
         self.finetune_worker = FineTuneWorker.start(workspace.finetune, self.store)
         # Its own worker and threads own the embedding models: never the chat model's thread.
         self.embedding_worker = EmbeddingWorker.start(self.documents)
@@ -177,6 +182,11 @@ class MainWindow(QMainWindow):
         self.chat_tab.evaluation_reference_requested.connect(
             self._on_chat_tab_evaluation_reference_requested
         )
+        self.remote_models_worker.models_listed.connect(self.chat_tab.set_remote_models)
+        self.remotes_panel.remotes_changed.connect(self._refresh_remote_models)
+        self.offline_mode_changed.connect(self._on_offline_mode_changed)
+        self.chat_tab.model_picker.remotes_refresh_requested.connect(self._refresh_remote_models)
+        self._refresh_remote_models()
         self._chat_when_model_arrives: set[int] | None = None  # model ids known before
         self.audit_dialog: AuditDialog | None = None  # made when first opened
         # Export and Print (Ctrl+E, Ctrl+P) of the conversation on screen, off the GUI thread.
@@ -268,6 +278,7 @@ class MainWindow(QMainWindow):
             # An evaluation run stops after its current answer; it resumes from Results.
             self.evaluation_worker.shutdown()
             self.worker.shutdown()
+            self.remote_models_worker.shutdown()
             self.conversation_export.shutdown()
             if self.prompt_library is not None:
                 self.prompt_library.close()
@@ -340,6 +351,15 @@ class MainWindow(QMainWindow):
         self.audit_dialog.show()
         self.audit_dialog.raise_()
         self.audit_dialog.activateWindow()
+
+    @Slot()
+    def _refresh_remote_models(self) -> None:
+        """Ask the remote engines for their models again, on the worker's thread."""
+        self.remote_models_worker.refresh()
+
+    @Slot(bool)
+    def _on_offline_mode_changed(self, _offline: bool) -> None:
+        self._refresh_remote_models()  # offline mode blocks remotes, or allows them again
 
     @Slot(bool)
     def _on_appearance_spell_check_changed(self, enabled: bool) -> None:

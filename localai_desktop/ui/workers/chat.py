@@ -16,6 +16,7 @@ from localai_desktop.core.inference.engine import LlamaEngine
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import ModelRegistry
+from localai_desktop.core.remotes.service import Remotes
 from localai_desktop.ui.workers.base import ThreadWorker
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,12 @@ class ChatWorker(ThreadWorker):
         adapters: AdapterRegistry | None = None,
         *,
         engine: LlamaEngine | None = None,
+        remotes: Remotes | None = None,
     ) -> None:
         super().__init__()
-        self._service = ChatService(store, registry, engine or LlamaEngine(), adapters)
+        self._service = ChatService(
+            store, registry, engine or LlamaEngine(), adapters, remotes=remotes
+        )
 
     # -- called from the GUI thread -----------------------------------------------------------
 
@@ -137,10 +141,11 @@ class ChatWorker(ThreadWorker):
             if cancel.is_set():
                 return
             try:
-                model = self._service.registry.get(request.model_id)
-                loaded = self._service.engine.loaded
-                if loaded is None or loaded.path != model.path:
-                    self.model_loading.emit(request_id, model.name)
+                if isinstance(request.model_id, int):  # a remote model has nothing to load
+                    model = self._service.registry.get(request.model_id)
+                    loaded = self._service.engine.loaded
+                    if loaded is None or loaded.path != model.path:
+                        self.model_loading.emit(request_id, model.name)
                 message = self._service.answer(
                     request, on_text=batcher.add, cancel=cancel, on_started=on_started
                 )
