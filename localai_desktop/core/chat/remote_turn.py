@@ -27,9 +27,7 @@ from localai_desktop.core.documents.grounding import (
 )
 from localai_desktop.core.inference.generation import (
     ChatTurn,
-    FinishReason,
     GenerationSettings,
-    GenerationStats,
 )
 from localai_desktop.core.remotes.engine import RemoteModel, approximate_tokens, stream_chat
 
@@ -64,7 +62,7 @@ def reply_remote(
     version_of: int | None,
 ) -> Message:
     """Answer the conversation with a remote model; see ChatService.reply."""
-    from localai_desktop.core.chat.service import _PROMPT_STATUSES, _WriteThrough, log
+    from localai_desktop.core.chat.service import _PROMPT_STATUSES, log
 
     if adapter is not None:
         raise LocalAIError(
@@ -141,16 +139,11 @@ def reply_remote(
             status=MessageStatus.COMPLETE,
             provenance=provenance,
         )
-    writer = _WriteThrough(store, answer.id)
-
-    def on_piece(piece: str) -> None:
-        writer.add(piece)
-        on_text(piece)
-
-    stats: GenerationStats | None = None
-    error: LocalAIError | None = None
-    try:
-        stats = stream_chat(
+    return service.write_answer(
+        answer,
+        question_message,
+        provenance,
+        lambda on_piece: stream_chat(
             model,
             turns,
             settings,
@@ -158,36 +151,9 @@ def reply_remote(
             cancel=cancel,
             stop=ECHO_STOPS if document_facts else (),
             n_ctx=n_ctx,
-        )
-    except LocalAIError as failure:
-        error = failure
-    except KeyboardInterrupt:
-        writer.close()
-        store.finish_answer(
-            answer.id,
-            question=question_message,
-            content=writer.text,
-            status=MessageStatus.STOPPED,
-            provenance=provenance,
-        )
-        raise
-    finally:
-        writer.close()
-    if stats is not None:
-        provenance = replace(provenance, stats=stats, settings=replace(settings, seed=stats.seed))
-    if provenance.sources and writer.text.strip() and error is None:
-        provenance = service._checked_sentences(writer.text, provenance)
-    if error is not None:
-        status = MessageStatus.FAILED
-    elif stats is not None and stats.finish_reason == FinishReason.CANCELLED:
-        status = MessageStatus.STOPPED
-    else:
-        status = MessageStatus.COMPLETE
-    return store.finish_answer(
-        answer.id,
-        question=question_message,
-        content=writer.text,
-        status=status,
-        error=error.message if error else None,
-        provenance=provenance,
+        ),
+        on_text,
+        with_stats=lambda facts, stats: replace(
+            facts, stats=stats, settings=replace(settings, seed=stats.seed)
+        ),
     )

@@ -544,6 +544,37 @@ class ChatService:
                 status=MessageStatus.COMPLETE,
                 provenance=provenance,
             )
+        load = OtherProgramsLoad()  # the speed line says when other programs slowed it
+        return self.write_answer(
+            answer,
+            question_message,
+            provenance,
+            lambda on_piece: self.engine.generate(plan, settings, on_piece, cancel=cancel),
+            on_text,
+            with_stats=lambda facts, stats: replace(
+                facts,
+                stats=stats,
+                settings=replace(settings, seed=stats.seed),
+                prompt_warnings=tuple(plan.warnings),
+            ).merged({OTHER_PROGRAMS_SHARE: round(load.share(), 2)}),
+        )
+
+    def write_answer(
+        self,
+        answer: Message,
+        question: Message,
+        provenance: Provenance,
+        generate: Callable[[TextCallback], GenerationStats],
+        on_text: TextCallback,
+        *,
+        with_stats: Callable[[Provenance, GenerationStats], Provenance],
+    ) -> Message:
+        """Stream `generate`'s text into the saved `answer` (written through as it comes) and
+        finish it: complete, stopped or failed with its error, the grounding check done.
+
+        Used by this computer's engine and by remote engines (chat.remote_turn). Ctrl-C keeps
+        what was written as a stopped answer before it is raised again.
+        """
         writer = _WriteThrough(self.store, answer.id)
 
         def on_piece(piece: str) -> None:
@@ -552,16 +583,15 @@ class ChatService:
 
         stats: GenerationStats | None = None
         error: LocalAIError | None = None
-        load = OtherProgramsLoad()  # the speed line says when other programs slowed it
         try:
-            stats = self.engine.generate(plan, settings, on_piece, cancel=cancel)
+            stats = generate(on_piece)
         except LocalAIError as failure:
             error = failure
         except KeyboardInterrupt:
             writer.close()
             self.store.finish_answer(
                 answer.id,
-                question=question_message,
+                question=question,
                 content=writer.text,
                 status=MessageStatus.STOPPED,
                 provenance=provenance,
@@ -570,13 +600,10 @@ class ChatService:
         finally:
             writer.close()
         if stats is not None:
-            provenance = replace(
-                provenance,
-                stats=stats,
-                settings=replace(settings, seed=stats.seed),
-                prompt_warnings=tuple(plan.warnings),
-            ).merged({OTHER_PROGRAMS_SHARE: round(load.share(), 2)})
-        log.debug("Answer in conversation %s: %s", conversation_id, content_for_log(writer.text))
+            provenance = with_stats(provenance, stats)
+        log.debug(
+            "Answer in conversation %s: %s", answer.conversation_id, content_for_log(writer.text)
+        )
         if provenance.sources and writer.text.strip() and error is None:
             provenance = self._checked_sentences(writer.text, provenance)
         if error is not None:
@@ -588,7 +615,7 @@ class ChatService:
         # Recorded in the audit trail (when the store keeps one) as it is saved.
         return self.store.finish_answer(
             answer.id,
-            question=question_message,
+            question=question,
             content=writer.text,
             status=status,
             error=error.message if error else None,
