@@ -441,6 +441,7 @@ def test_the_desktop_app_makes_no_connection_from_start_to_chat_to_quit(
     dialog.offline_box.click()
     dialog._choose_file = lambda _parent, _mode, _path: tmp_path / "backup.json"
     dialog.export_button.click()
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=30_000)  # saved on its own thread
     assert (tmp_path / "backup.json").is_file()
     dialog.close()
     session.close()

@@ -137,7 +137,7 @@ class ModelPicker(QWidget):
         self.select(current)
         self.combo.setEnabled(self.combo.count() > 0)
         self.refresh_button.setVisible(bool(self._remotes))
-        self._show_note()
+        self._show_current()  # the index may not have changed (filled with signals blocked)
 
     def _add_remotes(self) -> None:
         self._remote_of = {}
@@ -220,14 +220,16 @@ class ModelPicker(QWidget):
             self.note.setText(f"“{reference}” {listing.where}.")
         self.note.setVisible(listing is not None)
 
-    @Slot(int)
-    def _on_combo_current_index_changed(self, _index: int) -> None:
+    def _show_current(self) -> None:
+        """The closed box may shorten the name: its tooltip has it whole; a remote's note."""
+        index = self.combo.currentIndex()
+        text = self.combo.itemText(index) if index >= 0 else ""
+        self.combo.setToolTip(inert_tooltip(f"{_PICKER_TIP}: {text}") if text else _PICKER_TIP)
         self._show_note()
 
     @Slot(int)
-    def _on_combo_current_index_changed(self, index: int) -> None:
-        text = self.combo.itemText(index) if index >= 0 else ""
-        self.combo.setToolTip(inert_tooltip(f"{_PICKER_TIP}: {text}") if text else _PICKER_TIP)
+    def _on_combo_current_index_changed(self, _index: int) -> None:
+        self._show_current()
 
     @Slot(int)
     def _on_combo_activated(self, _index: int) -> None:
