@@ -4,13 +4,15 @@ The file is plain UTF-8 JSON, readable by people and other programs:
     {"format": "localai-desktop-backup", "format_version": 1, "app_version": ..., "exported_at":
      ..., "settings": {...}, "conversations": [{title, system_prompt, model_sha256, settings,
      created_at, updated_at, messages: [{role, content, status, error, provenance,
-     created_at, updated_at, parent, current}]}]}
+     created_at, updated_at, parent, current, attachments?}]}]}
 Models are referred to by the SHA-256 of their file (ids differ between computers).
 
 Every version of an edited or regenerated message is kept (format version 2): the messages of a
 conversation are listed oldest first, each with `parent`, the 1-based place in that list of the
 message it follows (0: it is the first; null: the one before it, as in version 1 files, which
-had no versions and still import), and `current`, whether it is the version shown.
+had no versions and still import), and `current`, whether it is the version shown. A question
+with attached files lists them in `attachments` ([{name, kind, text, pages, whole}], the text
+the model was given; a long file is indexed again only when it is attached again).
 
 Importing merges: a conversation is recognised by its creation time and its messages, so
 importing the same file twice, or a backup of conversations that are still here, adds nothing;
@@ -58,7 +60,12 @@ from localai_desktop.core.datafolder.settings import (
     check_hub_endpoint,
 )
 from localai_desktop.core.storage.db import Database
-from localai_desktop.core.storage.tables import ConversationRow, MessageRow, ModelRow
+from localai_desktop.core.storage.tables import (
+    ConversationRow,
+    MessageAttachmentRow,
+    MessageRow,
+    ModelRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +197,21 @@ def _every_version(session: Any, conversation_id: int) -> list[dict[str, Any]]:
     )
     parents = versions.effective_parents(rows)
     place = {row.id: number for number, row in enumerate(rows, start=1)}
+    attached: dict[int, list[dict[str, Any]]] = {}
+    for file in session.scalars(
+        select(MessageAttachmentRow)
+        .where(MessageAttachmentRow.message_id.in_(list(place)))
+        .order_by(MessageAttachmentRow.id)
+    ):
+        attached.setdefault(file.message_id, []).append(
+            {
+                "name": file.name,
+                "kind": file.kind,
+                "text": file.text,
+                "pages": file.pages,
+                "whole": bool(file.whole),
+            }
+        )
     messages = []
     for row in rows:
         stored = json.loads(row.provenance or "{}")
@@ -207,6 +229,7 @@ def _every_version(session: Any, conversation_id: int) -> list[dict[str, Any]]:
                 "updated_at": row.updated_at.isoformat(),
                 "parent": 0 if parent == versions.ROOT else place.get(parent),
                 "current": bool(row.current),
+                **({"attachments": attached[row.id]} if row.id in attached else {}),
             }
         )
     return messages
@@ -419,10 +442,32 @@ def _conversation_problems(index: int, conversation: object) -> list[str]:
             found.append("'parent' must be the number of an earlier message, or 0")
         if not isinstance(message.get("current", True), bool):
             found.append("'current' must be true or false")
+        found += _attachment_problems(message.get("attachments", []))
         problems += [f"{where}, message {number}: {p}" for p in found]
     return problems
 
 
+def _attachment_problems(attachments: object) -> list[str]:
+    if not isinstance(attachments, list):
+        return ["'attachments' must be a list"]
+    found: list[str] = []
+    for number, attachment in enumerate(attachments, start=1):
+        if not isinstance(attachment, dict):
+            found.append(f"attached file {number} is not an object")
+            continue
+        found += [f"attached file {number}: {p}" for p in _record_problems(attachment, _ATTACHED)]
+        if isinstance(attachment.get("pages"), bool):
+            found.append(f"attached file {number}: 'pages' must be a number")
+    return found
+
+
+_ATTACHED: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "kind": (str,),
+    "text": (str,),
+    "pages": (int,),
+    "whole": (bool,),
+}
 _CONVERSATION: dict[str, tuple[type, ...]] = {
     "title": (str,),
     "system_prompt": (str,),
@@ -534,6 +579,7 @@ def import_backup(
                 extended += 1
             # Place in the file -> the message here (a row not yet flushed has no id).
             here_by_place: dict[int, int | MessageRow] = {}
+            with_files: list[tuple[MessageRow, list[dict[str, Any]]]] = []
             for place, (message, key) in enumerate(
                 zip(conversation["messages"], keys, strict=True), start=1
             ):
@@ -544,9 +590,13 @@ def import_backup(
                 row.parent_id = _parent_here(session, message.get("parent"), place, here_by_place)
                 row.current = message.get("current", True)
                 session.add(row)
+                if message.get("attachments"):
+                    with_files.append((row, message["attachments"]))
                 here_by_place[place] = row
                 messages_added += 1
             session.flush()
+            for row, files in with_files:  # now that the new messages have their ids
+                session.add_all(_new_attachment(row.id, file) for file in files)
             for place, key in enumerate(keys, start=1):
                 here = here_by_place[place]
                 present[key] = here if isinstance(here, int) else here.id
@@ -617,6 +667,18 @@ def _new_conversation(data: dict[str, Any], model_by_sha: dict[str, int]) -> Con
         settings=json.dumps(data["settings"]),
         created_at=_parse_time(data["created_at"]),
         updated_at=_parse_time(data["updated_at"]),
+    )
+
+
+def _new_attachment(message_id: int, data: dict[str, Any]) -> MessageAttachmentRow:
+    return MessageAttachmentRow(
+        message_id=message_id,
+        name=data["name"],
+        kind=data["kind"],
+        text=data["text"],
+        pages=data["pages"],
+        whole=data["whole"],
+        created_at=utcnow(),
     )
 
 

@@ -144,3 +144,48 @@ def test_a_parent_that_points_forward_is_refused(
     else:
         raise AssertionError("a damaged file was imported")
     assert second.store.list() == []
+
+
+def test_files_attached_to_a_question_travel_with_it(
+    folders: tuple[Folder, Folder], tmp_path: Path
+) -> None:
+    from localai_desktop.core.chat.attachments import AttachmentStore, read_attachment
+
+    first, second = folders
+    note = tmp_path / "lease-note.txt"
+    note.write_text("Rent is due on the first day of the month.", "utf-8")
+    chat = first.store.create("Lease")
+    first.store.add_message(
+        chat.id, "user", "When is rent due?", attachments=[read_attachment(note)]
+    )
+    first.store.add_message(chat.id, "assistant", "On the first day of the month.")
+    backup = first.export(tmp_path / "backup.json")
+    exported = json.loads(backup.read_text("utf-8"))["conversations"][0]["messages"]
+    assert exported[0]["attachments"] == [
+        {
+            "name": "lease-note.txt",
+            "kind": "txt",
+            "text": "Rent is due on the first day of the month.",
+            "pages": 0,
+            "whole": True,
+        }
+    ]
+    assert "attachments" not in exported[1]
+
+    second.restore(backup)
+    second.restore(backup)  # twice: the file is not attached twice
+    (restored,) = second.store.list()
+    question = second.store.get(restored.id).messages[0]
+    kept = AttachmentStore(second.db).for_message(question.id)
+    assert [(a.name, a.text, a.whole) for a in kept] == [
+        ("lease-note.txt", "Rent is due on the first day of the month.", True)
+    ]
+
+    # A damaged list of files is refused before anything is written.
+    exported[0]["attachments"] = [{"name": "x.txt", "kind": "txt", "text": 3}]
+    bad = tmp_path / "bad.json"
+    data = json.loads(backup.read_text("utf-8"))
+    data["conversations"][0]["messages"] = exported
+    bad.write_text(json.dumps(data), "utf-8")
+    with pytest.raises(Exception, match="attached file 1"):
+        first.restore(bad)
