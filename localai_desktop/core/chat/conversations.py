@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, object_session
 
 from localai_desktop.core.audit.entries import ANSWER, CONVERSATION_DELETED, MESSAGE_DELETED
@@ -25,7 +25,14 @@ from localai_desktop.core.common.enums import StrEnum
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.storage.connections import DATABASE_ERRORS
 from localai_desktop.core.storage.db import Database, storage_error_from
-from localai_desktop.core.storage.tables import ConversationRow, MessageAttachmentRow, MessageRow
+from localai_desktop.core.storage.tables import (
+    ConversationRow,
+    DocumentChunkRow,
+    DocumentCollectionRow,
+    DocumentFileRow,
+    MessageAttachmentRow,
+    MessageRow,
+)
 
 DEFAULT_TITLE = "New chat"
 TITLE_LENGTH = 60
@@ -146,6 +153,23 @@ def _message(row: MessageRow, versions: Sequence[MessageRow] = ()) -> Message:
         parent_id=row.parent_id,
         version=ids.index(row.id) + 1 if ids else 1,
         version_ids=ids,
+    )
+
+
+def _delete_own_collection(session: Session, conversation_id: int) -> None:
+    """Delete the hidden collection of the files attached in this conversation (their
+    passages, vectors and search rows), in the caller's transaction: nothing of a deleted
+    conversation's files stays behind where no list would show it."""
+    own = select(DocumentCollectionRow.id).where(
+        DocumentCollectionRow.conversation_id == conversation_id
+    )
+    # Chunks first, in one statement, so their FTS rows go with them (as index_store does).
+    session.execute(delete(DocumentChunkRow).where(DocumentChunkRow.collection_id.in_(own)))
+    session.execute(delete(DocumentFileRow).where(DocumentFileRow.collection_id.in_(own)))
+    session.execute(
+        delete(DocumentCollectionRow).where(
+            DocumentCollectionRow.conversation_id == conversation_id
+        )
     )
 
 
@@ -326,6 +350,7 @@ class ConversationStore(TrashAndOrganise):
                     MessageRow.conversation_id == conversation_id
                 )
             )
+            _delete_own_collection(session, conversation_id)
             session.delete(row)
             if self.audit is not None:
                 self.audit.append(

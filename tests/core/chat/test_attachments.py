@@ -110,3 +110,39 @@ def test_a_question_is_saved_with_its_files_in_one_transaction(
         assert [a.name for a in AttachmentStore(workspace.db).for_message(message.id)] == [
             "lease.txt"
         ]
+
+
+def test_deleting_a_conversation_for_good_deletes_its_attached_files_index(
+    data_dir: Path, tmp_path: Path, models_dir: Path
+) -> None:
+    # The passages of a long attached file live in the conversation's hidden collection; once
+    # the conversation is deleted for good, nothing of them may stay where no list shows it.
+    from sqlalchemy import func, select
+
+    from localai_desktop.core.storage.tables import DocumentChunkRow, DocumentCollectionRow
+
+    lease = tmp_path / "lease.txt"
+    lease.write_text("The tenant keeps the garden tidy all year round. " * 300, "utf-8")
+    with Workspace.open(data_dir) as workspace:
+        workspace.registry.import_model(
+            models_dir / "all-MiniLM-L6-v2-Q8_0.gguf", name="minilm", probe=False
+        )
+        kept, other = (workspace.conversations.create(t) for t in ("Lease", "Other"))
+        for conversation in (kept, other):
+            collection = workspace.documents.conversation_collection(conversation.id)
+            workspace.documents.add_paths(collection.id, [lease])
+            workspace.documents.index(collection.id)
+
+        def chunks() -> int:
+            with workspace.db.session() as session:
+                return int(session.scalar(select(func.count(DocumentChunkRow.id))) or 0)
+
+        before = chunks()
+        assert before > 0 and before % 2 == 0
+        workspace.conversations.trash(other.id)
+        workspace.conversations.empty_trash()
+
+        assert chunks() == before // 2  # the other conversation's passages are gone
+        with workspace.db.session() as session:
+            owners = set(session.scalars(select(DocumentCollectionRow.conversation_id)))
+        assert owners == {kept.id}
