@@ -218,7 +218,8 @@ def _room_for_answer(job: GenerationJob, prompt_tokens: int, n_ctx: int) -> int:
         f"The prompt is {prompt_tokens} tokens long{wanted}, but '{job.model.name}' is loaded "
         f"to read at most {n_ctx} tokens at once (its context length). Shorten the messages"
         + (" or ask for fewer tokens" if asked is not None else "")
-        + ", or start the server with a longer context length.",
+        + ", or load the model with a longer context length (`localai serve --context-length "
+        "N`; in the app, Memory in the Chat tab's settings while the model is loaded there).",
         param="messages" if job.prompt is None else "prompt",
         code="context_length_exceeded",
     )

@@ -53,6 +53,25 @@ def base_url(port: int) -> str:
     return f"http://{LOOPBACK_HOST}:{port}/v1"
 
 
+def network_base_urls(port: int) -> list[str]:
+    """The addresses other computers on the local network use, from this computer's own
+    network interfaces (read locally: nothing is sent to find them)."""
+    import ipaddress
+
+    import psutil
+
+    urls = []
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            try:
+                ip = ipaddress.ip_address(address.address)
+            except ValueError:
+                continue  # a hardware address, or an IPv6 one with a zone
+            if ip.version == 4 and ip.is_private and not ip.is_loopback:
+                urls.append(f"http://{ip}:{port}/v1")
+    return sorted(set(urls))
+
+
 class ServerControl(QObject):
     """Starts, restarts and stops the server as the settings say, off the GUI thread; tells
     its state as it changes. One per window: the window's chat and embedding workers answer.

@@ -20,7 +20,12 @@ from PySide6.QtWidgets import (
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.datafolder.settings import MAX_SERVER_PORT, MIN_SERVER_PORT
 from localai_desktop.core.server.access import ALL_INTERFACES, NETWORK_WARNING
-from localai_desktop.ui.server.control import ServerControl, ServerState, base_url
+from localai_desktop.ui.server.control import (
+    ServerControl,
+    ServerState,
+    base_url,
+    network_base_urls,
+)
 from localai_desktop.ui.widgets.confirm import confirm_delete
 from localai_desktop.ui.widgets.notices import Banner
 from localai_desktop.ui.widgets.settings_form import spin_box
@@ -135,6 +140,11 @@ class ServerSettings(QWidget):
         self.network_warning.setWordWrap(True)
         self.network_warning.setAccessibleName("Network warning")
         themed_style_sheet(self.network_warning, lambda theme: f"color: {theme.error_text};")
+        self.network_addresses = QLabel()
+        self.network_addresses.setWordWrap(True)
+        self.network_addresses.setAccessibleName("Addresses on the local network")
+        self.network_addresses.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.network_addresses.hide()
 
         self.save_box = QCheckBox("Save API conversations as conversations")
         self.save_box.setAccessibleName("Save API conversations as conversations")
@@ -174,6 +184,7 @@ class ServerSettings(QWidget):
         )
         layout.addWidget(self.network_box)
         layout.addWidget(self.network_warning)
+        layout.addWidget(self.network_addresses)
         layout.addWidget(self.save_box)
         layout.addWidget(_note(SAVE_NOTE + " " + AUDIT_NOTE, "What is kept of requests"))
         layout.addStretch(1)
@@ -194,6 +205,13 @@ class ServerSettings(QWidget):
         port = state.address.port if state.address is not None else self.port_spin.value()
         self.address_field.setText(base_url(port))
         network = self.network_box.isChecked()
+        others = network_base_urls(port) if network else []
+        self.network_addresses.setText(
+            "Other computers on the network use: " + ", ".join(others)
+            if others
+            else "This computer has no local network address now."
+        )
+        self.network_addresses.setVisible(network)
         self.network_warning.setText(
             "Warning: " + NETWORK_WARNING.format(host=ALL_INTERFACES, port=port)
         )

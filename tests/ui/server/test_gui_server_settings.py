@@ -203,6 +203,11 @@ def test_the_server_page_fits_and_reads_at_both_sizes(
     # The dialog no bigger than the screen it must fit.
     dialog.resize(min(dialog.width(), size[0]), min(dialog.height(), size[1]))
     qtbot.waitUntil(lambda: page.network_warning.isVisible())
+    # Other computers are told this computer's own network addresses (or that it has none).
+    assert page.network_addresses.isVisible()
+    assert page.network_addresses.text().startswith(
+        ("Other computers on the network use: http://", "This computer has no local network")
+    )
     if SCREENSHOTS:
         dialog.grab().save(f"{SCREENSHOTS}/server-settings-{size[0]}x{size[1]}.png")
         window.grab().save(f"{SCREENSHOTS}/server-window-{size[0]}x{size[1]}.png")
