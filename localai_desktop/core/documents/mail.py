@@ -1,4 +1,5 @@
-"""E-mail: ``.eml`` (Python's ``email`` package) and Outlook ``.msg`` (``extract-msg``).
+"""E-mail: ``.eml`` (Python's ``email`` package) and Outlook ``.msg`` (``extract-msg`` where it
+is installed, otherwise olefile alone: core.documents.outlook).
 
 An e-mail becomes blocks under one heading, "Subject (date)", that start with who wrote to whom
 and when, so a passage's citation and the text itself both carry them. Its attachments in
@@ -317,13 +318,9 @@ def _load_msg(raw: bytes) -> _Mail:
     try:
         import extract_msg
         import olefile
-    except ImportError as error:
-        raise _unreadable(
-            "Reading Outlook messages (.msg) needs the optional package extract-msg, which is "
-            "not installed here (its GPL licence keeps it out of the packaged app).",
-            "Save the message from Outlook as an .eml file and add that, or install it with "
-            "pip install 'localai-desktop[outlook]'.",
-        ) from error
+    except ImportError:
+        # The packaged app (and an install without the 'outlook' extra): olefile alone.
+        return _load_msg_with_olefile(raw)
 
     if not olefile.isOleFile(io.BytesIO(raw)):
         raise _unreadable(
@@ -360,6 +357,31 @@ def _load_msg(raw: bytes) -> _Mail:
         )
     finally:
         message.close()
+
+
+def _load_msg_with_olefile(raw: bytes) -> _Mail:
+    from localai_desktop.core.documents.outlook import NotAnOutlookMessage, read_outlook_message
+
+    try:
+        message = read_outlook_message(raw)
+    except NotAnOutlookMessage as error:
+        raise _unreadable(
+            "This file is not an Outlook message (.msg), or it is damaged.",
+            "Open it in Outlook and save it again with 'Save As', then add the new copy.",
+        ) from error
+    attachments: list[tuple[str, Any]] = []
+    for number, (name, data) in enumerate(message.attachments, 1):
+        attachments.append((_safe_name(name, number), lambda data=data: data))
+    return _Mail(
+        subject=" ".join(message.subject.split()),
+        sender=message.sender,
+        recipients=message.to,
+        cc=message.cc,
+        date=message.sent,
+        body=message.body,
+        is_html=message.is_html,
+        attachments=attachments,
+    )
 
 
 def _msg_attachment(attachment: Any, number: int) -> tuple[str, Any]:

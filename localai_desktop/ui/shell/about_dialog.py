@@ -59,6 +59,7 @@ BUNDLED_LICENSES = (
     ("Pillow", "MIT-CMU"),
     ("odfpy (OpenDocument text)", "Apache-2.0 or GPL"),
     ("striprtf (Rich Text)", "BSD-3-Clause"),
+    ("olefile (Outlook messages)", "BSD-2-Clause"),
 )
 
 

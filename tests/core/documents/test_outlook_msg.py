@@ -1,13 +1,16 @@
 """Outlook messages (.msg): a real file, written at test time, read by olefile and extract-msg,
-then indexed with its attachment as a document of its own."""
+then indexed with its attachment as a document of its own, with extract-msg and without it
+(the packaged app reads .msg files with olefile alone: core.documents.outlook)."""
 
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+import olefile
 import pytest
 
 from localai_desktop.core.documents.collections import DocumentLibrary
@@ -16,9 +19,6 @@ from localai_desktop.core.storage import Database
 from tests.support import documents_support as docs
 from tests.support import mail_support as mail
 from tests.support.msg_factory import MsgAttachment, MsgRecipient, msg_bytes
-
-extract_msg = pytest.importorskip("extract_msg")
-olefile = pytest.importorskip("olefile")
 
 MINILM = "all-MiniLM-L6-v2-Q8_0.gguf"
 SENT = datetime(2024, 3, 14, 9, 30, tzinfo=timezone.utc)
@@ -80,6 +80,7 @@ def test_the_written_msg_is_a_valid_compound_file_that_extract_msg_reads(tmp_pat
     finally:
         ole.close()
 
+    extract_msg = pytest.importorskip("extract_msg")  # the optional 'outlook' extra
     message = extract_msg.openMsg(data, strict=True)
     try:
         assert type(message).__name__ == "Message"
@@ -107,9 +108,15 @@ def library(tmp_path: Path, models_dir: Path) -> Iterator[DocumentLibrary]:
     db.close()
 
 
+@pytest.mark.parametrize("reader", ["extract-msg", "olefile alone"])
 def test_an_outlook_message_is_indexed_with_its_headers_and_its_attachment(
-    library: DocumentLibrary, tmp_path: Path
+    library: DocumentLibrary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
 ) -> None:
+    # The packaged app has no extract-msg (GPL-3.0): olefile alone must give the same result.
+    if reader == "extract-msg":
+        pytest.importorskip("extract_msg")
+    else:
+        monkeypatch.setitem(sys.modules, "extract_msg", None)  # `import extract_msg` fails
     folder = tmp_path / "inbox"
     folder.mkdir()
     path = folder / "results.msg"
@@ -137,3 +144,20 @@ def test_an_outlook_message_is_indexed_with_its_headers_and_its_attachment(
     assert "To: Dr Jones <jones@clinic.example>" in header_hit.text
     assert "Date: 14 March 2024 09:30" in header_hit.text
     assert "Subject: Blood results" in header_hit.text
+
+
+def test_without_extract_msg_a_damaged_or_fake_msg_gets_a_plain_status(
+    library: DocumentLibrary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "extract_msg", None)
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "fake.msg").write_bytes(b"From: someone\r\n\r\nnot an Outlook file")
+    whole = lab_msg(tmp_path)
+    (folder / "cut.msg").write_bytes(whole[: len(whole) // 3])  # a truncated download
+    library.add_paths("Mail", [folder])
+    library.index("Mail")
+    files = {f.name: f for f in library.files("Mail")}
+    for name in ("fake.msg", "cut.msg"):
+        assert files[name].status == "failed"
+        assert "not an Outlook message (.msg), or it is damaged" in (files[name].reason or "")
