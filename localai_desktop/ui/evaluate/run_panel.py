@@ -31,6 +31,7 @@ from localai_desktop.core.models.adapters import Adapter
 from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.ui.evaluate.accessible import name_controls
 from localai_desktop.ui.widgets.elided_label import ElidedLabel
+from localai_desktop.ui.workers.remotes import RemoteListing
 
 _TARGET_ROLE = Qt.ItemDataRole.UserRole  # ("model", name) or ("adapter", "MODEL:ADAPTER")
 
@@ -71,6 +72,9 @@ class RunPanel(QWidget):
         super().__init__(parent)
         self.test_set = QComboBox()
         self.test_set.setAccessibleName("Test set to run")
+        self._models: list[LocalModel] = []
+        self._adapters: list[Adapter] = []
+        self._remotes: tuple[RemoteListing, ...] = ()
         self.targets = QListWidget()
         self.targets.setAccessibleName("Models to evaluate")
         self.targets.setToolTip("Tick every model (and fine-tuned adapter) to compare")
@@ -151,6 +155,17 @@ class RunPanel(QWidget):
             self.test_set.setCurrentIndex(index)
 
     def set_models(self, models: Sequence[LocalModel], adapters: Sequence[Adapter]) -> None:
+        self._models, self._adapters = list(models), list(adapters)
+        self._fill()
+
+    def set_remote_models(self, listings: Sequence[RemoteListing]) -> None:
+        """The remote engines' models (those that answered and offline mode allows), listed
+        after this computer's, each saying where it runs."""
+        self._remotes = tuple(listing for listing in listings if listing.available)
+        self._fill()
+
+    def _fill(self) -> None:
+        models, adapters = self._models, self._adapters
         ticked = set(self.chosen_targets())
         self.targets.blockSignals(True)
         try:
@@ -165,6 +180,10 @@ class RunPanel(QWidget):
                         self._add_target(
                             f"{model.name} + adapter {adapter.name}", ("adapter", pair), ticked
                         )
+            for listing in self._remotes:  # after this computer's: their text is sent away
+                for model_id in listing.models:
+                    reference = listing.reference(model_id)
+                    self._add_target(f"{reference} · {listing.where}", ("model", reference), ticked)
         finally:
             self.targets.blockSignals(False)
         self._update_buttons()

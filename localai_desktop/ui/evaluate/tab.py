@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QInputDialog, QTabWidget, QVBoxLayout, QWidget
 
@@ -19,6 +21,7 @@ from localai_desktop.ui.evaluate.test_sets_panel import TestSetsPanel
 from localai_desktop.ui.widgets.notices import Banner
 from localai_desktop.ui.widgets.wrapping import breakable
 from localai_desktop.ui.workers.evaluation import EvaluationWorker
+from localai_desktop.ui.workers.remotes import RemoteListing
 from localai_desktop.ui.workers.request_ids import CurrentRequest, RequestIds
 
 REFERENCE_SET = "From conversations"
@@ -83,6 +86,11 @@ class EvaluateTab(QWidget):
     def refresh_models(self) -> None:
         """Models or adapters were added or removed: list them again on the Run page."""
         self.run_panel.set_models(self.registry.list(), self.adapters.list())
+
+    @Slot(object)
+    def set_remote_models(self, listings: Sequence[RemoteListing]) -> None:
+        """The remote engines' models, listed on the Run page after this computer's."""
+        self.run_panel.set_remote_models(listings)
 
     def is_running(self) -> bool:
         return self._request.is_pending()

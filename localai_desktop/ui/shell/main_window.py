@@ -95,7 +95,12 @@ class MainWindow(QMainWindow):
         self.embedding_worker = EmbeddingWorker.start(self.documents)
         # Evaluation runs load their models on their own thread: never the chat model's.
         self.evaluation_worker = EvaluationWorker.start(
-            workspace.db, self.store, self.registry, self.adapters, self.documents
+            workspace.db,
+            self.store,
+            self.registry,
+            self.adapters,
+            self.documents,
+            workspace.remotes,
         )
         self._closed = False
         catalog, catalog_error = workspace.catalog()
@@ -183,6 +188,7 @@ class MainWindow(QMainWindow):
             self._on_chat_tab_evaluation_reference_requested
         )
         self.remote_models_worker.models_listed.connect(self.chat_tab.set_remote_models)
+        self.remote_models_worker.models_listed.connect(self.evaluate_tab.set_remote_models)
         self.remotes_panel.remotes_changed.connect(self._refresh_remote_models)
         self.offline_mode_changed.connect(self._on_offline_mode_changed)
         self.chat_tab.model_picker.remotes_refresh_requested.connect(self._refresh_remote_models)

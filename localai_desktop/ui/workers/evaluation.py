@@ -26,6 +26,7 @@ from localai_desktop.core.inference.engine import LlamaEngine
 from localai_desktop.core.inference.generation import GenerationSettings
 from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import ModelRegistry
+from localai_desktop.core.remotes.service import Remotes
 from localai_desktop.core.storage.db import Database
 from localai_desktop.ui.workers.base import ThreadWorker
 
@@ -53,9 +54,12 @@ class EvaluationWorker(ThreadWorker):
         registry: ModelRegistry,
         adapters: AdapterRegistry,
         documents: DocumentLibrary,
+        remotes: Remotes | None = None,
     ) -> None:
         super().__init__()
-        chat = ChatService(conversations, registry, LlamaEngine(), adapters, documents=documents)
+        chat = ChatService(
+            conversations, registry, LlamaEngine(), adapters, documents=documents, remotes=remotes
+        )
         self._evaluator = Evaluator(EvalStore(db), registry, adapters, documents, chat)
 
     # -- called from the GUI thread -----------------------------------------------------------
