@@ -11,6 +11,7 @@ workspace's database (migration 14), so a protected workspace keeps them encrypt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,26 @@ def read_attachment(path: str | Path) -> AttachedFile:
         )
     kind = path.suffix.lower().lstrip(".")
     return AttachedFile(path, path.name, kind, text, len(pages))
+
+
+def attached_sizes(paths: Sequence[Path]) -> tuple[int, bool]:
+    """About how much of files about to be attached goes into the prompt: (characters read
+    whole, whether a long one will be searched like documents). From the files' sizes only
+    (cheap enough for the GUI thread): plain text counts its bytes; PDF and Word files, whose
+    text is a fraction of their size, count as long from 64 KB and as half their size below."""
+    whole, long = 0, False
+    for path in paths:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            continue  # gone: reading it will say so when it is sent
+        if path.suffix.lower() in (".pdf", ".docx"):
+            size = WHOLE_LIMIT_CHARS + 1 if size >= 65_536 else size // 2
+        if size > WHOLE_LIMIT_CHARS:
+            long = True
+        else:
+            whole += size
+    return whole, long
 
 
 def supported_suffixes() -> frozenset[str]:

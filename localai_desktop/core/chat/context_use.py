@@ -113,12 +113,18 @@ def measure_context_use(
     messages: Sequence[str],
     draft: str,
     with_documents: bool,
+    attached_chars: int = 0,
 ) -> ContextUse:
-    """Estimate what sending `draft` now would take of a context of `n_ctx` tokens."""
+    """Estimate what sending `draft` now would take of a context of `n_ctx` tokens.
+
+    `attached_chars`: the text of files attached to it that goes into the prompt whole (about;
+    a long attached file is searched like documents: `with_documents`).
+    """
     conversation = estimate_tokens(system_prompt) + sum(
         estimate_tokens(m) + _PER_MESSAGE_TOKENS for m in messages
     )
     message = estimate_tokens(draft) + _PER_MESSAGE_TOKENS if draft.strip() else 0
+    message += math.ceil(attached_chars / 4)  # read whole into the question
     documents = (
         sources_budget(n_ctx, max_tokens, estimate_tokens(system_prompt)) if with_documents else 0
     )

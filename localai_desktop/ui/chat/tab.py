@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from localai_desktop.core.chat.attachments import AttachmentStore
+from localai_desktop.core.chat.attachments import AttachmentStore, attached_sizes
 from localai_desktop.core.chat.context_use import measure_context_use
 from localai_desktop.core.chat.conversations import (
     Conversation,
@@ -172,6 +172,7 @@ class ChatTab(QWidget):
         self._meter_timer.setInterval(METER_DELAY_MS)
         self._meter_timer.timeout.connect(self._update_context_meter)
         self.composer.input.textChanged.connect(self._meter_timer.start)
+        self.composer.attachments.changed.connect(self._meter_timer.start)
         self._stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self._stop_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self._stop_shortcut.activated.connect(self._on_stop_shortcut_activated)
@@ -536,6 +537,7 @@ class ChatTab(QWidget):
             self.context_meter.show_use(None)
             return
         settings = self.settings_panel.settings()
+        whole, long = attached_sizes(self.composer.attachments.paths())
         self.context_meter.show_use(
             measure_context_use(
                 n_ctx=self.settings_panel.context_tokens(),
@@ -543,7 +545,8 @@ class ChatTab(QWidget):
                 system_prompt=self.settings_panel.system_prompt(),
                 messages=[view.text() for view in self.transcript.views()],
                 draft=self.composer.text(),
-                with_documents=bool(self.documents.attached_ids()),
+                with_documents=bool(self.documents.attached_ids()) or long,
+                attached_chars=whole,
             )
         )
 

@@ -167,3 +167,25 @@ def test_the_estimate_warns_before_sending() -> None:
     )  # fmt: skip
     assert with_documents.documents > 1000
     assert "documents up to" in with_documents.describe()
+
+
+def test_files_about_to_be_attached_count_in_the_estimate(tmp_path: Path) -> None:
+    from localai_desktop.core.chat.attachments import WHOLE_LIMIT_CHARS, attached_sizes
+
+    short = tmp_path / "note.txt"
+    short.write_text("Rent is due on the first. " * 200, "utf-8")  # 5,200 characters
+    long = tmp_path / "lease.md"
+    long.write_text("clause " * WHOLE_LIMIT_CHARS, "utf-8")
+    assert attached_sizes([short]) == (5200, False)
+    assert attached_sizes([short, long, tmp_path / "gone.pdf"]) == (5200, True)
+
+    def use(paths: list[Path]) -> object:
+        whole, searched = attached_sizes(paths)
+        return measure_context_use(
+            n_ctx=2048, max_tokens=512, system_prompt="", messages=[], draft="Summarise it.",
+            with_documents=searched, attached_chars=whole,
+        )  # fmt: skip
+
+    bare, with_note = use([]), use([short])
+    assert with_note.message >= bare.message + 1300  # the note's ~1,300 tokens go with it
+    assert use([long]).documents > 0  # a long file is searched: room kept for its passages
