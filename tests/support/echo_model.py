@@ -36,11 +36,13 @@ def _chain_pieces(text: str, most_bytes: int = 30) -> list[str]:
     return pieces
 
 
-def write_echo_model(path: Path, *, n_embd: int = 64, context_length: int = 8192) -> Path:
-    """Write the model to `path` (about 100 kB)."""
+def write_echo_model(
+    path: Path, *, n_embd: int = 64, context_length: int = 8192, text: str = ECHO_TEXT
+) -> Path:
+    """Write the model to `path` (about 100 kB); it writes `text` over and over."""
     tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
     tokens += [f"\u2581{w}" for w in _WORDS] + list("abcdefghijklmnopqrstuvwxyz")
-    chain = _chain_pieces(ECHO_TEXT)
+    chain = _chain_pieces(text)
     first_echo = len(tokens)
     tokens += chain
     types = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL] + [TokenType.BYTE] * 256

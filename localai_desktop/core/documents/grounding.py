@@ -49,12 +49,17 @@ NOT_COVERED_ANSWER = (
     "collection, or ask without documents."
 )
 
-# The beginnings of the app's own hidden texts: a model that starts repeating its prompt is
-# stopped there, so the instruction never shows up as (part of) an answer.
+# The beginnings of the app's own hidden texts, and of each of their sentences: a model that
+# starts repeating its prompt (from its start or from any sentence of it) is stopped there, so
+# the instruction never shows up as (part of) an answer.
 ECHO_STOPS = (
     "Answer the question using the numbered sources",
     "The user's documents (",
     "\nSources:\n[1]",
+    "Cite the source of each fact with its number",
+    "If the sources do not contain the answer, say that",
+    "Tell the user that their documents do not contain",
+    "which come from the user's own documents",
 )
 
 INSTRUCTIONS = (
