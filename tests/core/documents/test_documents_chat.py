@@ -12,6 +12,7 @@ from localai_desktop.core.chat.conversations import ConversationStore
 from localai_desktop.core.chat.service import ChatService
 from localai_desktop.core.documents.collections import DocumentLibrary
 from localai_desktop.core.documents.grounding import (
+    ECHO_STOPS,
     INSTRUCTIONS,
     NOT_COVERED_ANSWER,
     format_sources,
@@ -88,7 +89,8 @@ def test_the_answer_cites_the_passage_it_was_given(chat: dict[str, Any]) -> None
     assert sources[0]["text"] in prompt
     assert "Question: How quickly must antibiotics be given in sepsis?" in prompt
     # A model repeating the hidden instruction is stopped before it shows.
-    assert INSTRUCTIONS.startswith(chat["stops"][-1][-3])
+    assert set(ECHO_STOPS) <= set(chat["stops"][-1])
+    assert any(INSTRUCTIONS.startswith(stop) for stop in ECHO_STOPS)
     # The saved conversation keeps the person's words, not the prompt built around them.
     saved = chat["service"].store.get(answer.conversation_id).messages
     assert saved[0].content == "How quickly must antibiotics be given in sepsis?"
