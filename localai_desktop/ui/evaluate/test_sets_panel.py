@@ -250,6 +250,11 @@ class TestSetsPanel(QWidget):
     def has_unsaved_changes(self) -> bool:
         return self.save_button.isEnabled()
 
+    def save_if_changed(self) -> bool:
+        """Keep edited questions (as Save does) when there are any; True when none are left
+        unsaved. Called when the window closes."""
+        return not self.has_unsaved_changes() or self.save()
+
     def _notify_error(self, text: str) -> None:
         # File paths and long names break anywhere: the banner never widens the window.
         self.banner.show_error(breakable(text))

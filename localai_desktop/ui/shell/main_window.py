@@ -262,6 +262,9 @@ class MainWindow(QMainWindow):
         if not self._closed:
             self._closed = True
             self._save()
+            # Questions edited in a test set are kept when they can be (a row that cannot be
+            # saved keeps the set as it was; its editor named the row while it was open).
+            self.evaluate_tab.test_sets.save_if_changed()
             # API requests stop first, then the server: nothing waits for the workers below.
             self.server.shutdown()
             self.chat_tab.save_state()

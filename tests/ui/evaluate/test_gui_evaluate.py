@@ -411,3 +411,29 @@ def test_progress_reads_as_question_i_of_n_with_time_left() -> None:
     assert describe_progress(loading) == "Question 5 of 8 · loading Stories again"
     done = EvalProgress(1, 8, 8, 1, "Stories again", "answering", 0.0)
     assert describe_progress(done) == "8 of 8 answered"
+
+
+def test_questions_edited_but_not_saved_are_kept_when_the_window_closes(
+    open_window: OpenWindow, data_dir: Path, qtbot: QtBot
+) -> None:
+    window = open_window(data_dir)
+    tab = evaluate_tab(window)
+    fill_three_questions(tab)
+    panel = tab.test_sets
+    row = panel.table.add_question()
+    panel.table.set_cell(row, 0, "q4")
+    panel.table.set_cell(row, 1, "Who wrote the discharge letter?")
+    panel.table.set_rule(row, Rule.CONTAINS)
+    panel.table.set_cell(row, 3, "Dr")
+    assert panel.has_unsaved_changes()  # not saved by hand
+
+    window.close()
+
+    db = Database(init_data_paths(data_dir).database)
+    try:
+        from localai_desktop.core.evaluation.test_sets import TestSetStore
+
+        kept = TestSetStore(db).get("Stories").questions
+    finally:
+        db.close()
+    assert [q.id for q in kept] == ["q1", "q2", "q3", "q4"]
