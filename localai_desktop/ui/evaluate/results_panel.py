@@ -35,6 +35,7 @@ from localai_desktop.core.evaluation.report import csv_report, html_report
 from localai_desktop.core.evaluation.store import EvalResult, EvalRun, EvalStore
 from localai_desktop.ui.evaluate.accessible import name_controls
 from localai_desktop.ui.evaluate.bar_charts import ChartGrid
+from localai_desktop.ui.evaluate.split_layout import banner_over_split
 from localai_desktop.ui.widgets.confirm import confirm_delete
 from localai_desktop.ui.widgets.notices import Banner
 from localai_desktop.ui.widgets.wrapping import breakable
@@ -182,15 +183,7 @@ class ResultsPanel(QWidget):
         right_layout.addLayout(top)
         right_layout.addWidget(self.sections, 1)
 
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([220, 700])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.banner)
-        layout.addWidget(splitter, 1)
+        banner_over_split(self, self.banner, left, right, (220, 700))
         name_controls(self)
         self.reload()
 

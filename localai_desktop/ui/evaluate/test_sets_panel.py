@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -28,6 +27,7 @@ from localai_desktop.core.evaluation.testset import (
 )
 from localai_desktop.ui.evaluate.accessible import name_controls
 from localai_desktop.ui.evaluate.question_table import QuestionTable
+from localai_desktop.ui.evaluate.split_layout import banner_over_split
 from localai_desktop.ui.widgets.named_list import ListPanelTexts, NamedListPanel
 from localai_desktop.ui.widgets.notices import Banner
 from localai_desktop.ui.widgets.wrapping import breakable
@@ -154,15 +154,7 @@ class TestSetsPanel(QWidget):
         right_layout.addWidget(self.table, 1)
         right_layout.addLayout(buttons)
 
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([200, 600])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.banner)
-        layout.addWidget(splitter, 1)
+        banner_over_split(self, self.banner, left, right, (200, 600))
         name_controls(self)
         self.reload()
 
