@@ -71,16 +71,7 @@ def reply_remote(
             "Choose no adapter, or a model on this computer.",
         )
     store = service.store
-    conversation = store.get(conversation_id)
-    if version_of is not None:
-        shown = [m.id for m in conversation.messages]
-        if version_of in shown:
-            conversation = replace(
-                conversation, messages=conversation.messages[: shown.index(version_of)]
-            )
-    if not any(m.role == "user" for m in conversation.messages):
-        raise LocalAIError("There is no question to answer yet.", "Type a message first.")
-    question_message = next(m for m in reversed(conversation.messages) if m.role == "user")
+    conversation, question_message = service.question_to_answer(conversation_id, version_of)
     log.debug(
         "Answering in conversation %s with %s: %s",
         conversation_id,

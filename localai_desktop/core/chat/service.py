@@ -18,7 +18,12 @@ from localai_desktop.core.chat.attachments import (
     read_attachment,
 )
 from localai_desktop.core.chat.busy import OTHER_PROGRAMS_SHARE
-from localai_desktop.core.chat.conversations import ConversationStore, Message, MessageStatus
+from localai_desktop.core.chat.conversations import (
+    Conversation,
+    ConversationStore,
+    Message,
+    MessageStatus,
+)
 from localai_desktop.core.chat.provenance import AdapterUse, Provenance
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.cpu_load import OtherProgramsLoad
@@ -437,16 +442,7 @@ class ChatService:
                 retrieval=retrieval,
                 version_of=version_of,
             )
-        conversation = self.store.get(conversation_id)
-        if version_of is not None:
-            shown = [m.id for m in conversation.messages]
-            if version_of in shown:
-                conversation = replace(
-                    conversation, messages=conversation.messages[: shown.index(version_of)]
-                )
-        if not any(m.role == "user" for m in conversation.messages):
-            raise LocalAIError("There is no question to answer yet.", "Type a message first.")
-        question_message = next(m for m in reversed(conversation.messages) if m.role == "user")
+        conversation, question_message = self.question_to_answer(conversation_id, version_of)
         question = question_message.content
         log.debug("Answering in conversation %s: %s", conversation_id, content_for_log(question))
         model = self.registry.get(model_id)
@@ -558,6 +554,22 @@ class ChatService:
                 prompt_warnings=tuple(plan.warnings),
             ).merged({OTHER_PROGRAMS_SHARE: round(load.share(), 2)}),
         )
+
+    def question_to_answer(
+        self, conversation_id: int, version_of: int | None
+    ) -> tuple[Conversation, Message]:
+        """The conversation as the answer will read it (up to the message `version_of` is a new
+        version of, when given) and the question it answers; an error when there is none."""
+        conversation = self.store.get(conversation_id)
+        if version_of is not None:
+            shown = [m.id for m in conversation.messages]
+            if version_of in shown:
+                conversation = replace(
+                    conversation, messages=conversation.messages[: shown.index(version_of)]
+                )
+        if not any(m.role == "user" for m in conversation.messages):
+            raise LocalAIError("There is no question to answer yet.", "Type a message first.")
+        return conversation, next(m for m in reversed(conversation.messages) if m.role == "user")
 
     def write_answer(
         self,
