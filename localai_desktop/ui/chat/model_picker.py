@@ -107,6 +107,10 @@ class ModelPicker(QWidget):
         self._local = list(models)
         self._fill()
 
+    def local_models(self) -> list[LocalModel]:
+        """This computer's models as last listed (embedding models included)."""
+        return list(self._local)
+
     @Slot(object)
     def set_remote_models(self, listings: Sequence[RemoteListing]) -> None:
         """List the remote engines' models after this computer's (an engine that could not

@@ -92,6 +92,7 @@ class ChatTab(QWidget):
         self._conversation_id: int | None = None
         # The remote model of the conversation shown, until the remotes' models are listed.
         self._awaited_remote: str | None = None
+        self._closing = False  # set by stop(): the window is closing
         # Models whose chat format notice was shown: a person is told once per session.
         self._told_about_format: set[int] = set()
         self.writer = ConversationWriter(
@@ -205,11 +206,13 @@ class ChatTab(QWidget):
     @Slot(object)
     def set_remote_models(self, listings: Sequence[RemoteListing]) -> None:
         """List the remote engines' models after this computer's (from the remotes worker)."""
+        if self._closing:
+            return  # a listing that arrives after the window closed (its workspace may be gone)
         self.model_picker.set_remote_models(listings)
         awaited, self._awaited_remote = self._awaited_remote, None
         if awaited is not None and self.model_picker.has(awaited):
             self.model_picker.select(awaited)  # the conversation shown was answered by it
-        self._after_models_listed(self._registry.list())
+        self._after_models_listed(self.model_picker.local_models())
 
     def _after_models_listed(self, models: Sequence[LocalModel]) -> None:
         remote = any(listing.models for listing in self.model_picker.remote_listings())
@@ -311,6 +314,10 @@ class ChatTab(QWidget):
 
     def is_generating(self) -> bool:
         return self.requests.is_answering()
+
+    def begin_closing(self) -> None:
+        """The window is closing: late news from workers (a remotes listing) is ignored."""
+        self._closing = True
 
     def stop(self) -> None:
         """Stop the answer being written; what it has written so far is kept."""

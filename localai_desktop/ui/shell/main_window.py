@@ -261,6 +261,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closed:
             self._closed = True
+            self.chat_tab.begin_closing()
             self._save()
             # Questions edited in a test set are kept when they can be (a row that cannot be
             # saved keeps the set as it was; its editor named the row while it was open).
