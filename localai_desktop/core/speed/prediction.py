@@ -16,22 +16,26 @@ from localai_desktop.core.speed.measurement import MachineSpeed
 # Answers slower than this are too slow to read along with: the recommendation stays above it.
 MIN_USEFUL_TOKENS_PER_SECOND = 8.0
 
-# llama.cpp's effective weight bytes per second ÷ the measured float32 rate, per type family.
-# Calibrated in one run on random-weight llamas (bench/bench_speed_prediction.py).
+# llama.cpp's effective weight bytes per second ÷ the measured float32 rate, per type family,
+# and what a token costs besides reading the weights. Fitted on a quiet machine (0-1% foreign
+# load, 2026-12-04 21:35, AMD EPYC VM, 2 threads; bench/bench_speed_prediction.py, bench/README.md
+# "Speed predictions") on random-weight llamas of 1-240 MB. Checked in a second quiet run: the
+# models of 80 MB and more stayed within 30% in both (+13% to -28%); tiny ones did not (to
+# -46%), as the machine measurement itself varied between the runs (47 and 33 GB/s). Q8 and Q4
+# were measured; F16 on one model; Q5, Q6 and IQ lie between Q4 and Q8 by their bytes per
+# weight and are not measured.
 EFFICIENCY_BY_FAMILY = {
-    "F32": 1.0,
-    "F16": 1.0,
-    "BF16": 1.0,
-    "Q8": 1.0,
-    "Q6": 1.0,
-    "Q5": 1.0,
-    "Q4": 1.0,
-    "IQ": 1.0,
-    "other": 1.0,
+    "F32": 0.87,
+    "F16": 0.87,
+    "BF16": 0.87,
+    "Q8": 0.67,
+    "Q6": 0.6,
+    "Q5": 0.55,
+    "Q4": 0.5,
+    "IQ": 0.5,
+    "other": 0.55,
 }
-# A token costs this much besides reading the weights (measured on stories260K: 1 MB of
-# weights, about 1,800 tokens per second).
-FIXED_SECONDS_PER_TOKEN = 0.0005
+FIXED_SECONDS_PER_TOKEN = 0.00035
 # Without a measurement: what one core streams for llama.cpp, and the most that more cores
 # add (memory channels, not cores, are then the limit). A typical desktop of 2020-2025.
 ESTIMATED_BYTES_PER_SECOND_PER_CORE = 10e9
