@@ -22,8 +22,6 @@ from localai_desktop.core.documents.grounding import (
     ECHO_STOPS,
     NOT_COVERED_ANSWER,
     Retrieval,
-    ground_retrieved,
-    ground_turns,
 )
 from localai_desktop.core.inference.generation import (
     ChatTurn,
@@ -89,20 +87,10 @@ def reply_remote(
         if m.status in _PROMPT_STATUSES and m.content.strip()
     ]
     document_facts: dict[str, Any] = {}
-    if retrieval is not None:
-        turns, document_facts = ground_retrieved(
+    if retrieval is not None or collections:
+        turns, document_facts = service.ground(
             turns,
             retrieval,
-            tokenize=approximate_tokens,
-            n_ctx=n_ctx,
-            max_tokens=settings.max_tokens,
-        )
-    elif collections:
-        if service.documents is None:
-            raise LocalAIError("Document collections are not available here.")
-        turns, document_facts = ground_turns(
-            service.documents,
-            turns,
             collections,
             tokenize=approximate_tokens,
             n_ctx=n_ctx,

@@ -278,20 +278,6 @@ class ChatService:
             collections=collections,
         )
 
-    def attach_files(
-        self,
-        conversation_id: int,
-        message_id: int,
-        files: Sequence[AttachedFile],
-        *,
-        indexing: IndexingState | None = None,
-    ) -> None:
-        """Keep `files` with the question `message_id` (already saved), then index the long
-        ones as `index_attached` does."""
-        for file in files:
-            self.attachments.add(message_id, file)
-        self.index_attached(conversation_id, message_id, files, indexing=indexing)
-
     def index_attached(
         self,
         conversation_id: int,
@@ -466,21 +452,10 @@ class ChatService:
         if attached_collections and retrieval is None and self.documents is not None:
             # The long attached files are searched as collections are (with those picked).
             retrieval = retrieve(self.documents, question, [*collections, *attached_collections])
-        if retrieval is not None:
-            turns, document_facts = ground_retrieved(
+        if retrieval is not None or collections:
+            turns, document_facts = self.ground(
                 turns,
                 retrieval,
-                tokenize=self.engine.tokenize,
-                n_ctx=loaded.n_ctx,
-                max_tokens=settings.max_tokens,
-            )
-        elif collections:
-            # The question is answered from the attached collections' passages, cited as [n].
-            if self.documents is None:
-                raise LocalAIError("Document collections are not available here.")
-            turns, document_facts = ground_turns(
-                self.documents,
-                turns,
                 collections,
                 tokenize=self.engine.tokenize,
                 n_ctx=loaded.n_ctx,
@@ -553,6 +528,34 @@ class ChatService:
                 settings=replace(settings, seed=stats.seed),
                 prompt_warnings=tuple(plan.warnings),
             ).merged({OTHER_PROGRAMS_SHARE: round(load.share(), 2)}),
+        )
+
+    def ground(
+        self,
+        turns: list[ChatTurn],
+        retrieval: Retrieval | None,
+        collections: Sequence[str | int],
+        *,
+        tokenize: Callable[[str], list[int]],
+        n_ctx: int,
+        max_tokens: int,
+    ) -> tuple[list[ChatTurn], dict[str, Any]]:
+        """The turns with the question answered from documents, cited as [n], and the facts
+        the answer's provenance keeps: from passages already retrieved, else from searching
+        `collections`. Used for this computer's engine and for remote engines alike."""
+        if retrieval is not None:
+            return ground_retrieved(
+                turns, retrieval, tokenize=tokenize, n_ctx=n_ctx, max_tokens=max_tokens
+            )
+        if self.documents is None:
+            raise LocalAIError("Document collections are not available here.")
+        return ground_turns(
+            self.documents,
+            turns,
+            collections,
+            tokenize=tokenize,
+            n_ctx=n_ctx,
+            max_tokens=max_tokens,
         )
 
     def question_to_answer(
