@@ -45,7 +45,9 @@ def add_commands(models: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     layout.add_argument("name", help="the model's name")
     layout.add_argument(
-        "--measure", action="store_true", help="measure both layouts now (a few seconds each)"
+        "--measure",
+        action="store_true",
+        help="measure both layouts now (about a minute for a small model)",
     )
     layout.add_argument(
         "--work",
@@ -122,7 +124,7 @@ def _layout(workspace: Workspace, args: argparse.Namespace) -> int:
     choice = stored_choice(model)
     if args.measure or choice is None:
         print(
-            f"Measuring '{model.name}' in both weight layouts (a few seconds each)…",
+            f"Measuring '{model.name}' in both weight layouts (about a minute for a small model)…",
             file=sys.stderr,
         )
         choice = measure_layouts(

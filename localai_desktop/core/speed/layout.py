@@ -5,8 +5,8 @@ faster ("extra buffer types": AMX tiles, interleaved Q4_0/Q4_K rows). Which layo
 depends on the CPU and on the work: on an AVX-512 machine with AMX, `llama-bench` read a
 512-token prompt at 520-550 tokens/s with `--repack 0` but 345-355 with its default repacked
 weights, and generated at 60-64 against 82-83 tokens/s. So the app measures both layouts once
-per machine and model (`measure_layouts`, a few seconds, each layout loaded in a child
-process, as a crash in a repacked kernel must cost a child, not the app), keeps what it
+per machine and model (`measure_layouts`, at the work's own prompt length, each layout loaded
+in a child process, as a crash in a repacked kernel must cost a child, not the app), keeps what it
 measured in the model's `source` (`WEIGHT_LAYOUT_KEY`), and loads the model in the layout that
 finishes the person's usual work sooner (`prefers_plain_layout`): a document question (a long
 prompt, a short answer) or a chat turn (a short prompt, a longer answer).
@@ -51,10 +51,25 @@ class Work(StrEnum):
 # 2,000-token prompt and a 200-token answer.
 WORK_TOKENS: dict[Work, tuple[int, int]] = {Work.DOCUMENTS: (2000, 200), Work.CHAT: (300, 300)}
 
-# What the measuring child reads and writes: enough tokens for stable rates, few seconds.
-MEASURE_PROMPT_TOKENS = 256
+# What the measuring child reads and writes for each kind of work: the work's own prompt, up to
+# 1,024 tokens (a 256-token prompt could not tell layouts 5% apart: the two layouts' prompt
+# rates drift apart as the prompt grows), then a short answer at that depth.
+MEASURE_PROMPT_LIMIT = 1024
 MEASURE_ANSWER_TOKENS = 32
 ROUNDS = 2
+# Layouts this close (the share of the slower one's time) are measured again, up to
+# MAX_ROUNDS rounds each, since one round's noise on a shared computer is about this size.
+CLOSE_CALL = 0.04
+MAX_ROUNDS = 4
+
+
+def measured_tokens(work: Work, context_length: int = 0) -> tuple[int, int]:
+    """(prompt tokens, answer tokens) the measuring child runs for `work`, within the model's
+    trained context (`context_length`, 0 when unknown)."""
+    prompt = min(WORK_TOKENS[work][0], MEASURE_PROMPT_LIMIT)
+    if context_length > 0:
+        prompt = max(16, min(prompt, context_length - MEASURE_ANSWER_TOKENS - 16))
+    return prompt, MEASURE_ANSWER_TOKENS
 
 
 @dataclass(frozen=True)
@@ -186,7 +201,8 @@ def measure_layouts(
     cancel: Cancellation | None = None,
     rounds: int = ROUNDS,
 ) -> LayoutChoice:
-    """Measure both layouts (alternating, `rounds` times each, the best run of each kept).
+    """Measure both layouts (alternating, `rounds` times each, the best run of each kept; a
+    close call gets more rounds, up to MAX_ROUNDS).
 
     Raises LocalAIError when the model cannot be measured; a layout that crashes llama.cpp
     here is recorded as unusable (never chosen).
@@ -199,14 +215,25 @@ def measure_layouts(
     best: dict[bool, LayoutSpeed] = {}
     own_before, cpu_before = _own_cpu_seconds(), psutil.cpu_times()
     started = time.perf_counter()
-    for round_number in range(rounds):
+    prompt_tokens, answer_tokens = measured_tokens(work, model.context_length)
+    round_number = 0
+    while round_number < rounds or (round_number < MAX_ROUNDS and _close_call(best, work)):
+        round_number += 1
         for plain in (False, True):
             if cancel is not None and cancel.is_set():
                 raise LocalAIError("Measuring was cancelled.", "Measure again when you like.")
             if on_progress is not None:
                 label = "the file's own layout" if plain else "llama.cpp's rearranged layout"
-                on_progress(f"Round {round_number + 1} of {rounds}: {label}")
-            speed = _measure_in_child(model.path, plain=plain, threads=threads, cancel=cancel)
+                total = f"{rounds}" if round_number <= rounds else f"up to {MAX_ROUNDS}"
+                on_progress(f"Round {round_number} of {total}: {label}")
+            speed = _measure_in_child(
+                model.path,
+                plain=plain,
+                threads=threads,
+                prompt_tokens=prompt_tokens,
+                answer_tokens=answer_tokens,
+                cancel=cancel,
+            )
             previous = best.get(plain)
             if previous is None or speed.seconds_for(work) < previous.seconds_for(work):
                 best[plain] = speed
@@ -219,6 +246,14 @@ def measure_layouts(
         threads=threads,
         busy_share=_foreign_share(cpu_before, own_before, time.perf_counter() - started),
     )
+
+
+def _close_call(best: dict[bool, LayoutSpeed], work: Work) -> bool:
+    """Whether the layouts measured so far are too close to call for `work`."""
+    if len(best) < 2:
+        return False
+    times = sorted(speed.seconds_for(work) for speed in best.values())
+    return times[1] > 0 and (times[1] - times[0]) / times[1] < CLOSE_CALL
 
 
 def _own_cpu_seconds() -> float:
@@ -239,15 +274,21 @@ _UNUSABLE = LayoutSpeed(1e-9, 1e-9)  # a layout that crashed: never the faster o
 
 
 def _measure_in_child(
-    path: Path, *, plain: bool, threads: int, cancel: Cancellation | None
+    path: Path,
+    *,
+    plain: bool,
+    threads: int,
+    prompt_tokens: int,
+    answer_tokens: int,
+    cancel: Cancellation | None,
 ) -> LayoutSpeed:
     command = module_command(
         "localai_desktop.core.speed.layout_child",
         str(path),
         "1" if plain else "0",
         str(threads),
-        str(MEASURE_PROMPT_TOKENS),
-        str(MEASURE_ANSWER_TOKENS),
+        str(prompt_tokens),
+        str(answer_tokens),
     )
     child = subprocess.Popen(
         command,

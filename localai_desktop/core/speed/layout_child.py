@@ -3,9 +3,10 @@
     python -m localai_desktop.core.speed.layout_child MODEL PLAIN(0|1) THREADS PROMPT ANSWER
 
 Loads MODEL as the app does (flash attention on, the given threads), with llama.cpp's repacked
-weights (PLAIN=0) or the file's own layout (PLAIN=1); reads a PROMPT-token prompt, then writes
-ANSWER tokens one at a time as chat does; prints one JSON line with both rates. Run in a child
-so that a layout whose kernels crash on this CPU costs the child, not the app.
+weights (PLAIN=0) or the file's own layout (PLAIN=1); reads a PROMPT-token prompt from an empty
+cache, then writes ANSWER tokens after it one at a time as chat does; prints one JSON line with
+both rates. Run in a child so that a layout whose kernels crash on this CPU costs the child,
+not the app.
 """
 
 from __future__ import annotations
@@ -44,14 +45,12 @@ def main(argv: list[str]) -> int:
     words = b"The committee reviewed the patient's letter and the contract in detail. "
     text = llm.tokenize(words * (prompt_tokens // 8 + 1), add_bos=False)
     prompt = text[:prompt_tokens]
+    # As a turn runs: the prompt from an empty cache, then the answer one token at a time
+    # after it (at the prompt's depth, where a long document question's answer is written).
+    stream = stream_tokens(llm, prompt, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0)
     started = time.perf_counter()
-    llm.eval(prompt)
+    next(stream)
     prompt_seconds = time.perf_counter() - started
-    llm.reset()
-    stream = stream_tokens(
-        llm, prompt[:16], top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0
-    )
-    next(stream)  # the first token follows the short prompt: not part of the answer rate
     started = time.perf_counter()
     for _ in range(answer_tokens):
         next(stream)

@@ -94,8 +94,8 @@ class LayoutDialog(QDialog):
         intro = QLabel(
             f"llama.cpp can rearrange the weights of “{model.name}” when it loads them. On some "
             "computers that reads long prompts faster, on others it writes answers faster. "
-            "Measure both here (a few seconds each) and the app loads the model in the faster "
-            "layout for the work you do most."
+            "Measure both here (about a minute for a small model, longer for a large one) and "
+            "the app loads the model in the faster layout for the work you do most."
         )
         intro.setWordWrap(True)
         intro.setTextFormat(Qt.TextFormat.PlainText)
