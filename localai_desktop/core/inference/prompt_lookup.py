@@ -77,17 +77,16 @@ def stream_tokens_with_lookup(
         repeat_penalty=repeat_penalty,
         grammar=grammar,
     )
-    chain = sampler.sampler
+    sample = sampler.sample
     ctx = llm._ctx.ctx
     n_ctx = llm._n_ctx
     n_batch = llm.n_batch
     input_ids = llm.input_ids
-    sample = llama_cpp.llama_sampler_sample
     decode = llama_cpp.llama_decode
     batch = llm._batch.batch
     history = _NgramIndex(prompt)
 
-    token = sample(chain, ctx, -1)
+    token = sample(-1)
     yield token
     while True:
         history.append(token)
@@ -110,7 +109,7 @@ def stream_tokens_with_lookup(
         llm.n_tokens = position + 1
         accepted = 0
         for index, drafted in enumerate(draft):
-            token = sample(chain, ctx, index)
+            token = sample(index)
             if token != drafted:
                 break
             input_ids[llm.n_tokens] = drafted
@@ -119,7 +118,7 @@ def stream_tokens_with_lookup(
             accepted += 1
             yield drafted
         else:
-            token = sample(chain, ctx, len(draft))
+            token = sample(len(draft))
         if accepted < len(draft):
             # Drop the rejected part of the draft from the cache; `token` is decoded next.
             llm._ctx.kv_cache_seq_rm(0, llm.n_tokens, -1)

@@ -134,3 +134,42 @@ def test_a_stream_that_fills_the_context_stops_with_an_error(engine: LlamaEngine
     # Every position of the context was used; the last token was sampled but had no room.
     assert count == llm.n_ctx() - len(prompt) + 1
     assert llm.n_tokens == llm.n_ctx()
+
+
+@pytest.mark.parametrize(
+    ("temperature", "repeat_penalty"), [(0.0, 1.3), (0.8, 1.3), (0.8, 1.0), (0.0, 1.0)]
+)
+def test_long_answers_match_token_for_token_with_the_penalty_window_full(
+    engine: LlamaEngine, temperature: float, repeat_penalty: float
+) -> None:
+    # 300 tokens: the repeat penalty's 64-token window fills and slides many times, the case
+    # where applying it to the recent tokens' logits only could drift from llama.cpp's own.
+    import llama_cpp
+
+    llm: Any = engine._llm
+    prompt = plan(engine, ("user", "Tell me a long story about a dog, a cat and a ball.")).tokens
+    kwargs: dict[str, Any] = {
+        "top_k": 40,
+        "top_p": 0.95,
+        "min_p": 0.05,
+        "temp": temperature,
+        "repeat_penalty": repeat_penalty,
+    }
+
+    def first_tokens(stream: Any) -> list[int]:
+        tokens: list[int] = []
+        for token in stream:
+            if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token) or len(tokens) == 300:
+                break
+            tokens.append(token)
+        stream.close()
+        return tokens
+
+    llm.reset()
+    llm.set_seed(77)
+    theirs = first_tokens(llm.generate(prompt, **kwargs))
+    llm.reset()
+    llm.set_seed(77)
+    ours = first_tokens(stream_tokens(llm, prompt, **kwargs))
+    assert len(theirs) > 100
+    assert ours == theirs
