@@ -4,11 +4,12 @@
 
 Models: stories260K (F32), and random-weight llamas made with tests/support/gguf_factory
 (stories260K's vocabulary; rows of 512 to 1536; F16, Q8_0 and Q4_K_M; 20 MB to 600 MB) kept in
-bench/models/. Per round: the app's machine measurement (core.speed.measurement), then each
-model decodes `--tokens` tokens greedily after a 4-token prompt (llama-cpp-python, all cores,
-plain weight buffers as the app loads K-quants on this VM, flash attention on). Prints the
-prediction (core.speed.prediction) against the median measured tokens/s, and the efficiency
-per type family that would make the prediction exact (the constants in prediction.py).
+bench/models/, and any `--extra` files (the 0.5B, 1B and 3B Qwen2 shapes of make_models.py).
+Per round: the app's machine measurement (core.speed.measurement), then each model decodes
+`--tokens` tokens greedily after a 4-token prompt (llama-cpp-python, all cores, plain weight buffers
+as the app loads K-quants on this VM, flash attention on). Prints the prediction
+(core.speed.prediction) against the median measured tokens/s, and the efficiency per type family
+that would make the prediction exact (the constants in prediction.py).
 """
 
 from __future__ import annotations
@@ -91,6 +92,14 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quiet-wait", type=float, default=15.0)
+    parser.add_argument(
+        "--extra",
+        nargs="*",
+        type=Path,
+        default=[],
+        help="more GGUF files to check, e.g. bench/models/random-qwen2-3b-Q4_K_M.gguf "
+        "(bench/make_models.py --size 3b: a 1.9 GB file)",
+    )
     args = parser.parse_args()
     from localai_desktop.core.models.gguf_info import read_gguf_info
     from localai_desktop.core.speed.measurement import measure_machine
@@ -102,7 +111,7 @@ def main() -> None:
 
     quiet_llama_logs()
     disable_extra_buffer_types()
-    paths = make_models()
+    paths = make_models() + list(args.extra)
     print(machine_line())
     infos = {p: read_gguf_info(p) for p in paths}
     measured: dict[Path, list[float]] = {p: [] for p in paths}

@@ -1,7 +1,7 @@
 """Generate the benchmark models into bench/models/: random-weight Qwen2-shaped Q4_K_M files.
 
-Run by hand:  .venv/bin/python bench/make_models.py [--size 0.5b 1b]
-(0.5B: about 2 minutes, 2.5 GB of RAM; 1B: about 4 minutes, 5 GB)
+Run by hand:  .venv/bin/python bench/make_models.py [--size 0.5b 1b 3b]
+(0.5B: about 2 minutes, 2.5 GB of RAM; 1B: about 4 minutes, 5 GB; 3B: about 15 minutes, 9 GB)
 Idempotent: a model that is already there is left alone (delete it to rebuild).
 Tokens/s depends on a model's shape and quantization, not on its weights' values, so random
 weights stand in for Qwen2-0.5B-Instruct: same architecture (qwen2: q/k/v biases, grouped-query
@@ -53,7 +53,24 @@ QWEN2_1B = {
     "n_vocab": 151936,
     "context_length": 32768,
 }
-SIZES = {"0.5b": (QWEN2_0_5B, MODEL_0_5B), "1b": (QWEN2_1B, MODEL_1B)}
+# Qwen2.5-3B's config.json: hidden 2048, 36 layers, 16 query heads over 2 KV heads, MLP 11008:
+# about 3.1B parameters, a 1.9 GB Q4_K_M file (for bench/bench_speed_prediction.py --extra:
+# the prediction on a multi-GB model).
+QWEN2_3B = {
+    "n_embd": 2048,
+    "n_layers": 36,
+    "n_head": 16,
+    "n_head_kv": 2,
+    "n_ff": 11008,
+    "n_vocab": 151936,
+    "context_length": 32768,
+}
+MODEL_3B = MODELS_DIR / "random-qwen2-3b-Q4_K_M.gguf"
+SIZES = {
+    "0.5b": (QWEN2_0_5B, MODEL_0_5B),
+    "1b": (QWEN2_1B, MODEL_1B),
+    "3b": (QWEN2_3B, MODEL_3B),
+}
 CHATML_TEMPLATE = (
     "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
     "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
