@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from localai_desktop.core.common.units import format_duration
 from localai_desktop.core.evaluation.runner import DEFAULT_MAX_TOKENS, DEFAULT_SEED, EvalProgress
 from localai_desktop.core.evaluation.test_sets import TestSet
-from localai_desktop.core.inference.generation import GenerationSettings
+from localai_desktop.core.inference.generation import AUTOMATIC_CONTEXT_LENGTH, GenerationSettings
 from localai_desktop.core.models.adapters import Adapter
 from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.ui.evaluate.accessible import name_controls
@@ -88,6 +88,19 @@ class RunPanel(QWidget):
         self.temperature.setSingleStep(0.1)
         self.temperature.setValue(GenerationSettings.temperature)
         self.temperature.setAccessibleName("Creativity (temperature)")
+        self.memory = QSpinBox()
+        self.memory.setRange(AUTOMATIC_CONTEXT_LENGTH, 262_144)
+        self.memory.setSingleStep(1024)
+        self.memory.setSuffix(" tokens")
+        self.memory.setSpecialValueText("Automatic")
+        self.memory.setValue(AUTOMATIC_CONTEXT_LENGTH)
+        self.memory.setAccessibleName("Memory of each model (context length)")
+        self.memory.setToolTip(
+            "How much of the question and its documents each model keeps in mind. Automatic "
+            "gives each model as much as this computer comfortably holds, up to the model's "
+            "own limit, as in Chat. A number is used for every model (a model that supports "
+            "less uses its own limit). The results show what each model had."
+        )
         self.seed = QSpinBox()
         self.seed.setRange(0, 2_147_483_647)
         self.seed.setValue(DEFAULT_SEED)
@@ -96,6 +109,7 @@ class RunPanel(QWidget):
         form = QFormLayout()
         form.addRow("Test set", self.test_set)
         form.addRow("Longest answer (tokens)", self.max_tokens)
+        form.addRow("Memory", self.memory)
         form.addRow("Creativity", self.temperature)
         form.addRow("Seed", self.seed)
 
@@ -212,6 +226,7 @@ class RunPanel(QWidget):
         settings = GenerationSettings(
             temperature=round(self.temperature.value(), 2),
             max_tokens=self.max_tokens.value(),
+            context_length=self.memory.value(),
             seed=self.seed.value(),
         )
         return RunChoice(
