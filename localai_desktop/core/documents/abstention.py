@@ -7,7 +7,7 @@ after it: a guess ("..., but it is probably 48 hours", "It is likely around 1,00
 "but"/"however" clause that answers, or a cited passage ("The passages do not mention a fee
 because the service is free [2]"). What comes before it does not count against it: an answer
 to one part of a question that then says the documents do not hold the rest is an abstention
-on what was asked and not found. Measured on 96 labelled answers (bench/bench_abstention.py).
+on what was asked and not found. Measured on 127 labelled answers (bench/bench_abstention.py).
 """
 
 from __future__ import annotations
