@@ -60,6 +60,13 @@ def describe_progress(progress: EvalProgress) -> str:
     return text
 
 
+def memory_hint(value: int) -> str:
+    """What the Memory choice means for the models of a run, in plain words."""
+    if value <= AUTOMATIC_CONTEXT_LENGTH:
+        return "Each model gets as much as this computer comfortably holds, up to its own limit."
+    return f"Each model gets {value:,} tokens, or its own limit where that is less."
+
+
 class RunPanel(QWidget):
     """Choose, start and follow a run; the tab sends it to the EvaluationWorker."""
 
@@ -101,6 +108,11 @@ class RunPanel(QWidget):
             "own limit, as in Chat. A number is used for every model (a model that supports "
             "less uses its own limit). The results show what each model had."
         )
+        self.memory_hint = QLabel()
+        self.memory_hint.setWordWrap(True)
+        self.memory_hint.setStyleSheet("color: palette(placeholder-text);")
+        self.memory.valueChanged.connect(self._on_memory_value_changed)
+        self._on_memory_value_changed(self.memory.value())
         self.seed = QSpinBox()
         self.seed.setRange(0, 2_147_483_647)
         self.seed.setValue(DEFAULT_SEED)
@@ -109,7 +121,13 @@ class RunPanel(QWidget):
         form = QFormLayout()
         form.addRow("Test set", self.test_set)
         form.addRow("Longest answer (tokens)", self.max_tokens)
-        form.addRow("Memory", self.memory)
+        memory = QWidget()
+        memory_column = QVBoxLayout(memory)
+        memory_column.setContentsMargins(0, 0, 0, 0)
+        memory_column.setSpacing(2)
+        memory_column.addWidget(self.memory)
+        memory_column.addWidget(self.memory_hint)
+        form.addRow("Memory", memory)
         form.addRow("Creativity", self.temperature)
         form.addRow("Seed", self.seed)
 
@@ -272,6 +290,10 @@ class RunPanel(QWidget):
         self.targets.setEnabled(not self._running)
         if not self._running and not ready and not self.status.full_text():
             self.status.set_full_text("Choose a test set and tick at least one model.")
+
+    @Slot(int)
+    def _on_memory_value_changed(self, value: int) -> None:
+        self.memory_hint.setText(memory_hint(value))
 
     @Slot(QListWidgetItem)
     def _on_targets_item_changed(self, _item: QListWidgetItem) -> None:

@@ -14,7 +14,11 @@ from localai_desktop.core.models.context_choice import automatic_context
 from localai_desktop.ui.evaluate.tab import EvaluateTab
 from tests.support.gui_support import OpenWindow, window_opener
 from tests.support.session_support import import_model
-from tests.ui.evaluate.test_gui_evaluate import RUN_TIMEOUT_MS, evaluate_tab
+from tests.ui.evaluate.test_gui_evaluate import (
+    RUN_TIMEOUT_MS,
+    assert_every_page_fits,
+    evaluate_tab,
+)
 
 
 @pytest.fixture
@@ -47,6 +51,7 @@ def test_the_run_uses_the_memory_chosen_and_the_results_say_so(
     run_page.tick("Stories")
     run_page.max_tokens.setValue(24)
     assert run_page.memory.text() == "Automatic"  # the default, as in Chat
+    assert "as much as this computer comfortably holds" in run_page.memory_hint.text()
     loaded: list[int] = []
     engine = tab.worker._evaluator.engine
     original_load = engine.load
@@ -62,6 +67,7 @@ def test_the_run_uses_the_memory_chosen_and_the_results_say_so(
     # A chosen Memory: the model is loaded with it, every answer records it.
     run_page.memory.setValue(1024)
     assert run_page.memory.text() == "1024 tokens"
+    assert run_page.memory_hint.text().startswith("Each model gets 1,024 tokens")
     chosen_id = run_once(tab, qtbot)
     assert loaded == [1024]
     store = EvalStore(window.workspace.db)
@@ -92,3 +98,7 @@ def test_the_run_uses_the_memory_chosen_and_the_results_say_so(
     results.compare_with(chosen_id)
     assert [r[-1] for r in results.summary_rows()] == [f"{expected:,}", "1,024"]
     assert f"#{chosen_id} Settings: Memory: 1,024 tokens" in results.settings_line.text()
+
+    # The Memory field, the settings lines and the new column fit at 800x600 and 1920x1080.
+    results.answers.setCurrentCell(0, 0)
+    assert_every_page_fits(window, qtbot)
