@@ -14,7 +14,12 @@ from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.units import format_duration
 from localai_desktop.core.datafolder.workspace import Workspace
-from localai_desktop.core.evaluation.metrics import results_json, summarize
+from localai_desktop.core.evaluation.metrics import (
+    context_tokens,
+    memory_setting,
+    results_json,
+    summarize,
+)
 from localai_desktop.core.evaluation.report import csv_report, html_report
 from localai_desktop.core.evaluation.runner import (
     DEFAULT_MAX_TOKENS,
@@ -24,7 +29,10 @@ from localai_desktop.core.evaluation.runner import (
 from localai_desktop.core.evaluation.store import EvalRun, EvalStore, RunStatus
 from localai_desktop.core.evaluation.testset import read_test_set
 from localai_desktop.core.inference.engine import LlamaEngine
-from localai_desktop.core.inference.generation import DEFAULT_CONTEXT_LENGTH, GenerationSettings
+from localai_desktop.core.inference.generation import (
+    AUTOMATIC_CONTEXT_LENGTH,
+    GenerationSettings,
+)
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,7 +59,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     run.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS)
     run.add_argument("--seed", type=int, help="the same seed gives the same answers (default 1)")
     run.add_argument("--temperature", type=float, default=GenerationSettings.temperature)
-    run.add_argument("--context-length", type=int, default=DEFAULT_CONTEXT_LENGTH)
+    run.add_argument(
+        "--context-length",
+        type=int,
+        default=AUTOMATIC_CONTEXT_LENGTH,
+        help="tokens each model keeps in mind (default: as much as this computer comfortably "
+        "holds, up to each model's own limit, as in chat)",
+    )
     run.add_argument("--name", help="a name for the run (default: the file's name)")
     _add_output_options(run)
     run.set_defaults(handler=_run)
@@ -177,6 +191,7 @@ def _output(store: EvalStore, run: EvalRun, args: argparse.Namespace) -> None:
         )
         return
     print(f"Run {run.id} ({run.name}): {run.status}, {run.done} of {run.total} answers")
+    print(f"Memory: {memory_setting(run.settings)}")
     rows = [
         [
             target.label,
@@ -187,11 +202,24 @@ def _output(store: EvalStore, run: EvalRun, args: argparse.Namespace) -> None:
             _number(s.ttft_ms_median),
             _number(s.tokens_per_second_median),
             _number(s.peak_memory_mb),
+            "n/a" if context is None else str(context),
         ]
-        for target, s in zip(run.targets, summaries, strict=True)
+        for target, s, context in zip(
+            run.targets, summaries, context_tokens(run, results), strict=True
+        )
     ]
     print_table(
-        ["MODEL", "PASSED", "ACCURACY", "MADE UP", "CITATIONS", "TTFT MS", "TOK/S", "PEAK MB"],
+        [
+            "MODEL",
+            "PASSED",
+            "ACCURACY",
+            "MADE UP",
+            "CITATIONS",
+            "TTFT MS",
+            "TOK/S",
+            "PEAK MB",
+            "CONTEXT",
+        ],
         rows,
     )
 

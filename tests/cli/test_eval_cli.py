@@ -192,3 +192,24 @@ def test_reports_open_as_html_with_inline_charts_and_as_csv(
     rows = list(csv.DictReader(io.StringIO(table.read_text(encoding="utf-8"))))
     assert [r["question_id"] for r in rows] == ["contains-pass", "contains-fail", "regex-pass"]
     assert rows[0]["passed"] == "yes" and rows[1]["passed"] == "no"
+
+
+def test_memory_is_automatic_by_default_and_a_chosen_one_is_used_and_shown(
+    data_dir: Path, models_dir: Path, tmp_path: Path
+) -> None:
+    localai(data_dir, "models", "import", str(models_dir / "stories260K.gguf"), "--name", "st")
+    tests = write_tests(tmp_path / "one.jsonl", RULES[:1])
+    table = tmp_path / "answers.csv"
+    run = ("eval", "run", str(tests), "--model", "st", "--max-tokens", "8")
+    localai(data_dir, *run)  # no --context-length: Automatic
+    localai(data_dir, *run, "--context-length", "1024")
+    automatic, chosen = sorted(
+        json.loads(localai(data_dir, "eval", "list", "--json").stdout), key=lambda r: r["id"]
+    )
+    assert automatic["settings"]["context_length"] == 0
+    assert chosen["settings"]["context_length"] == 1024
+    shown = localai(data_dir, "eval", "show", str(chosen["id"]), "--csv", str(table)).stdout
+    assert "Memory: 1,024 tokens" in shown and "CONTEXT" in shown
+    assert [r["n_ctx"] for r in csv.DictReader(io.StringIO(table.read_text("utf-8")))] == ["1024"]
+    shown = localai(data_dir, "eval", "show", str(automatic["id"])).stdout
+    assert "Memory: Automatic" in shown

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from localai_desktop.core.documents.abstention import is_abstention, normalized
 from localai_desktop.core.documents.claim_words import NEGATIONS, NUMBER_WORDS, STOPWORDS
 
 if TYPE_CHECKING:
@@ -45,49 +46,6 @@ _NAME = re.compile(
     r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*\b"  # MMSE, COVID19
     r"|(?<=[a-z,;] )[A-Z][a-z]+"  # a capital after a lower-case word: Hale, Smith
 )
-
-# "The documents do not say", "I don't know", "not mentioned in the sources", ...
-_ABSTENTIONS = tuple(
-    re.compile(pattern)
-    for pattern in (
-        r"\b(documents?|sources?|passages?|context|texts?|information( provided)?|materials?|"
-        r"records?|files?|excerpts?)\b[^.!?]{0,40}\b(do|does|did) not\b[^.!?]{0,20}\b(say|"
-        r"mention|contain|state|include|provide|specify|cover|tell|answer|address|give|discuss)",
-        r"\bnot (mentioned|stated|specified|found|covered|included|provided|given|addressed|"
-        r"answered|discussed)\b[^.!?]{0,20}\b(in|by) (the|your|these|those|any)\b",
-        r"\bi (do not|cannot|can not|could not) (know|find|tell|say|answer|determine)\b",
-        r"\bi (am|was) (not able|unable) to (find|answer|tell|determine)\b",
-        r"\b(unable|not able) to (find|answer|determine)\b",
-        r"\bthere (is|was|are) no (information|mention|answer|data|details?|passages?)\b",
-        r"\bno (information|mention|answer|details?|data) (about|on|of|regarding|for|in)\b",
-        r"\b(cannot|can not) be (determined|answered|found)\b",
-        r"\b(nothing|no passage) in (the|your) (documents?|sources?|passages?)\b",
-        r"\bthe answer is not in\b",
-    )
-)
-_HEDGES = re.compile(
-    r"\b(but|however|although|though)\b[^.!?]*\b(probably|likely|perhaps|maybe|"
-    r"typically|usually|generally|i think|i believe|guess|would be|is about)\b"
-)
-
-
-def normalized(text: str) -> str:
-    """Lower case, plain apostrophes, contractions spelled out ("don't" -> "do not")."""
-    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    text = re.sub(r"\bcan't\b", "cannot", text)
-    text = re.sub(r"\bwon't\b", "will not", text)
-    return re.sub(r"n't\b", " not", text)
-
-
-def is_abstention(text: str) -> bool:
-    """Whether an answer says the documents (or the model) do not hold the answer, without
-    going on to guess one anyway ("..., but it is probably 48 hours")."""
-    plain = normalized(text)
-    for pattern in _ABSTENTIONS:
-        match = pattern.search(plain)
-        if match is not None:
-            return _HEDGES.search(plain, match.end()) is None
-    return False
 
 
 @dataclass(frozen=True)

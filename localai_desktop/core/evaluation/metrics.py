@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from localai_desktop.core.evaluation.store import EvalResult, EvalRun
+from localai_desktop.core.inference.generation import AUTOMATIC_CONTEXT_LENGTH, GenerationSettings
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,25 @@ def summarize(run: EvalRun, results: Sequence[EvalResult]) -> list[TargetSummary
             )
         )
     return summaries
+
+
+def memory_setting(settings: GenerationSettings) -> str:
+    """The run's Memory choice in words: "Automatic" or "8,192 tokens"."""
+    if settings.context_length <= AUTOMATIC_CONTEXT_LENGTH:
+        return "Automatic"
+    return f"{settings.context_length:,} tokens"
+
+
+def context_tokens(run: EvalRun, results: Sequence[EvalResult]) -> list[int | None]:
+    """Per target, the context (tokens) its model was loaded with; None: nothing answered yet
+    (or a run from before this was recorded). Automatic chooses it per model, and a chosen
+    Memory is capped at each model's own limit, so targets of one run may differ."""
+    used: list[int | None] = [None] * len(run.targets)
+    for result in results:
+        value = result.facts.get("n_ctx")
+        if isinstance(value, int) and 0 <= result.target_index < len(used):
+            used[result.target_index] = value
+    return used
 
 
 def results_json(run: EvalRun, results: Sequence[EvalResult]) -> list[dict[str, Any]]:

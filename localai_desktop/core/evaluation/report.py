@@ -12,7 +12,12 @@ import io
 from collections.abc import Sequence
 from html import escape
 
-from localai_desktop.core.evaluation.metrics import TargetSummary, summarize
+from localai_desktop.core.evaluation.metrics import (
+    TargetSummary,
+    context_tokens,
+    memory_setting,
+    summarize,
+)
 from localai_desktop.core.evaluation.store import EvalResult, EvalRun
 
 # (key, title, unit, whether higher is better)
@@ -39,6 +44,7 @@ CSV_COLUMNS = (
     "ttft_ms",
     "tokens_per_second",
     "peak_memory_mb",
+    "n_ctx",
 )
 _PALETTE = ("#3366cc", "#dc8a00", "#109618", "#990099", "#0099c6", "#dd4477", "#66aa00")
 
@@ -92,14 +98,15 @@ def html_report(run: EvalRun, results: Sequence[EvalResult]) -> str:
     head = (
         "<tr><th>Model</th><th>Answered</th><th>Passed</th><th>Accuracy</th><th>Made up</th>"
         "<th>Citation accuracy</th><th>First token (ms)</th><th>Tokens/s</th>"
-        "<th>Peak memory (MB)</th></tr>"
+        "<th>Peak memory (MB)</th><th>Memory (tokens)</th></tr>"
     )
     rows = "".join(
         f"<tr><td>{escape(label)}</td><td>{s.total}</td><td>{s.passed}</td>"
         f"<td>{_percent(s.accuracy)}</td><td>{s.made_up}</td>"
         f"<td>{_percent(s.citation_accuracy)}</td><td>{_number(s.ttft_ms_median)}</td>"
-        f"<td>{_number(s.tokens_per_second_median)}</td><td>{_number(s.peak_memory_mb)}</td></tr>"
-        for label, s in zip(labels, summaries, strict=True)
+        f"<td>{_number(s.tokens_per_second_median)}</td><td>{_number(s.peak_memory_mb)}</td>"
+        f"<td>{_tokens(context)}</td></tr>"
+        for label, s, context in zip(labels, summaries, context_tokens(run, results), strict=True)
     )
     by_key = {(r.target_index, r.question_index): r for r in results}
     questions: list[str] = []
@@ -136,8 +143,9 @@ svg {{ display: block; margin: 1em 0; }}
 </style></head><body>
 <h1>Evaluation {run.id}: {escape(run.name)}</h1>
 <p>Status: {escape(str(run.status))}. {len(run.questions)} questions, {len(run.targets)} models.
-Settings: temperature {settings.temperature:g}, longest answer {settings.max_tokens} tokens,
-seed {settings.seed}. Started {run.created_at:%Y-%m-%d %H:%M} UTC.</p>
+Settings: memory {memory_setting(settings)}, temperature {settings.temperature:g},
+longest answer {settings.max_tokens} tokens, seed {settings.seed}.
+Started {run.created_at:%Y-%m-%d %H:%M} UTC.</p>
 <h2>Results per model</h2>
 <table>{head}{rows}</table>
 <h2>Charts</h2>
@@ -171,6 +179,7 @@ def csv_report(run: EvalRun, results: Sequence[EvalResult]) -> str:
                 r.facts.get("ttft_ms", ""),
                 r.facts.get("tokens_per_second", ""),
                 r.facts.get("peak_memory_mb", ""),
+                r.facts.get("n_ctx", ""),
             ]
         )
     return out.getvalue()
@@ -182,6 +191,10 @@ def _flag(value: object) -> str:
 
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def _tokens(value: int | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
 
 
 def _number(value: float | None) -> str:

@@ -378,6 +378,7 @@ class Evaluator:
             "finish_reason": str(stats.finish_reason),
             "seed": stats.seed,
             "peak_memory_mb": memory.growth_mb,
+            "n_ctx": n_ctx,  # the memory (context) the model had, chosen or automatic
             "cited": [
                 {"n": s["n"], "file_name": s.get("file_name"), "page": s.get("page")}
                 for s in cited_sources(answer, sources)

@@ -30,9 +30,15 @@ from PySide6.QtWidgets import (
 
 from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.errors import LocalAIError
-from localai_desktop.core.evaluation.metrics import TargetSummary, summarize
+from localai_desktop.core.evaluation.metrics import (
+    TargetSummary,
+    context_tokens,
+    memory_setting,
+    summarize,
+)
 from localai_desktop.core.evaluation.report import csv_report, html_report
 from localai_desktop.core.evaluation.store import EvalResult, EvalRun, EvalStore
+from localai_desktop.core.evaluation.testset import Rule
 from localai_desktop.ui.evaluate.accessible import name_controls
 from localai_desktop.ui.evaluate.bar_charts import ChartGrid
 from localai_desktop.ui.evaluate.split_layout import banner_over_split
@@ -49,6 +55,7 @@ SUMMARY_COLUMNS = (
     "First token (ms)",
     "Tokens/s",
     "Peak memory (MB)",
+    "Memory (tokens)",
 )
 _RUN_ROLE = Qt.ItemDataRole.UserRole
 _PASSED_TINT = QColor(16, 150, 24, 40)
@@ -61,7 +68,16 @@ def describe_run(run: EvalRun) -> str:
     return f"#{run.id} {run.name} · {run.status} · {run.done}/{run.total} · {when}"
 
 
-def summary_cells(label: str, s: TargetSummary) -> list[str]:
+def describe_settings(run: EvalRun) -> str:
+    """ "Memory: Automatic · creativity 0.7 · longest answer 256 tokens · seed 1"."""
+    settings = run.settings
+    return (
+        f"Memory: {memory_setting(settings)} · creativity {settings.temperature:g} · "
+        f"longest answer {settings.max_tokens:,} tokens · seed {settings.seed}"
+    )
+
+
+def summary_cells(label: str, s: TargetSummary, context: int | None = None) -> list[str]:
     def percent(value: float | None) -> str:
         return "n/a" if value is None else f"{value * 100:.0f}%"
 
@@ -77,7 +93,13 @@ def summary_cells(label: str, s: TargetSummary) -> list[str]:
         number(s.ttft_ms_median),
         number(s.tokens_per_second_median),
         number(s.peak_memory_mb),
+        "n/a" if context is None else f"{context:,}",
     ]
+
+
+def _verb(rule: Rule) -> str:
+    """ "is " before "close in meaning to …", which has no verb of its own."""
+    return "is " if rule is Rule.SIMILAR_TO else ""
 
 
 class ResultsPanel(QWidget):
@@ -139,6 +161,14 @@ class ResultsPanel(QWidget):
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(QLabel("Compare with"))
         top.addWidget(self.compare, 1)
+        self.settings_line = QLabel()
+        self.settings_line.setAccessibleName("The run's settings")
+        self.settings_line.setWordWrap(True)
+        self.settings_line.setToolTip(
+            "Memory: how much of the question and documents each model kept in mind (its "
+            "context). Automatic gives each model as much as this computer comfortably holds; "
+            "the Memory (tokens) column says what each model had."
+        )
 
         self.summary = QTableWidget(0, len(SUMMARY_COLUMNS))
         self.summary.setAccessibleName("Figures per model")
@@ -151,6 +181,7 @@ class ResultsPanel(QWidget):
         self.charts = ChartGrid()
         figures = QWidget()
         figures_layout = QVBoxLayout(figures)
+        figures_layout.addWidget(self.settings_line)
         figures_layout.addWidget(self.summary)
         figures_layout.addWidget(self.charts)
         figures_layout.addStretch(1)
@@ -282,20 +313,31 @@ class ResultsPanel(QWidget):
     def _show_figures(self) -> None:
         labels: list[str] = []
         summaries: list[TargetSummary] = []
+        contexts: list[int | None] = []
         run = self._run
+        settings_text = ""
         if run is not None:
             other = self._other_run()
             mine = summarize(run, self._results)
             prefix = f"#{run.id} " if other is not None else ""
             labels += [prefix + t.label for t in run.targets]
             summaries += mine
+            contexts += context_tokens(run, self._results)
+            settings_text = (prefix + "Settings: " if prefix else "Settings: ") + describe_settings(
+                run
+            )
             if other is not None:
-                theirs = summarize(other, self.store.results(other.id))
+                their_results = self.store.results(other.id)
+                theirs = summarize(other, their_results)
                 labels += [f"#{other.id} {t.label}" for t in other.targets]
                 summaries += theirs
+                contexts += context_tokens(other, their_results)
+                settings_text += f"\n#{other.id} Settings: {describe_settings(other)}"
+        self.settings_line.setText(settings_text)
+        self.settings_line.setVisible(bool(settings_text))
         self.summary.setRowCount(len(summaries))
-        for row, (label, s) in enumerate(zip(labels, summaries, strict=True)):
-            for column, text in enumerate(summary_cells(label, s)):
+        for row, (label, s, context) in enumerate(zip(labels, summaries, contexts, strict=True)):
+            for column, text in enumerate(summary_cells(label, s, context)):
                 item = QTableWidgetItem(text)
                 if column == 0:
                     item.setToolTip(label)
@@ -364,7 +406,8 @@ class ResultsPanel(QWidget):
         question = run.questions[row]
         lines = [
             f"{question.id}: {question.question}",
-            f"A good answer {question.expect.describe()}.",
+            f"A good answer {_verb(question.expect.rule)}{question.expect.describe()}.",
+            describe_settings(run) + ".",
         ]
         by_target = {r.target_index: r for r in self._results if r.question_index == row}
         for index, target in enumerate(run.targets):
@@ -374,7 +417,9 @@ class ResultsPanel(QWidget):
                 lines.append(f"— {target.label}: not answered yet")
                 continue
             verdict = "PASSED" if result.passed else "FAILED"
-            lines.append(f"— {target.label}: {verdict}. {result.reason}")
+            n_ctx = result.facts.get("n_ctx")
+            memory = f" Memory: {n_ctx:,} tokens." if isinstance(n_ctx, int) else ""
+            lines.append(f"— {target.label}: {verdict}. {result.reason}{memory}")
             lines.append(result.answer or "(no answer)")
         return "\n".join(lines)
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from localai_desktop.core.common.units import format_duration
 from localai_desktop.core.evaluation.runner import DEFAULT_MAX_TOKENS, DEFAULT_SEED, EvalProgress
 from localai_desktop.core.evaluation.test_sets import TestSet
-from localai_desktop.core.inference.generation import GenerationSettings
+from localai_desktop.core.inference.generation import AUTOMATIC_CONTEXT_LENGTH, GenerationSettings
 from localai_desktop.core.models.adapters import Adapter
 from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.ui.evaluate.accessible import name_controls
@@ -60,6 +60,13 @@ def describe_progress(progress: EvalProgress) -> str:
     return text
 
 
+def memory_hint(value: int) -> str:
+    """What the Memory choice means for the models of a run, in plain words."""
+    if value <= AUTOMATIC_CONTEXT_LENGTH:
+        return "Each model gets as much as this computer comfortably holds, up to its own limit."
+    return f"Each model gets {value:,} tokens, or its own limit where that is less."
+
+
 class RunPanel(QWidget):
     """Choose, start and follow a run; the tab sends it to the EvaluationWorker."""
 
@@ -88,6 +95,24 @@ class RunPanel(QWidget):
         self.temperature.setSingleStep(0.1)
         self.temperature.setValue(GenerationSettings.temperature)
         self.temperature.setAccessibleName("Creativity (temperature)")
+        self.memory = QSpinBox()
+        self.memory.setRange(AUTOMATIC_CONTEXT_LENGTH, 262_144)
+        self.memory.setSingleStep(1024)
+        self.memory.setSuffix(" tokens")
+        self.memory.setSpecialValueText("Automatic")
+        self.memory.setValue(AUTOMATIC_CONTEXT_LENGTH)
+        self.memory.setAccessibleName("Memory of each model (context length)")
+        self.memory.setToolTip(
+            "How much of the question and its documents each model keeps in mind. Automatic "
+            "gives each model as much as this computer comfortably holds, up to the model's "
+            "own limit, as in Chat. A number is used for every model (a model that supports "
+            "less uses its own limit). The results show what each model had."
+        )
+        self.memory_hint = QLabel()
+        self.memory_hint.setWordWrap(True)
+        self.memory_hint.setStyleSheet("color: palette(placeholder-text);")
+        self.memory.valueChanged.connect(self._on_memory_value_changed)
+        self._on_memory_value_changed(self.memory.value())
         self.seed = QSpinBox()
         self.seed.setRange(0, 2_147_483_647)
         self.seed.setValue(DEFAULT_SEED)
@@ -96,6 +121,13 @@ class RunPanel(QWidget):
         form = QFormLayout()
         form.addRow("Test set", self.test_set)
         form.addRow("Longest answer (tokens)", self.max_tokens)
+        memory = QWidget()
+        memory_column = QVBoxLayout(memory)
+        memory_column.setContentsMargins(0, 0, 0, 0)
+        memory_column.setSpacing(2)
+        memory_column.addWidget(self.memory)
+        memory_column.addWidget(self.memory_hint)
+        form.addRow("Memory", memory)
         form.addRow("Creativity", self.temperature)
         form.addRow("Seed", self.seed)
 
@@ -212,6 +244,7 @@ class RunPanel(QWidget):
         settings = GenerationSettings(
             temperature=round(self.temperature.value(), 2),
             max_tokens=self.max_tokens.value(),
+            context_length=self.memory.value(),
             seed=self.seed.value(),
         )
         return RunChoice(
@@ -257,6 +290,10 @@ class RunPanel(QWidget):
         self.targets.setEnabled(not self._running)
         if not self._running and not ready and not self.status.full_text():
             self.status.set_full_text("Choose a test set and tick at least one model.")
+
+    @Slot(int)
+    def _on_memory_value_changed(self, value: int) -> None:
+        self.memory_hint.setText(memory_hint(value))
 
     @Slot(QListWidgetItem)
     def _on_targets_item_changed(self, _item: QListWidgetItem) -> None:
