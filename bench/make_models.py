@@ -119,9 +119,20 @@ def qwen2_tokenizer(n_vocab: int) -> list[tuple[str, object, GGUFValueType, obje
 
 
 def write_random_qwen2(
-    path: Path, shape: dict[str, int], seed: int = 0, label: str = "0.5B"
+    path: Path,
+    shape: dict[str, int],
+    seed: int = 0,
+    label: str = "0.5B",
+    successors: dict[int, int] | None = None,
 ) -> Path:
-    """A qwen2 model with random F16 weights that streams plain word pieces and never stops."""
+    """A qwen2 model with random F16 weights that streams plain word pieces and never stops.
+
+    With `successors` (token id -> the token that must follow it), a copying model instead: the
+    same shapes and the same work per token, but every layer's output projections are zero (the
+    residual stream stays the current token's embedding) and an untied output matrix maps each
+    token of the table to its successor, so greedy decoding walks the table: it repeats the
+    text the table was made from, as a trained model quoting its prompt would.
+    """
     rng = np.random.default_rng(seed)
     d, n_head, n_kv = shape["n_embd"], shape["n_head"], shape["n_head_kv"]
     head_dim = d // n_head
@@ -154,7 +165,24 @@ def write_random_qwen2(
     embeddings = rng.standard_normal((shape["n_vocab"], d), dtype=np.float32) * 0.02
     embeddings[~gguf_factory._never_stop_mask(tokenizer)] = 0.0
     writer.add_tensor("token_embd.weight", embeddings.astype(np.float16))
+    norm_scale = 10.0 / (0.02 * math.sqrt(d))
+    if successors:
+        # logits = output @ (x / rms(x) * norm_scale) with x the token's own embedding: each
+        # successor's row is aimed at its predecessor's normalised embedding, logit 30 there and
+        # about +-1 for any other token (random 896-dimensional directions).
+        stored = embeddings.astype(np.float16).astype(np.float32)
+        output = np.zeros_like(stored)
+        for token, follower in successors.items():
+            x = stored[token]
+            x_hat = x / np.sqrt(np.mean(x * x)) * norm_scale
+            output[follower] += 30.0 * x_hat / float(x_hat @ x_hat)
+        writer.add_tensor("output.weight", output.astype(np.float16))
+        del stored, output
     del embeddings
+
+    def projection(*shape_: int) -> np.ndarray:
+        return np.zeros(shape_, dtype=np.float16) if successors else random(*shape_)
+
     for i in range(shape["n_layers"]):
         writer.add_tensor(f"blk.{i}.attn_norm.weight", ones(d))
         writer.add_tensor(f"blk.{i}.attn_q.weight", random(d, d))
@@ -163,12 +191,12 @@ def write_random_qwen2(
         writer.add_tensor(f"blk.{i}.attn_k.bias", np.zeros(n_kv * head_dim, dtype=np.float32))
         writer.add_tensor(f"blk.{i}.attn_v.weight", random(n_kv * head_dim, d))
         writer.add_tensor(f"blk.{i}.attn_v.bias", np.zeros(n_kv * head_dim, dtype=np.float32))
-        writer.add_tensor(f"blk.{i}.attn_output.weight", random(d, d))
+        writer.add_tensor(f"blk.{i}.attn_output.weight", projection(d, d))
         writer.add_tensor(f"blk.{i}.ffn_norm.weight", ones(d))
         writer.add_tensor(f"blk.{i}.ffn_gate.weight", random(shape["n_ff"], d))
         writer.add_tensor(f"blk.{i}.ffn_up.weight", random(shape["n_ff"], d))
-        writer.add_tensor(f"blk.{i}.ffn_down.weight", random(d, shape["n_ff"]))
-    writer.add_tensor("output_norm.weight", ones(d) * (10.0 / (0.02 * math.sqrt(d))))
+        writer.add_tensor(f"blk.{i}.ffn_down.weight", projection(d, shape["n_ff"]))
+    writer.add_tensor("output_norm.weight", ones(d) * norm_scale)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
