@@ -57,7 +57,7 @@ PARAGRAPH = (
     "(written guidance came in large print). Physiotherapy advised short walks with my stick: "
     "increasing gradually over the next month!"
 )
-ANSWER_CUE = "\nAnswer:\n"
+ANSWER_CUE = "\nThe quoted text follows"  # its last token starts the paragraph
 ANSWER_TOKENS = 96  # one copy of the 98-token paragraph, not a loop over it
 DOC_PROMPT_TOKENS = 2000
 
@@ -95,23 +95,25 @@ def make_model() -> Path:
 
 def prompts(engine: LlamaEngine) -> dict[str, PromptPlan]:
     """The two tasks' prompts, as raw tokens ending with ANSWER_CUE."""
-    repeat = f"Repeat this paragraph word for word.\n\n{PARAGRAPH}\n{ANSWER_CUE}"
+    tok = engine.tokenize
+    repeat = [*tok("Repeat this paragraph word for word.\n\n"), *tok(PARAGRAPH), *tok(ANSWER_CUE)]
     # Other prose around the letter's paragraph, as retrieved passages are: this repository's
-    # own documentation, trimmed so the prompt is DOC_PROMPT_TOKENS long.
+    # own documentation, cut so the prompt is DOC_PROMPT_TOKENS long.
     filler = " ".join(
-        (REPO_ROOT / name).read_text(encoding="utf-8").split()
+        " ".join((REPO_ROOT / name).read_text(encoding="utf-8").split())
         for name in ("docs/TEAM.md", "ARCHITECTURE.md")
     )
-    question = f"\n\nWhat does the letter say about the warfarin dose? Quote it.{ANSWER_CUE}"
-    fixed = len(engine.tokenize(PARAGRAPH)) + len(engine.tokenize(question)) + 8
     words = filler.split()
-    before, after = " ".join(words[:600]), " ".join(words[600:])
-    before_tokens = engine.tokenize(before)
-    budget = DOC_PROMPT_TOKENS - fixed - len(before_tokens)
-    after = engine.detokenize(engine.tokenize(after)[: max(0, budget)])
-    document = f"{before}\n\n{PARAGRAPH}\n\n{after}{question}"
+    before = tok(" ".join(words[:600]) + "\n\n")
+    middle = [*tok(PARAGRAPH), *tok("\n\n")]
+    question = [
+        *tok("\n\nWhat does the letter say about the warfarin dose? Quote it."),
+        *tok(ANSWER_CUE),
+    ]
+    budget = DOC_PROMPT_TOKENS - len(before) - len(middle) - len(question)
+    document = [*before, *middle, *tok(" ".join(words[600:]))[: max(0, budget)], *question]
     plans = {}
-    for name, text in (("repeat a paragraph", repeat), ("document question", document)):
+    for name, tokens in (("repeat a paragraph", repeat), ("document question", document)):
         plan = plan_prompt(
             [ChatTurn("user", "x")],
             engine.formatter,
@@ -120,7 +122,7 @@ def prompts(engine: LlamaEngine) -> dict[str, PromptPlan]:
             max_tokens=ANSWER_TOKENS,
             bos_token_ids=engine.bos_token_ids,
         )
-        plans[name] = replace(plan, tokens=engine.tokenize(text))
+        plans[name] = replace(plan, tokens=tokens)
     return plans
 
 

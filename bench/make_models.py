@@ -174,6 +174,8 @@ def write_random_qwen2(
         output = np.zeros_like(stored)
         for token, follower in successors.items():
             x = stored[token]
+            if not x.any():
+                raise ValueError(f"token {token} is not plain text: it has no embedding here")
             x_hat = x / np.sqrt(np.mean(x * x)) * norm_scale
             output[follower] += 30.0 * x_hat / float(x_hat @ x_hat)
         writer.add_tensor("output.weight", output.astype(np.float16))
