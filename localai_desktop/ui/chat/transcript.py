@@ -59,6 +59,7 @@ class Transcript(QScrollArea):
         self._layout.addWidget(self._empty)
         self.earlier_button = QPushButton()
         self.earlier_button.setObjectName("show-earlier-messages")
+        self.earlier_button.setAccessibleName("Show earlier messages")
         self.earlier_button.clicked.connect(self._on_earlier_button_clicked)
         self.earlier_button.hide()
         self._layout.addWidget(self.earlier_button, 0, Qt.AlignmentFlag.AlignHCenter)
