@@ -1,11 +1,11 @@
-"""Slow key work off the GUI thread: unwrapping a key (scrypt), encrypting a workspace."""
+"""Slow work off the GUI thread: unwrapping a key (scrypt), encrypting a workspace, opening one."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal
 
 from localai_desktop.core.common.errors import LocalAIError
 
@@ -40,3 +40,46 @@ class KeyTask(QThread):
             self.failed.emit(LocalAIError(UNEXPECTED_ERROR, ""))
         else:
             self.succeeded.emit(result)
+
+
+class AsideTask(QThread):
+    """Runs one function on its own thread and keeps what it returned or raised, as it was
+    (an OSError stays an OSError), for `run_aside`."""
+
+    def __init__(self, work: Callable[[], object], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("workspace-open-task")
+        self._work = work
+        self.result: object = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self._work()
+        except BaseException as error:  # handed back to the GUI thread, raised there
+            self.error = error
+
+
+def run_aside(
+    work: Callable[[], object], *, when_slow: Callable[[], None], slow_after_ms: int
+) -> object:
+    """Run `work` on its own thread while the GUI thread goes on processing events (the
+    window paints, timers tick), and return its result or raise its error. `when_slow()` is
+    called once if it takes longer than `slow_after_ms` (to say what the app is doing; quick
+    work never flashes a window)."""
+    task = AsideTask(work)
+    loop = QEventLoop()
+    task.finished.connect(loop.quit)
+    slow = QTimer()
+    slow.setSingleShot(True)
+    slow.timeout.connect(when_slow)
+    task.start()
+    slow.start(slow_after_ms)
+    if not task.isFinished():
+        loop.exec()
+    slow.stop()
+    task.wait()
+    task.deleteLater()
+    if task.error is not None:
+        raise task.error
+    return task.result
