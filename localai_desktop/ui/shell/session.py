@@ -136,13 +136,15 @@ class AppSession(WorkspaceSwitching, QObject):
         *,
         workspace: str | None = None,
         vault: Vault | None = None,
+        off_thread: bool = True,
     ) -> MainWindow | None:
         """Open the data folder (the resolved one unless given) in a new main window, on the
         workspace named (else the one last used, else the default one).
 
         A protected workspace asks for its passphrase first: the unlock dialog is shown and
         None returned (the window opens once it is unlocked: `window_opened`). The workspace
-        is opened off the GUI thread, which goes on meanwhile (`_open_aside`). Raises OSError
+        is opened off the GUI thread, which goes on meanwhile (`_open_aside`), unless
+        `off_thread` is False (see `_reopen`). Raises OSError
         when the folder cannot be created, DataFolderInUseError when another start of the app
         has it open, and StorageError when the database cannot be opened; nothing is left
         open then. `vault`: the workspace's key, already unlocked (it reopens as it was).
@@ -156,7 +158,11 @@ class AppSession(WorkspaceSwitching, QObject):
             info = self._workspace_to_open(paths, workspace)
             opened = None
             if not info.protected or vault is not None:
-                opened = self._open_aside(paths, info, vault)
+                opened = (
+                    self._open_aside(paths, info, vault)
+                    if off_thread
+                    else Workspace.open(paths.root, workspace=info.id, vault=vault)
+                )
         except BaseException:
             folder_lock.release()
             raise
@@ -298,7 +304,10 @@ class AppSession(WorkspaceSwitching, QObject):
                 if before_open is not None:
                     before_open()
             finally:
-                self.open(folder, workspace=keep[0], vault=keep[1])
+                # On this thread: `_reopen` runs inside a dialog's handler (Settings, the
+                # guide) that closing the window scheduled for deletion; the event loop that
+                # an opening aside runs could delete it under that handler.
+                self.open(folder, workspace=keep[0], vault=keep[1], off_thread=False)
         finally:
             QGuiApplication.setQuitOnLastWindowClosed(quit_on_close)
 
@@ -366,7 +375,7 @@ class AppSession(WorkspaceSwitching, QObject):
         except (LocalAIError, OSError):
             # The folder holds a database this version cannot open: stay where we were.
             if self.window is None and self.unlock_dialog is None:
-                self.open(previous)
+                self.open(previous, off_thread=False)  # as in _reopen
             raise
         self.config.update(data_dir=str(target))
         log.info("Switched the data folder from %s to %s", previous, target)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 
@@ -67,6 +68,23 @@ def run_aside(
     window paints, timers tick), and return its result or raise its error. `when_slow()` is
     called once if it takes longer than `slow_after_ms` (to say what the app is doing; quick
     work never flashes a window)."""
+    # Python's cycle collector runs on whichever thread allocates when it triggers: on the
+    # task's thread it would free Qt objects that belong to the GUI thread (a window closed
+    # a moment ago) while the GUI thread's event loop uses them, and crash. So collect here,
+    # and not at all until the task is done (plain reference counting goes on).
+    gc.collect()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_aside(work, when_slow, slow_after_ms)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run_aside(
+    work: Callable[[], object], when_slow: Callable[[], None], slow_after_ms: int
+) -> object:
     task = AsideTask(work)
     loop = QEventLoop()
     task.finished.connect(loop.quit)
@@ -78,8 +96,7 @@ def run_aside(
     if not task.isFinished():
         loop.exec()
     slow.stop()
-    task.wait()
-    task.deleteLater()
+    task.wait()  # finished: Python frees it (no deleteLater on an object Python owns)
     if task.error is not None:
         raise task.error
     return task.result
