@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from localai_desktop.core.datafolder.settings import AppSettingsStore
+from tests.support.keychain_support import FileKeyring, file_keyring
 from tests.support.remote_engine import RunningServer, free_port, running_llama_server
 
 CLI = (sys.executable, "-m", "localai_desktop.cli")
@@ -34,6 +35,14 @@ def localai(
     return result
 
 
+@pytest.fixture(autouse=True)
+def keychain(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FileKeyring]:
+    """The `localai` commands share a keychain (a file): the workspace is not protected, so
+    API keys are kept there, not in its database."""
+    with file_keyring(monkeypatch, tmp_path / "keychain.json") as backend:
+        yield backend
+
+
 @pytest.fixture(scope="module")
 def server(models_dir: Path) -> Iterator[RunningServer]:
     with running_llama_server(models_dir / "stories260K.gguf", api_key=KEY) as running:
@@ -41,7 +50,7 @@ def server(models_dir: Path) -> Iterator[RunningServer]:
 
 
 def test_add_list_chat_eval_and_remove_a_remote(
-    data_dir: Path, server: RunningServer, tmp_path: Path
+    data_dir: Path, server: RunningServer, tmp_path: Path, keychain: FileKeyring
 ) -> None:
     added = localai(
         data_dir, "remotes", "add", "box", "--url", server.url, "--api-key-stdin", stdin=KEY + "\n"
@@ -54,6 +63,8 @@ def test_add_list_chat_eval_and_remove_a_remote(
     by_name = {r["name"]: r for r in listed}
     assert by_name["box"]["reachable"] and by_name["box"]["models"] == ["stories"]
     assert by_name["box"]["has_api_key"] and KEY not in json.dumps(listed)
+    assert [KEY in value for value in keychain.entries().values()] == [True]
+    assert not [p for p in data_dir.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
     assert not by_name["gone"]["reachable"] and "cannot be reached" in by_name["gone"]["problem"]
     table = localai(data_dir, "remotes", "list")
     assert "box/stories" in table.stdout and "REACHABLE" in table.stdout
@@ -86,6 +97,27 @@ def test_add_list_chat_eval_and_remove_a_remote(
     localai(data_dir, "remotes", "rm", "box")
     after = json.loads(localai(data_dir, "remotes", "list", "--json").stdout)
     assert [r["name"] for r in after] == ["gone"]
+    assert keychain.entries() == {}  # its key went with it
+
+
+def test_a_key_is_refused_where_no_keychain_keeps_it(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    refused = localai(
+        data_dir,
+        "remotes",
+        "add",
+        "gpu",
+        "--url",
+        "https://gpu.example.com",
+        "--api-key-stdin",
+        stdin=KEY,
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "was not saved" in refused.stderr and "Protect the workspace" in refused.stderr
+    assert json.loads(localai(data_dir, "remotes", "list", "--json").stdout) == []
 
 
 def test_bad_addresses_and_a_wrong_key_get_plain_errors(

@@ -36,7 +36,9 @@ from localai_desktop.core.datafolder.paths import (
     WORKSPACES_FILE,
     DataPaths,
 )
+from localai_desktop.core.datafolder.workspaces import DEFAULT_ID
 from localai_desktop.core.hub.download_transfer import PARTIAL_SUFFIX
+from localai_desktop.core.remotes.keychain_keys import RemoteKeychain
 from localai_desktop.core.storage.connections import open_raw
 from localai_desktop.core.storage.db import Database
 from localai_desktop.core.vault.keys import KeyFile, Vault
@@ -169,8 +171,10 @@ def _delete_all_data(paths: DataPaths, include_models: bool, vault: Vault | None
     inventory = take_inventory(paths, vault)
     # Crypto-erase first: without their keys, whatever the disk keeps of them is noise.
     KeyFile(paths.key_file).destroy()
+    RemoteKeychain(paths.root, DEFAULT_ID).forget_all()  # remote engines' API keys
     for folder in _other_workspaces(paths):
         KeyFile(folder / KEY_FILE).destroy()
+        RemoteKeychain(paths.root, folder.name).forget_all()  # a workspace's folder is its id
     kept_models = 0 if include_models else inventory.models
     doomed = list(inventory.files)
     if include_models:

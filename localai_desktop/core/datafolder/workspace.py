@@ -43,6 +43,7 @@ from localai_desktop.core.models.adapters import AdapterRegistry
 from localai_desktop.core.models.registry import ModelRegistry
 from localai_desktop.core.prompts.library import PromptLibrary
 from localai_desktop.core.quantize.runner import remove_abandoned_copies
+from localai_desktop.core.remotes.keychain_keys import RemoteKeychain
 from localai_desktop.core.remotes.service import Remotes
 from localai_desktop.core.speed.measurement import MachineSpeed, measure_machine
 from localai_desktop.core.speed.prediction import estimated_speed
@@ -114,7 +115,16 @@ class Workspace:
         self.documents = DocumentLibrary(self.db, self.registry, audit=self.audit)
         self.jobs = JobStore(self.db)
         self.prompts = PromptLibrary(self.db)
-        self.remotes = Remotes(self.db, is_offline=lambda: self.offline)
+        # API keys: in the encrypted database when protected, else in the OS keychain (never
+        # in a plaintext database); keys left where the other kind keeps them are moved.
+        self.remotes = Remotes(
+            self.db,
+            is_offline=lambda: self.offline,
+            keychain=RemoteKeychain(paths.root, self.info.id),
+            keys_in_database=vault is not None,
+        )
+        self.remotes.store.take_keys_from_keychain()
+        self.remotes.store.keep_keys_in_keychain()
         self.finetune = FineTuneService(
             self.db, self.registry, self.adapters, paths.finetune, vault=vault
         )

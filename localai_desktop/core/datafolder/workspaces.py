@@ -26,6 +26,7 @@ from localai_desktop.core.common.atomic_files import write_atomically
 from localai_desktop.core.common.errors import LocalAIError, StorageError
 from localai_desktop.core.common.private_files import make_private_folder
 from localai_desktop.core.datafolder.paths import KEY_FILE, DataPaths
+from localai_desktop.core.remotes.keychain_keys import RemoteKeychain
 from localai_desktop.core.vault.keys import KeyFile
 
 DEFAULT_ID = "default"
@@ -142,6 +143,7 @@ class WorkspaceDirectory:
                 "all data).",
             )
         info.key_file.destroy()
+        RemoteKeychain(self._paths.root, info.id).forget_all()  # its remotes' API keys
         shutil.rmtree(info.folder, ignore_errors=True)
         if info.folder.exists():
             raise StorageError(

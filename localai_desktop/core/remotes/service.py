@@ -10,6 +10,7 @@ from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.remotes.addresses import parse_reference
 from localai_desktop.core.remotes.client import RemoteClient, RemoteError
 from localai_desktop.core.remotes.engine import RemoteModel, check_model_known
+from localai_desktop.core.remotes.keychain_keys import RemoteKeychain
 from localai_desktop.core.remotes.store import Remote, RemoteStore
 from localai_desktop.core.storage.db import Database
 
@@ -41,10 +42,18 @@ def _never_offline() -> bool:
 
 
 class Remotes:
-    """A workspace's remote engines; `is_offline` tells whether offline mode is on now."""
+    """A workspace's remote engines; `is_offline` tells whether offline mode is on now.
+    API keys: see RemoteStore (`keychain`, `keys_in_database`)."""
 
-    def __init__(self, db: Database, is_offline: Callable[[], bool] = _never_offline) -> None:
-        self.store = RemoteStore(db)
+    def __init__(
+        self,
+        db: Database,
+        is_offline: Callable[[], bool] = _never_offline,
+        *,
+        keychain: RemoteKeychain | None = None,
+        keys_in_database: bool = False,
+    ) -> None:
+        self.store = RemoteStore(db, keychain, keys_in_database=keys_in_database)
         self._workspace_offline = is_offline
         self._offline_here = False
 

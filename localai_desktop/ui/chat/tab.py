@@ -550,7 +550,7 @@ class ChatTab(QWidget):
                 n_ctx=self.settings_panel.context_tokens(),
                 max_tokens=settings.max_tokens,
                 system_prompt=self.settings_panel.system_prompt(),
-                messages=[view.text() for view in self.transcript.views()],
+                messages=self.transcript.texts(),
                 draft=self.composer.text(),
                 with_documents=bool(self.documents.attached_ids()) or long,
                 attached_chars=whole,

@@ -1,11 +1,16 @@
-"""The conversation transcript: one widget per message; a streamed answer grows by appending."""
+"""The conversation transcript: one widget per message; a streamed answer grows by appending.
+
+A long conversation shows its last messages only (`PAGE` of them), with "Show earlier
+messages" above them: a widget per message costs milliseconds, and more as the page grows,
+so building all of a conversation of 20,000 messages took minutes and froze the window.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.chat.provenance import Provenance
@@ -15,6 +20,9 @@ from localai_desktop.ui.widgets.theme import themed_style_sheet
 
 # The id a question has on screen until it is committed (SQLite's ids start at 1).
 UNSAVED_ID = 0
+# How many messages are built at once: the last ones when a conversation opens, then as many
+# earlier ones per click on "Show earlier messages".
+PAGE = 60
 
 
 class Transcript(QScrollArea):
@@ -49,9 +57,16 @@ class Transcript(QScrollArea):
         self._empty.setWordWrap(True)  # at large text sizes it would widen the transcript
         self._empty.setStyleSheet("color: palette(placeholder-text); padding: 40px;")
         self._layout.addWidget(self._empty)
+        self.earlier_button = QPushButton()
+        self.earlier_button.setObjectName("show-earlier-messages")
+        self.earlier_button.setAccessibleName("Show earlier messages")
+        self.earlier_button.clicked.connect(self._on_earlier_button_clicked)
+        self.earlier_button.hide()
+        self._layout.addWidget(self.earlier_button, 0, Qt.AlignmentFlag.AlignHCenter)
         self._layout.addStretch(1)
         self.setWidget(self._page)
         self._views: list[MessageView] = []
+        self._earlier: list[Message] = []  # the messages above the first view, not built yet
         self._follow = True
         self._regenerate_enabled = True
         bar = self.verticalScrollBar()
@@ -61,10 +76,13 @@ class Transcript(QScrollArea):
     # -- content --------------------------------------------------------------------------
 
     def show_messages(self, messages: Sequence[Message]) -> None:
-        """Replace the transcript with these messages."""
+        """Replace the transcript with these messages (the last `PAGE` of them built)."""
         self.clear()
-        for message in messages:
+        cut = max(0, len(messages) - PAGE)
+        self._earlier = list(messages[:cut])
+        for message in messages[cut:]:
             self._add_view(message)
+        self._update_earlier_button()
         self._follow = True
         self._refresh_regenerate()
 
@@ -73,7 +91,45 @@ class Transcript(QScrollArea):
             self._layout.removeWidget(view)
             view.deleteLater()
         self._views.clear()
+        self._earlier.clear()
+        self._update_earlier_button()
         self._empty.show()
+
+    def earlier_count(self) -> int:
+        """How many earlier messages are not shown yet ("Show earlier messages")."""
+        return len(self._earlier)
+
+    def texts(self) -> list[str]:
+        """The text of every message of the conversation, shown or not, oldest first."""
+        return [m.content for m in self._earlier] + [v.text() for v in self._views]
+
+    def show_earlier(self, until_id: int | None = None) -> None:
+        """Build the next `PAGE` earlier messages (or, with `until_id`, down to that one)."""
+        if not self._earlier:
+            return
+        ids = [m.id for m in self._earlier]
+        cut = max(0, len(ids) - PAGE)
+        if until_id is not None and until_id in ids:
+            cut = min(cut, ids.index(until_id))
+        newer, self._earlier = self._earlier[cut:], self._earlier[:cut]
+        anchor = self._views[0] if self._views else None
+        self._follow = False
+        for message in reversed(newer):
+            self._add_view(message, first=True)
+        self._update_earlier_button()
+        if anchor is not None:  # keep what was read in place, not jump to the new top
+            QTimer.singleShot(0, self, lambda: self._scroll_to_view(anchor))
+
+    @Slot()
+    def _on_earlier_button_clicked(self) -> None:
+        self.show_earlier()
+
+    def _update_earlier_button(self) -> None:
+        count = len(self._earlier)
+        self.earlier_button.setText(
+            f"Show earlier messages ({count} more)" if count != 1 else "Show 1 earlier message"
+        )
+        self.earlier_button.setVisible(count > 0)
 
     def add_message(self, message: Message) -> MessageView:
         view = self._add_view(message)
@@ -168,11 +224,14 @@ class Transcript(QScrollArea):
             self._views.remove(view)
             self._layout.removeWidget(view)
             view.deleteLater()
-        self._empty.setVisible(not self._views)
+        self._empty.setVisible(not self._views and not self._earlier)
         self._refresh_regenerate()
 
     def scroll_to(self, message_id: int, words: Sequence[str] = ()) -> bool:
-        """Bring a message into view (and mark `words` in it); False if it is not shown."""
+        """Bring a message into view (and mark `words` in it, showing earlier messages down
+        to it if needed); False if it is not in the transcript."""
+        if self.view_for(message_id) is None and any(m.id == message_id for m in self._earlier):
+            self.show_earlier(until_id=message_id)
         view = self.view_for(message_id)
         if view is None:
             return False
@@ -203,7 +262,7 @@ class Transcript(QScrollArea):
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _add_view(self, message: Message) -> MessageView:
+    def _add_view(self, message: Message, *, first: bool = False) -> MessageView:
         view = MessageView(message, self._page)
         view.regenerate_requested.connect(self.regenerate_requested)
         view.source_requested.connect(self.source_requested)
@@ -212,9 +271,12 @@ class Transcript(QScrollArea):
         view.reference_requested.connect(self.reference_requested)
         view.attachment_requested.connect(self.attachment_requested)
         view.set_versions_enabled(self._regenerate_enabled)
-        # Before the trailing stretch, so messages stack from the top.
-        self._layout.insertWidget(self._layout.count() - 1, view)
-        self._views.append(view)
+        if first:  # an earlier message: under the empty label and "Show earlier messages"
+            self._layout.insertWidget(2, view)
+            self._views.insert(0, view)
+        else:  # before the trailing stretch, so messages stack from the top
+            self._layout.insertWidget(self._layout.count() - 1, view)
+            self._views.append(view)
         self._empty.hide()
         return view
 

@@ -93,6 +93,16 @@ class AddRemoteDialog(QDialog):
         if path:
             self.ca_field.setText(path)
 
+    def _grow_to_fit(self) -> None:
+        """Make room for a long message (a dialog does not ask for its wrapped text's height)."""
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        needed = layout.totalHeightForWidth(self.width())
+        if needed > self.height():
+            self.resize(self.width(), needed)
+
     @Slot()
     def _on_buttons_accepted(self) -> None:
         try:
@@ -105,6 +115,7 @@ class AddRemoteDialog(QDialog):
             )
         except LocalAIError as error:
             self.banner.show_error(error.message)  # the dialog stays open to fix it
+            self._grow_to_fit()
             return
         self.key_field.clear()
         self.remote_added.emit(self.added)

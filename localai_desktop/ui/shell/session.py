@@ -52,10 +52,13 @@ from localai_desktop.ui.shell.workspace_switching import WorkspaceSwitching
 from localai_desktop.ui.welcome.guide import WelcomeGuide
 from localai_desktop.ui.workspaces.dialogs import BusyDialog
 from localai_desktop.ui.workspaces.idle_lock import IdleLock
-from localai_desktop.ui.workspaces.tasks import KeyTask
+from localai_desktop.ui.workspaces.tasks import KeyTask, run_aside
 from localai_desktop.ui.workspaces.unlock_dialog import UnlockDialog, UnlockReason
 
 log = logging.getLogger(__name__)
+
+# An opening quicker than this shows no "Opening…" window (it would only flash).
+OPENING_SHOWN_AFTER_MS = 400
 
 _FIXED_REASONS = {
     "option": "This folder was given with --data-dir when the app was started, so it is "
@@ -133,12 +136,15 @@ class AppSession(WorkspaceSwitching, QObject):
         *,
         workspace: str | None = None,
         vault: Vault | None = None,
+        off_thread: bool = True,
     ) -> MainWindow | None:
         """Open the data folder (the resolved one unless given) in a new main window, on the
         workspace named (else the one last used, else the default one).
 
         A protected workspace asks for its passphrase first: the unlock dialog is shown and
-        None returned (the window opens once it is unlocked: `window_opened`). Raises OSError
+        None returned (the window opens once it is unlocked: `window_opened`). The workspace
+        is opened off the GUI thread, which goes on meanwhile (`_open_aside`), unless
+        `off_thread` is False (see `_reopen`). Raises OSError
         when the folder cannot be created, DataFolderInUseError when another start of the app
         has it open, and StorageError when the database cannot be opened; nothing is left
         open then. `vault`: the workspace's key, already unlocked (it reopens as it was).
@@ -152,7 +158,11 @@ class AppSession(WorkspaceSwitching, QObject):
             info = self._workspace_to_open(paths, workspace)
             opened = None
             if not info.protected or vault is not None:
-                opened = Workspace.open(paths.root, workspace=info.id, vault=vault)
+                opened = (
+                    self._open_aside(paths, info, vault)
+                    if off_thread
+                    else Workspace.open(paths.root, workspace=info.id, vault=vault)
+                )
         except BaseException:
             folder_lock.release()
             raise
@@ -164,6 +174,32 @@ class AppSession(WorkspaceSwitching, QObject):
             self._ask_passphrase(info, UnlockReason.START)
             return None
         return self._show_window(opened)
+
+    def _open_aside(self, paths: DataPaths, info: WorkspaceInfo, vault: Vault | None) -> Workspace:
+        """Open the workspace on its own thread (migrations, a protection stopped mid-way
+        finished, SQLCipher's first read: seconds for a large one) while the GUI thread goes
+        on; "Opening “NAME”…" shows if it takes a while. Raises what the opening raised."""
+
+        shown: list[BusyDialog] = []
+
+        def say_opening() -> None:
+            if self.busy_dialog is None:
+                busy = BusyDialog("Opening the workspace", f"Opening “{info.name}”…")
+                busy.show()
+                self.busy_dialog = busy
+                shown.append(busy)
+
+        try:
+            opened = run_aside(
+                lambda: Workspace.open(paths.root, workspace=info.id, vault=vault),
+                when_slow=say_opening,
+                slow_after_ms=OPENING_SHOWN_AFTER_MS,
+            )
+        finally:
+            if shown and self.busy_dialog is shown[0]:
+                self._close_busy_dialog()
+        assert isinstance(opened, Workspace)
+        return opened
 
     def _workspace_to_open(self, paths: DataPaths, wanted: str | None) -> WorkspaceInfo:
         directory = WorkspaceDirectory(paths)
@@ -268,7 +304,10 @@ class AppSession(WorkspaceSwitching, QObject):
                 if before_open is not None:
                     before_open()
             finally:
-                self.open(folder, workspace=keep[0], vault=keep[1])
+                # On this thread: `_reopen` runs inside a dialog's handler (Settings, the
+                # guide) that closing the window scheduled for deletion; the event loop that
+                # an opening aside runs could delete it under that handler.
+                self.open(folder, workspace=keep[0], vault=keep[1], off_thread=False)
         finally:
             QGuiApplication.setQuitOnLastWindowClosed(quit_on_close)
 
@@ -336,7 +375,7 @@ class AppSession(WorkspaceSwitching, QObject):
         except (LocalAIError, OSError):
             # The folder holds a database this version cannot open: stay where we were.
             if self.window is None and self.unlock_dialog is None:
-                self.open(previous)
+                self.open(previous, off_thread=False)  # as in _reopen
             raise
         self.config.update(data_dir=str(target))
         log.info("Switched the data folder from %s to %s", previous, target)

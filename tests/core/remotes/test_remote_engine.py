@@ -27,6 +27,7 @@ from localai_desktop.core.remotes.service import OfflineBlockedError
 from tests.core.remotes.conftest import API_KEY
 from tests.support import documents_support as docs
 from tests.support.certificates import ServerCertificate
+from tests.support.keychain_support import memory_keyring
 from tests.support.remote_engine import MODEL_ALIAS, RunningServer, free_port
 
 SETTINGS = GenerationSettings(seed=7, max_tokens=24, context_length=1024)
@@ -34,9 +35,11 @@ SETTINGS = GenerationSettings(seed=7, max_tokens=24, context_length=1024)
 
 @pytest.fixture
 def workspace(data_dir: Path) -> Iterator[Workspace]:
-    workspace = Workspace.open(data_dir)
-    yield workspace
-    workspace.close()
+    # An unprotected workspace keeps API keys in the keychain: one in memory here.
+    with memory_keyring():
+        workspace = Workspace.open(data_dir)
+        yield workspace
+        workspace.close()
 
 
 def service_for(workspace: Workspace) -> ChatService:

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from localai_desktop.core.remotes.keychain_keys import RemoteKeychain
 from localai_desktop.core.remotes.service import Remotes
 from localai_desktop.core.storage import Database
 from localai_desktop.ui.remotes.panel import RemotesPanel
@@ -71,3 +72,33 @@ def answer_remove_box(qtbot: QtBot, panel: RemotesPanel) -> None:
     remove = next(b for b in box.buttons() if b.text() == "Remove")
     with qtbot.waitSignal(panel.remotes_changed):
         remove.click()
+
+
+def test_a_key_no_keychain_can_keep_is_refused_in_the_dialog_with_what_to_do(
+    qtbot: QtBot, data_dir: Path
+) -> None:
+    # An unprotected workspace's remotes, on a computer without a keychain (the tests' "null"
+    # keyring backend keeps nothing).
+    db = Database(data_dir / "localai.db")
+    remotes = Remotes(db, keychain=RemoteKeychain(data_dir, "default"))
+    try:
+        panel = RemotesPanel(remotes)
+        qtbot.addWidget(panel)
+        panel.show()
+        panel.add_button.click()
+        dialog = panel.dialog
+        assert dialog is not None
+        dialog.name_field.setText("gpu-server")
+        dialog.url_field.setText("https://gpu-server.clinic.lan:8443")
+        dialog.key_field.setText("secret-key")
+        dialog.add_button.click()
+        assert dialog.isVisible()  # stays open: add it without the key, or protect first
+        assert "was not saved" in dialog.banner.text()
+        assert "Protect the workspace with a passphrase" in dialog.banner.text()
+        assert remotes.list() == []
+        dialog.key_field.clear()
+        with qtbot.waitSignal(panel.remotes_changed):
+            dialog.add_button.click()
+        assert panel.names() == ["gpu-server"]
+    finally:
+        db.close()

@@ -6,9 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
@@ -21,6 +19,8 @@ from localai_desktop.ui.shell.main_window import MainWindow
 from localai_desktop.ui.shell.session import AppSession
 from localai_desktop.ui.workspaces.unlock_dialog import UnlockDialog
 from tests.support.gui_support import no_thread_left_running
+from tests.support.keychain_support import MemoryKeyring as MemoryKeyring
+from tests.support.keychain_support import memory_keyring as memory_keyring
 from tests.support.session_support import restored_logging
 
 OPEN_TIMEOUT_MS = 20_000
@@ -113,33 +113,3 @@ def _texts(widget: QWidget) -> list[str]:
             if isinstance(value, str):
                 texts.append(value)
     return texts
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keychain that lives in this test's memory."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.saved: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.saved.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.saved[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.saved.pop((service, username), None)
-
-
-@contextlib.contextmanager
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    before = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(before)
