@@ -156,6 +156,16 @@ def left_out_notes(provenance: Provenance) -> list[str]:
             f"{passages} relevant {which} from your documents did not fit the model's "
             f"memory{memory} and {'was' if passages == 1 else 'were'} left out."
         )
+    files = provenance.extra.get("attachments_left_out")
+    if isinstance(files, list) and files:
+        names = ", ".join(f"“{n}”" for n in files if isinstance(n, str))
+        which = "file" if len(files) == 1 else "files"
+        notes.append(
+            f"The {which} {names} attached to an earlier question did not fit the model's "
+            f"memory{memory} and {'was' if len(files) == 1 else 'were'} left out; attach "
+            f"{'it' if len(files) == 1 else 'them'} again to this question to use "
+            f"{'it' if len(files) == 1 else 'them'}."
+        )
     cut = [s for s in provenance.sources or () if s.get("truncated")]
     if cut:
         numbers = ", ".join(f"[{s.get('n')}]" for s in cut)

@@ -26,6 +26,7 @@ from pathlib import Path
 from localai_desktop.core.audit.entries import COLLECTION_DELETED, DOCUMENT_REMOVED
 from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
+from localai_desktop.core.documents.blocks import TextBlock
 from localai_desktop.core.documents.chunking import chunk_tokens_for
 from localai_desktop.core.documents.embedder import Embedder
 from localai_desktop.core.documents.index_store import (
@@ -259,6 +260,36 @@ class DocumentLibrary:
             self._indexing.add(collection.id)
         try:
             return self.indexer.run(collection.id, state)
+        finally:
+            with self._lock:
+                self._indexing.discard(collection.id)
+
+    def index_saved_text(
+        self,
+        name_or_id: str | int,
+        path: Path,
+        blocks: Iterable[TextBlock],
+        *,
+        kind: str,
+        pages: int,
+        sha256: str,
+        state: IndexingState | None = None,
+    ) -> IndexReport:
+        """Index text kept in the database (a file attached to a question, which may exist
+        nowhere on disk) under the name `path`; one run per collection at a time, as `index`."""
+        collection = self.get(name_or_id)
+        with self._lock:
+            if collection.id in self._indexing:
+                raise LocalAIError(
+                    f"The collection '{collection.name}' is already being indexed.",
+                    "Wait for it to finish, then try again.",
+                )
+            self._indexing.add(collection.id)
+        try:
+            file = self.store.upsert_file(collection.id, path, None)
+            return self.indexer.index_text(
+                collection.id, file.id, blocks, kind=kind, pages=pages, sha256=sha256, state=state
+            )
         finally:
             with self._lock:
                 self._indexing.discard(collection.id)
