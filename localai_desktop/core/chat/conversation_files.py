@@ -30,7 +30,10 @@ from localai_desktop.core.chat.attachments import Attachment, AttachmentStore, p
 from localai_desktop.core.chat.conversations import Message
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
 from localai_desktop.core.documents.blocks import TextBlock
-from localai_desktop.core.documents.collections import DocumentLibrary
+from localai_desktop.core.documents.collections import (
+    DocumentLibrary,
+    conversation_collection_name,
+)
 from localai_desktop.core.documents.grounding import (
     Retrieval,
     ground_retrieved,
@@ -198,9 +201,9 @@ def ground_with_files(
             turns, facts = list(turns_before), {}
         elif long:
             # The hidden collection is named by the files in it, not by its inner name.
-            names = {a.collection_id for a in long}
-            shown = [n for n in facts["collections"] if not _hidden(n, documents, names)]
-            facts["collections"] = shown + [a.name for a in long]
+            hidden = conversation_collection_name(question.conversation_id)
+            shown = [n for n in facts["collections"] if n != hidden]
+            facts["collections"] = shown + list(dict.fromkeys(a.name for a in long))
     if not files:
         return GroundedTurn(turns, facts)
     turns = list(turns)
@@ -236,15 +239,6 @@ def only_shown_files(retrieval: Retrieval, long: Sequence[Attachment]) -> Retrie
     return Retrieval(retrieval.question, retrieval.collection_names, hits, retrieval.seconds)
 
 
-def _hidden(name: str, documents: DocumentLibrary | None, hidden_ids: set[int | None]) -> bool:
-    if documents is None:
-        return False
-    try:
-        return documents.get(name).id in hidden_ids
-    except NotFoundError:
-        return False
-
-
 def _used(attachment: Attachment, question: Message, left_out: list[Attachment]) -> dict[str, Any]:
     facts = attachment.to_json()
     if attachment in left_out:
@@ -252,3 +246,48 @@ def _used(attachment: Attachment, question: Message, left_out: list[Attachment])
     if attachment.message_id != question.id:
         facts["earlier_question"] = attachment.message_id
     return facts
+
+
+def passage_to_open(
+    documents: DocumentLibrary,
+    attachment: Attachment,
+    answers: Sequence[Message],
+) -> dict[str, Any] | None:
+    """Where the passage viewer opens a long attached file: at the first passage of it that
+    one of `answers` (those after its question, first one first) cites, else at the file's
+    first passage; None when it has no passages here (see files_to_index)."""
+    for answer in answers:
+        for source in answer.provenance.sources or ():
+            cited_collection = source.get("collection")
+            same_file = source.get("file_name") == attachment.name
+            if same_file and (
+                cited_collection is None
+                or _is_collection(documents, cited_collection, attachment.collection_id)
+            ):
+                return {k: v for k, v in source.items() if k != "collection"}
+    if attachment.whole or attachment.collection_id is None:
+        return None
+    try:
+        files = documents.store.files(attachment.collection_id)
+    except NotFoundError:
+        return None
+    for file in files:
+        if file.name == attachment.name and file.status == FileStatus.INDEXED:
+            chunk = documents.store.first_chunk(file.id)
+            if chunk is not None:
+                return {
+                    "chunk_id": chunk.id,
+                    "file": str(chunk.file_path),
+                    "file_name": attachment.name,
+                    "page": chunk.page,
+                    "heading": chunk.heading,
+                    "text": chunk.text,
+                }
+    return None
+
+
+def _is_collection(documents: DocumentLibrary, name: object, collection_id: int | None) -> bool:
+    try:
+        return documents.get(str(name)).id == collection_id
+    except NotFoundError:
+        return False

@@ -73,6 +73,11 @@ class PassageContext:
     chunks: tuple[StoredChunk, ...] = field(default=())
 
 
+def conversation_collection_name(conversation_id: int) -> str:
+    """The inner name of a conversation's own collection of attached files (never shown)."""
+    return f"Files attached to conversation {conversation_id}"
+
+
 class DocumentLibrary:
     """Document collections: create, add files, index, search. Thread-safe."""
 
@@ -111,7 +116,7 @@ class DocumentLibrary:
     def conversation_collection(self, conversation_id: int) -> CollectionInfo:
         """The conversation's own collection of attached files (made when first needed; not
         listed among collections, and gone with the conversation's attachments)."""
-        name = f"Files attached to conversation {conversation_id}"
+        name = conversation_collection_name(conversation_id)
         try:
             return self.get(name)
         except NotFoundError:

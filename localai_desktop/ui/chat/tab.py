@@ -608,6 +608,16 @@ class ChatTab(QWidget):
         except LocalAIError as error:
             self.banner.show_error(error.message)
             return
+        # A long file opens where the citations open its passages (at the one cited, if any).
+        shown = [view.message for view in self.transcript.views()]
+        places = [m.id for m in shown]
+        after = (
+            shown[places.index(attachment.message_id) + 1 :]
+            if attachment.message_id in places
+            else []
+        )
+        if self.documents.open_attached(attachment, [m for m in after if m.role == "assistant"]):
+            return
         self.attachment_viewer = AttachmentViewer(attachment, self)
         self.attachment_viewer.open()
 
