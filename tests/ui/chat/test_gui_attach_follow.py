@@ -137,3 +137,29 @@ def test_long_files_of_an_imported_conversation_are_indexed_again_in_the_backgro
     assert busy and busy[0] == "Reading guideline.pdf again…"
     sources = finished.args[0].provenance["sources"]
     assert sources and sources[0]["file_name"] == "guideline.pdf" and sources[0]["page"] == 7
+
+
+def test_earlier_files_that_did_not_fit_are_said_on_the_answer(
+    open_window: OpenWindow, data_dir: Path, models_dir: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    window = ready_window(open_window, data_dir, models_dir)
+    tab = window.chat_tab
+    tab.settings_panel.set_settings(GenerationSettings(max_tokens=16, seed=4, context_length=512))
+    for number in (1, 2):
+        letter = tmp_path / f"letter{number}.txt"
+        letter.write_text(
+            f"Letter {number}. " + "The patient walked in the garden every day. " * 10, "utf-8"
+        )
+        drop(window, letter)
+        with qtbot.waitSignal(tab.answer_finished, timeout=ANSWER_TIMEOUT_MS):
+            send(qtbot, window, f"Read letter {number}.")
+    with qtbot.waitSignal(tab.answer_finished, timeout=ANSWER_TIMEOUT_MS):
+        send(qtbot, window, "Which letter was longer?")
+    view = tab.transcript.views()[-1]
+    text = " ".join(view.left_out_text().split())
+    assert "The file “letter1.txt” attached to an earlier question did not fit" in text
+    assert "letter2.txt" not in text  # the newer one was read whole
+    window.resize(800, 600)
+    qtbot.wait(50)
+    tab.transcript.ensureWidgetVisible(view, 0, 0)
+    window.grab().save("/tmp/attach2-left-out-800x600.png")
