@@ -194,14 +194,18 @@ def ground_with_files(
         turns, facts = ground_retrieved(
             turns, retrieval, tokenize=tokenize, n_ctx=n_ctx, max_tokens=max_tokens
         )
-        own_long = any(a.message_id == question.id for a in long)
-        if not facts["retrieval"]["relevant_found"] and not collections and not own_long:
+        hidden = conversation_collection_name(question.conversation_id)
+        only_earlier_files = (
+            bool(long)
+            and not any(a.message_id == question.id for a in long)
+            and set(retrieval.collection_names) <= {hidden}
+        )
+        if not facts["retrieval"]["relevant_found"] and only_earlier_files:
             # Only earlier questions' files were searched, and this question is about
             # something else: answer it as it is rather than refuse it.
             turns, facts = list(turns_before), {}
         elif long:
             # The hidden collection is named by the files in it, not by its inner name.
-            hidden = conversation_collection_name(question.conversation_id)
             shown = [n for n in facts["collections"] if n != hidden]
             facts["collections"] = shown + list(dict.fromkeys(a.name for a in long))
     if not files:

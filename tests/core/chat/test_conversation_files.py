@@ -136,6 +136,13 @@ def test_a_long_file_of_an_earlier_question_is_searched_on_later_turns(
     [used] = answer.provenance["attachments"]
     assert used["name"] == "guideline.pdf" and used["used"] == "best passages"
     assert "guideline.pdf" in answer.provenance["collections"]  # named by the file
+    # A later question about something else is answered, not refused as "not covered".
+    story = service.send(
+        conversation.id, "Tell me a story about a dragon.", model_id="st", settings=SETTINGS
+    )
+    assert "do not seem to cover" not in story.content
+    assert story.provenance.retrieval is None and not story.provenance.sources
+    assert [a["name"] for a in story.provenance["attachments"]] == ["guideline.pdf"]
     service.engine.unload()
 
 
