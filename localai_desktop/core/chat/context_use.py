@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from localai_desktop.core.chat.conversation_files import FILES_SHARE
 from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.common.enums import StrEnum
 from localai_desktop.core.documents.grounding import sources_budget
@@ -114,15 +115,21 @@ def measure_context_use(
     draft: str,
     with_documents: bool,
     attached_chars: int = 0,
+    earlier_attached_chars: int = 0,
 ) -> ContextUse:
     """Estimate what sending `draft` now would take of a context of `n_ctx` tokens.
 
     `attached_chars`: the text of files attached to it that goes into the prompt whole (about;
     a long attached file is searched like documents: `with_documents`).
+    `earlier_attached_chars`: short files attached to earlier questions, read whole again
+    while they fit their share (chat.conversation_files.FILES_SHARE; the rest is left out).
     """
     conversation = estimate_tokens(system_prompt) + sum(
         estimate_tokens(m) + _PER_MESSAGE_TOKENS for m in messages
     )
+    if earlier_attached_chars:
+        share = int(prompt_room(n_ctx, max_tokens) * FILES_SHARE)
+        conversation += min(math.ceil(earlier_attached_chars / 4), share)
     message = estimate_tokens(draft) + _PER_MESSAGE_TOKENS if draft.strip() else 0
     message += math.ceil(attached_chars / 4)  # read whole into the question
     documents = (

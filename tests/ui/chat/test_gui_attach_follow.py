@@ -153,6 +153,12 @@ def test_earlier_files_that_did_not_fit_are_said_on_the_answer(
         drop(window, letter)
         with qtbot.waitSignal(tab.answer_finished, timeout=ANSWER_TIMEOUT_MS):
             send(qtbot, window, f"Read letter {number}.")
+    # The memory estimate counts the letters, read again with the next question (at most
+    # their share of the memory: about 450 tokens of letters, 268 at most).
+    tab._update_context_meter()
+    without = sum(len(v.text()) for v in tab.transcript.views()) // 4
+    conversation = int(tab.context_meter.text().split("conversation ")[1].split(";")[0])
+    assert conversation > without + 200
     with qtbot.waitSignal(tab.answer_finished, timeout=ANSWER_TIMEOUT_MS):
         send(qtbot, window, "Which letter was longer?")
     view = tab.transcript.views()[-1]
