@@ -17,6 +17,7 @@ from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.documents.grounding import (
     UNCITED_NOTE,
@@ -192,7 +193,10 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
                 f"Indexing {names} again from the text saved with the conversation…",
                 file=sys.stderr,
             )
-            service.index_saved_files(conversation.id)
+            try:
+                service.index_saved_files(conversation.id)
+            except LocalAIError as error:  # answered without them; the answer says so
+                print(f"Note: {error.what} Answering without them.", file=sys.stderr)
     if remote is not None:
         print(f"Note: '{remote.reference}' {remote.remote.where}.", file=sys.stderr)
     for file in files:

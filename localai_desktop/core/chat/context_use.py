@@ -173,6 +173,14 @@ def left_out_notes(provenance: Provenance) -> list[str]:
             f"{'it' if len(files) == 1 else 'them'} again to this question to use "
             f"{'it' if len(files) == 1 else 'them'}."
         )
+    unsearched = provenance.extra.get("attachments_not_searched")
+    if isinstance(unsearched, list) and unsearched:
+        names = ", ".join(f"“{n}”" for n in unsearched if isinstance(n, str))
+        notes.append(
+            f"{names} could not be searched: its passages are not on this computer (the "
+            "conversation was imported) and reading it again needs an embedding model. Import "
+            "one in the Models tab, then ask again."
+        )
     cut = [s for s in provenance.sources or () if s.get("truncated")]
     if cut:
         numbers = ", ".join(f"[{s.get('n')}]" for s in cut)

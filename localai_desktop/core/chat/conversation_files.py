@@ -226,9 +226,16 @@ def ground_with_files(
         else:
             left_out.append(attachment)
     turns[last] = ChatTurn("user", prompt_with_files(turns[last].content, [*earlier, *own]))
-    facts = {**facts, "attachments": [_used(a, question, left_out) for a in files]}
+    # Long files whose passages are missing here (not indexed again: no embedding model).
+    unsearched = [a for a in files if not a.whole and a not in long]
+    facts = {
+        **facts,
+        "attachments": [_used(a, question, [*left_out, *unsearched]) for a in files],
+    }
     if left_out:
         facts["attachments_left_out"] = [a.name for a in reversed(left_out)]
+    if unsearched:
+        facts["attachments_not_searched"] = [a.name for a in unsearched]
     return GroundedTurn(turns, facts)
 
 

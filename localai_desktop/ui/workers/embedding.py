@@ -138,7 +138,11 @@ def _index_saved(
         try:
             index_saved_files(worker.library, store, conversation_id, attachments, state)
         except LocalAIError as error:
-            worker.indexing_failed.emit(request_id, -1, error.message)
+            # Not a reason to refuse the question: it is answered without those files, and
+            # the answer says they were not searched (context_use.left_out_notes).
+            log.warning("Attached files could not be indexed again: %s", error)
+            worker.indexing_finished.emit(request_id, IndexingOutcome(-1, None))
+            return
         except Exception:
             log.exception("Indexing attached files again failed unexpectedly")
             worker.indexing_failed.emit(request_id, -1, UNEXPECTED_INDEXING_ERROR)

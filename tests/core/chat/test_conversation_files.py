@@ -18,6 +18,7 @@ from localai_desktop.core.chat.conversation_files import (
     shown_attachments,
 )
 from localai_desktop.core.chat.service import ChatService
+from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.datafolder.backup import export_backup, import_backup
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.inference.engine import LlamaEngine
@@ -203,4 +204,33 @@ def test_long_files_of_an_imported_conversation_are_indexed_again_from_their_sav
         sources = answer.provenance.sources or ()
         assert sources and sources[0]["file_name"] == "guideline.pdf" and sources[0]["page"] == 7
         assert "Sepsis" in sources[0]["text"]
+        again.engine.unload()
+
+
+def test_without_an_embedding_model_an_imported_long_file_is_said_not_searched(
+    workspace: Workspace, tmp_path: Path, models_dir: Path
+) -> None:
+    service = service_for(workspace)
+    conversation = workspace.conversations.create()
+    pdf = docs.write_pdf(tmp_path / "guideline.pdf", docs.GUIDELINE_PAGES, filler=4)
+    service.send(
+        conversation.id, "What is it about?", model_id="st", settings=SETTINGS, attach=[pdf]
+    )
+    service.engine.unload()
+    backup = tmp_path / "backup.json"
+    export_backup(workspace.db, workspace.settings, backup)
+    with Workspace.open(tmp_path / "other") as other:
+        other.registry.import_model(models_dir / "stories260K.gguf", name="st")  # no MiniLM
+        import_backup(other.db, other.settings, backup)
+        [summary] = other.conversations.list()
+        again = service_for(other)
+        with pytest.raises(LocalAIError, match="needs an embedding model"):
+            again.index_saved_files(summary.id)
+        # The question is still answered, and the answer says what it could not use.
+        answer = again.send(summary.id, SEPSIS, model_id="st", settings=SETTINGS)
+        assert answer.status == "complete" and answer.content.strip()
+        [used] = answer.provenance["attachments"]
+        assert used["name"] == "guideline.pdf" and used["used"] == "left out"
+        notes = " ".join(left_out_notes(answer.provenance))
+        assert "“guideline.pdf” could not be searched" in notes and "Models tab" in notes
         again.engine.unload()
