@@ -100,6 +100,7 @@ def test_a_long_file_s_chip_opens_its_first_passage_when_no_answer_cites_it(
     viewer = tab.documents.viewer
     assert viewer is not None and viewer.isVisible()
     assert viewer.heading.text() == "guideline.pdf, page 1"
+    viewer.grab().save("/tmp/attach2-chip-viewer.png")
 
 
 def test_long_files_of_an_imported_conversation_are_indexed_again_in_the_background(
