@@ -12,10 +12,12 @@ from localai_desktop.cli.output import print_json, print_table, speed_line
 from localai_desktop.core.chat.attachments import AttachmentStore, read_attachment
 from localai_desktop.core.chat.busy import busy_note
 from localai_desktop.core.chat.context_use import left_out_notes
+from localai_desktop.core.chat.conversation_files import files_to_index, shown_attachments
 from localai_desktop.core.chat.conversations import Message, MessageStatus
 from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.chat.service import AdapterChoice, ChatService
 from localai_desktop.core.common.cancellation import Cancellation
+from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.datafolder.workspace import Workspace
 from localai_desktop.core.documents.grounding import (
     UNCITED_NOTE,
@@ -132,7 +134,16 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
     # Every attached file is read before anything is saved: one that cannot be read says why.
     files = [read_attachment(path) for path in args.attach]
     indexed = [f for f in files if not f.whole]
-    documents = workspace.documents if args.collection or indexed else None
+    # Files attached to earlier questions count on this turn too (chat.conversation_files).
+    earlier = (
+        shown_attachments(
+            AttachmentStore(workspace.db), workspace.conversations.get(args.conversation).messages
+        )
+        if args.conversation is not None
+        else []
+    )
+    earlier_long = [a for a in earlier if not a.whole]
+    documents = workspace.documents if args.collection or indexed or earlier_long else None
     if documents is not None:
         for name in args.collection:
             documents.get(name)  # refuse an unknown collection before saving anything
@@ -172,6 +183,20 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
             indexing=IndexingState(cancel=cancel) if indexed else None,
         )
 
+    if documents is not None and earlier_long:
+        # Passages missing (the conversation came back through 'data import' or a backup
+        # restore): indexed again from the text saved with the question, before the turn.
+        missing = files_to_index(documents, earlier_long)
+        if missing:
+            names = ", ".join(a.name for a in missing)
+            print(
+                f"Indexing {names} again from the text saved with the conversation…",
+                file=sys.stderr,
+            )
+            try:
+                service.index_saved_files(conversation.id)
+            except LocalAIError as error:  # answered without them; the answer says so
+                print(f"Note: {error.what} Answering without them.", file=sys.stderr)
     if remote is not None:
         print(f"Note: '{remote.reference}' {remote.remote.where}.", file=sys.stderr)
     for file in files:
@@ -184,7 +209,7 @@ def _chat(workspace: Workspace, args: argparse.Namespace) -> int:
     service.engine.unload()
     if documents is not None:
         documents.close()
-    if args.collection or indexed:
+    if args.collection or indexed or earlier_long:
         sources = message.provenance.sources or ()
         if sources:
             sys.stdout.write("\nSources:\n" + format_sources(sources) + "\n")

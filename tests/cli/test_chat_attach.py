@@ -90,3 +90,31 @@ def test_a_file_that_cannot_be_attached_says_why_and_saves_nothing(
     assert scan.returncode != 0  # type: ignore[attr-defined]
     assert "scan.pdf" in scan.stderr  # type: ignore[attr-defined]
     assert json.loads(localai(models, "chats", "list", "--json").stdout) == []
+
+
+def test_a_long_file_follows_the_conversation_even_after_data_import(
+    models: Path, tmp_path: Path, models_dir: Path
+) -> None:
+    # Asked with the file, then the conversation goes to another data folder through
+    # 'data export' / 'data import' (the file itself stays behind): continuing it there indexes
+    # the file again from its saved text before the turn, and the follow-up is answered from it.
+    pdf = docs.write_pdf(tmp_path / "guideline.pdf", docs.GUIDELINE_PAGES, filler=4)
+    chat(models, "--attach", str(pdf), "What is this guideline about?")
+    backup = tmp_path / "backup.json"
+    localai(models, "data", "export", str(backup))
+    pdf.unlink()
+    other = tmp_path / "other"
+    localai(other, "models", "import", str(models_dir / "all-MiniLM-L6-v2-Q8_0.gguf"))
+    localai(other, "models", "import", str(models_dir / "stories260K.gguf"), "--name", "st")
+    localai(other, "data", "import", str(backup))
+    [conversation] = json.loads(localai(other, "chats", "list", "--json").stdout)
+    follow_up = "How quickly must antibiotics be given in sepsis?"
+    result = chat(other, "--conversation", str(conversation["id"]), follow_up)
+    stderr = result.stderr  # type: ignore[attr-defined]
+    assert "Indexing guideline.pdf again from the text saved with the conversation" in stderr
+    _, _, sources = result.stdout.partition("\nSources:\n")  # type: ignore[attr-defined]
+    assert sources.startswith('[1] guideline.pdf, page 7: "Sepsis.')
+    # Indexed once: the next turn finds its passages ready.
+    again = chat(other, "--conversation", str(conversation["id"]), follow_up)
+    assert "again from the text" not in again.stderr  # type: ignore[attr-defined]
+    assert "\nSources:\n[1] guideline.pdf, page 7" in again.stdout  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import LocalAIError
@@ -192,6 +192,21 @@ class AttachmentStore:
             for row in rows:
                 found.setdefault(row.message_id, []).append(_attachment(row))
         return found
+
+    def sizes(self, message_ids: list[int]) -> list[tuple[int, int, bool]]:
+        """(message id, characters, read whole) of each file attached to these questions,
+        without reading their text (for the memory estimate)."""
+        if not message_ids:
+            return []
+        with self._db.session() as session:
+            rows = session.execute(
+                select(
+                    MessageAttachmentRow.message_id,
+                    func.length(MessageAttachmentRow.text),
+                    MessageAttachmentRow.whole,
+                ).where(MessageAttachmentRow.message_id.in_(message_ids))
+            )
+            return [(int(m), int(n or 0), bool(w)) for m, n, w in rows]
 
     def get(self, attachment_id: int) -> Attachment:
         with self._db.session() as session:

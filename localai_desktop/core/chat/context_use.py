@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from localai_desktop.core.chat.conversation_files import FILES_SHARE
 from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.common.enums import StrEnum
 from localai_desktop.core.documents.grounding import sources_budget
@@ -114,15 +115,21 @@ def measure_context_use(
     draft: str,
     with_documents: bool,
     attached_chars: int = 0,
+    earlier_attached_chars: int = 0,
 ) -> ContextUse:
     """Estimate what sending `draft` now would take of a context of `n_ctx` tokens.
 
     `attached_chars`: the text of files attached to it that goes into the prompt whole (about;
     a long attached file is searched like documents: `with_documents`).
+    `earlier_attached_chars`: short files attached to earlier questions, read whole again
+    while they fit their share (chat.conversation_files.FILES_SHARE; the rest is left out).
     """
     conversation = estimate_tokens(system_prompt) + sum(
         estimate_tokens(m) + _PER_MESSAGE_TOKENS for m in messages
     )
+    if earlier_attached_chars:
+        share = int(prompt_room(n_ctx, max_tokens) * FILES_SHARE)
+        conversation += min(math.ceil(earlier_attached_chars / 4), share)
     message = estimate_tokens(draft) + _PER_MESSAGE_TOKENS if draft.strip() else 0
     message += math.ceil(attached_chars / 4)  # read whole into the question
     documents = (
@@ -155,6 +162,24 @@ def left_out_notes(provenance: Provenance) -> list[str]:
         notes.append(
             f"{passages} relevant {which} from your documents did not fit the model's "
             f"memory{memory} and {'was' if passages == 1 else 'were'} left out."
+        )
+    files = provenance.extra.get("attachments_left_out")
+    if isinstance(files, list) and files:
+        names = ", ".join(f"“{n}”" for n in files if isinstance(n, str))
+        which = "file" if len(files) == 1 else "files"
+        notes.append(
+            f"The {which} {names} attached to an earlier question did not fit the model's "
+            f"memory{memory} and {'was' if len(files) == 1 else 'were'} left out; attach "
+            f"{'it' if len(files) == 1 else 'them'} again to this question to use "
+            f"{'it' if len(files) == 1 else 'them'}."
+        )
+    unsearched = provenance.extra.get("attachments_not_searched")
+    if isinstance(unsearched, list) and unsearched:
+        names = ", ".join(f"“{n}”" for n in unsearched if isinstance(n, str))
+        notes.append(
+            f"{names} could not be searched: its passages are not on this computer (the "
+            "conversation was imported) and reading it again needs an embedding model. Import "
+            "one in the Models tab, then ask again."
         )
     cut = [s for s in provenance.sources or () if s.get("truncated")]
     if cut:

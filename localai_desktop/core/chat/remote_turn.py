@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from localai_desktop import __version__
 from localai_desktop.core.chat.conversations import Message, MessageStatus
@@ -86,16 +86,19 @@ def reply_remote(
         for m in conversation.messages
         if m.status in _PROMPT_STATUSES and m.content.strip()
     ]
-    document_facts: dict[str, Any] = {}
-    if retrieval is not None or collections:
-        turns, document_facts = service.ground(
-            turns,
-            retrieval,
-            collections,
-            tokenize=approximate_tokens,
-            n_ctx=n_ctx,
-            max_tokens=settings.max_tokens,
-        )
+    # The same documents and attached files as a local turn; the long files' passages are
+    # found with this computer's embedding model, only the words found are sent.
+    grounded = service.ground_with_files(
+        conversation.messages,
+        question_message,
+        turns,
+        retrieval,
+        collections,
+        tokenize=approximate_tokens,
+        n_ctx=n_ctx,
+        max_tokens=settings.max_tokens,
+    )
+    turns, document_facts = grounded.turns, grounded.facts
     provenance = remote_provenance(model, settings, n_ctx).merged(document_facts)
     answer = store.add_message(
         conversation_id,
@@ -107,7 +110,7 @@ def reply_remote(
     )
     if on_started is not None:
         on_started(answer)
-    if document_facts and not document_facts["retrieval"]["relevant_found"]:
+    if "retrieval" in document_facts and not document_facts["retrieval"]["relevant_found"]:
         names = ", ".join(f"“{n}”" for n in document_facts["collections"])
         text = NOT_COVERED_ANSWER.format(names=names)
         on_text(text)

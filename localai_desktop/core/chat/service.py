@@ -14,10 +14,16 @@ from localai_desktop import __version__
 from localai_desktop.core.chat.attachments import (
     AttachedFile,
     AttachmentStore,
-    prompt_with_files,
     read_attachment,
 )
 from localai_desktop.core.chat.busy import OTHER_PROGRAMS_SHARE
+from localai_desktop.core.chat.conversation_files import (
+    GroundedTurn,
+    files_to_index,
+    ground_with_files,
+    index_saved_files,
+    shown_attachments,
+)
 from localai_desktop.core.chat.conversations import (
     Conversation,
     ConversationStore,
@@ -34,9 +40,6 @@ from localai_desktop.core.documents.grounding import (
     ECHO_STOPS,
     NOT_COVERED_ANSWER,
     Retrieval,
-    ground_retrieved,
-    ground_turns,
-    retrieve,
 )
 from localai_desktop.core.documents.indexing_state import IndexingState
 from localai_desktop.core.documents.sentence_support import check_answer
@@ -444,34 +447,17 @@ class ChatService:
             for m in conversation.messages
             if m.status in _PROMPT_STATUSES and m.content.strip()
         ]
-        document_facts: dict[str, Any] = {}
-        attached = self.attachments.for_message(question_message.id)
-        attached_collections = sorted(
-            {a.collection_id for a in attached if a.collection_id is not None}
+        grounded = self.ground_with_files(
+            conversation.messages,
+            question_message,
+            turns,
+            retrieval,
+            collections,
+            tokenize=self.engine.tokenize,
+            n_ctx=loaded.n_ctx,
+            max_tokens=settings.max_tokens,
         )
-        if attached_collections and retrieval is None and self.documents is not None:
-            # The long attached files are searched as collections are (with those picked).
-            retrieval = retrieve(self.documents, question, [*collections, *attached_collections])
-        if retrieval is not None or collections:
-            turns, document_facts = self.ground(
-                turns,
-                retrieval,
-                collections,
-                tokenize=self.engine.tokenize,
-                n_ctx=loaded.n_ctx,
-                max_tokens=settings.max_tokens,
-            )
-        if any(a.whole for a in attached):
-            last_user = max(i for i, t in enumerate(turns) if t.role == "user")
-            turns[last_user] = ChatTurn(
-                "user", prompt_with_files(turns[last_user].content, attached)
-            )
-            document_facts = {
-                **document_facts,
-                "attachments": [a.to_json() for a in attached],
-            }
-        elif attached:
-            document_facts = {**document_facts, "attachments": [a.to_json() for a in attached]}
+        turns, document_facts = grounded.turns, grounded.facts
         plan = plan_prompt(
             turns,
             self.engine.formatter,
@@ -530,8 +516,10 @@ class ChatService:
             ).merged({OTHER_PROGRAMS_SHARE: round(load.share(), 2)}),
         )
 
-    def ground(
+    def ground_with_files(
         self,
+        messages: Sequence[Message],
+        question: Message,
         turns: list[ChatTurn],
         retrieval: Retrieval | None,
         collections: Sequence[str | int],
@@ -539,23 +527,36 @@ class ChatService:
         tokenize: Callable[[str], list[int]],
         n_ctx: int,
         max_tokens: int,
-    ) -> tuple[list[ChatTurn], dict[str, Any]]:
-        """The turns with the question answered from documents, cited as [n], and the facts
-        the answer's provenance keeps: from passages already retrieved, else from searching
-        `collections`. Used for this computer's engine and for remote engines alike."""
-        if retrieval is not None:
-            return ground_retrieved(
-                turns, retrieval, tokenize=tokenize, n_ctx=n_ctx, max_tokens=max_tokens
-            )
-        if self.documents is None:
-            raise LocalAIError("Document collections are not available here.")
-        return ground_turns(
+    ) -> GroundedTurn:
+        """The turns with the newest question grounded in the collections and in every file
+        attached to the conversation's questions as shown (chat.conversation_files), and the
+        facts the answer's provenance keeps. Used for this computer's engine and for remote
+        engines alike, each with its own tokenizer and context."""
+        return ground_with_files(
             self.documents,
+            self.attachments,
+            messages,
+            question,
             turns,
+            retrieval,
             collections,
             tokenize=tokenize,
             n_ctx=n_ctx,
             max_tokens=max_tokens,
+        )
+
+    def index_saved_files(self, conversation_id: int, indexing: IndexingState | None = None) -> int:
+        """Index again, from their saved text, the long files of the conversation (as shown)
+        whose passages are missing, as after `localai data import` or a backup restore; how
+        many were indexed (chat.conversation_files.index_saved_files)."""
+        if self.documents is None:
+            return 0
+        conversation = self.store.get(conversation_id)
+        attached = shown_attachments(self.attachments, conversation.messages)
+        if not files_to_index(self.documents, attached):
+            return 0
+        return index_saved_files(
+            self.documents, self.attachments, conversation_id, attached, indexing
         )
 
     def question_to_answer(

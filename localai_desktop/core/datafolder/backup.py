@@ -12,7 +12,8 @@ conversation are listed oldest first, each with `parent`, the 1-based place in t
 message it follows (0: it is the first; null: the one before it, as in version 1 files, which
 had no versions and still import), and `current`, whether it is the version shown. A question
 with attached files lists them in `attachments` ([{name, kind, text, pages, whole}], the text
-the model was given; a long file is indexed again only when it is attached again).
+the model was given; a long file's passages are not in the file: the next turn of its
+conversation indexes them again from that text, see core/chat/conversation_files.py).
 
 Importing merges: a conversation is recognised by its creation time and its messages, so
 importing the same file twice, or a backup of conversations that are still here, adds nothing;

@@ -26,6 +26,7 @@ from pathlib import Path
 from localai_desktop.core.audit.entries import COLLECTION_DELETED, DOCUMENT_REMOVED
 from localai_desktop.core.audit.trail import AuditTrail
 from localai_desktop.core.common.errors import LocalAIError, NotFoundError
+from localai_desktop.core.documents.blocks import TextBlock
 from localai_desktop.core.documents.chunking import chunk_tokens_for
 from localai_desktop.core.documents.embedder import Embedder
 from localai_desktop.core.documents.index_store import (
@@ -72,6 +73,11 @@ class PassageContext:
     chunks: tuple[StoredChunk, ...] = field(default=())
 
 
+def conversation_collection_name(conversation_id: int) -> str:
+    """The inner name of a conversation's own collection of attached files (never shown)."""
+    return f"Files attached to conversation {conversation_id}"
+
+
 class DocumentLibrary:
     """Document collections: create, add files, index, search. Thread-safe."""
 
@@ -110,7 +116,7 @@ class DocumentLibrary:
     def conversation_collection(self, conversation_id: int) -> CollectionInfo:
         """The conversation's own collection of attached files (made when first needed; not
         listed among collections, and gone with the conversation's attachments)."""
-        name = f"Files attached to conversation {conversation_id}"
+        name = conversation_collection_name(conversation_id)
         try:
             return self.get(name)
         except NotFoundError:
@@ -259,6 +265,36 @@ class DocumentLibrary:
             self._indexing.add(collection.id)
         try:
             return self.indexer.run(collection.id, state)
+        finally:
+            with self._lock:
+                self._indexing.discard(collection.id)
+
+    def index_saved_text(
+        self,
+        name_or_id: str | int,
+        path: Path,
+        blocks: Iterable[TextBlock],
+        *,
+        kind: str,
+        pages: int,
+        sha256: str,
+        state: IndexingState | None = None,
+    ) -> IndexReport:
+        """Index text kept in the database (a file attached to a question, which may exist
+        nowhere on disk) under the name `path`; one run per collection at a time, as `index`."""
+        collection = self.get(name_or_id)
+        with self._lock:
+            if collection.id in self._indexing:
+                raise LocalAIError(
+                    f"The collection '{collection.name}' is already being indexed.",
+                    "Wait for it to finish, then try again.",
+                )
+            self._indexing.add(collection.id)
+        try:
+            file = self.store.upsert_file(collection.id, path, None)
+            return self.indexer.index_text(
+                collection.id, file.id, blocks, kind=kind, pages=pages, sha256=sha256, state=state
+            )
         finally:
             with self._lock:
                 self._indexing.discard(collection.id)

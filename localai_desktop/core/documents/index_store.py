@@ -524,6 +524,18 @@ class IndexStore:
         finally:
             raw.close()
 
+    def first_chunk(self, file_id: int) -> StoredChunk | None:
+        """The first passage of a file, in reading order (None: it has none)."""
+        with self._db.session() as session:
+            found = session.execute(
+                select(DocumentChunkRow, DocumentFileRow.path, DocumentFileRow.display_name)
+                .join(DocumentFileRow, DocumentFileRow.id == DocumentChunkRow.file_id)
+                .where(DocumentChunkRow.file_id == file_id)
+                .order_by(DocumentChunkRow.ordinal)
+                .limit(1)
+            ).first()
+            return None if found is None else self._stored(found[0], found[1], found[2])
+
     def neighbours(self, chunk_id: int, before: int, after: int) -> list[StoredChunk]:
         """The chunk and the ones around it in its file, in reading order."""
         with self._db.session() as session:

@@ -18,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localai_desktop.core.common.clock import utcnow
 from localai_desktop.core.common.errors import ModelLoadError, NotFoundError
+from localai_desktop.core.documents.blocks import TextBlock
 from localai_desktop.core.documents.chunking import Chunk, chunk_blocks
 from localai_desktop.core.documents.embedder import Embedder, EmbeddingCancelled
 from localai_desktop.core.documents.index_store import (
@@ -230,6 +231,70 @@ class Indexer:
             embed_seconds=embedder.embed_seconds - embed_before,
             cancelled=cancelled,
             files=tuple(run.finished),
+        )
+
+    def index_text(
+        self,
+        collection_id: int,
+        file_id: int,
+        blocks: Iterable[TextBlock],
+        *,
+        kind: str,
+        pages: int,
+        sha256: str,
+        state: IndexingState | None = None,
+    ) -> IndexReport:
+        """Index a text kept elsewhere (the saved text of a file attached to a question, whose
+        file may no longer exist) as the passages of the registered file `file_id`.
+
+        Cancelled midway, the file stays "indexing", and a later call starts it over.
+        """
+        state = state or IndexingState()
+        collection = self.store.get_collection(collection_id)
+        embedder = self.embedder_for(collection)
+        if collection.embedding_dimension == 0:
+            self.store.set_dimension(collection.id, embedder.dimension)
+        file = self.store.file(file_id)
+        run = _Run(collection.id, [file], state)
+        run.current, run.current_pages = file, pages or None
+        self.store.clear_chunks(
+            file.id,
+            status=FileStatus.INDEXING,
+            reason=None,
+            sha256=sha256,
+            kind=kind,
+            pages=pages,
+            indexed_at=None,
+        )
+        parsed = ParsedFile(file.path, kind, pages or None, iter(blocks))
+        run.report()
+        try:
+            total_chunks, total_words = self._index_chunks(
+                collection, file, parsed, embedder, run, 0
+            )
+        except (_Cancelled, EmbeddingCancelled):
+            return IndexReport(collection_id=collection.id, cancelled=True)
+        self.store.update_file(
+            file.id,
+            status=FileStatus.INDEXED,
+            chunks=total_chunks,
+            words=total_words,
+            indexed_at=utcnow(),
+        )
+        run.files_done = 1
+        run.counts["indexed"] = 1
+        done = self.store.file(file.id)
+        state.file_finished(done)
+        run.current = None
+        run.report()
+        return IndexReport(
+            collection_id=collection.id,
+            indexed=1,
+            pages=pages,
+            chunks=run.chunks,
+            words=run.words,
+            seconds=time.perf_counter() - run.started,
+            files=(done,),
         )
 
     # -- one file -------------------------------------------------------------------------------

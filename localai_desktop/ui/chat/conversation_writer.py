@@ -11,7 +11,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from localai_desktop.core.chat.attachments import AttachmentStore, read_attachment
-from localai_desktop.core.chat.conversations import ConversationStore
+from localai_desktop.core.chat.conversation_files import files_to_index, shown_attachments
+from localai_desktop.core.chat.conversations import ConversationStore, Message
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import DocumentLibrary
 
@@ -41,6 +42,11 @@ class ConversationWriter(QObject):
     attachments_to_index = Signal(int, int, object)
     """Long attached files wait in the conversation's own collection to be indexed, emitted
     just before question_saved: (request_id, collection_id, tuple of paths)."""
+    conversation_files = Signal(int, object, object)
+    """The files of the conversation's questions as shown, emitted just before question_saved
+    when there are any: (request_id, tuple of collection ids whose passages are searched on
+    this turn, tuple of attachments.Attachment whose passages are missing and must be indexed
+    again from their saved text, as after a data import)."""
 
     def __init__(
         self,
@@ -103,6 +109,8 @@ class ConversationWriter(QObject):
                                 store.set_collection(attachment.id, collection.id)
                         paths = tuple(str(f.path) for f in long)
                         self.attachments_to_index.emit(request_id, collection.id, paths)
+                if self._documents is not None:
+                    self._tell_conversation_files(request_id, conversation.id, message)
             except LocalAIError as error:
                 self.save_failed.emit(request_id, error.message)
             except Exception:
@@ -112,6 +120,31 @@ class ConversationWriter(QObject):
                 self.question_saved.emit(request_id, conversation, message)
 
         self._submit(write)
+
+    @property
+    def attachments(self) -> AttachmentStore:
+        """The files attached to questions, in the conversations' database."""
+        return AttachmentStore(self._store.database)
+
+    def _tell_conversation_files(
+        self, request_id: int, conversation_id: int, message: Message | None
+    ) -> None:
+        """Which long files of earlier questions are searched on this turn, and which must be
+        indexed again first (their passages are missing); see chat.conversation_files."""
+        assert self._documents is not None
+        shown = self._store.get(conversation_id).messages
+        earlier = [
+            a
+            for a in shown_attachments(self.attachments, shown)
+            if not a.whole and (message is None or a.message_id != message.id)
+        ]
+        if not earlier:
+            return
+        missing = files_to_index(self._documents, earlier)
+        searched = sorted(
+            {a.collection_id for a in earlier if a not in missing and a.collection_id is not None}
+        )
+        self.conversation_files.emit(request_id, tuple(searched), tuple(missing))
 
     def save_options(
         self,

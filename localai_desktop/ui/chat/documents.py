@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
+from localai_desktop.core.chat.attachments import Attachment
+from localai_desktop.core.chat.conversation_files import passage_to_open
+from localai_desktop.core.chat.conversations import Message
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import DocumentLibrary, PassageContext
 from localai_desktop.ui.chat.collection_picker import CollectionPicker
@@ -65,6 +68,21 @@ class ChatDocuments(QObject):
             if self._library is not None:
                 self.viewer.page_panel.loader = self._library.page_image
         self.viewer.show_source(source, self._context_of(source))
+
+    def open_attached(self, attachment: Attachment, answers: Sequence[Message]) -> bool:
+        """Open a long attached file in the passage viewer: at the passage of it that one of
+        `answers` (those after its question) cites, else at its first passage. False when it
+        has no passages here (a short file, or no embedding model): show its text instead."""
+        if self._library is None or attachment.whole:
+            return False
+        try:  # a few rows by their keys: quick, so read here
+            source = passage_to_open(self._library, attachment, answers)
+        except LocalAIError:
+            return False
+        if source is None:
+            return False
+        self.open_source(source)
+        return True
 
     def _context_of(self, source: Mapping[str, Any]) -> PassageContext | None:
         if self._library is None or not str(source.get("chunk_id", "")).isdigit():

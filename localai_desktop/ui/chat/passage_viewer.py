@@ -91,7 +91,8 @@ class PassageViewer(QDialog):
 
     def _render(self, source: Mapping[str, Any], context: PassageContext | None) -> None:
         where = describe_source_location(source)
-        self.heading.setText(f"[{source.get('n', '?')}] {where}")
+        number = f"[{source['n']}] " if source.get("n") is not None else ""  # none: a file
+        self.heading.setText(f"{number}{where}")
         self.setWindowTitle(f"Source: {where}")
         self._path = Path(str(source["file"])) if source.get("file") else None
         collection = source.get("collection")

@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from localai_desktop.core.chat.attachments import Attachment
 from localai_desktop.core.chat.conversations import Conversation, Message, MessageStatus
 from localai_desktop.core.chat.provenance import Provenance
 from localai_desktop.core.chat.service import AdapterChoice, ChatRequest
@@ -111,7 +112,12 @@ class ChatRequests(QObject):
         self._search_request: ChatRequest | None = None  # answered once passages are found
         self._to_index: dict[int, tuple[int, tuple[str, ...]]] = {}  # writer's request id ->
         self._indexing = CurrentRequest()  # long attached files, numbered by the embedding worker
-        self._indexed_for: tuple[int, ChatRequest, Question, str] | None = None
+        # What to search once indexing is done: (collection ids, request, lookup text).
+        self._indexed_for: tuple[tuple[int, ...], ChatRequest, str] | None = None
+        self._then_index: list[tuple[int, tuple[str, ...]]] = []  # after the saved files
+        # Writer's request id -> (collections of earlier questions' long files, files whose
+        # passages are missing and are indexed again first).
+        self._conversation_files: dict[int, tuple[tuple[int, ...], tuple[Attachment, ...]]] = {}
         ids = RequestIds()
         self._reply = CurrentRequest(ids)
         self._load = CurrentRequest(ids)
@@ -135,6 +141,7 @@ class ChatRequests(QObject):
         writer.question_saved.connect(self._on_writer_question_saved)
         writer.save_failed.connect(self._on_writer_save_failed)
         writer.attachments_to_index.connect(self._on_writer_attachments_to_index)
+        writer.conversation_files.connect(self._on_writer_conversation_files)
         if embedding is not None:
             embedding.indexing_progressed.connect(self._on_embedding_indexing_progressed)
             embedding.indexing_finished.connect(self._on_embedding_indexing_finished)
@@ -193,6 +200,7 @@ class ChatRequests(QObject):
             self._embedding.cancel_indexing()
             self._indexing.forget()
             self._indexed_for = None
+            self._then_index = []
             self._reply.forget()
             self._set_answering(False)
         elif self._search.is_pending():
@@ -259,19 +267,44 @@ class ChatRequests(QObject):
         )
         lookup = question.text if question.text is not None else question.lookup_text
         to_index = self._to_index.pop(request_id, None)
-        if to_index is not None and self._embedding is not None:
-            collection_id, paths = to_index
-            self._indexed_for = (collection_id, request, question, lookup)
-            self._indexing.track(self._embedding.index(collection_id, paths))
-            names = ", ".join(Path(p).name for p in paths)
-            self.attachments_indexing.emit(f"Reading {names}…")
+        earlier, missing = self._conversation_files.pop(request_id, ((), ()))
+        # The long files of earlier questions are searched with the collections picked.
+        searched = tuple(dict.fromkeys([*question.collection_ids, *earlier]))
+        if (to_index is not None or missing) and self._embedding is not None:
+            if to_index is not None:
+                searched = tuple(dict.fromkeys([*searched, to_index[0]]))
+            self._indexed_for = (searched, request, lookup)
+            if missing:
+                # Passages missing (a data import, a restore): read again from the saved text.
+                self._then_index = [to_index] if to_index is not None else []
+                store = self._writer.attachments
+                self._indexing.track(
+                    self._embedding.index_saved_files(conversation.id, missing, store)
+                )
+                names = ", ".join(a.name for a in missing)
+                self.attachments_indexing.emit(f"Reading {names} again…")
+                return
+            assert to_index is not None
+            self._start_indexing(*to_index)
             return
-        if question.collection_ids and lookup.strip() and self._embedding is not None:
+        if searched and lookup.strip() and self._embedding is not None:
             self._search_request = request
-            self._search.track(self._embedding.search(question.collection_ids, lookup))
+            self._search.track(self._embedding.search(searched, lookup))
             self.documents_search_started.emit()
             return
         self.answer_requested.emit(request_id, request)
+
+    def _start_indexing(self, collection_id: int, paths: tuple[str, ...]) -> None:
+        assert self._embedding is not None
+        self._indexing.track(self._embedding.index(collection_id, paths))
+        names = ", ".join(Path(p).name for p in paths)
+        self.attachments_indexing.emit(f"Reading {names}…")
+
+    @Slot(int, object, object)
+    def _on_writer_conversation_files(
+        self, request_id: int, earlier: tuple[int, ...], missing: tuple[Attachment, ...]
+    ) -> None:
+        self._conversation_files[request_id] = (earlier, missing)
 
     @Slot(int, int, object)
     def _on_writer_attachments_to_index(
@@ -292,16 +325,22 @@ class ChatRequests(QObject):
             )
 
     @Slot(int, object)
-    def _on_embedding_indexing_finished(self, request_id: int, _outcome: object) -> None:
+    def _on_embedding_indexing_finished(self, request_id: int, outcome: object) -> None:
         if not self._indexing.is_answered_by(request_id) or self._indexed_for is None:
             return
         self._indexing.forget()
-        collection_id, request, question, lookup = self._indexed_for
+        indexed_in = getattr(outcome, "collection_id", -1)
+        searched, request, lookup = self._indexed_for
+        if indexed_in >= 0 and indexed_in not in searched:
+            self._indexed_for = ((*searched, indexed_in), request, lookup)
+        if self._then_index:
+            self._start_indexing(*self._then_index.pop(0))
+            return
+        searched, request, lookup = self._indexed_for
         self._indexed_for = None
         assert self._embedding is not None
         self._search_request = request
-        ids = [*question.collection_ids, collection_id]
-        self._search.track(self._embedding.search(ids, lookup))
+        self._search.track(self._embedding.search(searched, lookup))
         self.documents_search_started.emit()
 
     @Slot(int, int, str)
@@ -312,6 +351,7 @@ class ChatRequests(QObject):
             return
         self._indexing.forget()
         self._indexed_for = None
+        self._then_index = []
         self._reply.forget()
         self._set_answering(False)
         self.request_failed.emit(error_message)

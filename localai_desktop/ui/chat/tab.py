@@ -124,6 +124,8 @@ class ChatTab(QWidget):
         self.undo_notice = panes.undo_notice
         self._editing: int | None = None  # the question being edited in the message box
         self._attaching: list[Path] = []  # files going with the question being saved
+        # Questions shown with files -> (characters read whole, a long one among them).
+        self._earlier_files_of: tuple[tuple[int, ...], tuple[int, bool]] = ((), (0, False))
         self.setAcceptDrops(True)  # files dropped anywhere on the chat are attached
         self.composer.attachments.refused.connect(self.banner.show_error)
         self.settings_panel = panes.settings_panel
@@ -545,6 +547,7 @@ class ChatTab(QWidget):
             return
         settings = self.settings_panel.settings()
         whole, long = attached_sizes(self.composer.attachments.paths())
+        earlier_whole, earlier_long = self._earlier_files()
         self.context_meter.show_use(
             measure_context_use(
                 n_ctx=self.settings_panel.context_tokens(),
@@ -552,10 +555,29 @@ class ChatTab(QWidget):
                 system_prompt=self.settings_panel.system_prompt(),
                 messages=self.transcript.texts(),
                 draft=self.composer.text(),
-                with_documents=bool(self.documents.attached_ids()) or long,
+                with_documents=bool(self.documents.attached_ids()) or long or earlier_long,
                 attached_chars=whole,
+                earlier_attached_chars=earlier_whole,
             )
         )
+
+    def _earlier_files(self) -> tuple[int, bool]:
+        """(characters of the short files of the questions shown, whether a long one is
+        among them): they count on the next turn too (chat.conversation_files). Read once
+        per set of questions with files: their sizes only, by key, so quick enough here."""
+        questions = tuple(
+            view.message.id
+            for view in self.transcript.views()
+            if view.message.role == "user" and view.message.attachments
+        )
+        if questions != self._earlier_files_of[0]:
+            try:
+                sizes = AttachmentStore(self._store.database).sizes(list(questions))
+            except LocalAIError:
+                sizes = []
+            whole = sum(chars for _, chars, read_whole in sizes if read_whole)
+            self._earlier_files_of = (questions, (whole, any(not w for _, _, w in sizes)))
+        return self._earlier_files_of[1]
 
     def _current_model(self) -> LocalModel | None:
         return self.model_picker.current_model()
@@ -607,6 +629,16 @@ class ChatTab(QWidget):
             attachment = AttachmentStore(self._store.database).get(attachment_id)
         except LocalAIError as error:
             self.banner.show_error(error.message)
+            return
+        # A long file opens where the citations open its passages (at the one cited, if any).
+        shown = [view.message for view in self.transcript.views()]
+        places = [m.id for m in shown]
+        after = (
+            shown[places.index(attachment.message_id) + 1 :]
+            if attachment.message_id in places
+            else []
+        )
+        if self.documents.open_attached(attachment, [m for m in after if m.role == "assistant"]):
             return
         self.attachment_viewer = AttachmentViewer(attachment, self)
         self.attachment_viewer.open()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from localai_desktop.core.chat.attachments import Attachment, AttachmentStore
+from localai_desktop.core.chat.conversation_files import index_saved_files
 from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.documents.collections import AddResult, DocumentLibrary
 from localai_desktop.core.documents.grounding import retrieve
@@ -79,6 +81,11 @@ class _IndexingRunner(QObject):
         super().__init__()
         self._worker = worker
 
+    @Slot(int, int, object)
+    def run_saved(self, request_id: int, conversation_id: int, what: object) -> None:
+        attachments, store = what  # type: ignore[misc]
+        _index_saved(self._worker, request_id, conversation_id, attachments, store)
+
     @Slot(int, int, object, bool)
     def run(self, request_id: int, collection_id: int, paths: object, refresh: bool) -> None:
         worker = self._worker
@@ -114,6 +121,39 @@ class _IndexingRunner(QObject):
                 worker.indexing_failed.emit(request_id, collection_id, UNEXPECTED_INDEXING_ERROR)
 
 
+def _index_saved(
+    worker: EmbeddingWorker,
+    request_id: int,
+    conversation_id: int,
+    attachments: Sequence[Attachment],
+    store: AttachmentStore,
+) -> None:
+    """Index again, from their saved text, attached files whose passages are missing."""
+    with worker._requests.running(request_id) as cancel:
+        if cancel.is_set():
+            worker.indexing_finished.emit(request_id, IndexingOutcome(-1, None, cancelled=True))
+            return
+        reporter = _Reporter(worker, request_id, -1)
+        state = IndexingState(reporter.on_progress, reporter.on_file, cancel)
+        try:
+            index_saved_files(worker.library, store, conversation_id, attachments, state)
+        except LocalAIError as error:
+            # Not a reason to refuse the question: it is answered without those files, and
+            # the answer says they were not searched (context_use.left_out_notes).
+            log.warning("Attached files could not be indexed again: %s", error)
+            worker.indexing_finished.emit(request_id, IndexingOutcome(-1, None))
+            return
+        except Exception:
+            log.exception("Indexing attached files again failed unexpectedly")
+            worker.indexing_failed.emit(request_id, -1, UNEXPECTED_INDEXING_ERROR)
+        else:
+            # The collection the files are in now, to be searched.
+            collection = worker.library.conversation_collection(conversation_id)
+            worker.indexing_finished.emit(
+                request_id, IndexingOutcome(collection.id, None, cancelled=cancel.is_set())
+            )
+
+
 class EmbeddingWorker(ThreadWorker):
     """Owns the document library's embedding models; indexes and searches off the GUI thread.
 
@@ -141,6 +181,8 @@ class EmbeddingWorker(ThreadWorker):
 
     _indexing_requested = Signal(int, int, object, bool)
     """To the indexing thread: (request_id, collection_id, paths to add, refresh first)."""
+    _saved_files_requested = Signal(int, int, object)
+    """To the indexing thread: (request_id, conversation_id, (attachments, AttachmentStore))."""
     _search_requested = Signal(int, object, str)
     """To this object's thread: (request_id, collection ids, question)."""
 
@@ -152,6 +194,7 @@ class EmbeddingWorker(ThreadWorker):
         self.library = library
         self._runner = _IndexingRunner(self)
         self._indexing_requested.connect(self._runner.run)
+        self._saved_files_requested.connect(self._runner.run_saved)
         self._search_requested.connect(self._on_self_search_requested)
 
     # -- called from the GUI thread -----------------------------------------------------------
@@ -164,6 +207,16 @@ class EmbeddingWorker(ThreadWorker):
         """
         request_id = self._requests.next_id()
         self._indexing_requested.emit(request_id, collection_id, tuple(paths), refresh)
+        return request_id
+
+    def index_saved_files(
+        self, conversation_id: int, attachments: Sequence[Attachment], store: AttachmentStore
+    ) -> int:
+        """Index again, from the text kept with their question, long attached files whose
+        passages are missing (chat.conversation_files); returns the request id. Reports as
+        `index` does; the outcome names the conversation's collection they are in."""
+        request_id = self._requests.next_id()
+        self._saved_files_requested.emit(request_id, conversation_id, (tuple(attachments), store))
         return request_id
 
     def search(self, collection_ids: Sequence[int], question: str) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from localai_desktop.core.chat import remote_turn
 from localai_desktop.core.chat.conversations import MessageStatus
 from localai_desktop.core.chat.service import ChatService
 from localai_desktop.core.common.cancellation import Cancellation
@@ -23,6 +24,7 @@ from localai_desktop.core.evaluation.testset import parse_jsonl
 from localai_desktop.core.inference.engine import LlamaEngine
 from localai_desktop.core.inference.generation import FinishReason, GenerationSettings
 from localai_desktop.core.remotes.client import RemoteError, RemoteUnreachableError
+from localai_desktop.core.remotes.engine import stream_chat
 from localai_desktop.core.remotes.service import OfflineBlockedError
 from tests.core.remotes.conftest import API_KEY
 from tests.support import documents_support as docs
@@ -299,3 +301,54 @@ def test_an_evaluation_runs_through_the_remote(
     rerun = evaluator.prepare("again", questions, targets, GenerationSettings(max_tokens=8))
     with pytest.raises(LocalAIError, match="another address"):
         evaluator.run(rerun.id)
+
+
+def test_a_remote_turn_uses_the_attached_files_as_a_local_one(
+    workspace: Workspace,
+    llama_server: RunningServer,
+    models_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Short files go whole into the prompt sent; long ones are searched with this computer's
+    # embedding model and only their passages are sent, cited as for a local model; and the
+    # files of earlier questions still count on later turns.
+    workspace.registry.import_model(models_dir / "all-MiniLM-L6-v2-Q8_0.gguf", name="minilm")
+    workspace.remotes.add("box", llama_server.url)
+    service = service_for(workspace)
+    conversation = workspace.conversations.create()
+    sent_turns: list[list[Any]] = []
+
+    def recording(model: Any, turns: Any, *args: Any, **kwargs: Any) -> Any:
+        sent_turns.append(list(turns))  # what is sent, then sent for real
+        return stream_chat(model, turns, *args, **kwargs)
+
+    monkeypatch.setattr(remote_turn, "stream_chat", recording)
+    letter = tmp_path / "letter.txt"
+    letter.write_text("Take one tablet of 5 mg of amlodipine each morning.", "utf-8")
+    pdf = docs.write_pdf(tmp_path / "guideline.pdf", docs.GUIDELINE_PAGES, filler=4)
+    service.send(conversation.id, "Hello.", model_id="box/stories", settings=SETTINGS)
+    first = service.send(
+        conversation.id,
+        "How quickly must antibiotics be given in sepsis?",
+        model_id="box/stories",
+        settings=SETTINGS,
+        attach=[letter, pdf],
+    )
+    used = {a["name"]: a["used"] for a in first.provenance["attachments"]}
+    assert used == {"letter.txt": "whole", "guideline.pdf": "best passages"}
+    sources = first.provenance.sources or ()
+    assert sources and sources[0]["file_name"] == "guideline.pdf" and sources[0]["page"] == 7
+    assert first.provenance["remote"]["text_sent"] is True
+    # What went to the remote: the letter whole and the sepsis page, above the question.
+    sent = sent_turns[-1][-1].content
+    assert "5 mg of amlodipine" in sent and "[1] (guideline.pdf, page 7" in sent
+    assert "5 mg of amlodipine" not in sent_turns[0][-1].content  # not before it was attached
+    later = service.send(
+        conversation.id,
+        "And how quickly must antibiotics be given in sepsis?",
+        model_id="box/stories",
+        settings=SETTINGS,
+    )
+    assert {a["name"] for a in later.provenance["attachments"]} == {"letter.txt", "guideline.pdf"}
+    assert (later.provenance.sources or ())[0]["file_name"] == "guideline.pdf"
