@@ -10,6 +10,12 @@ the prompts that are still being read, then samples each sequence from its own l
 (temperature, top-p, top-k, min-p, repeat penalty, seed, grammar), so a sequence's answer is
 made as a single one would be. Stop strings and the token limit are per sequence too.
 
+A new sequence does not read again what a slot's cache already holds: it takes the free slot
+whose cache (left by a finished answer) shares the longest start with its prompt, and when a
+running sequence shares a longer one (the same system prompt, the same conversation head) that
+start is copied into its slot (`llama_memory_seq_cp`) instead of being read again.
+`Sequence.reused_prompt_tokens` says how many prompt tokens came from a cache.
+
 Cancelling one sequence drops it between two steps (a step is one token, or one prompt chunk,
 long) and frees its slot; the others go on undisturbed. Use it from one thread only: the
 engine's owner.
@@ -48,6 +54,9 @@ FailCallback = Callable[[GenerationError], None]
 # Prompt tokens read per step while other sequences are answering: small enough that their
 # streams do not stall for long behind a new prompt, large enough to read it quickly.
 PROMPT_CHUNK_WHILE_ANSWERING = 128
+# Copying another slot's cached prompt start copies that slot's whole cache (llama.cpp copies
+# between separate caches only whole), so it is done only when it saves reading this many tokens.
+MIN_COPIED_PREFIX = 16
 
 
 @dataclass(eq=False)
@@ -66,6 +75,7 @@ class Sequence:
     n_ctx: int
     started: float = field(default_factory=time.perf_counter)
     prompt_read: int = 0  # prompt tokens decoded so far (or reused from the slot's cache)
+    reused_prompt_tokens: int = 0  # prompt tokens taken from a cache, not decoded
     position: int = 0  # the next token's position in the slot
     last_token: int | None = None  # sampled, not yet decoded
     cached: list[int] = field(default_factory=list)  # the tokens in the slot's KV cache
@@ -151,6 +161,8 @@ class BatchedDecoder:
         self._sequences: list[Sequence] = []
         self._pieces: dict[int, bytes] = {}
         self._vocab = llm._model.vocab
+        # Prompt tokens this decoder has decoded (not taken from a cache), for tests and logs.
+        self.prompt_tokens_decoded = 0
         log.info(
             "Batched decoding of %s: %s slots of %s tokens",
             loaded.path.name,
@@ -227,18 +239,39 @@ class BatchedDecoder:
         return best
 
     def _reuse_cached_prefix(self, sequence: Sequence) -> None:
+        """Start the sequence after the longest start of its prompt that a cache holds: its own
+        slot's, or a running sequence's (copied into its slot)."""
         # As the engine does (token_stream._evaluate_prompt): at least the prompt's last token
         # is decoded again, so sampling starts from fresh logits.
-        previous = self._slot_tokens.pop(sequence.slot, [])
-        reuse = min(_common_prefix(previous, sequence.plan.tokens), len(sequence.plan.tokens) - 1)
-        if reuse > 0 and not self._llama_cpp.llama_memory_seq_rm(
-            self._memory, sequence.slot, reuse, -1
-        ):
+        tokens = sequence.plan.tokens
+        limit = len(tokens) - 1
+        lib = self._llama_cpp
+        slot = sequence.slot
+        reuse = min(_common_prefix(self._slot_tokens.pop(slot, []), tokens), limit)
+        donor, shared = self._longest_running_prefix(tokens)
+        shared = min(shared, limit)
+        if donor is not None and shared >= reuse + MIN_COPIED_PREFIX:
+            # Separate caches (kv_unified off) are copied whole, which replaces the slot's;
+            # then everything after the shared start is dropped below.
+            lib.llama_memory_seq_cp(self._memory, donor.slot, slot, -1, -1)
+            reuse = shared
+        if reuse > 0 and not lib.llama_memory_seq_rm(self._memory, slot, reuse, -1):
             reuse = 0  # some memory types cannot drop part of a sequence
         if reuse == 0:
-            self._llama_cpp.llama_memory_seq_rm(self._memory, sequence.slot, -1, -1)
-        sequence.prompt_read = sequence.position = reuse
-        sequence.cached = list(sequence.plan.tokens[:reuse])
+            lib.llama_memory_seq_rm(self._memory, slot, -1, -1)
+        sequence.prompt_read = sequence.position = sequence.reused_prompt_tokens = reuse
+        sequence.cached = list(tokens[:reuse])
+
+    def _longest_running_prefix(self, tokens: list[int]) -> tuple[Sequence | None, int]:
+        """The running sequence whose cache shares the longest start with `tokens`, and how
+        long that start is (what it has decoded: its cache between two steps)."""
+        best: Sequence | None = None
+        longest = 0
+        for running in self._sequences:
+            shared = _common_prefix(running.cached, tokens)
+            if shared > longest:
+                best, longest = running, shared
+        return best, longest
 
     def cancel_all(self) -> None:
         """End every sequence now, as cancelled."""
@@ -291,6 +324,7 @@ class BatchedDecoder:
                 sequence.prompt_read += 1
                 put(sequence, token, not sequence.reading_prompt)
             budget -= take
+            self.prompt_tokens_decoded += take
             if not sequence.reading_prompt:
                 sampled.append(sequence)
         batch.n_tokens = count

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from localai_desktop.core.chat.service import ChatService
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import GenerationError, LocalAIError
-from localai_desktop.core.inference.batched import BatchedDecoder, affordable_slots
+from localai_desktop.core.inference.batched import BatchedDecoder, Sequence, affordable_slots
 from localai_desktop.core.inference.generation import GenerationStats
 from localai_desktop.core.server.errors import (
     MAX_RETRY_AFTER_S,
@@ -182,8 +182,13 @@ class GenerationBatcher:
             if isinstance(event, Finished | Failed):
                 self._ended(job, time.monotonic() - admitted)
 
+        started: list[Sequence] = []  # the job's sequence, once the decoder has it
+
         def on_finished(stats: GenerationStats) -> None:
-            emit(Finished(stats.finish_reason, stats.prompt_tokens, stats.completion_tokens))
+            cached = started[0].reused_prompt_tokens if started else None
+            emit(
+                Finished(stats.finish_reason, stats.prompt_tokens, stats.completion_tokens, cached)
+            )
 
         def on_failed(error: GenerationError) -> None:
             emit(Failed(from_local_error(error)))
@@ -192,7 +197,7 @@ class GenerationBatcher:
             if job.cancel.is_set():
                 job.emit(Finished(CANCELLED, 0, 0))
             else:
-                self._add(job, emit, on_finished, on_failed)
+                started.append(self._add(job, emit, on_finished, on_failed))
         if job.done.is_set():  # it ended before it started: cancelled, or failed
             self._ended(job, None)
 
@@ -202,7 +207,7 @@ class GenerationBatcher:
         emit: Callable[[JobEvent], None],
         on_finished: Callable[[GenerationStats], None],
         on_failed: Callable[[GenerationError], None],
-    ) -> None:
+    ) -> Sequence:
         engine = self.service.engine
         decoder = self._decoder
         if decoder is not None and not decoder.active:
@@ -215,7 +220,7 @@ class GenerationBatcher:
             self._close_decoder()  # (never while it runs: the model stays while it does)
         if self._decoder is None:
             self._decoder = self._new_decoder()
-        self._decoder.add(
+        sequence = self._decoder.add(
             plan,
             settings,
             lambda text: emit(Piece(text)),
@@ -225,6 +230,7 @@ class GenerationBatcher:
             grammar=job.grammar,
         )
         job.emit(Started(len(plan.tokens)))
+        return sequence
 
     def _new_decoder(self) -> BatchedDecoder:
         slots = affordable_slots(self.service.engine, self.slots)

@@ -292,3 +292,42 @@ def test_a_prompt_that_starts_like_a_finished_one_reuses_its_cached_start(
     finally:
         decoder.close()
     assert answer.text == expected
+
+
+SYSTEM_PROMPT = (
+    "You are a kind storyteller for small children. Tell short, happy stories about animals, "
+    "parks and friends, with simple words and no sad endings."
+)
+
+
+def test_a_new_request_reuses_the_prompt_start_another_slot_is_answering_with(
+    engine: LlamaEngine,
+) -> None:
+    settings = GenerationSettings(temperature=0)
+    first_plan = plan_for(engine, SYSTEM_PROMPT + " Tell me about a cat.", max_tokens=40)
+    second_plan = plan_for(engine, SYSTEM_PROMPT + " Tell me about a dog.", max_tokens=20)
+    common = 0
+    while first_plan.tokens[common] == second_plan.tokens[common]:
+        common += 1
+    assert common > 30  # a long shared start: the system prompt
+    expected = alone(engine, second_plan, settings)
+    decoder = BatchedDecoder(engine, slots=2)
+    try:
+        first, second = Answer(), Answer()
+        decoder.add(first_plan, settings, first.parts.append, first.finished, first.failed)
+        decoder.step()  # the first reads its prompt, and answers in its slot
+        decoder.step()
+        read_before = decoder.prompt_tokens_decoded
+        sequence = decoder.add(
+            second_plan, settings, second.parts.append, second.finished, second.failed
+        )
+        assert sequence.slot != 0  # the other slot, whose own cache is empty
+        while decoder.active:
+            decoder.step()
+    finally:
+        decoder.close()
+    # Only the tokens after the shared start were read; the start came from the first's slot.
+    assert sequence.reused_prompt_tokens == common
+    assert decoder.prompt_tokens_decoded - read_before == len(second_plan.tokens) - common
+    assert second.text == expected
+    assert first.stats is not None and first.stats.completion_tokens == 40
