@@ -13,11 +13,9 @@ are refused with `ServerBusy`, as before.
 from __future__ import annotations
 
 import logging
-import math
-import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from localai_desktop.core.chat.service import ChatService
 from localai_desktop.core.common.cancellation import Cancellation
@@ -41,14 +39,14 @@ from localai_desktop.core.server.jobs import (
     prepare_generation,
     reporting_failures,
 )
+from localai_desktop.core.server.queueing import OwnerThread
 
 log = logging.getLogger(__name__)
 
 Task = Callable[[], None]
-_CLOSE_WAIT_S = 30.0
 
 
-class GenerationBatcher:
+class GenerationBatcher(OwnerThread[GenerationJob]):
     """One thread that answers up to `slots` generation jobs at once for the loaded model."""
 
     def __init__(
@@ -61,30 +59,19 @@ class GenerationBatcher:
     ) -> None:
         if slots < 1:
             raise ValueError("slots must be at least 1")
+        super().__init__(name, max_waiting=max_waiting, at_once=slots)
         self.service = service
         self.slots = slots
-        self.max_waiting = max_waiting
-        self._lock = threading.Condition()
-        self._waiting: deque[GenerationJob] = deque()
         self._tasks: deque[tuple[Task, Cancellation]] = deque()
-        self._closed = False
         self._decoder: BatchedDecoder | None = None
         self._running: list[GenerationJob] = []  # admitted and not yet done
-        self._average_s = 1.0  # one answer's duration, smoothed: the basis of Retry-After
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self._start_thread()
 
     # -- any thread -------------------------------------------------------------------------
 
     def submit(self, job: GenerationJob) -> None:
         """Queue a job; raises ServerBusy when `max_waiting` jobs already wait."""
-        with self._lock:
-            if self._closed:
-                raise ServerBusy(MAX_RETRY_AFTER_S)
-            if len(self._waiting) >= self.max_waiting:
-                raise ServerBusy(self._retry_after())
-            self._waiting.append(job)
-            self._lock.notify()
+        self._enqueue(job)
 
     def submit_task(self, task: Task, cancel: Cancellation) -> None:
         """Run `task` on the thread between batches (never while answers are being made)."""
@@ -94,27 +81,9 @@ class GenerationBatcher:
             self._tasks.append((task, cancel))
             self._lock.notify()
 
-    @property
-    def waiting(self) -> int:
-        with self._lock:
-            return len(self._waiting)
-
-    def close(self) -> None:
-        """Cancel what waits and what runs, let those jobs end (at once), stop the thread."""
-        with self._lock:
-            self._closed = True
-            for job in (*self._waiting, *self._running):
-                job.cancel.set()
-            for _task, cancel in self._tasks:
-                cancel.set()
-            self._lock.notify()
-        self._thread.join(_CLOSE_WAIT_S)
-        if self._thread.is_alive():
-            log.warning("%s did not stop within %.0f s", self._thread.name, _CLOSE_WAIT_S)
-
-    def _retry_after(self) -> int:
-        wait = self._average_s * (len(self._waiting) + 1) / self.slots
-        return max(1, min(MAX_RETRY_AFTER_S, math.ceil(wait)))
+    def _cancels(self) -> Iterable[Cancellation]:
+        yield from (job.cancel for job in (*self._waiting, *self._running))
+        yield from (cancel for _task, cancel in self._tasks)
 
     # -- the batcher's thread ---------------------------------------------------------------
 
@@ -250,7 +219,7 @@ class GenerationBatcher:
             if job in self._running:
                 self._running.remove(job)
             if took is not None:
-                self._average_s = 0.8 * self._average_s + 0.2 * took
+                self._took(took)
 
     def _fail_running(self) -> None:
         with self._lock:
