@@ -90,6 +90,17 @@ class GenerationBatcher(OwnerThread[GenerationJob]):
     def _run(self) -> None:
         try:
             while True:
+                decoder = self._decoder
+                if (
+                    decoder is not None
+                    and decoder.active
+                    and not (self._waiting or self._tasks or self._closed)
+                ):
+                    # Most steps: nothing new to admit, nothing to run between batches. Read
+                    # without the lock (what another thread queues meanwhile is seen at the
+                    # next step), as the one-at-a-time path does nothing between two tokens.
+                    self._step(decoder)
+                    continue
                 with self._lock:
                     self._lock.wait_for(
                         lambda: self._answering() or self._waiting or self._tasks or self._closed
@@ -103,15 +114,18 @@ class GenerationBatcher(OwnerThread[GenerationJob]):
                     continue
                 self._admit()
                 if self._decoder is not None and self._decoder.active:
-                    try:
-                        self._decoder.step()
-                    except Exception:  # a bug: fail what runs, keep serving
-                        log.exception("Batched decoding failed unexpectedly")
-                        self._fail_running()
+                    self._step(self._decoder)
         finally:
             self._drain()
             self._close_decoder()
             self.service.engine.unload()
+
+    def _step(self, decoder: BatchedDecoder) -> None:
+        try:
+            decoder.step()
+        except Exception:  # a bug: fail what runs, keep serving
+            log.exception("Batched decoding failed unexpectedly")
+            self._fail_running()
 
     def _answering(self) -> bool:
         return self._decoder is not None and self._decoder.active > 0
