@@ -10,11 +10,13 @@ the prompts that are still being read, then samples each sequence from its own l
 (temperature, top-p, top-k, min-p, repeat penalty, seed, grammar), so a sequence's answer is
 made as a single one would be. Stop strings and the token limit are per sequence too.
 
-A new sequence does not read again what a slot's cache already holds: it takes the free slot
-whose cache (left by a finished answer) shares the longest start with its prompt, and when a
-running sequence shares a longer one (the same system prompt, the same conversation head) that
-start is copied into its slot (`llama_memory_seq_cp`) instead of being read again.
-`Sequence.reused_prompt_tokens` says how many prompt tokens came from a cache.
+A new sequence does not read again what a cache already holds. It takes a free slot it does
+not spoil (an empty one, or the one holding its own conversation so far), else the free slot
+sharing the longest start with its prompt; when another slot's cache, a running sequence's or
+a finished one's, shares a longer start (the same system prompt, the same conversation head),
+that start is copied into its slot (`llama_memory_seq_cp`) instead of being read again. So
+conversations stay cached side by side while slots are free. `Sequence.reused_prompt_tokens`
+says how many prompt tokens came from a cache.
 
 Cancelling one sequence drops it between two steps (a step is one token, or one prompt chunk,
 long) and frees its slot; the others go on undisturbed. Use it from one thread only: the
@@ -230,11 +232,28 @@ class BatchedDecoder:
         return sequence
 
     def _best_slot(self, tokens: list[int]) -> int:
-        """The free slot whose cache shares the longest start with `tokens` (lowest if none)."""
-        best = max(
-            self._free_slots,
-            key=lambda slot: (_common_prefix(self._slot_tokens.get(slot, ()), tokens), -slot),
-        )
+        """The free slot for a prompt: the one sharing the longest start with it, unless
+        taking it would drop part of another prompt's cache while a slot that would not is
+        free (an empty one, the same conversation's earlier turn, the same prompt again).
+
+        So a conversation cached in a slot is not overwritten by another request that only
+        shares its start (the same system prompt) while a slot it would not spoil is free:
+        that start is copied from it instead (`_reuse_cached_prefix`)."""
+
+        def shared(slot: int) -> int:
+            return _common_prefix(self._slot_tokens.get(slot, ()), tokens)
+
+        def dropped(slot: int) -> int:
+            return len(self._slot_tokens.get(slot, ())) - shared(slot)
+
+        def spoils(slot: int) -> bool:  # drops some of another prompt's cache to take it
+            return dropped(slot) > 0 and shared(slot) < len(tokens) - 1
+
+        best = max(self._free_slots, key=lambda slot: (shared(slot), -dropped(slot), -slot))
+        if spoils(best):
+            keeping = [slot for slot in self._free_slots if not spoils(slot)]
+            if keeping:
+                best = max(keeping, key=lambda slot: (shared(slot), -slot))
         self._free_slots.remove(best)
         return best
 
@@ -248,12 +267,12 @@ class BatchedDecoder:
         lib = self._llama_cpp
         slot = sequence.slot
         reuse = min(_common_prefix(self._slot_tokens.pop(slot, []), tokens), limit)
-        donor, shared = self._longest_running_prefix(tokens)
+        donor, shared = self._longest_cached_prefix(tokens, slot)
         shared = min(shared, limit)
         if donor is not None and shared >= reuse + MIN_COPIED_PREFIX:
             # Separate caches (kv_unified off) are copied whole, which replaces the slot's;
             # then everything after the shared start is dropped below.
-            lib.llama_memory_seq_cp(self._memory, donor.slot, slot, -1, -1)
+            lib.llama_memory_seq_cp(self._memory, donor, slot, -1, -1)
             reuse = shared
         if reuse > 0 and not lib.llama_memory_seq_rm(self._memory, slot, reuse, -1):
             reuse = 0  # some memory types cannot drop part of a sequence
@@ -262,15 +281,18 @@ class BatchedDecoder:
         sequence.prompt_read = sequence.position = sequence.reused_prompt_tokens = reuse
         sequence.cached = list(tokens[:reuse])
 
-    def _longest_running_prefix(self, tokens: list[int]) -> tuple[Sequence | None, int]:
-        """The running sequence whose cache shares the longest start with `tokens`, and how
-        long that start is (what it has decoded: its cache between two steps)."""
-        best: Sequence | None = None
+    def _longest_cached_prefix(self, tokens: list[int], taker: int) -> tuple[int | None, int]:
+        """The other slot whose cache shares the longest start with `tokens`, and how long
+        that start is: a free slot's (what its last answer left) or a running sequence's
+        (what it has decoded: its cache between two steps)."""
+        caches = [(s.slot, s.cached) for s in self._sequences]
+        caches += [(slot, cached) for slot, cached in self._slot_tokens.items() if slot != taker]
+        best: int | None = None
         longest = 0
-        for running in self._sequences:
-            shared = _common_prefix(running.cached, tokens)
+        for slot, cached in caches:
+            shared = _common_prefix(cached, tokens)
             if shared > longest:
-                best, longest = running, shared
+                best, longest = slot, shared
         return best, longest
 
     def cancel_all(self) -> None:

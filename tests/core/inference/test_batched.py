@@ -9,7 +9,7 @@ import pytest
 
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import GenerationError
-from localai_desktop.core.inference.batched import BatchedDecoder, affordable_slots
+from localai_desktop.core.inference.batched import BatchedDecoder, Sequence, affordable_slots
 from localai_desktop.core.inference.engine import LlamaEngine
 from localai_desktop.core.inference.generation import (
     FinishReason,
@@ -331,3 +331,37 @@ def test_a_new_request_reuses_the_prompt_start_another_slot_is_answering_with(
     assert decoder.prompt_tokens_decoded - read_before == len(second_plan.tokens) - common
     assert second.text == expected
     assert first.stats is not None and first.stats.completion_tokens == 40
+
+
+def test_conversations_sharing_a_system_prompt_keep_their_own_slots(
+    engine: LlamaEngine,
+) -> None:
+    settings = GenerationSettings(temperature=0)
+    cat_turn = plan_for(engine, SYSTEM_PROMPT + " Tell me about a cat.", max_tokens=20)
+    dog_turn = plan_for(engine, SYSTEM_PROMPT + " Tell me about a dog.", max_tokens=20)
+    common = 0
+    while cat_turn.tokens[common] == dog_turn.tokens[common]:
+        common += 1
+    decoder = BatchedDecoder(engine, slots=3)
+
+    def answer(plan: PromptPlan) -> tuple[Answer, Sequence]:
+        result = Answer()
+        sequence = decoder.add(plan, settings, result.parts.append, result.finished, print)
+        while decoder.active:
+            decoder.step()
+        return result, sequence
+
+    try:
+        cat, cat_sequence = answer(cat_turn)
+        dog, dog_sequence = answer(dog_turn)
+        cat_again, cat_again_sequence = answer(cat_turn)
+    finally:
+        decoder.close()
+    # The dog question took an empty slot and copied the system prompt from the cat's...
+    assert dog_sequence.slot != cat_sequence.slot
+    assert dog_sequence.reused_prompt_tokens == common
+    # ...so the cat's slot still held all of its prompt when it came again.
+    assert cat_again_sequence.slot == cat_sequence.slot
+    assert cat_again_sequence.reused_prompt_tokens == len(cat_turn.tokens) - 1
+    assert dog.text == alone(engine, dog_turn, settings)
+    assert cat_again.text == cat.text
