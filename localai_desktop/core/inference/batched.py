@@ -240,11 +240,16 @@ class BatchedDecoder:
         shares its start (the same system prompt) while a slot it would not spoil is free:
         that start is copied from it instead (`_reuse_cached_prefix`)."""
 
+        starts = {
+            slot: _common_prefix(self._slot_tokens.get(slot, ()), tokens)
+            for slot in self._free_slots
+        }
+
         def shared(slot: int) -> int:
-            return _common_prefix(self._slot_tokens.get(slot, ()), tokens)
+            return starts[slot]
 
         def dropped(slot: int) -> int:
-            return len(self._slot_tokens.get(slot, ())) - shared(slot)
+            return len(self._slot_tokens.get(slot, ())) - starts[slot]
 
         def spoils(slot: int) -> bool:  # drops some of another prompt's cache to take it
             return dropped(slot) > 0 and shared(slot) < len(tokens) - 1
@@ -444,8 +449,15 @@ class BatchedDecoder:
 
 
 def _common_prefix(a: Sequence_[int], b: Sequence_[int]) -> int:
+    """How many tokens `a` and `b` share at their start."""
+    if type(a) is not type(b):  # a tuple's slice never equals a list's
+        a, b = list(a), list(b)
     n = 0
-    for x, y in zip(a, b, strict=False):
+    limit = min(len(a), len(b))
+    step = 256  # compare whole runs first: a long shared conversation costs a few slices
+    while n + step <= limit and a[n : n + step] == b[n : n + step]:
+        n += step
+    for x, y in zip(a[n:limit], b[n:limit], strict=False):
         if x != y:
             break
         n += 1
