@@ -73,9 +73,11 @@ class UnreadableRemotes(Remotes):
 
 def test_a_listing_that_fails_as_a_whole_is_reported(db: Database, qtbot: QtBot) -> None:
     worker = RemoteModelsWorker.start(UnreadableRemotes(db))
+    messages: list[str] = []
+    worker.listing_failed.connect(messages.append)  # runs on the worker's thread
     try:
-        with qtbot.waitSignal(worker.listing_failed, timeout=10_000) as failed:
-            worker.refresh()
+        worker.refresh()
+        qtbot.waitUntil(lambda: bool(messages), timeout=10_000)
     finally:
         worker.shutdown()
-    assert failed.args == ["The list of remote engines could not be read. Try again."]
+    assert messages == ["The list of remote engines could not be read. Try again."]
