@@ -264,7 +264,7 @@ class BatchedDecoder:
 
     def _reuse_cached_prefix(self, sequence: Sequence) -> None:
         """Start the sequence after the longest start of its prompt that a cache holds: its own
-        slot's, or a running sequence's (copied into its slot)."""
+        slot's, or another slot's, running or free (copied into its slot)."""
         # As the engine does (token_stream._evaluate_prompt): at least the prompt's last token
         # is decoded again, so sampling starts from fresh logits.
         tokens = sequence.plan.tokens
