@@ -15,8 +15,9 @@ not spoil (an empty one, or the one holding its own conversation so far), else t
 sharing the longest start with its prompt; when another slot's cache, a running sequence's or
 a finished one's, shares a longer start (the same system prompt, the same conversation head),
 that start is copied into its slot (`llama_memory_seq_cp`) instead of being read again. So
-conversations stay cached side by side while slots are free. `Sequence.reused_prompt_tokens`
-says how many prompt tokens came from a cache.
+conversations stay cached side by side while slots are free. Requests that arrive together
+with the same start read it once: the later waits for the earlier to have read it, then copies
+it. `Sequence.reused_prompt_tokens` says how many prompt tokens came from a cache.
 
 Cancelling one sequence drops it between two steps (a step is one token, or one prompt chunk,
 long) and frees its slot; the others go on undisturbed. Use it from one thread only: the
@@ -78,6 +79,10 @@ class Sequence:
     started: float = field(default_factory=time.perf_counter)
     prompt_read: int = 0  # prompt tokens decoded so far (or reused from the slot's cache)
     reused_prompt_tokens: int = 0  # prompt tokens taken from a cache, not decoded
+    # A sequence reading the same prompt start, to copy it from once read (instead of reading
+    # it too), and how far.
+    waits_for: Sequence | None = None
+    wait_until: int = 0
     position: int = 0  # the next token's position in the slot
     last_token: int | None = None  # sampled, not yet decoded
     cached: list[int] = field(default_factory=list)  # the tokens in the slot's KV cache
@@ -228,6 +233,7 @@ class BatchedDecoder:
             n_ctx=self.n_ctx_per_slot,
         )
         self._reuse_cached_prefix(sequence)
+        self._wait_for_shared_start(sequence)
         self._sequences.append(sequence)
         return sequence
 
@@ -286,6 +292,45 @@ class BatchedDecoder:
         sequence.prompt_read = sequence.position = sequence.reused_prompt_tokens = reuse
         sequence.cached = list(tokens[:reuse])
 
+    def _wait_for_shared_start(self, sequence: Sequence) -> None:
+        """Requests arriving together with the same system prompt: the later one waits until
+        the one reading it has read the shared start, then copies it (`_end_waits`)."""
+        tokens = sequence.plan.tokens
+        longest = sequence.prompt_read + MIN_COPIED_PREFIX - 1
+        for reading in self._sequences:
+            if not reading.reading_prompt or reading.waits_for is not None:
+                continue
+            shared = min(_common_prefix(reading.plan.tokens, tokens), len(tokens) - 1)
+            if shared > longest and reading.prompt_read < shared:
+                sequence.waits_for, sequence.wait_until, longest = reading, shared, shared
+
+    def _end_waits(self) -> None:
+        """Copy the shared start into each waiting sequence whose donor has read it (or ended:
+        then from whichever cache holds most of it, if any)."""
+        for sequence in self._sequences:
+            donor = sequence.waits_for
+            if donor is None:
+                continue
+            if donor in self._sequences and donor.prompt_read < sequence.wait_until:
+                continue  # still reading it
+            sequence.waits_for = None
+            tokens = sequence.plan.tokens
+            if donor in self._sequences:
+                source: int | None = donor.slot
+                shared = _common_prefix(donor.cached, tokens)
+            else:
+                source, shared = self._longest_cached_prefix(tokens, sequence.slot)
+            shared = min(shared, len(tokens) - 1)
+            if source is None or shared < sequence.prompt_read + MIN_COPIED_PREFIX:
+                continue  # it reads its prompt itself
+            lib = self._llama_cpp
+            lib.llama_memory_seq_cp(self._memory, source, sequence.slot, -1, -1)
+            if not lib.llama_memory_seq_rm(self._memory, sequence.slot, shared, -1):
+                lib.llama_memory_seq_rm(self._memory, sequence.slot, -1, -1)
+                shared = 0  # some memory types cannot drop part of a sequence
+            sequence.prompt_read = sequence.position = sequence.reused_prompt_tokens = shared
+            sequence.cached = list(tokens[:shared])
+
     def _longest_cached_prefix(self, tokens: list[int], taker: int) -> tuple[int | None, int]:
         """The other slot whose cache shares the longest start with `tokens`, and how long
         that start is: a free slot's (what its last answer left) or a running sequence's
@@ -318,6 +363,7 @@ class BatchedDecoder:
                 self._finish(sequence, FinishReason.CANCELLED)
         if not self._sequences:
             return
+        self._end_waits()
         batch = self._batch
         count = 0
 
@@ -343,7 +389,7 @@ class BatchedDecoder:
             budget = min(budget, PROMPT_CHUNK_WHILE_ANSWERING)
         sampled = list(answering)
         for sequence in self._sequences:
-            if not sequence.reading_prompt or budget <= 0:
+            if not sequence.reading_prompt or sequence.waits_for is not None or budget <= 0:
                 continue
             tokens = sequence.plan.tokens
             take = min(budget, len(tokens) - sequence.prompt_read)
@@ -354,6 +400,8 @@ class BatchedDecoder:
             self.prompt_tokens_decoded += take
             if not sequence.reading_prompt:
                 sampled.append(sequence)
+        if count == 0:
+            return  # only sequences waiting for a shared start (never for long)
         batch.n_tokens = count
         code = self._llama_cpp.llama_decode(self._ctx, batch)
         if code != 0:

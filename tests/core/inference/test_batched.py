@@ -365,3 +365,50 @@ def test_conversations_sharing_a_system_prompt_keep_their_own_slots(
     assert cat_again_sequence.reused_prompt_tokens == len(cat_turn.tokens) - 1
     assert dog.text == alone(engine, dog_turn, settings)
     assert cat_again.text == cat.text
+
+
+def test_requests_arriving_together_with_the_same_system_prompt_read_it_once(
+    engine: LlamaEngine,
+) -> None:
+    settings = GenerationSettings(temperature=0)
+    cat_turn = plan_for(engine, SYSTEM_PROMPT + " Tell me about a cat.", max_tokens=20)
+    dog_turn = plan_for(engine, SYSTEM_PROMPT + " Tell me about a dog.", max_tokens=20)
+    common = 0
+    while cat_turn.tokens[common] == dog_turn.tokens[common]:
+        common += 1
+    decoder = BatchedDecoder(engine, slots=2)
+    try:
+        cat, dog = Answer(), Answer()
+        decoder.add(cat_turn, settings, cat.parts.append, cat.finished, cat.failed)
+        dog_sequence = decoder.add(dog_turn, settings, dog.parts.append, dog.finished, dog.failed)
+        while decoder.active:
+            decoder.step()
+    finally:
+        decoder.close()
+    # The dog waited one step for the cat to read the system prompt, then copied it.
+    assert dog_sequence.reused_prompt_tokens == common
+    assert decoder.prompt_tokens_decoded == len(cat_turn.tokens) + len(dog_turn.tokens) - common
+    assert cat.text == alone(engine, cat_turn, settings)
+    assert dog.text == alone(engine, dog_turn, settings)
+
+
+def test_a_request_waiting_for_a_shared_start_reads_it_itself_when_the_other_is_cancelled(
+    engine: LlamaEngine,
+) -> None:
+    settings = GenerationSettings(temperature=0)
+    cat_turn = plan_for(engine, SYSTEM_PROMPT + " Tell me about a cat.", max_tokens=20)
+    dog_turn = plan_for(engine, SYSTEM_PROMPT + " Tell me about a dog.", max_tokens=20)
+    decoder = BatchedDecoder(engine, slots=2)
+    try:
+        cat, dog = Answer(), Answer()
+        stop_cat = Cancellation()
+        decoder.add(cat_turn, settings, cat.parts.append, cat.finished, cat.failed, cancel=stop_cat)
+        dog_sequence = decoder.add(dog_turn, settings, dog.parts.append, dog.finished, dog.failed)
+        stop_cat.set()  # before the cat has read anything
+        while decoder.active:
+            decoder.step()
+    finally:
+        decoder.close()
+    assert cat.stats is not None and cat.stats.finish_reason == FinishReason.CANCELLED
+    assert dog_sequence.reused_prompt_tokens == 0
+    assert dog.text == alone(engine, dog_turn, settings)
