@@ -381,24 +381,33 @@ class BatchedDecoder:
             count += 1
 
         answering = [s for s in self._sequences if not s.reading_prompt]
-        for sequence in answering:
-            assert sequence.last_token is not None
-            put(sequence, sequence.last_token, True)
-        budget = self.n_batch - count
+        budget = self.n_batch - len(answering)
         if answering:
             budget = min(budget, PROMPT_CHUNK_WHILE_ANSWERING)
-        sampled = list(answering)
+        chunks: dict[int, int] = {}  # slot: prompt tokens to read this step (first come first)
         for sequence in self._sequences:
             if not sequence.reading_prompt or sequence.waits_for is not None or budget <= 0:
                 continue
+            take = min(budget, len(sequence.plan.tokens) - sequence.prompt_read)
+            chunks[sequence.slot] = take
+            budget -= take
+        # In slot order: with a cache per slot, llama.cpp splits a batch into one pass over the
+        # weights per run of consecutive slots, in the order the batch names them; sequences in
+        # arrival order (slots 2, 0, 1) would cost a pass each.
+        sampled = []
+        for sequence in sorted(self._sequences, key=lambda s: s.slot):
+            if not sequence.reading_prompt:
+                assert sequence.last_token is not None
+                put(sequence, sequence.last_token, True)
+                sampled.append(sequence)
+                continue
+            take = chunks.get(sequence.slot, 0)
             tokens = sequence.plan.tokens
-            take = min(budget, len(tokens) - sequence.prompt_read)
             for token in tokens[sequence.prompt_read : sequence.prompt_read + take]:
                 sequence.prompt_read += 1
                 put(sequence, token, not sequence.reading_prompt)
-            budget -= take
             self.prompt_tokens_decoded += take
-            if not sequence.reading_prompt:
+            if take and not sequence.reading_prompt:
                 sampled.append(sequence)
         if count == 0:
             return  # only sequences waiting for a shared start (never for long)

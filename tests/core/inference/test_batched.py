@@ -412,3 +412,23 @@ def test_a_request_waiting_for_a_shared_start_reads_it_itself_when_the_other_is_
     assert cat.stats is not None and cat.stats.finish_reason == FinishReason.CANCELLED
     assert dog_sequence.reused_prompt_tokens == 0
     assert dog.text == alone(engine, dog_turn, settings)
+
+
+def test_sequences_in_slots_taken_out_of_order_answer_as_alone(engine: LlamaEngine) -> None:
+    # The batch lists tokens in slot order (llama.cpp makes one pass per run of consecutive
+    # slots, in the order the batch names them); each answer must not notice.
+    jobs = [(plan_for(engine, p), GenerationSettings(temperature=0), {}) for p in PROMPTS[:3]]
+    expected = [alone(engine, plan, settings) for plan, settings, _ in jobs]
+    decoder = BatchedDecoder(engine, slots=3)
+    answers = [Answer() for _ in jobs]
+    try:
+        free_before = ([2], [0, 1], [1])  # the first arrival takes the last slot
+        for (plan, settings, _), answer, free in zip(jobs, answers, free_before, strict=True):
+            decoder._free_slots = free
+            decoder.add(plan, settings, answer.parts.append, answer.finished, answer.failed)
+        assert [s.slot for s in decoder._sequences] == [2, 0, 1]
+        while decoder.active:
+            decoder.step()
+    finally:
+        decoder.close()
+    assert [a.text for a in answers] == expected
