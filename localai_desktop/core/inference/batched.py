@@ -10,6 +10,15 @@ the prompts that are still being read, then samples each sequence from its own l
 (temperature, top-p, top-k, min-p, repeat penalty, seed, grammar), so a sequence's answer is
 made as a single one would be. Stop strings and the token limit are per sequence too.
 
+A new sequence does not read again what a cache already holds. It takes a free slot it does
+not spoil (an empty one, or the one holding its own conversation so far), else the free slot
+sharing the longest start with its prompt; when another slot's cache, a running sequence's or
+a finished one's, shares a longer start (the same system prompt, the same conversation head),
+that start is copied into its slot (`llama_memory_seq_cp`) instead of being read again. So
+conversations stay cached side by side while slots are free. Requests that arrive together
+with the same start read it once: the later waits for the earlier to have read it, then copies
+it. `Sequence.reused_prompt_tokens` says how many prompt tokens came from a cache.
+
 Cancelling one sequence drops it between two steps (a step is one token, or one prompt chunk,
 long) and frees its slot; the others go on undisturbed. Use it from one thread only: the
 engine's owner.
@@ -48,6 +57,9 @@ FailCallback = Callable[[GenerationError], None]
 # Prompt tokens read per step while other sequences are answering: small enough that their
 # streams do not stall for long behind a new prompt, large enough to read it quickly.
 PROMPT_CHUNK_WHILE_ANSWERING = 128
+# Copying another slot's cached prompt start copies that slot's whole cache (llama.cpp copies
+# between separate caches only whole), so it is done only when it saves reading this many tokens.
+MIN_COPIED_PREFIX = 16
 
 
 @dataclass(eq=False)
@@ -66,6 +78,11 @@ class Sequence:
     n_ctx: int
     started: float = field(default_factory=time.perf_counter)
     prompt_read: int = 0  # prompt tokens decoded so far (or reused from the slot's cache)
+    reused_prompt_tokens: int = 0  # prompt tokens taken from a cache, not decoded
+    # A sequence reading the same prompt start, to copy it from once read (instead of reading
+    # it too), and how far.
+    waits_for: Sequence | None = None
+    wait_until: int = 0
     position: int = 0  # the next token's position in the slot
     last_token: int | None = None  # sampled, not yet decoded
     cached: list[int] = field(default_factory=list)  # the tokens in the slot's KV cache
@@ -151,6 +168,8 @@ class BatchedDecoder:
         self._sequences: list[Sequence] = []
         self._pieces: dict[int, bytes] = {}
         self._vocab = llm._model.vocab
+        # Prompt tokens this decoder has decoded (not taken from a cache), for tests and logs.
+        self.prompt_tokens_decoded = 0
         log.info(
             "Batched decoding of %s: %s slots of %s tokens",
             loaded.path.name,
@@ -214,31 +233,117 @@ class BatchedDecoder:
             n_ctx=self.n_ctx_per_slot,
         )
         self._reuse_cached_prefix(sequence)
+        self._wait_for_shared_start(sequence)
         self._sequences.append(sequence)
         return sequence
 
     def _best_slot(self, tokens: list[int]) -> int:
-        """The free slot whose cache shares the longest start with `tokens` (lowest if none)."""
-        best = max(
-            self._free_slots,
-            key=lambda slot: (_common_prefix(self._slot_tokens.get(slot, ()), tokens), -slot),
-        )
+        """The free slot for a prompt: the one sharing the longest start with it, unless
+        taking it would drop part of another prompt's cache while a slot that would not is
+        free (an empty one, the same conversation's earlier turn, the same prompt again).
+
+        So a conversation cached in a slot is not overwritten by another request that only
+        shares its start (the same system prompt) while a slot it would not spoil is free:
+        that start is copied from it instead (`_reuse_cached_prefix`)."""
+
+        starts = {
+            slot: _common_prefix(self._slot_tokens.get(slot, ()), tokens)
+            for slot in self._free_slots
+        }
+
+        def shared(slot: int) -> int:
+            return starts[slot]
+
+        def dropped(slot: int) -> int:
+            return len(self._slot_tokens.get(slot, ())) - starts[slot]
+
+        def spoils(slot: int) -> bool:  # drops some of another prompt's cache to take it
+            return dropped(slot) > 0 and shared(slot) < len(tokens) - 1
+
+        best = max(self._free_slots, key=lambda slot: (shared(slot), -dropped(slot), -slot))
+        if spoils(best):
+            keeping = [slot for slot in self._free_slots if not spoils(slot)]
+            if keeping:
+                best = max(keeping, key=lambda slot: (shared(slot), -slot))
         self._free_slots.remove(best)
         return best
 
     def _reuse_cached_prefix(self, sequence: Sequence) -> None:
+        """Start the sequence after the longest start of its prompt that a cache holds: its own
+        slot's, or another slot's, running or free (copied into its slot)."""
         # As the engine does (token_stream._evaluate_prompt): at least the prompt's last token
         # is decoded again, so sampling starts from fresh logits.
-        previous = self._slot_tokens.pop(sequence.slot, [])
-        reuse = min(_common_prefix(previous, sequence.plan.tokens), len(sequence.plan.tokens) - 1)
-        if reuse > 0 and not self._llama_cpp.llama_memory_seq_rm(
-            self._memory, sequence.slot, reuse, -1
-        ):
+        tokens = sequence.plan.tokens
+        limit = len(tokens) - 1
+        lib = self._llama_cpp
+        slot = sequence.slot
+        reuse = min(_common_prefix(self._slot_tokens.pop(slot, []), tokens), limit)
+        donor, shared = self._longest_cached_prefix(tokens, slot)
+        shared = min(shared, limit)
+        if donor is not None and shared >= reuse + MIN_COPIED_PREFIX:
+            # Separate caches (kv_unified off) are copied whole, which replaces the slot's;
+            # then everything after the shared start is dropped below.
+            lib.llama_memory_seq_cp(self._memory, donor, slot, -1, -1)
+            reuse = shared
+        if reuse > 0 and not lib.llama_memory_seq_rm(self._memory, slot, reuse, -1):
             reuse = 0  # some memory types cannot drop part of a sequence
         if reuse == 0:
-            self._llama_cpp.llama_memory_seq_rm(self._memory, sequence.slot, -1, -1)
-        sequence.prompt_read = sequence.position = reuse
-        sequence.cached = list(sequence.plan.tokens[:reuse])
+            lib.llama_memory_seq_rm(self._memory, slot, -1, -1)
+        sequence.prompt_read = sequence.position = sequence.reused_prompt_tokens = reuse
+        sequence.cached = list(tokens[:reuse])
+
+    def _wait_for_shared_start(self, sequence: Sequence) -> None:
+        """Requests arriving together with the same system prompt: the later one waits until
+        the one reading it has read the shared start, then copies it (`_end_waits`)."""
+        tokens = sequence.plan.tokens
+        longest = sequence.prompt_read + MIN_COPIED_PREFIX - 1
+        for reading in self._sequences:
+            if not reading.reading_prompt or reading.waits_for is not None:
+                continue
+            shared = min(_common_prefix(reading.plan.tokens, tokens), len(tokens) - 1)
+            if shared > longest and reading.prompt_read < shared:
+                sequence.waits_for, sequence.wait_until, longest = reading, shared, shared
+
+    def _end_waits(self) -> None:
+        """Copy the shared start into each waiting sequence whose donor has read it (or ended:
+        then from whichever cache holds most of it, if any)."""
+        for sequence in self._sequences:
+            donor = sequence.waits_for
+            if donor is None:
+                continue
+            if donor in self._sequences and donor.prompt_read < sequence.wait_until:
+                continue  # still reading it
+            sequence.waits_for = None
+            tokens = sequence.plan.tokens
+            if donor in self._sequences:
+                source: int | None = donor.slot
+                shared = _common_prefix(donor.cached, tokens)
+            else:
+                source, shared = self._longest_cached_prefix(tokens, sequence.slot)
+            shared = min(shared, len(tokens) - 1)
+            if source is None or shared < sequence.prompt_read + MIN_COPIED_PREFIX:
+                continue  # it reads its prompt itself
+            lib = self._llama_cpp
+            lib.llama_memory_seq_cp(self._memory, source, sequence.slot, -1, -1)
+            if not lib.llama_memory_seq_rm(self._memory, sequence.slot, shared, -1):
+                lib.llama_memory_seq_rm(self._memory, sequence.slot, -1, -1)
+                shared = 0  # some memory types cannot drop part of a sequence
+            sequence.prompt_read = sequence.position = sequence.reused_prompt_tokens = shared
+            sequence.cached = list(tokens[:shared])
+
+    def _longest_cached_prefix(self, tokens: list[int], taker: int) -> tuple[int | None, int]:
+        """The other slot whose cache shares the longest start with `tokens`, and how long
+        that start is: a free slot's (what its last answer left) or a running sequence's
+        (what it has decoded: its cache between two steps)."""
+        caches = [(s.slot, s.cached) for s in self._sequences]
+        caches += [(slot, cached) for slot, cached in self._slot_tokens.items() if slot != taker]
+        best: int | None = None
+        longest = 0
+        for slot, cached in caches:
+            shared = _common_prefix(cached, tokens)
+            if shared > longest:
+                best, longest = slot, shared
+        return best, longest
 
     def cancel_all(self) -> None:
         """End every sequence now, as cancelled."""
@@ -258,6 +363,7 @@ class BatchedDecoder:
                 self._finish(sequence, FinishReason.CANCELLED)
         if not self._sequences:
             return
+        self._end_waits()
         batch = self._batch
         count = 0
 
@@ -275,24 +381,36 @@ class BatchedDecoder:
             count += 1
 
         answering = [s for s in self._sequences if not s.reading_prompt]
-        for sequence in answering:
-            assert sequence.last_token is not None
-            put(sequence, sequence.last_token, True)
-        budget = self.n_batch - count
+        budget = self.n_batch - len(answering)
         if answering:
             budget = min(budget, PROMPT_CHUNK_WHILE_ANSWERING)
-        sampled = list(answering)
+        chunks: dict[int, int] = {}  # slot: prompt tokens to read this step (first come first)
         for sequence in self._sequences:
-            if not sequence.reading_prompt or budget <= 0:
+            if not sequence.reading_prompt or sequence.waits_for is not None or budget <= 0:
                 continue
+            take = min(budget, len(sequence.plan.tokens) - sequence.prompt_read)
+            chunks[sequence.slot] = take
+            budget -= take
+        # In slot order: with a cache per slot, llama.cpp splits a batch into one pass over the
+        # weights per run of consecutive slots, in the order the batch names them; sequences in
+        # arrival order (slots 2, 0, 1) would cost a pass each.
+        sampled = []
+        for sequence in sorted(self._sequences, key=lambda s: s.slot):
+            if not sequence.reading_prompt:
+                assert sequence.last_token is not None
+                put(sequence, sequence.last_token, True)
+                sampled.append(sequence)
+                continue
+            take = chunks.get(sequence.slot, 0)
             tokens = sequence.plan.tokens
-            take = min(budget, len(tokens) - sequence.prompt_read)
             for token in tokens[sequence.prompt_read : sequence.prompt_read + take]:
                 sequence.prompt_read += 1
                 put(sequence, token, not sequence.reading_prompt)
-            budget -= take
-            if not sequence.reading_prompt:
+            self.prompt_tokens_decoded += take
+            if take and not sequence.reading_prompt:
                 sampled.append(sequence)
+        if count == 0:
+            return  # only sequences waiting for a shared start (never for long)
         batch.n_tokens = count
         code = self._llama_cpp.llama_decode(self._ctx, batch)
         if code != 0:
@@ -388,8 +506,15 @@ class BatchedDecoder:
 
 
 def _common_prefix(a: Sequence_[int], b: Sequence_[int]) -> int:
+    """How many tokens `a` and `b` share at their start."""
+    if type(a) is not type(b):  # a tuple's slice never equals a list's
+        a, b = list(a), list(b)
     n = 0
-    for x, y in zip(a, b, strict=False):
+    limit = min(len(a), len(b))
+    step = 256  # compare whole runs first: a long shared conversation costs a few slices
+    while n + step <= limit and a[n : n + step] == b[n : n + step]:
+        n += step
+    for x, y in zip(a[n:limit], b[n:limit], strict=False):
         if x != y:
             break
         n += 1

@@ -15,6 +15,8 @@ as conversations.
 - ``owner``: the `ModelOwner` protocol (submit a job, or `ServerBusy`: 429 with Retry-After)
   and `ThreadedModelOwner`, the command line's: one thread and engine for chat models, one
   for embedding models, each with a bounded queue.
+- ``queueing``: `OwnerThread`, the bounded queue and thread both owners above are built on
+  (429 with Retry-After once too many wait; closing cancels what waits and what runs).
 - ``batching``: `GenerationBatcher`, the command line's chat thread when it answers several
   requests at once (`--parallel`): jobs join a `core.inference.batched.BatchedDecoder`
   between its steps, and a cancelled one leaves without disturbing the others.

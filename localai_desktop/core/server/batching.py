@@ -13,16 +13,14 @@ are refused with `ServerBusy`, as before.
 from __future__ import annotations
 
 import logging
-import math
-import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from localai_desktop.core.chat.service import ChatService
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import GenerationError, LocalAIError
-from localai_desktop.core.inference.batched import BatchedDecoder, affordable_slots
+from localai_desktop.core.inference.batched import BatchedDecoder, Sequence, affordable_slots
 from localai_desktop.core.inference.generation import GenerationStats
 from localai_desktop.core.server.errors import (
     MAX_RETRY_AFTER_S,
@@ -41,14 +39,14 @@ from localai_desktop.core.server.jobs import (
     prepare_generation,
     reporting_failures,
 )
+from localai_desktop.core.server.queueing import OwnerThread
 
 log = logging.getLogger(__name__)
 
 Task = Callable[[], None]
-_CLOSE_WAIT_S = 30.0
 
 
-class GenerationBatcher:
+class GenerationBatcher(OwnerThread[GenerationJob]):
     """One thread that answers up to `slots` generation jobs at once for the loaded model."""
 
     def __init__(
@@ -61,30 +59,19 @@ class GenerationBatcher:
     ) -> None:
         if slots < 1:
             raise ValueError("slots must be at least 1")
+        super().__init__(name, max_waiting=max_waiting, at_once=slots)
         self.service = service
         self.slots = slots
-        self.max_waiting = max_waiting
-        self._lock = threading.Condition()
-        self._waiting: deque[GenerationJob] = deque()
         self._tasks: deque[tuple[Task, Cancellation]] = deque()
-        self._closed = False
         self._decoder: BatchedDecoder | None = None
         self._running: list[GenerationJob] = []  # admitted and not yet done
-        self._average_s = 1.0  # one answer's duration, smoothed: the basis of Retry-After
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self._start_thread()
 
     # -- any thread -------------------------------------------------------------------------
 
     def submit(self, job: GenerationJob) -> None:
         """Queue a job; raises ServerBusy when `max_waiting` jobs already wait."""
-        with self._lock:
-            if self._closed:
-                raise ServerBusy(MAX_RETRY_AFTER_S)
-            if len(self._waiting) >= self.max_waiting:
-                raise ServerBusy(self._retry_after())
-            self._waiting.append(job)
-            self._lock.notify()
+        self._enqueue(job)
 
     def submit_task(self, task: Task, cancel: Cancellation) -> None:
         """Run `task` on the thread between batches (never while answers are being made)."""
@@ -94,33 +81,26 @@ class GenerationBatcher:
             self._tasks.append((task, cancel))
             self._lock.notify()
 
-    @property
-    def waiting(self) -> int:
-        with self._lock:
-            return len(self._waiting)
-
-    def close(self) -> None:
-        """Cancel what waits and what runs, let those jobs end (at once), stop the thread."""
-        with self._lock:
-            self._closed = True
-            for job in (*self._waiting, *self._running):
-                job.cancel.set()
-            for _task, cancel in self._tasks:
-                cancel.set()
-            self._lock.notify()
-        self._thread.join(_CLOSE_WAIT_S)
-        if self._thread.is_alive():
-            log.warning("%s did not stop within %.0f s", self._thread.name, _CLOSE_WAIT_S)
-
-    def _retry_after(self) -> int:
-        wait = self._average_s * (len(self._waiting) + 1) / self.slots
-        return max(1, min(MAX_RETRY_AFTER_S, math.ceil(wait)))
+    def _cancels(self) -> Iterable[Cancellation]:
+        yield from (job.cancel for job in (*self._waiting, *self._running))
+        yield from (cancel for _task, cancel in self._tasks)
 
     # -- the batcher's thread ---------------------------------------------------------------
 
     def _run(self) -> None:
         try:
             while True:
+                decoder = self._decoder
+                if (
+                    decoder is not None
+                    and decoder.active
+                    and not (self._waiting or self._tasks or self._closed)
+                ):
+                    # Most steps: nothing new to admit, nothing to run between batches. Read
+                    # without the lock (what another thread queues meanwhile is seen at the
+                    # next step), as the one-at-a-time path does nothing between two tokens.
+                    self._step(decoder)
+                    continue
                 with self._lock:
                     self._lock.wait_for(
                         lambda: self._answering() or self._waiting or self._tasks or self._closed
@@ -134,15 +114,18 @@ class GenerationBatcher:
                     continue
                 self._admit()
                 if self._decoder is not None and self._decoder.active:
-                    try:
-                        self._decoder.step()
-                    except Exception:  # a bug: fail what runs, keep serving
-                        log.exception("Batched decoding failed unexpectedly")
-                        self._fail_running()
+                    self._step(self._decoder)
         finally:
             self._drain()
             self._close_decoder()
             self.service.engine.unload()
+
+    def _step(self, decoder: BatchedDecoder) -> None:
+        try:
+            decoder.step()
+        except Exception:  # a bug: fail what runs, keep serving
+            log.exception("Batched decoding failed unexpectedly")
+            self._fail_running()
 
     def _answering(self) -> bool:
         return self._decoder is not None and self._decoder.active > 0
@@ -182,8 +165,13 @@ class GenerationBatcher:
             if isinstance(event, Finished | Failed):
                 self._ended(job, time.monotonic() - admitted)
 
+        started: list[Sequence] = []  # the job's sequence, once the decoder has it
+
         def on_finished(stats: GenerationStats) -> None:
-            emit(Finished(stats.finish_reason, stats.prompt_tokens, stats.completion_tokens))
+            cached = started[0].reused_prompt_tokens if started else None
+            emit(
+                Finished(stats.finish_reason, stats.prompt_tokens, stats.completion_tokens, cached)
+            )
 
         def on_failed(error: GenerationError) -> None:
             emit(Failed(from_local_error(error)))
@@ -192,7 +180,7 @@ class GenerationBatcher:
             if job.cancel.is_set():
                 job.emit(Finished(CANCELLED, 0, 0))
             else:
-                self._add(job, emit, on_finished, on_failed)
+                started.append(self._add(job, emit, on_finished, on_failed))
         if job.done.is_set():  # it ended before it started: cancelled, or failed
             self._ended(job, None)
 
@@ -202,7 +190,7 @@ class GenerationBatcher:
         emit: Callable[[JobEvent], None],
         on_finished: Callable[[GenerationStats], None],
         on_failed: Callable[[GenerationError], None],
-    ) -> None:
+    ) -> Sequence:
         engine = self.service.engine
         decoder = self._decoder
         if decoder is not None and not decoder.active:
@@ -215,7 +203,7 @@ class GenerationBatcher:
             self._close_decoder()  # (never while it runs: the model stays while it does)
         if self._decoder is None:
             self._decoder = self._new_decoder()
-        self._decoder.add(
+        sequence = self._decoder.add(
             plan,
             settings,
             lambda text: emit(Piece(text)),
@@ -225,6 +213,7 @@ class GenerationBatcher:
             grammar=job.grammar,
         )
         job.emit(Started(len(plan.tokens)))
+        return sequence
 
     def _new_decoder(self) -> BatchedDecoder:
         slots = affordable_slots(self.service.engine, self.slots)
@@ -244,7 +233,7 @@ class GenerationBatcher:
             if job in self._running:
                 self._running.remove(job)
             if took is not None:
-                self._average_s = 0.8 * self._average_s + 0.2 * took
+                self._took(took)
 
     def _fail_running(self) -> None:
         with self._lock:

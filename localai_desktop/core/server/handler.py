@@ -277,7 +277,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             if isinstance(event, Finished):
                 if event.finish_reason == CANCELLED:
                     raise _stopping()
-                usage = Usage(event.prompt_tokens, event.completion_tokens)
+                usage = Usage(event.prompt_tokens, event.completion_tokens, event.cached_tokens)
                 if chat:
                     self._send_json(
                         200, chat_completion(answer, job.text, event.finish_reason, usage)
@@ -332,7 +332,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         else:
             self._send_event(text_completion(answer, "", reason, None))
         if include_usage:
-            usage = Usage(event.prompt_tokens, event.completion_tokens)
+            usage = Usage(event.prompt_tokens, event.completion_tokens, event.cached_tokens)
             kind = "chat.completion.chunk" if chat else "text_completion"
             self._send_event(usage_chunk(answer, usage, object_name=kind))
 

@@ -60,6 +60,7 @@ class Finished:
     finish_reason: str  # "stop", "length" or "cancelled"
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int | None = None  # prompt tokens not read again (a cache had them)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,8 @@ share a loaded model.
 from __future__ import annotations
 
 import logging
-import math
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Protocol
@@ -26,7 +23,10 @@ from localai_desktop.core.documents.embedder import Embedder
 from localai_desktop.core.inference.engine import LoadedModel
 from localai_desktop.core.models.registry import LocalModel
 from localai_desktop.core.server.batching import GenerationBatcher
-from localai_desktop.core.server.errors import MAX_RETRY_AFTER_S, ServerBusy
+
+# Re-exported: the desktop app's owner (ui.workers.api_owner) refuses with them too.
+from localai_desktop.core.server.errors import MAX_RETRY_AFTER_S as MAX_RETRY_AFTER_S
+from localai_desktop.core.server.errors import ServerBusy as ServerBusy
 from localai_desktop.core.server.jobs import (
     EmbeddingJob,
     GenerationJob,
@@ -34,6 +34,7 @@ from localai_desktop.core.server.jobs import (
     run_embedding,
     run_generation,
 )
+from localai_desktop.core.server.queueing import OwnerThread
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ DEFAULT_MAX_WAITING = 8
 # 4 makes about 3x the tokens per second of one request on a CPU, and each slot costs one more
 # context's worth of KV cache (see core.inference.batched.affordable_slots).
 DEFAULT_PARALLEL = 4
-_CLOSE_WAIT_S = 30.0
 
 
 class ModelOwner(Protocol):
@@ -62,53 +62,25 @@ class ModelOwner(Protocol):
 Task = Callable[[], None]
 
 
-class WorkQueue:
+class WorkQueue(OwnerThread[tuple[Task, Cancellation]]):
     """One thread that runs tasks in order; at most `max_waiting` wait, the rest are refused."""
 
     def __init__(
         self, name: str, *, max_waiting: int, on_exit: Callable[[], None] | None = None
     ) -> None:
-        self.max_waiting = max_waiting
+        super().__init__(name, max_waiting=max_waiting)
         self._on_exit = on_exit
-        self._lock = threading.Condition()
-        self._waiting: deque[tuple[Task, Cancellation]] = deque()
         self._running: Cancellation | None = None
-        self._closed = False
-        self._average_s = 1.0  # a task's duration, smoothed: the basis of Retry-After
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self._start_thread()
 
     def submit(self, task: Task, cancel: Cancellation, *, force: bool = False) -> None:
         """Queue a task; `cancel` is set if the queue closes first. `force` skips the limit."""
-        with self._lock:
-            if self._closed:
-                raise ServerBusy(MAX_RETRY_AFTER_S)
-            if len(self._waiting) >= self.max_waiting and not force:
-                raise ServerBusy(self._retry_after())
-            self._waiting.append((task, cancel))
-            self._lock.notify()
+        self._enqueue((task, cancel), force=force)
 
-    @property
-    def waiting(self) -> int:
-        with self._lock:
-            return len(self._waiting)
-
-    def close(self) -> None:
-        """Cancel what waits and what runs, let those tasks end (at once), stop the thread."""
-        with self._lock:
-            self._closed = True
-            for _task, cancel in self._waiting:
-                cancel.set()
-            if self._running is not None:
-                self._running.set()
-            self._lock.notify()
-        self._thread.join(_CLOSE_WAIT_S)
-        if self._thread.is_alive():
-            log.warning("%s did not stop within %.0f s", self._thread.name, _CLOSE_WAIT_S)
-
-    def _retry_after(self) -> int:
-        wait = self._average_s * (len(self._waiting) + 1)
-        return max(1, min(MAX_RETRY_AFTER_S, math.ceil(wait)))
+    def _cancels(self) -> Iterable[Cancellation]:
+        yield from (cancel for _task, cancel in self._waiting)
+        if self._running is not None:
+            yield self._running
 
     def _run(self) -> None:
         try:
@@ -127,8 +99,7 @@ class WorkQueue:
                 finally:
                     with self._lock:
                         self._running = None
-                        took = time.monotonic() - started
-                        self._average_s = 0.8 * self._average_s + 0.2 * took
+                        self._took(time.monotonic() - started)
         finally:
             if self._on_exit is not None:
                 self._on_exit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,6 +29,43 @@ def _capitalised(text: str) -> str:
 
 
 _PICKER_TIP = "The model that writes the answers"
+_REFRESH_TIP = "Ask the remote engines for their models again"
+_CHECKING = "checking…"
+# How long the outcome of a check asked for with ↻ stays beside the button.
+CHECK_RESULT_SHOWN_MS = 10_000
+
+
+def _found(listing: RemoteListing) -> str:
+    if listing.blocked:
+        return "blocked in offline mode"
+    if not listing.available:
+        return listing.problem or "unavailable"
+    count = len(listing.models)
+    return f"{count} model" if count == 1 else f"{count} models"
+
+
+def check_result(listings: Sequence[RemoteListing]) -> tuple[str, str]:
+    """What a check of the remote engines found: a few words to show under the pickers, and
+    the details (each engine: its models, or why it cannot be used) for their tooltip."""
+    usable = [listing for listing in listings if listing.available]
+    if not listings:
+        return "no remote engines", "There are no remote engines any more."
+    short = (
+        f"all {len(listings)} answered"
+        if len(usable) == len(listings)
+        else f"{len(usable)} of {len(listings)} answered"
+    )
+    if len(listings) == 1:
+        only = listings[0]
+        short = (
+            "it answered"
+            if usable
+            else "blocked in offline mode"
+            if only.blocked
+            else "it did not answer"
+        )
+    lines = [f"{listing.name} ({listing.host}): {_found(listing)}" for listing in listings]
+    return short, "\n".join(lines)
 
 
 def describe_model(model: LocalModel) -> str:
@@ -84,9 +121,21 @@ class ModelPicker(QWidget):
         self.refresh_button = QToolButton()
         self.refresh_button.setText("↻")
         self.refresh_button.setAccessibleName("Check the remote engines again")
-        self.refresh_button.setToolTip("Ask the remote engines for their models again")
-        self.refresh_button.clicked.connect(self.remotes_refresh_requested)
+        self.refresh_button.setToolTip(_REFRESH_TIP)
+        self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
         self.refresh_button.hide()  # only once there are remote engines
+        # The outcome of a check asked for with ↻, for a while; under the pickers, like `note`
+        # (beside them a narrow window has no room for it).
+        self.check_result = QLabel(self)
+        self.check_result.setObjectName("remoteCheckResult")
+        self.check_result.setTextFormat(Qt.TextFormat.PlainText)
+        self.check_result.setWordWrap(True)
+        self.check_result.hide()
+        self._hide_result = QTimer(self)
+        self._hide_result.setSingleShot(True)
+        self._hide_result.setInterval(CHECK_RESULT_SHOWN_MS)
+        self._hide_result.timeout.connect(self.check_result.hide)
+        self._checking = False
         self.note = QLabel(self)  # shown under the pickers: the tab's panes place it
         self.note.setObjectName("remoteModelNote")
         self.note.setTextFormat(Qt.TextFormat.PlainText)
@@ -117,6 +166,39 @@ class ModelPicker(QWidget):
         be reached, or that offline mode blocks, is listed as such and cannot be chosen)."""
         self._remotes = tuple(listings)
         self._fill()
+        if self._checking:
+            self._end_check(*check_result(self._remotes))
+
+    @Slot(str)
+    def remote_listing_failed(self, message: str) -> None:
+        """The remote engines could not be listed at all (not one remote's fault)."""
+        if self._checking:
+            self._end_check("check failed", message)
+
+    def is_checking(self) -> bool:
+        """Whether a check asked for with ↻ is still waiting for its answer."""
+        return self._checking
+
+    @Slot()
+    def _on_refresh_button_clicked(self) -> None:
+        # Busy until the answer: each remote may take its few seconds' timeout to answer.
+        self._checking = True
+        self._hide_result.stop()
+        self.check_result.hide()
+        self.refresh_button.setEnabled(False)
+        self.refresh_button.setText(_CHECKING)
+        self.refresh_button.setToolTip("Asking the remote engines for their models…")
+        self.remotes_refresh_requested.emit()
+
+    def _end_check(self, result: str, details: str) -> None:
+        self._checking = False
+        self.refresh_button.setEnabled(True)
+        self.refresh_button.setText("↻")
+        self.refresh_button.setToolTip(_REFRESH_TIP)
+        self.check_result.setText(f"Remote engines checked: {result}.")
+        self.check_result.setToolTip(inert_tooltip(details))
+        self.check_result.setVisible(self.refresh_button.isVisibleTo(self))
+        self._hide_result.start()
 
     def _fill(self) -> None:
         current = self.combo.currentData()

@@ -75,6 +75,7 @@ class ChatPanes(QSplitter):
         column.setContentsMargins(6, 0, 6, 0)
         column.addLayout(header)
         column.addWidget(self.model_picker.note)  # where a chosen remote model sends text
+        column.addWidget(self.model_picker.check_result)  # what ↻ found, for a while
         # On a line of its own: beside the pickers a narrow window left it no room at all.
         column.addWidget(self.status)
         column.addWidget(self.adapter_picker)

@@ -192,6 +192,9 @@ class MainWindow(QMainWindow):
         self.remotes_panel.remotes_changed.connect(self._refresh_remote_models)
         self.offline_mode_changed.connect(self._on_offline_mode_changed)
         self.chat_tab.model_picker.remotes_refresh_requested.connect(self._refresh_remote_models)
+        self.remote_models_worker.listing_failed.connect(
+            self.chat_tab.model_picker.remote_listing_failed
+        )
         self._refresh_remote_models()
         self._chat_when_model_arrives: set[int] | None = None  # model ids known before
         self.audit_dialog: AuditDialog | None = None  # made when first opened

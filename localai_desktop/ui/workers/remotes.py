@@ -64,6 +64,8 @@ class RemoteModelsWorker(ThreadWorker):
 
     models_listed = Signal(object)
     """The remote engines and their models: (tuple of RemoteListing)."""
+    listing_failed = Signal(str)
+    """The remote engines could not be listed at all (the database, a bug): (what to say)."""
 
     _list_requested = Signal(int)
     """To this object's thread: (request_id)."""
@@ -97,9 +99,16 @@ class RemoteModelsWorker(ThreadWorker):
                 listings = list_remote_models(self._remotes, cancel)
             except LocalAIError as error:
                 log.warning("The remote engines could not be listed: %s", error.message)
+                if not cancel.is_set():
+                    self.listing_failed.emit(error.message)
                 return
             except Exception:
                 log.exception("Listing the remote engines' models failed unexpectedly")
+                if not cancel.is_set():
+                    self.listing_failed.emit(
+                        "The remote engines could not be listed because of an unexpected "
+                        "problem. Try again; if it keeps happening, restart the app."
+                    )
                 return
             if not cancel.is_set():
                 self.models_listed.emit(listings)

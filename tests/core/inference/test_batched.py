@@ -9,7 +9,7 @@ import pytest
 
 from localai_desktop.core.common.cancellation import Cancellation
 from localai_desktop.core.common.errors import GenerationError
-from localai_desktop.core.inference.batched import BatchedDecoder, affordable_slots
+from localai_desktop.core.inference.batched import BatchedDecoder, Sequence, affordable_slots
 from localai_desktop.core.inference.engine import LlamaEngine
 from localai_desktop.core.inference.generation import (
     FinishReason,
@@ -292,3 +292,143 @@ def test_a_prompt_that_starts_like_a_finished_one_reuses_its_cached_start(
     finally:
         decoder.close()
     assert answer.text == expected
+
+
+SYSTEM_PROMPT = (
+    "You are a kind storyteller for small children. Tell short, happy stories about animals, "
+    "parks and friends, with simple words and no sad endings."
+)
+
+
+def test_a_new_request_reuses_the_prompt_start_another_slot_is_answering_with(
+    engine: LlamaEngine,
+) -> None:
+    settings = GenerationSettings(temperature=0)
+    first_plan = plan_for(engine, SYSTEM_PROMPT + " Tell me about a cat.", max_tokens=40)
+    second_plan = plan_for(engine, SYSTEM_PROMPT + " Tell me about a dog.", max_tokens=20)
+    common = 0
+    while first_plan.tokens[common] == second_plan.tokens[common]:
+        common += 1
+    assert common > 30  # a long shared start: the system prompt
+    expected = alone(engine, second_plan, settings)
+    decoder = BatchedDecoder(engine, slots=2)
+    try:
+        first, second = Answer(), Answer()
+        decoder.add(first_plan, settings, first.parts.append, first.finished, first.failed)
+        decoder.step()  # the first reads its prompt, and answers in its slot
+        decoder.step()
+        read_before = decoder.prompt_tokens_decoded
+        sequence = decoder.add(
+            second_plan, settings, second.parts.append, second.finished, second.failed
+        )
+        assert sequence.slot != 0  # the other slot, whose own cache is empty
+        while decoder.active:
+            decoder.step()
+    finally:
+        decoder.close()
+    # Only the tokens after the shared start were read; the start came from the first's slot.
+    assert sequence.reused_prompt_tokens == common
+    assert decoder.prompt_tokens_decoded - read_before == len(second_plan.tokens) - common
+    assert second.text == expected
+    assert first.stats is not None and first.stats.completion_tokens == 40
+
+
+def test_conversations_sharing_a_system_prompt_keep_their_own_slots(
+    engine: LlamaEngine,
+) -> None:
+    settings = GenerationSettings(temperature=0)
+    cat_turn = plan_for(engine, SYSTEM_PROMPT + " Tell me about a cat.", max_tokens=20)
+    dog_turn = plan_for(engine, SYSTEM_PROMPT + " Tell me about a dog.", max_tokens=20)
+    common = 0
+    while cat_turn.tokens[common] == dog_turn.tokens[common]:
+        common += 1
+    decoder = BatchedDecoder(engine, slots=3)
+
+    def answer(plan: PromptPlan) -> tuple[Answer, Sequence]:
+        result = Answer()
+        sequence = decoder.add(plan, settings, result.parts.append, result.finished, print)
+        while decoder.active:
+            decoder.step()
+        return result, sequence
+
+    try:
+        cat, cat_sequence = answer(cat_turn)
+        dog, dog_sequence = answer(dog_turn)
+        cat_again, cat_again_sequence = answer(cat_turn)
+    finally:
+        decoder.close()
+    # The dog question took an empty slot and copied the system prompt from the cat's...
+    assert dog_sequence.slot != cat_sequence.slot
+    assert dog_sequence.reused_prompt_tokens == common
+    # ...so the cat's slot still held all of its prompt when it came again.
+    assert cat_again_sequence.slot == cat_sequence.slot
+    assert cat_again_sequence.reused_prompt_tokens == len(cat_turn.tokens) - 1
+    assert dog.text == alone(engine, dog_turn, settings)
+    assert cat_again.text == cat.text
+
+
+def test_requests_arriving_together_with_the_same_system_prompt_read_it_once(
+    engine: LlamaEngine,
+) -> None:
+    settings = GenerationSettings(temperature=0)
+    cat_turn = plan_for(engine, SYSTEM_PROMPT + " Tell me about a cat.", max_tokens=20)
+    dog_turn = plan_for(engine, SYSTEM_PROMPT + " Tell me about a dog.", max_tokens=20)
+    common = 0
+    while cat_turn.tokens[common] == dog_turn.tokens[common]:
+        common += 1
+    decoder = BatchedDecoder(engine, slots=2)
+    try:
+        cat, dog = Answer(), Answer()
+        decoder.add(cat_turn, settings, cat.parts.append, cat.finished, cat.failed)
+        dog_sequence = decoder.add(dog_turn, settings, dog.parts.append, dog.finished, dog.failed)
+        while decoder.active:
+            decoder.step()
+    finally:
+        decoder.close()
+    # The dog waited one step for the cat to read the system prompt, then copied it.
+    assert dog_sequence.reused_prompt_tokens == common
+    assert decoder.prompt_tokens_decoded == len(cat_turn.tokens) + len(dog_turn.tokens) - common
+    assert cat.text == alone(engine, cat_turn, settings)
+    assert dog.text == alone(engine, dog_turn, settings)
+
+
+def test_a_request_waiting_for_a_shared_start_reads_it_itself_when_the_other_is_cancelled(
+    engine: LlamaEngine,
+) -> None:
+    settings = GenerationSettings(temperature=0)
+    cat_turn = plan_for(engine, SYSTEM_PROMPT + " Tell me about a cat.", max_tokens=20)
+    dog_turn = plan_for(engine, SYSTEM_PROMPT + " Tell me about a dog.", max_tokens=20)
+    decoder = BatchedDecoder(engine, slots=2)
+    try:
+        cat, dog = Answer(), Answer()
+        stop_cat = Cancellation()
+        decoder.add(cat_turn, settings, cat.parts.append, cat.finished, cat.failed, cancel=stop_cat)
+        dog_sequence = decoder.add(dog_turn, settings, dog.parts.append, dog.finished, dog.failed)
+        stop_cat.set()  # before the cat has read anything
+        while decoder.active:
+            decoder.step()
+    finally:
+        decoder.close()
+    assert cat.stats is not None and cat.stats.finish_reason == FinishReason.CANCELLED
+    assert dog_sequence.reused_prompt_tokens == 0
+    assert dog.text == alone(engine, dog_turn, settings)
+
+
+def test_sequences_in_slots_taken_out_of_order_answer_as_alone(engine: LlamaEngine) -> None:
+    # The batch lists tokens in slot order (llama.cpp makes one pass per run of consecutive
+    # slots, in the order the batch names them); each answer must not notice.
+    jobs = [(plan_for(engine, p), GenerationSettings(temperature=0), {}) for p in PROMPTS[:3]]
+    expected = [alone(engine, plan, settings) for plan, settings, _ in jobs]
+    decoder = BatchedDecoder(engine, slots=3)
+    answers = [Answer() for _ in jobs]
+    try:
+        free_before = ([2], [0, 1], [1])  # the first arrival takes the last slot
+        for (plan, settings, _), answer, free in zip(jobs, answers, free_before, strict=True):
+            decoder._free_slots = free
+            decoder.add(plan, settings, answer.parts.append, answer.finished, answer.failed)
+        assert [s.slot for s in decoder._sequences] == [2, 0, 1]
+        while decoder.active:
+            decoder.step()
+    finally:
+        decoder.close()
+    assert [a.text for a in answers] == expected

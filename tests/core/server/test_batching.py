@@ -109,7 +109,7 @@ def test_a_cancelled_stream_stops_at_once_while_the_others_finish(
         stream = client.chat.completions.create(
             model="tiny-chat",
             messages=[{"role": "user", "content": "Talk."}],
-            max_tokens=3000,
+            max_tokens=1500,
             stream=True,
         )
         received = 0
@@ -167,7 +167,7 @@ def test_a_cancelled_sequence_leaves_the_batch_within_a_step(
             client.chat.completions.create(
                 model="tiny-chat",
                 messages=[{"role": "user", "content": f"Talk {n}."}],
-                max_tokens=3000,
+                max_tokens=1500,
                 stream=True,
             )
             for n in range(2)
@@ -227,3 +227,45 @@ def test_stop_strings_and_max_tokens_apply_to_each_request_in_a_batch(
     assert full.startswith(stopped[0])
     assert unlimited == (full, "length") or unlimited[1] == "stop"
     assert unlimited[0] == full
+
+
+def test_a_request_sharing_a_system_prompt_with_a_running_one_reads_only_its_own_part(
+    tmp_path: Path, stories_only: dict[str, Path]
+) -> None:
+    system = (
+        "You are a kind storyteller for small children. Tell short, happy stories about "
+        "animals, parks and friends, with simple words and no sad endings."
+    )
+
+    def ask(question: str) -> Any:
+        return served.client().chat.completions.create(
+            model="stories",
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": question}],
+            temperature=0,
+            max_tokens=12,
+        )
+
+    served = start_server(tmp_path, stories_only, parallel=2)
+    try:
+        running = served.client(timeout=60.0).chat.completions.create(
+            model="stories",
+            messages=[
+                {"role": "system", "content": system},
+                {"role": "user", "content": "Tell me about a cat."},
+            ],
+            temperature=0,
+            max_tokens=1500,
+            stream=True,
+        )
+        assert sum(1 for _ in zip(range(3), running, strict=False)) == 3  # it is answering
+        beside = ask("Tell me about a dog.")  # in the other slot, while the first answers
+        running.close()
+        again = ask("Tell me about a dog.")
+    finally:
+        stop_server(served)
+    cached = beside.usage.prompt_tokens_details.cached_tokens
+    # The system prompt came from the running answer's cache; only the question (about 20 of
+    # stories260K's short tokens, with the chat format's end) was read.
+    assert cached > 60
+    assert beside.usage.prompt_tokens - cached <= 20
+    assert beside.choices[0].message.content == again.choices[0].message.content

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from localai_desktop.core.common.errors import LocalAIError
 from localai_desktop.core.remotes.service import Remotes
+from localai_desktop.core.remotes.store import Remote
 from localai_desktop.core.storage import Database
 from localai_desktop.ui.workers.remotes import RemoteModelsWorker, list_remote_models
 
@@ -62,3 +64,20 @@ def test_shutdown_stops_between_remotes_that_never_answer(db: Database, qtbot: Q
         elapsed = time.monotonic() - started
     assert thread.isFinished()
     assert elapsed < 4.5  # one remote's 3 s timeout at most, not five of them
+
+
+class UnreadableRemotes(Remotes):
+    def list(self) -> list[Remote]:
+        raise LocalAIError("The list of remote engines could not be read.", "Try again.")
+
+
+def test_a_listing_that_fails_as_a_whole_is_reported(db: Database, qtbot: QtBot) -> None:
+    worker = RemoteModelsWorker.start(UnreadableRemotes(db))
+    messages: list[str] = []
+    worker.listing_failed.connect(messages.append)  # runs on the worker's thread
+    try:
+        worker.refresh()
+        qtbot.waitUntil(lambda: bool(messages), timeout=10_000)
+    finally:
+        worker.shutdown()
+    assert messages == ["The list of remote engines could not be read. Try again."]
