@@ -6,7 +6,7 @@ the tokens per second of one. `BatchedDecoder` keeps a second llama.cpp context 
 loaded model with one KV-cache slot per sequence (`n_seq_max`, each slot as long as the engine's
 own context), and each step decodes the next token of every running sequence plus a chunk of
 the prompts that are still being read, then samples each sequence from its own logits
-(`llama_get_logits_ith`) with its own sampler chain: the chain `LlamaEngine.generate` builds
+(`llama_get_logits_ith`) with its own sampler (token_stream.TokenSampler, as `LlamaEngine.generate`)
 (temperature, top-p, top-k, min-p, repeat penalty, seed, grammar), so a sequence's answer is
 made as a single one would be. Stop strings and the token limit are per sequence too.
 
@@ -45,6 +45,7 @@ from localai_desktop.core.inference.generation import (
 )
 from localai_desktop.core.inference.llama_runtime import llama_cpp_module
 from localai_desktop.core.inference.prompt import PromptPlan
+from localai_desktop.core.inference.token_stream import TokenSampler
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -70,7 +71,7 @@ class Sequence:
     plan: PromptPlan
     settings: GenerationSettings
     seed: int
-    sampler: Any  # llama_cpp._internals.LlamaSampler: owns the chain, freed with it
+    sampler: Any  # a token_stream.TokenSampler: owns the chain, freed with it
     emitter: StopStringFilter
     on_finished: FinishCallback
     on_failed: FailCallback
@@ -212,13 +213,15 @@ class BatchedDecoder:
         # Llama._init_sampler seeds the chain's draw from the Llama's seed: the chain
         # LlamaEngine.generate builds for the same settings (see token_stream.stream_tokens).
         llm.set_seed(seed)
-        sampler = llm._init_sampler(
+        sampler = TokenSampler(
+            llm,
             top_k=settings.top_k,
             top_p=settings.top_p,
             min_p=0.05,
             temp=settings.temperature,
             repeat_penalty=settings.repeat_penalty,
             grammar=rules,
+            ctx=self._ctx,
         )
         sequence = Sequence(
             slot=self._best_slot(plan.tokens),
@@ -431,7 +434,7 @@ class BatchedDecoder:
 
     def _advance(self, sequence: Sequence) -> None:
         lib = self._llama_cpp
-        token = lib.llama_sampler_sample(sequence.sampler.sampler, self._ctx, sequence.logits_index)
+        token = sequence.sampler.sample(sequence.logits_index)
         if sequence.first_token_at is None:
             sequence.first_token_at = time.perf_counter()
         if lib.llama_vocab_is_eog(self._vocab, token):

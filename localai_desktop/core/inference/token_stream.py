@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -130,7 +130,9 @@ class TokenSampler:
         temp: float,
         repeat_penalty: float,
         grammar: LlamaGrammar | None,
+        ctx: Any = None,
     ) -> None:
+        """`ctx`: the llama.cpp context whose logits are sampled (default: `llm`'s own)."""
         import llama_cpp
 
         # The chain without the penalty (kept alive as long as this object: it owns the chain).
@@ -144,7 +146,7 @@ class TokenSampler:
         )
         self._sample_chain = llama_cpp.llama_sampler_sample
         self._logits_at = llama_cpp.llama_get_logits_ith
-        self._ctx = llm._ctx.ctx
+        self._ctx = ctx if ctx is not None else llm._ctx.ctx
         self._n_vocab = llm.n_vocab()
         self._penalty = np.float32(repeat_penalty)
         self._last_n = max(0, int(llm.last_n_tokens_size))
@@ -171,6 +173,10 @@ class TokenSampler:
         token = int(self._sample_chain(self.chain.sampler, self._ctx, index))
         self._accept(token)
         return token
+
+    def close(self) -> None:
+        """Free the chain (and its grammar) now rather than when it is collected."""
+        self.chain.close()
 
     def _accept(self, token: int) -> None:
         if not self._penalised:
