@@ -16,24 +16,25 @@ from localai_desktop.core.speed.measurement import MachineSpeed
 # Answers slower than this are too slow to read along with: the recommendation stays above it.
 MIN_USEFUL_TOKENS_PER_SECOND = 8.0
 
-# llama.cpp's effective weight bytes per second ÷ the measured float32 rate, per type family,
-# and what a token costs besides reading the weights. Fitted on a quiet machine (0-1% foreign
-# load, 2026-12-04 21:35, AMD EPYC VM, 2 threads; bench/bench_speed_prediction.py, bench/README.md
-# "Speed predictions") on random-weight llamas of 1-240 MB. Checked in a second quiet run: the
-# models of 80 MB and more stayed within 30% in both (+13% to -28%); tiny ones did not (to
-# -46%), as the machine measurement itself varied between the runs (47 and 33 GB/s). Q8 and Q4
-# were measured; F16 on one model; Q5, Q6 and IQ lie between Q4 and Q8 by their bytes per
-# weight and are not measured.
+# llama.cpp's effective weight bytes per second ÷ the measured float32 rate, per type family, and
+# what a token costs besides reading the weights. Fitted on a quiet machine (0-1% foreign load,
+# 2026-12-04 21:35, AMD EPYC VM, 2 threads; bench/bench_speed_prediction.py, bench/README.md
+# "Speed predictions") on random-weight llamas of 1-240 MB; then Q4 raised from 0.5 to 0.6: in the
+# two quiet runs after the fit (21:45, and 23:11 with Qwen2-shaped 0.5B, 1B and 3B files of
+# 0.4-1.9 GB added) every Q4 file of 80 MB and more came out 10-30% slow, the 3B one -30%. Tiny
+# files (under 50 MB) stay far off (to -46%): a token's fixed costs dominate them and the machine
+# measurement itself varies between runs (47, 33 and 37 GB/s). Q8 and Q4 were measured; F16 on one
+# model; Q5, Q6 and IQ lie between Q4 and Q8 by their bytes per weight and are not measured.
 EFFICIENCY_BY_FAMILY = {
     "F32": 0.87,
     "F16": 0.87,
     "BF16": 0.87,
     "Q8": 0.67,
-    "Q6": 0.6,
-    "Q5": 0.55,
-    "Q4": 0.5,
-    "IQ": 0.5,
-    "other": 0.55,
+    "Q6": 0.64,
+    "Q5": 0.62,
+    "Q4": 0.6,
+    "IQ": 0.6,
+    "other": 0.62,
 }
 FIXED_SECONDS_PER_TOKEN = 0.00035
 # Without a measurement: what one core streams for llama.cpp, and the most that more cores
