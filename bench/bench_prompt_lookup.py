@@ -9,13 +9,17 @@ Prompt lookup pays where decoding is bound by reading the weights (a 0.5B model 
 trained model of that size is on this machine, and random weights never copy, so the model here
 is make_models.write_random_qwen2 with `successors`: Qwen2-0.5B's shapes, quantization and work
 per token (every layer is computed), but its output layer continues the letter paragraph
-below token by token (the paragraph has no repeated token, so the copy is exact). A trained
-model quoting a passage behaves alike while it quotes; where it paraphrases, drafts are
-rejected and the gain shrinks (stories260K in bench/README.md shows that side).
+below token by token, with one change ("five milligrams" becomes "six milligrams"; the paragraph
+has no repeated token, so the walk is exact). So its answers are the paragraph with one change,
+as the issue's "repeat this paragraph with one change" task asks: drafts from the prompt are
+rejected at the change and taken up again after it. A trained model quoting a passage behaves
+alike while it quotes; the more it paraphrases, the more drafts are rejected and the gain
+shrinks (stories260K in bench/README.md shows that side).
 
 Two tasks, each answered at temperature 0 with `draft="none"` and `draft="prompt-lookup"`,
-alternating round by round: "repeat this paragraph" (a 140-token prompt), and a document
-question whose answer quotes the paragraph from a 2,000-token prompt of other text around it.
+alternating round by round: "repeat this paragraph with one change" (a 120-token prompt), and
+a document question whose answer quotes the paragraph (with the same change) from a 2,000-token
+prompt of other text around it.
 Printed per task: decoding tokens/s of both (the app's own figure: tokens after the first over
 the time since the first), the ratio (goal >= 1.3) and whether the texts were identical.
 """
@@ -47,7 +51,7 @@ from localai_desktop.core.inference.generation import ChatTurn, GenerationSettin
 from localai_desktop.core.inference.prompt import PromptPlan, plan_prompt
 from tests.support import gguf_factory
 
-MODEL = BENCH_DIR / "models" / "copying-qwen2-0.5b-Q4_K_M.gguf"
+MODEL = BENCH_DIR / "models" / "copying-qwen2-0.5b-one-change-Q4_K_M.gguf"
 # No token twice, so "the token after this one" is always the paragraph's own next token.
 PARAGRAPH = (
     "Before discharge Mrs Hallam's warfarin dose was reduced from five milligrams daily to four "
@@ -58,6 +62,8 @@ PARAGRAPH = (
     "increasing gradually over the next month!"
 )
 ANSWER_CUE = "\nThe quoted text follows"  # its last token starts the paragraph
+# The model's answer: the paragraph with one change (a dose written differently).
+CHANGED = PARAGRAPH.replace(" from five milligrams", " from six milligrams")
 ANSWER_TOKENS = 96  # one copy of the 98-token paragraph, not a loop over it
 DOC_PROMPT_TOKENS = 2000
 
@@ -73,15 +79,16 @@ def tokenize(text: str) -> list[int]:
 
 
 def make_model() -> Path:
-    """The copying model: ANSWER_CUE's last token starts the paragraph, each token its next."""
+    """The copying model: ANSWER_CUE's last token starts CHANGED, each token its next."""
     if MODEL.is_file():
         return MODEL
-    paragraph = tokenize(PARAGRAPH)
+    paragraph = tokenize(CHANGED)
     cue = tokenize(ANSWER_CUE)[-1]
+    assert CHANGED != PARAGRAPH and len(paragraph) == len(tokenize(PARAGRAPH))
     assert len(set(paragraph)) == len(paragraph) and cue not in paragraph
     successors = {cue: paragraph[0], paragraph[-1]: paragraph[0]}
     successors.update(itertools.pairwise(paragraph))
-    f16 = MODEL.with_name("copying-qwen2-0.5b-F16.gguf.partial")
+    f16 = MODEL.with_name(MODEL.name.replace("Q4_K_M", "F16") + ".partial")
     partial = MODEL.with_suffix(".gguf.partial")
     print(f"writing {MODEL.name} ...", flush=True)
     started = time.perf_counter()
@@ -96,7 +103,11 @@ def make_model() -> Path:
 def prompts(engine: LlamaEngine) -> dict[str, PromptPlan]:
     """The two tasks' prompts, as raw tokens ending with ANSWER_CUE."""
     tok = engine.tokenize
-    repeat = [*tok("Repeat this paragraph word for word.\n\n"), *tok(PARAGRAPH), *tok(ANSWER_CUE)]
+    repeat = [
+        *tok("Repeat this paragraph word for word, but with six milligrams instead of five.\n\n"),
+        *tok(PARAGRAPH),
+        *tok(ANSWER_CUE),
+    ]
     # Other prose around the letter's paragraph, as retrieved passages are: this repository's
     # own documentation, cut so the prompt is DOC_PROMPT_TOKENS long.
     filler = " ".join(
@@ -162,7 +173,10 @@ def main() -> None:
                 speed, texts[draft] = answer(engine, plan, draft)
                 results[name][draft].append(speed)
             results[name]["same"].append(texts["none"] == texts["prompt-lookup"])
-            results[name]["copied"].append(texts["none"].strip()[:60] in PARAGRAPH)
+            answer_text = texts["none"].strip()
+            results[name]["copied"].append(
+                len(answer_text) > 300 and CHANGED.startswith(answer_text)
+            )
         loads.append(load.stop())
         print(
             f"round {round_number + 1}: "
@@ -197,7 +211,7 @@ def main() -> None:
                 "tok/s prompt lookup",
                 "ratio (goal >= 1.3)",
                 "identical text",
-                "answer quotes the paragraph",
+                "answer = the paragraph with the change",
             ],
             rows,
         )
