@@ -20,8 +20,6 @@ from collections import deque
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
     from llama_cpp import Llama, LlamaGrammar
     from llama_cpp._internals import LlamaSampler
@@ -134,6 +132,9 @@ class TokenSampler:
     ) -> None:
         """`ctx`: the llama.cpp context whose logits are sampled (default: `llm`'s own)."""
         import llama_cpp
+        import numpy as np  # here, not at the top: the window starts without numpy
+
+        self._np = np
 
         # The chain without the penalty (kept alive as long as this object: it owns the chain).
         self.chain: LlamaSampler = llm._init_sampler(
@@ -159,6 +160,7 @@ class TokenSampler:
         """The token that follows the logits of batch output `index` (-1: the last), recorded
         in the penalty's history."""
         if (self._penalised and self._counts) or self._greedy:
+            np = self._np
             logits = np.ctypeslib.as_array(
                 self._logits_at(self._ctx, index), shape=(self._n_vocab,)
             )
