@@ -19,7 +19,8 @@ import builtins
 import logging
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,18 +257,8 @@ class DocumentLibrary:
         added while a run is going wait for the next run.
         """
         collection = self.get(name_or_id)
-        with self._lock:
-            if collection.id in self._indexing:
-                raise LocalAIError(
-                    f"The collection '{collection.name}' is already being indexed.",
-                    "Wait for it to finish; new files are picked up by the next run.",
-                )
-            self._indexing.add(collection.id)
-        try:
+        with self._one_run(collection):
             return self.indexer.run(collection.id, state)
-        finally:
-            with self._lock:
-                self._indexing.discard(collection.id)
 
     def index_saved_text(
         self,
@@ -283,18 +274,25 @@ class DocumentLibrary:
         """Index text kept in the database (a file attached to a question, which may exist
         nowhere on disk) under the name `path`; one run per collection at a time, as `index`."""
         collection = self.get(name_or_id)
-        with self._lock:
-            if collection.id in self._indexing:
-                raise LocalAIError(
-                    f"The collection '{collection.name}' is already being indexed.",
-                    "Wait for it to finish, then try again.",
-                )
-            self._indexing.add(collection.id)
-        try:
+        with self._one_run(collection):
             file = self.store.upsert_file(collection.id, path, None)
             return self.indexer.index_text(
                 collection.id, file.id, blocks, kind=kind, pages=pages, sha256=sha256, state=state
             )
+
+    @contextmanager
+    def _one_run(self, collection: CollectionInfo) -> Iterator[None]:
+        """One indexing run per collection at a time: a second one while the first runs is
+        refused."""
+        with self._lock:
+            if collection.id in self._indexing:
+                raise LocalAIError(
+                    f"The collection '{collection.name}' is already being indexed.",
+                    "Wait for it to finish; new files are picked up by the next run.",
+                )
+            self._indexing.add(collection.id)
+        try:
+            yield
         finally:
             with self._lock:
                 self._indexing.discard(collection.id)
