@@ -19,6 +19,7 @@ memory is returned when it ends. It also makes Stop prompt: a ``Cancellation`` p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -208,7 +209,10 @@ class TextRecogniser:
             return
         for stream in (child.stdin, child.stdout):
             if stream is not None:
-                stream.close()
+                # A page still buffered for a child that was killed (Stop): closing flushes it
+                # into a pipe nobody reads (BrokenPipeError); the pipe is closed anyway.
+                with contextlib.suppress(OSError):
+                    stream.close()
         try:
             child.wait(5)
         except subprocess.TimeoutExpired:

@@ -123,3 +123,22 @@ def test_ctrl_c_reaching_the_child_does_not_lose_the_page() -> None:
         assert "warfarin" in page.text.lower() and recogniser._child is child
     finally:
         recogniser.close()
+
+
+def test_stopping_a_killed_child_with_a_page_still_buffered_is_quiet() -> None:
+    # Stop kills the child while part of a page waits in the pipe's buffer: ending the child
+    # must not turn that into a BrokenPipeError (which reached the indexing run once, instead
+    # of "stopped").
+    import subprocess
+    import sys
+
+    recogniser = TextRecogniser(threads=1)
+    child = subprocess.Popen(
+        [sys.executable, "-c", "pass"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    child.wait()
+    assert child.stdin is not None
+    child.stdin.write(b"x" * 1024)  # buffered, not yet sent: the child is already gone
+    recogniser._child = child
+    recogniser._stop_child()
+    assert recogniser._child is None and child.stdin.closed
