@@ -39,7 +39,7 @@ from localai_desktop.core.documents.grounding import (
     ground_retrieved,
     retrieve,
 )
-from localai_desktop.core.documents.index_store import FileStatus
+from localai_desktop.core.documents.index_store import DocumentFile, FileStatus
 from localai_desktop.core.documents.indexing_state import IndexingState
 from localai_desktop.core.inference.generation import ChatTurn
 from localai_desktop.core.inference.prompt import prompt_room
@@ -65,19 +65,23 @@ def shown_attachments(store: AttachmentStore, messages: Sequence[Message]) -> li
     return [a for message_id in ids for a in found.get(message_id, [])]
 
 
+def _indexed_files(documents: DocumentLibrary, attachment: Attachment) -> list[DocumentFile]:
+    """The indexed files of a long attached file's name in its collection (none when it has
+    no collection, or the collection is gone)."""
+    if attachment.collection_id is None:
+        return []
+    try:
+        files = documents.store.files(attachment.collection_id)
+    except NotFoundError:
+        return []
+    return [f for f in files if f.name == attachment.name and f.status == FileStatus.INDEXED]
+
+
 def has_usable_index(documents: DocumentLibrary, attachment: Attachment) -> bool:
     """Whether a long file's passages are in its collection, ready to be searched."""
     if attachment.whole:
         return True
-    if attachment.collection_id is None:
-        return False
-    try:
-        files = documents.store.files(attachment.collection_id)
-    except NotFoundError:
-        return False
-    return any(
-        f.name == attachment.name and f.status == FileStatus.INDEXED and f.chunks > 0 for f in files
-    )
+    return any(f.chunks > 0 for f in _indexed_files(documents, attachment))
 
 
 def files_to_index(
@@ -178,19 +182,15 @@ def ground_with_files(
     ]
     long_collections = sorted({a.collection_id for a in long if a.collection_id is not None})
     searched: list[str | int] = [*collections, *long_collections]
-    if retrieval is None and long_collections and documents is not None:
-        last = max(i for i, t in enumerate(turns) if t.role == "user")
-        retrieval = retrieve(documents, turns[last].content, searched)
+    if retrieval is None and searched and documents is not None:
+        retrieval = retrieve(documents, turns[_last_question(turns)].content, searched)
     if retrieval is not None:
         retrieval = only_shown_files(retrieval, long)
     facts: dict[str, Any] = {}
     turns_before = list(turns)
     if retrieval is not None or collections:
         if retrieval is None:
-            if documents is None:
-                raise LocalAIError("Document collections are not available here.")
-            last = max(i for i, t in enumerate(turns) if t.role == "user")
-            retrieval = retrieve(documents, turns[last].content, collections)
+            raise LocalAIError("Document collections are not available here.")
         turns, facts = ground_retrieved(
             turns, retrieval, tokenize=tokenize, n_ctx=n_ctx, max_tokens=max_tokens
         )
@@ -211,7 +211,7 @@ def ground_with_files(
     if not files:
         return GroundedTurn(turns, facts)
     turns = list(turns)
-    last = max(i for i, t in enumerate(turns) if t.role == "user")
+    last = _last_question(turns)
     own = [a for a in files if a.message_id == question.id and a.whole]
     with_own = prompt_with_files(turns[last].content, own)
     used = sum(len(tokenize(t.content)) for t in turns if t.role == "system")
@@ -237,6 +237,10 @@ def ground_with_files(
     if unsearched:
         facts["attachments_not_searched"] = [a.name for a in unsearched]
     return GroundedTurn(turns, facts)
+
+
+def _last_question(turns: Sequence[ChatTurn]) -> int:
+    return max(i for i, t in enumerate(turns) if t.role == "user")
 
 
 def only_shown_files(retrieval: Retrieval, long: Sequence[Attachment]) -> Retrieval:
@@ -276,24 +280,19 @@ def passage_to_open(
                 or _is_collection(documents, cited_collection, attachment.collection_id)
             ):
                 return {k: v for k, v in source.items() if k != "collection"}
-    if attachment.whole or attachment.collection_id is None:
+    if attachment.whole:
         return None
-    try:
-        files = documents.store.files(attachment.collection_id)
-    except NotFoundError:
-        return None
-    for file in files:
-        if file.name == attachment.name and file.status == FileStatus.INDEXED:
-            chunk = documents.store.first_chunk(file.id)
-            if chunk is not None:
-                return {
-                    "chunk_id": chunk.id,
-                    "file": str(chunk.file_path),
-                    "file_name": attachment.name,
-                    "page": chunk.page,
-                    "heading": chunk.heading,
-                    "text": chunk.text,
-                }
+    for file in _indexed_files(documents, attachment):
+        chunk = documents.store.first_chunk(file.id)
+        if chunk is not None:
+            return {
+                "chunk_id": chunk.id,
+                "file": str(chunk.file_path),
+                "file_name": attachment.name,
+                "page": chunk.page,
+                "heading": chunk.heading,
+                "text": chunk.text,
+            }
     return None
 
 
